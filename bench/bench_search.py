@@ -1,0 +1,362 @@
+"""Hybrid search latency (p50/p95) on synthetic stores of 10k and 100k units.
+
+Run: ``python bench/bench_search.py`` (``--sizes 10000,100000`` by default).
+
+The store is filled directly with synthetic ``IndexEntry`` rows (random unit vectors of dim
+512, Zipf-distributed Korean/English tokens), ~200 units per file record; the store grows from
+one size to the next. Then ~50 Korean/English queries run through ``app.searcher.search`` after
+3 warm-up queries; the stages are timed by wrapping the store, embedder and analyzer methods.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ragcode.app import App, build_app
+from ragcode.config import load_settings
+from ragcode.domain import CodeUnit, SummaryState, UnitKind, content_hash
+from ragcode.store.protocol import LEXICAL_FIELDS, FileRecord, IndexEntry, LexicalField
+from ragcode.text.analyzer import TextAnalyzer, identifier_tokens
+
+
+def words(text: str) -> list[str]:
+    return text.split()
+
+
+DIM = 512
+ROOT = "/bench/synthetic"
+KO_WORDS = words(
+    "사용자 인증 토큰 파일 읽기 저장 검증 변환 목록 정렬 설정 요청 응답 캐시 세션 비밀번호 "
+    "데이터베이스 연결 로그 오류 예외 경로 디렉터리 삭제 생성 갱신 조회 검색 함수 클래스 모듈 "
+    "반환 입력 출력 문자열 숫자 날짜 시간 만료 권한 계정 메시지 전송 수신 주문 결제 이미지 "
+    "압축 해시 서명 암호화 기본값 스키마 필터 재시도 작업 큐 이름 결과 형식"
+)
+EN_PARTS = words(
+    "get set load save read write parse validate convert sort filter user token auth file path "
+    "config session cache request response list item key value hash encode decode json http "
+    "client server error handler manager service store db query index search date time expire "
+    "refresh login password verify sign order payment image resize compress stream buffer queue "
+    "task worker retry timeout log message send receive format name id count total size max min "
+    "default init build create delete update remove add find match split join merge copy check "
+    "is has to from by all new raw data result text line row column table schema field model "
+    "view route url header body status code type node tree permission account base64 normalize"
+)
+QUERIES = [
+    "사용자 인증 토큰 검증", "파일 읽기", "설정 파일을 읽어서 저장하는 함수", "토큰 만료 시간 확인",
+    "목록 정렬", "사용자 목록을 이름순으로 정렬", "비밀번호 해시 검증", "JSON 변환 함수",
+    "파일 저장 경로", "세션 캐시 갱신", "validate_token", "get_user_by_id", "parse config file",
+    "how to refresh auth token", "sort items by date", "read file lines", "save json to disk",
+    "http request retry timeout", "load_config 어디서 호출하나요", "UserService 인증 처리",
+    "토큰을 검증하는 validate 함수", "데이터베이스 연결 생성", "로그 메시지 전송", "주문 결제 처리",
+    "이미지 크기 변환 resize", "캐시 키 생성", "오류 예외 처리 handler", "요청 헤더 파싱",
+    "응답 상태 코드 확인", "문자열을 날짜로 변환", "파일 목록 조회",
+    "사용자 권한 검증 check_permission", "계정 삭제", "검색 결과 정렬 sort_results",
+    "큐 작업 재시도", "encode decode base64", "암호화 키 저장", "세션 만료", "인증 실패 시 예외",
+    "token store cache", "delete expired sessions", "사용자 이름 변경 update_user_name",
+    "메시지 수신 큐", "파일 압축 compress", "설정 기본값 default config",
+    "서명 검증 verify signature", "데이터 스키마 검증 schema validate", "목록 필터링 filter_items",
+    "경로 정규화 normalize path", "토큰 읽기 저장 변환",
+]  # fmt: skip
+WARMUP = ["워밍업 사용자 목록", "warm up token cache", "파일 저장"]
+# (min, max) number of vocabulary terms drawn per unit and field.
+TERMS_PER_FIELD: dict[LexicalField, tuple[int, int]] = {
+    "summary": (6, 14),
+    "doc": (3, 10),
+    "code": (20, 60),
+    "identifiers": (1, 3),
+}
+
+
+@dataclass(slots=True)
+class Vocabulary:
+    """Terms ranked by frequency; each term is already analysed into index tokens."""
+
+    terms: list[tuple[str, ...]]
+    korean: npt.NDArray[np.float64]  # Zipf weights favouring Korean terms (summaries)
+    latin: npt.NDArray[np.float64]  # Zipf weights favouring identifiers (code, names)
+    mixed: npt.NDArray[np.float64]  # docstrings
+
+
+def zipf(count: int, exponent: float = 1.05, offset: float = 2.7) -> npt.NDArray[np.float64]:
+    weights = 1.0 / (np.arange(count) + offset) ** exponent
+    return weights / weights.sum()
+
+
+def build_vocabulary(analyzer: TextAnalyzer, rng: np.random.Generator) -> Vocabulary:
+    korean = [tuple(analyzer.analyze_text(word)) for word in KO_WORDS]
+    parts = [(part,) for part in EN_PARTS]
+    compounds = sorted(
+        {f"{a}_{b}" for a, b in rng.choice(EN_PARTS, size=(4000, 2)).tolist() if a != b}
+    )
+    compound_terms = [tuple(identifier_tokens(name)) for name in compounds]
+    terms = [*korean, *parts, *compound_terms]
+    ko_slice, en_slice = slice(0, len(korean)), slice(len(korean), len(terms))
+
+    def weights(first: slice, first_share: float) -> npt.NDArray[np.float64]:
+        order = np.arange(len(terms))
+        rng.shuffle(order[first])  # which word is most frequent differs per field
+        rng.shuffle(order[len(korean) : len(korean) + len(parts)])
+        w = np.zeros(len(terms))
+        rest = en_slice if first == ko_slice else ko_slice
+        w[order[first]] = zipf(first.stop - first.start) * first_share
+        w[order[rest]] = zipf(rest.stop - rest.start) * (1 - first_share)
+        return w / w.sum()
+
+    return Vocabulary(
+        terms=terms,
+        korean=weights(ko_slice, 0.8),
+        latin=weights(en_slice, 0.95),
+        mixed=weights(ko_slice, 0.5),
+    )
+
+
+class EntryFactory:
+    """Deterministic synthetic index entries, generated one file record at a time."""
+
+    def __init__(self, vocab: Vocabulary, seed: int) -> None:
+        self._vocab = vocab
+        self._rng = np.random.default_rng(seed)
+        self._weights: dict[LexicalField, npt.NDArray[np.float64]] = {
+            "summary": vocab.korean, "doc": vocab.mixed, "code": vocab.latin,
+            "identifiers": vocab.latin,
+        }  # fmt: skip
+
+    def _token_lists(self, fld: LexicalField, count: int) -> list[list[str]]:
+        low, high = TERMS_PER_FIELD[fld]
+        sizes = self._rng.integers(low, high + 1, size=count)
+        drawn = self._rng.choice(
+            len(self._vocab.terms), size=int(sizes.sum()), p=self._weights[fld]
+        )
+        ends = np.cumsum(sizes)
+        terms = self._vocab.terms
+        return [
+            list(chain.from_iterable(terms[i] for i in drawn[end - size : end]))
+            for size, end in zip(sizes.tolist(), ends.tolist(), strict=True)
+        ]
+
+    def _unit_vectors(self, count: int) -> npt.NDArray[np.float32]:
+        vectors = self._rng.standard_normal((count, DIM)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors
+
+    def file(
+        self, file_index: int, first_uid: int, count: int
+    ) -> tuple[FileRecord, list[IndexEntry]]:
+        path = f"src/pkg{file_index // 50:03d}/module_{file_index:05d}.py"
+        tokens = {fld: self._token_lists(fld, count) for fld in LEXICAL_FIELDS}
+        code_vectors, summary_vectors = self._unit_vectors(count), self._unit_vectors(count)
+        summarized = self._rng.random(count) < 0.8
+        documented = self._rng.random(count) < 0.5
+        entries = []
+        for i in range(count):
+            number = first_uid + i
+            name_tokens = tokens["identifiers"][i]
+            name = "_".join(t for t in name_tokens if "_" not in t)[:60] or f"unit{number}"
+            comment = " ".join(tokens["code"][i])
+            code = f"def {name}_{number}(value):\n    # {comment}\n    return value\n"
+            summary = " ".join(tokens["summary"][i]) if summarized[i] else None
+            unit = CodeUnit(
+                path=path, name=f"{name}_{number}", kind=UnitKind.FUNCTION, language="python",
+                start_line=1 + 5 * i, end_line=4 + 5 * i, code=code,
+                docstring=" ".join(tokens["doc"][i]) if documented[i] else None,
+            )  # fmt: skip
+            entry = IndexEntry(
+                uid=content_hash(f"bench-{number}")[:32],
+                unit=unit,
+                summary=summary,
+                summary_state=SummaryState.DONE if summary else SummaryState.PENDING,
+                tokens={
+                    "summary": tokens["summary"][i] if summary else [],
+                    "doc": tokens["doc"][i] if documented[i] else [],
+                    "code": tokens["code"][i],
+                    "identifiers": name_tokens,
+                },
+                vectors={"code": code_vectors[i]},
+            )
+            if summary:
+                entry.vectors["summary"] = summary_vectors[i]
+            entries.append(entry)
+        record = FileRecord(root=ROOT, path=path, file_hash=content_hash(path), language="python")
+        return record, entries
+
+
+class Stopwatch:
+    """Accumulated wall time per label of wrapped instance methods (timing proxies)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    def wrap(self, obj: object, name: str, label: Callable[[Sequence[Any]], str]) -> None:
+        func = getattr(obj, name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.seconds[label(args)] += time.perf_counter() - start
+
+        setattr(obj, name, timed)
+
+    def reset(self) -> dict[str, float]:
+        taken = dict(self.seconds)
+        self.seconds.clear()
+        return taken
+
+
+def instrument(app: App) -> Stopwatch:
+    watch = Stopwatch()
+    watch.wrap(app.embedder, "embed", lambda _: "embed query")
+    watch.wrap(app.analyzer, "analyze_query", lambda _: "analyze query")
+    watch.wrap(app.store, "lexical_search", lambda args: f"lexical {args[0]}")
+    watch.wrap(app.store, "vector_search", lambda _: "vector (2 fields)")
+    watch.wrap(app.store, "get_units", lambda _: "fetch units+vectors")
+    watch.wrap(app.store, "stored_vectors", lambda _: "fetch units+vectors")
+    return watch
+
+
+@dataclass(slots=True)
+class SizeResult:
+    units: int
+    generate_s: float
+    write_s: float
+    first_query_ms: float
+    latencies_ms: list[float]
+    stages_ms: dict[str, float]  # mean per query
+    slowest: tuple[str, float]
+    hits_per_query: float
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.latencies_ms, q))
+
+
+def grow(
+    app: App, factory: EntryFactory, have: int, target: int, batch: int
+) -> tuple[float, float]:
+    generate = write = 0.0
+    while have < target:
+        count = min(batch, target - have)
+        start = time.perf_counter()
+        record, entries = factory.file(have // batch, have, count)
+        middle = time.perf_counter()
+        app.store.replace_file(record, entries)
+        generate += middle - start
+        write += time.perf_counter() - middle
+        have += count
+    return generate, write
+
+
+def measure(app: App, watch: Stopwatch, units: int, gen_s: float, write_s: float) -> SizeResult:
+    start = time.perf_counter()
+    app.searcher.search(WARMUP[0], top_k=10)  # reloads the vector matrices after the writes
+    first_ms = (time.perf_counter() - start) * 1000
+    for query in WARMUP[1:]:
+        app.searcher.search(query, top_k=10)
+    watch.reset()
+    latencies: list[float] = []
+    hits = 0
+    for query in QUERIES:
+        start = time.perf_counter()
+        hits += len(app.searcher.search(query, top_k=10))
+        latencies.append((time.perf_counter() - start) * 1000)
+    stages = {label: secs * 1000 / len(QUERIES) for label, secs in watch.reset().items()}
+    stages["fusion+rerank+rest"] = float(np.mean(latencies)) - sum(stages.values())
+    worst = int(np.argmax(latencies))
+    return SizeResult(
+        units, gen_s, write_s, first_ms, latencies, stages, (QUERIES[worst], latencies[worst]),
+        hits / len(QUERIES),
+    )  # fmt: skip
+
+
+def out(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+
+
+def report(results: list[SizeResult]) -> None:
+    header = [f"{r.units:,} units" for r in results]
+    rows: list[tuple[str, list[str]]] = [
+        ("generate entries s", [f"{r.generate_s:.1f}" for r in results]),
+        ("store writes s", [f"{r.write_s:.1f}" for r in results]),
+        ("first query after writes ms", [f"{r.first_query_ms:.0f}" for r in results]),
+        ("p50 ms", [f"{r.percentile(50):.1f}" for r in results]),
+        ("p95 ms", [f"{r.percentile(95):.1f}" for r in results]),
+        ("mean ms", [f"{np.mean(r.latencies_ms):.1f}" for r in results]),
+        ("min ms", [f"{min(r.latencies_ms):.1f}" for r in results]),
+        ("hits per query", [f"{r.hits_per_query:.1f}" for r in results]),
+    ]
+    labels = list(dict.fromkeys(label for r in results for label in r.stages_ms))
+    rows += [
+        (f"  {label}", [f"{r.stages_ms.get(label, 0.0):.1f}" for r in results]) for label in labels
+    ]
+    width = max(len(label) for label, _ in rows)
+    out(f"  {'':<{width}}" + "".join(f"  {h:>14}" for h in header))
+    for label, values in rows:
+        out(f"  {label:<{width}}" + "".join(f"  {v:>14}" for v in values))
+    out("  (store writes are incremental: each column adds units to the previous store)")
+    for r in results:
+        out(f"  slowest at {r.units:,}: {r.slowest[1]:.1f} ms for {r.slowest[0]!r}")
+    if len(results) > 1:
+        first, last = results[0], results[-1]
+        ratio = last.percentile(50) / first.percentile(50)
+        out(f"  p50 ratio {last.units:,}/{first.units:,}: {ratio:.2f}")
+
+
+def load_note() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load avg {one:.2f} (1 min) {five:.2f} (5 min), {os.cpu_count()} cores"
+
+
+@contextmanager
+def data_dir_for(given: Path | None) -> Iterator[Path]:
+    if given is not None:
+        yield given
+        return
+    with tempfile.TemporaryDirectory(prefix="ragcode-bench-search-") as tmp:
+        yield Path(tmp)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000", help="comma-separated unit counts")
+    parser.add_argument("--batch", type=int, default=200, help="units per file record")
+    parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--data-dir", type=Path, help="keep the store here (default: temp)")
+    args = parser.parse_args()
+    sizes = sorted(int(size) for size in args.sizes.split(","))
+    out(f"start: {load_note()}")
+    with data_dir_for(args.data_dir) as data_dir:
+        app = build_app(load_settings(data_dir=data_dir))
+        try:
+            vocab = build_vocabulary(app.analyzer, np.random.default_rng(args.seed))
+            factory = EntryFactory(vocab, args.seed)
+            app.embedder.embed(["load the model"])
+            watch = instrument(app)
+            results, have = [], app.store.status().units
+            for size in sizes:
+                gen_s, write_s = grow(app, factory, have, size, args.batch)
+                have = max(have, size)
+                results.append(measure(app, watch, have, gen_s, write_s))
+                out(f"  measured {have:,} units ({load_note()})")
+        finally:
+            app.close()
+    out(f"{len(QUERIES)} queries, top_k=10, after {len(WARMUP)} warm-up queries")
+    report(results)
+    out(f"end:   {load_note()}")
+
+
+if __name__ == "__main__":
+    main()

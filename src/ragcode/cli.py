@@ -1,0 +1,204 @@
+"""Command line: parses arguments and calls the same services as the server (thin on purpose)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ragcode import __version__
+from ragcode.app import App, build_app
+from ragcode.config import load_settings
+from ragcode.domain import Hit
+from ragcode.embeddings.protocol import EmbeddingError
+from ragcode.evaluation.dataset import DatasetError, load_dataset
+from ragcode.evaluation.runner import CONFIGURATIONS, evaluate
+from ragcode.ingest.indexer import IndexInputError
+from ragcode.llm.protocol import LLMError
+from ragcode.store.protocol import StoreError
+
+USER_ERRORS = (IndexInputError, DatasetError, StoreError, LLMError, EmbeddingError)
+
+
+def _open(args: argparse.Namespace) -> App:
+    return build_app(load_settings(data_dir=args.data_dir))
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from ragcode.cli_progress import TerminalProgress
+
+    app = _open(args)
+    try:
+        progress = TerminalProgress()
+        report = app.indexer.index(Path(args.path), progress)
+        print(
+            f"색인 완료: 파일 {report.files_seen}개 (변경 {report.files_changed}, "
+            f"그대로 {report.files_unchanged}, 삭제 {report.files_removed}, "
+            f"건너뜀 {len(report.skipped)}), 단위 {report.units_written}개 기록",
+            file=sys.stderr,
+        )
+        if not args.no_summaries and app.settings.index.summaries:
+            summary = app.summaries.run(progress)
+            print(
+                f"요약: 새로 {summary.written}개, 캐시 {summary.from_cache}개, "
+                f"실패 {summary.failed}개",
+                file=sys.stderr,
+            )
+    finally:
+        app.close()
+    return 0
+
+
+def _print_hit(rank: int, hit: Hit) -> None:
+    unit = hit.unit
+    print(f"{rank}. {unit.path}:{unit.start_line}-{unit.end_line}  {unit.name} ({unit.kind})")
+    s = hit.scores
+    print(f"   점수 {s.final:.3f} (재순위 {s.rerank:.3f}, 융합 {s.fused:.3f})")
+    if hit.summary:
+        print(f"   요약: {hit.summary}")
+    first = next((line for line in unit.code.splitlines() if line.strip()), "")
+    print(f"   {first.strip()[:100]}")
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    app = _open(args)
+    try:
+        hits = app.searcher.search(args.query, top_k=args.top_k)
+    finally:
+        app.close()
+    if args.json:
+        print(json.dumps([hit.as_dict() for hit in hits], ensure_ascii=False, indent=2))
+    elif not hits:
+        print("관련된 코드를 찾지 못했습니다.")
+    else:
+        for rank, hit in enumerate(hits, start=1):
+            _print_hit(rank, hit)
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    app = _open(args)
+    try:
+        removed = app.indexer.remove(Path(args.path))
+    finally:
+        app.close()
+    print(f"색인에서 파일 {removed}개를 지웠습니다.")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    app = _open(args)
+    try:
+        status = app.store.status()
+    finally:
+        app.close()
+    if args.json:
+        payload = {
+            "files": status.files, "units": status.units,
+            "summaries": {
+                "done": status.summaries_done, "pending": status.summaries_pending,
+                "failed": status.summaries_failed, "trivial": status.summaries_trivial,
+            },
+            "skipped": [{"path": s.path, "reason": s.reason} for s in status.skipped],
+        }  # fmt: skip
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        return 0
+    print(f"데이터 디렉터리: {app.settings.data_dir}")
+    print(f"파일 {status.files}개, 단위 {status.units}개")
+    print(
+        f"요약: 완료 {status.summaries_done}, 대기 {status.summaries_pending}, "
+        f"실패 {status.summaries_failed}, 생략(단순) {status.summaries_trivial}"
+    )
+    if status.skipped:
+        print(f"건너뛴 파일 {len(status.skipped)}개:")
+        for skipped in status.skipped:
+            print(f"  {skipped.path}: {skipped.reason}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    cases = load_dataset(Path(args.dataset))
+    app = _open(args)
+    names = ["hybrid", "lexical", "vector"] if args.baselines else ["hybrid"]
+    report: dict[str, object] = {}
+    try:
+        for name in names:
+            metrics, results = evaluate(app.searcher, cases, CONFIGURATIONS[name])
+            report[name] = metrics.as_dict()
+            if args.verbose:
+                for result in results:
+                    if result.rank != 1:
+                        print(
+                            f"[{name}] rank={result.rank} q={result.case.question} "
+                            f"want={result.case.name} top={result.top}",
+                            file=sys.stderr,
+                        )
+    finally:
+        app.close()
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{'retriever':<10} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7}  (n={len(cases)})")
+    for name, values in report.items():
+        assert isinstance(values, dict)
+        print(
+            f"{name:<10} {values['recall_at_1']:>6.3f} {values['recall_at_5']:>6.3f} "
+            f"{values['recall_at_10']:>6.3f} {values['mrr_at_10']:>7.3f}"
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ragcode", description="한국어 코드 지식 베이스")
+    parser.add_argument("--version", action="version", version=f"ragcode {__version__}")
+    parser.add_argument("-v", "--verbose-log", action="store_true", help="디버그 로그 출력")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(
+        name: str, handler: Callable[[argparse.Namespace], int], help_text: str
+    ) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_text)
+        command.add_argument("--data-dir", type=Path, default=None, help="데이터 디렉터리")
+        command.set_defaults(handler=handler)
+        return command
+
+    index = add("index", cmd_index, "디렉터리나 파일을 색인합니다")
+    index.add_argument("path")
+    index.add_argument("--no-summaries", action="store_true", help="LLM 요약을 건너뜁니다")
+    search = add("search", cmd_search, "색인을 검색합니다")
+    search.add_argument("query")
+    search.add_argument("--top-k", type=int, default=10)
+    search.add_argument("--json", action="store_true")
+    remove = add("remove", cmd_remove, "파일이나 디렉터리를 색인에서 지웁니다")
+    remove.add_argument("path")
+    status = add("status", cmd_status, "색인 상태를 보여 줍니다")
+    status.add_argument("--json", action="store_true")
+    evaluation = add("eval", cmd_eval, "평가 데이터로 검색 품질을 잽니다")
+    evaluation.add_argument("dataset")
+    evaluation.add_argument("--json", action="store_true")
+    evaluation.add_argument("--baselines", action="store_true", help="단일 검색기 기준선도 계산")
+    evaluation.add_argument("--verbose", action="store_true", help="틀린 질문을 출력")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose_log else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    try:
+        return int(args.handler(args))
+    except USER_ERRORS as exc:
+        print(f"오류: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\n중단되었습니다. 다시 실행하면 이어서 진행합니다.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

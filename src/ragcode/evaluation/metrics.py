@@ -1,0 +1,38 @@
+"""Retrieval metrics over the 1-based rank of the right answer (None when not found)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalMetrics:
+    questions: int
+    recall_at_1: float
+    recall_at_5: float
+    recall_at_10: float
+    mrr_at_10: float
+
+    def as_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def recall_at(ranks: Sequence[int | None], k: int) -> float:
+    return sum(1 for rank in ranks if rank is not None and rank <= k) / len(ranks)
+
+
+def mrr_at(ranks: Sequence[int | None], k: int) -> float:
+    return sum(1.0 / rank for rank in ranks if rank is not None and rank <= k) / len(ranks)
+
+
+def compute_metrics(ranks: Sequence[int | None]) -> RetrievalMetrics:
+    if not ranks:
+        raise ValueError("no ranks to score")
+    return RetrievalMetrics(
+        questions=len(ranks),
+        recall_at_1=recall_at(ranks, 1),
+        recall_at_5=recall_at(ranks, 5),
+        recall_at_10=recall_at(ranks, 10),
+        mrr_at_10=mrr_at(ranks, 10),
+    )

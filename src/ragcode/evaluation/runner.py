@@ -1,0 +1,37 @@
+"""Run an evaluation set through the searcher, hybrid and single-retriever baselines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ragcode.evaluation.dataset import EvalCase
+from ragcode.evaluation.metrics import RetrievalMetrics, compute_metrics
+from ragcode.retrieve.hybrid import HybridSearcher, RetrieverChoice
+
+CONFIGURATIONS: dict[str, RetrieverChoice] = {
+    "hybrid": RetrieverChoice(lexical=True, vector=True),
+    "lexical": RetrieverChoice(lexical=True, vector=False, rerank=False),
+    "vector": RetrieverChoice(lexical=False, vector=True, rerank=False),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    case: EvalCase
+    rank: int | None
+    top: str | None  # "path:name" of the first hit, to see what won instead
+
+
+def rank_case(searcher: HybridSearcher, case: EvalCase, choice: RetrieverChoice) -> CaseResult:
+    hits = searcher.search(case.question, top_k=10, retrievers=choice)
+    rank = next((i for i, hit in enumerate(hits, start=1) if case.matches(hit.unit)), None)
+    top = f"{hits[0].unit.path}:{hits[0].unit.name}" if hits else None
+    return CaseResult(case=case, rank=rank, top=top)
+
+
+def evaluate(
+    searcher: HybridSearcher, cases: Sequence[EvalCase], choice: RetrieverChoice
+) -> tuple[RetrievalMetrics, list[CaseResult]]:
+    results = [rank_case(searcher, case, choice) for case in cases]
+    return compute_metrics([result.rank for result in results]), results

@@ -1,0 +1,168 @@
+"""Incremental indexing of a directory or file: parse changed files, drop deleted ones.
+
+Every file is replaced in its own store transaction, so a killed run leaves a consistent
+index, and the next run skips what is already there (same file hash) and resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from ragcode.domain import SkippedFile, SummaryState
+from ragcode.ingest.entries import EntryBuilder
+from ragcode.ingest.files import FileLimits, SourceFile, walk_sources
+from ragcode.ingest.parser import parse_source
+from ragcode.ingest.progress import IndexProgress, SilentProgress
+from ragcode.ingest.summarize import is_trivial
+from ragcode.store.protocol import CodeStore, FileRecord
+
+log = logging.getLogger(__name__)
+
+
+class IndexInputError(ValueError):
+    """The path given to index or remove is not usable; the message is for the user."""
+
+
+@dataclass(slots=True)
+class IndexReport:
+    root: str
+    files_seen: int = 0
+    files_changed: int = 0
+    files_unchanged: int = 0
+    files_removed: int = 0
+    units_written: int = 0
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where a target sits inside an indexed root: prefix "" means the whole root."""
+
+    root: Path
+    prefix: str
+    is_file: bool
+
+    def contains(self, path: str) -> bool:
+        if self.is_file:
+            return path == self.prefix
+        return not self.prefix or path == self.prefix or path.startswith(self.prefix + "/")
+
+    def stored_path(self, walked: str) -> str:
+        if self.is_file:
+            return self.prefix
+        return str(PurePosixPath(self.prefix, walked)) if self.prefix else walked
+
+
+def _is_within(child: Path, parent: Path) -> bool:
+    return child == parent or parent in child.parents
+
+
+class Indexer:
+    def __init__(self, store: CodeStore, builder: EntryBuilder, limits: FileLimits) -> None:
+        self._store = store
+        self._builder = builder
+        self._limits = limits
+
+    def scope_for(self, target: Path) -> Scope:
+        """Reuse an indexed root that contains the target, so paths never double up."""
+        is_file = target.is_file()
+        roots = [Path(root) for root in self._store.roots()]
+        containing = sorted((r for r in roots if _is_within(target, r)), key=lambda r: len(r.parts))
+        root = containing[0] if containing else (target.parent if is_file else target)
+        prefix = target.relative_to(root).as_posix()
+        return Scope(root=root, prefix="" if prefix == "." else prefix, is_file=is_file)
+
+    def index(self, target: Path, progress: IndexProgress | None = None) -> IndexReport:
+        progress = progress or SilentProgress()
+        target = target.expanduser().resolve()
+        if not target.exists():
+            raise IndexInputError(f"경로를 찾을 수 없습니다: {target}")
+        scope = self.scope_for(target)
+        if not scope.is_file:
+            self._absorb_nested_roots(scope.root)
+        root = str(scope.root)
+        known = self._store.file_hashes(root)
+        report = IndexReport(root=root)
+        walked = list(walk_sources(target, self._limits))
+        progress.files_started(len(walked))
+        seen: set[str] = set()
+        for done, item in enumerate(walked, start=1):
+            path = scope.stored_path(item.path)
+            seen.add(path)
+            report.files_seen += 1
+            if isinstance(item, SkippedFile):
+                skipped = SkippedFile(path=path, reason=item.reason)
+                self._store.set_skipped(root, skipped)
+                report.skipped.append(skipped)
+                progress.file_skipped(skipped)
+                continue
+            if known.get(path) == item.file_hash:
+                report.files_unchanged += 1
+                progress.file_done(path, 0, done)
+                continue
+            report.units_written += self._index_file(root, path, item)
+            report.files_changed += 1
+            progress.file_done(path, report.units_written, done)
+        report.files_removed = self._remove_missing(root, scope, seen)
+        return report
+
+    def _index_file(self, root: str, path: str, source: SourceFile) -> int:
+        try:
+            units = parse_source(path, source.language, source.text)
+        except (ValueError, RecursionError) as exc:  # a parser bug must not stop the run
+            log.warning("parse failed path=%s error=%s", path, exc)
+            self._store.set_skipped(root, SkippedFile(path=path, reason=f"parse error: {exc}"))
+            return 0
+        summaries: list[tuple[str | None, SummaryState]] = []
+        for unit in units:
+            cached = self._store.cached_summary(unit.code_hash)
+            if cached:
+                summaries.append((cached, SummaryState.DONE))
+            elif is_trivial(unit):
+                summaries.append((None, SummaryState.TRIVIAL))
+            else:
+                summaries.append((None, SummaryState.PENDING))
+        entries = self._builder.build(root, units, summaries)
+        record = FileRecord(
+            root=root, path=path, file_hash=source.file_hash, language=source.language
+        )
+        self._store.replace_file(record, entries)
+        return len(entries)
+
+    def _remove_missing(self, root: str, scope: Scope, seen: set[str]) -> int:
+        stored = set(self._store.file_hashes(root)) | set(self._store.skipped_paths(root))
+        missing = [path for path in stored if scope.contains(path) and path not in seen]
+        if missing:
+            self._store.remove_files(root, missing)
+        return len(missing)
+
+    def _absorb_nested_roots(self, new_root: Path) -> None:
+        """Indexing a parent of an indexed root: drop the inner root, it is re-read below."""
+        for root in self._store.roots():
+            inner = Path(root)
+            if inner != new_root and _is_within(inner, new_root):
+                paths = set(self._store.file_hashes(root)) | set(self._store.skipped_paths(root))
+                self._store.remove_files(root, paths)
+
+    def remove(self, target: Path) -> int:
+        """Remove a file or directory (which may no longer exist on disk) from the index."""
+        target = target.expanduser().resolve()
+        removed = 0
+        for root in self._store.roots():
+            root_path = Path(root)
+            stored = set(self._store.file_hashes(root)) | set(self._store.skipped_paths(root))
+            if _is_within(root_path, target):
+                doomed = stored
+            elif _is_within(target, root_path):
+                prefix = target.relative_to(root_path).as_posix()
+                doomed = {p for p in stored if p == prefix or p.startswith(prefix + "/")}
+            else:
+                continue
+            if doomed:
+                self._store.remove_files(root, doomed)
+                removed += len(doomed)
+        if not removed:
+            raise IndexInputError(f"색인에 없는 경로입니다: {target}")
+        return removed

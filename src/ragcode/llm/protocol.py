@@ -1,0 +1,42 @@
+"""The LLM port: every backend streams text deltas for a list of chat messages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+
+class LLMError(RuntimeError):
+    """A backend failed to produce an answer (model missing, timeout, server error)."""
+
+
+class LLM(Protocol):
+    @property
+    def name(self) -> str:
+        """Identifies the model, e.g. for the summary cache."""
+        ...
+
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float = 0.2,
+        stop: Sequence[str] = (),
+    ) -> Iterator[str]:
+        """Yield only the new text of each generated token (never the whole text so far)."""
+        ...
+
+
+def complete(llm: LLM, messages: Sequence[ChatMessage], *, max_tokens: int) -> str:
+    """Collect a streamed answer into one string."""
+    return "".join(llm.stream(messages, max_tokens=max_tokens))

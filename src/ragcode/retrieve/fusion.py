@@ -1,0 +1,42 @@
+"""Fusion strategies: small named functions over ranked lists of ids."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from ragcode.store.protocol import ScoredId
+
+
+def reciprocal_rank_fusion(
+    ranked_lists: Mapping[str, Sequence[ScoredId]],
+    *,
+    k: int = 60,
+    weights: Mapping[str, float] | None = None,
+) -> dict[str, float]:
+    """Sum of weight / (k + rank) over every list an id appears in (Cormack et al., 2009)."""
+    fused: dict[str, float] = {}
+    for list_name, hits in ranked_lists.items():
+        weight = 1.0 if weights is None else weights.get(list_name, 1.0)
+        for rank, hit in enumerate(hits, start=1):
+            fused[hit.uid] = fused.get(hit.uid, 0.0) + weight / (k + rank)
+    return fused
+
+
+def ranks_by_id(ranked_lists: Mapping[str, Sequence[ScoredId]]) -> dict[str, dict[str, int]]:
+    """For each id, its 1-based rank in every list that holds it (shown to the user)."""
+    ranks: dict[str, dict[str, int]] = {}
+    for list_name, hits in ranked_lists.items():
+        for rank, hit in enumerate(hits, start=1):
+            ranks.setdefault(hit.uid, {})[list_name] = rank
+    return ranks
+
+
+def best_scores(ranked_lists: Mapping[str, Sequence[ScoredId]], prefix: str) -> dict[str, float]:
+    """The best raw score of each id over the lists whose name starts with prefix."""
+    best: dict[str, float] = {}
+    for list_name, hits in ranked_lists.items():
+        if not list_name.startswith(prefix):
+            continue
+        for hit in hits:
+            best[hit.uid] = max(best.get(hit.uid, float("-inf")), hit.score)
+    return best

@@ -1,0 +1,103 @@
+"""The store port: units with their lexical tokens and vectors, searchable both ways."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from ragcode.domain import CodeUnit, IndexStatus, SkippedFile, StoredUnit, SummaryState
+
+LexicalField = Literal["summary", "doc", "code", "identifiers"]
+VectorField = Literal["code", "summary"]
+LEXICAL_FIELDS: tuple[LexicalField, ...] = ("summary", "doc", "code", "identifiers")
+VECTOR_FIELDS: tuple[VectorField, ...] = ("code", "summary")
+
+Vector = npt.NDArray[np.float32]
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or written (disk full, corrupt file, server down)."""
+
+
+@dataclass(slots=True)
+class IndexEntry:
+    """A unit ready to be written: the analysis and embeddings are done by ingestion."""
+
+    uid: str
+    unit: CodeUnit
+    summary: str | None
+    summary_state: SummaryState
+    tokens: dict[LexicalField, list[str]] = field(default_factory=dict)
+    vectors: dict[VectorField, Vector] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    root: str
+    path: str
+    file_hash: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredId:
+    uid: str
+    score: float
+
+
+class CodeStore(Protocol):
+    # --- files -----------------------------------------------------------------
+    def roots(self) -> list[str]: ...
+
+    def file_hashes(self, root: str) -> dict[str, str]: ...
+
+    def skipped_paths(self, root: str) -> list[str]: ...
+
+    def replace_file(self, record: FileRecord, entries: Sequence[IndexEntry]) -> None:
+        """Atomically replace every unit of one file (a crash leaves old or new, never half)."""
+        ...
+
+    def remove_files(self, root: str, paths: Iterable[str]) -> int: ...
+
+    def set_skipped(self, root: str, skipped: SkippedFile) -> None: ...
+
+    # --- summaries -------------------------------------------------------------
+    def cached_summary(self, code_hash: str) -> str | None: ...
+
+    def units_needing_summary(self, *, include_failed: bool, limit: int) -> list[StoredUnitRef]: ...
+
+    def set_summary(
+        self,
+        uid: str,
+        *,
+        summary: str | None,
+        state: SummaryState,
+        tokens: list[str],
+        vector: Vector | None,
+        model: str,
+    ) -> None: ...
+
+    # --- search ----------------------------------------------------------------
+    def lexical_search(
+        self, fld: LexicalField, tokens: Sequence[str], limit: int
+    ) -> list[ScoredId]: ...
+
+    def vector_search(self, fld: VectorField, query: Vector, limit: int) -> list[ScoredId]: ...
+
+    def stored_vectors(self, uids: Sequence[str]) -> dict[str, list[Vector]]: ...
+
+    def get_units(self, uids: Sequence[str]) -> dict[str, StoredUnit]: ...
+
+    def status(self) -> IndexStatus: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredUnitRef:
+    uid: str
+    unit: CodeUnit

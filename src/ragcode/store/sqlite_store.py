@@ -1,0 +1,303 @@
+"""Embedded store: one SQLite file (WAL) with FTS5 postings per field and vectors as blobs."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from ragcode.domain import CodeUnit, IndexStatus, SkippedFile, StoredUnit, SummaryState, UnitKind
+from ragcode.store.protocol import (
+    LEXICAL_FIELDS,
+    VECTOR_FIELDS,
+    FileRecord,
+    IndexEntry,
+    LexicalField,
+    ScoredId,
+    StoredUnitRef,
+    StoreError,
+    Vector,
+    VectorField,
+)
+from ragcode.store.schema import create_schema, fts_table
+from ragcode.store.vectors import VectorMatrix, stored_vectors, to_blob
+
+_UNIT_COLUMNS = (
+    "uid, path, name, kind, language, start_line, end_line, code, docstring, summary, summary_state"
+)
+
+
+def _row_to_unit(row: Sequence[object]) -> CodeUnit:
+    return CodeUnit(
+        path=str(row[1]),
+        name=str(row[2]),
+        kind=UnitKind(str(row[3])),
+        language=str(row[4]),
+        start_line=int(str(row[5])),
+        end_line=int(str(row[6])),
+        code=str(row[7]),
+        docstring=None if row[8] is None else str(row[8]),
+    )
+
+
+def fts_query(tokens: Sequence[str]) -> str:
+    """OR of quoted terms: the analyser guarantees tokens hold no quote or space."""
+    unique = dict.fromkeys(token for token in tokens if token)
+    return " OR ".join(f'"{token}"' for token in unique)
+
+
+class SqliteStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA busy_timeout=30000")
+            create_schema(self._conn)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"색인 데이터베이스를 열 수 없습니다 ({path}): {exc}") from exc
+        self._lock = threading.RLock()
+        self._matrices: dict[VectorField, VectorMatrix] = {}
+        self._matrix_version: tuple[int, int] | None = None
+        self._writes = 0
+
+    # --- plumbing ----------------------------------------------------------------
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"색인 쓰기 실패: {exc}") from exc
+            self._writes += 1
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # --- files -------------------------------------------------------------------
+    def roots(self) -> list[str]:
+        rows = self._conn.execute(
+            "SELECT root FROM files UNION SELECT root FROM skipped ORDER BY 1"
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def file_hashes(self, root: str) -> dict[str, str]:
+        rows = self._conn.execute("SELECT path, file_hash FROM files WHERE root = ?", (root,))
+        return dict(rows.fetchall())
+
+    def skipped_paths(self, root: str) -> list[str]:
+        rows = self._conn.execute("SELECT path FROM skipped WHERE root = ?", (root,))
+        return [row[0] for row in rows.fetchall()]
+
+    def replace_file(self, record: FileRecord, entries: Sequence[IndexEntry]) -> None:
+        with self._transaction() as conn:
+            self._delete_file_units(conn, record.root, record.path)
+            conn.execute(
+                "DELETE FROM skipped WHERE root = ? AND path = ?", (record.root, record.path)
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO files (root, path, file_hash, language, indexed_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (record.root, record.path, record.file_hash, record.language, time.time()),
+            )
+            for entry in entries:
+                self._insert_entry(conn, record.root, entry)
+
+    def _insert_entry(self, conn: sqlite3.Connection, root: str, entry: IndexEntry) -> None:
+        unit = entry.unit
+        cursor = conn.execute(
+            "INSERT OR REPLACE INTO units (uid, root, path, name, kind, language, start_line,"
+            " end_line, code, docstring, code_hash, summary, summary_state, vec_code, vec_summary)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry.uid, root, unit.path, unit.name, str(unit.kind), unit.language,
+                unit.start_line, unit.end_line, unit.code, unit.docstring, unit.code_hash,
+                entry.summary, str(entry.summary_state),
+                to_blob(entry.vectors.get("code")), to_blob(entry.vectors.get("summary")),
+            ),
+        )  # fmt: skip
+        rowid = cursor.lastrowid
+        for fld in LEXICAL_FIELDS:
+            tokens = entry.tokens.get(fld)
+            if tokens:
+                conn.execute(
+                    f"INSERT INTO {fts_table(fld)} (rowid, tokens) VALUES (?, ?)",
+                    (rowid, " ".join(tokens)),
+                )
+
+    def _delete_file_units(self, conn: sqlite3.Connection, root: str, path: str) -> None:
+        ids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT id FROM units WHERE root = ? AND path = ?", (root, path)
+            )
+        ]
+        for fld in LEXICAL_FIELDS:
+            conn.executemany(f"DELETE FROM {fts_table(fld)} WHERE rowid = ?", [(i,) for i in ids])
+        conn.execute("DELETE FROM units WHERE root = ? AND path = ?", (root, path))
+
+    def remove_files(self, root: str, paths: Iterable[str]) -> int:
+        removed = 0
+        with self._transaction() as conn:
+            for path in paths:
+                self._delete_file_units(conn, root, path)
+                removed += conn.execute(
+                    "DELETE FROM files WHERE root = ? AND path = ?", (root, path)
+                ).rowcount
+                removed += conn.execute(
+                    "DELETE FROM skipped WHERE root = ? AND path = ?", (root, path)
+                ).rowcount
+        return removed
+
+    def set_skipped(self, root: str, skipped: SkippedFile) -> None:
+        with self._transaction() as conn:
+            self._delete_file_units(conn, root, skipped.path)
+            conn.execute("DELETE FROM files WHERE root = ? AND path = ?", (root, skipped.path))
+            conn.execute(
+                "INSERT OR REPLACE INTO skipped (root, path, reason) VALUES (?, ?, ?)",
+                (root, skipped.path, skipped.reason),
+            )
+
+    # --- summaries ---------------------------------------------------------------
+    def cached_summary(self, code_hash: str) -> str | None:
+        row = self._conn.execute(
+            "SELECT summary FROM summary_cache WHERE code_hash = ?", (code_hash,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def export_summary_cache(self) -> list[tuple[str, str, str]]:
+        """(code_hash, summary, model) rows, e.g. to ship summaries beside a dataset."""
+        rows = self._conn.execute(
+            "SELECT code_hash, summary, model FROM summary_cache ORDER BY code_hash"
+        )
+        return [(str(h), str(s), str(m)) for h, s, m in rows]
+
+    def import_summary_cache(self, rows: Iterable[tuple[str, str, str]]) -> int:
+        with self._transaction() as conn:
+            cursor = conn.executemany(
+                "INSERT OR REPLACE INTO summary_cache (code_hash, summary, model, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                [(h, s, m, time.time()) for h, s, m in rows],
+            )
+            return cursor.rowcount
+
+    def units_needing_summary(self, *, include_failed: bool, limit: int) -> list[StoredUnitRef]:
+        states = [SummaryState.PENDING.value] + (
+            [SummaryState.FAILED.value] if include_failed else []
+        )
+        marks = ",".join("?" * len(states))
+        rows = self._conn.execute(
+            f"SELECT {_UNIT_COLUMNS} FROM units WHERE summary_state IN ({marks})"
+            " ORDER BY root, path, start_line LIMIT ?",
+            (*states, limit),
+        ).fetchall()
+        return [StoredUnitRef(uid=row[0], unit=_row_to_unit(row)) for row in rows]
+
+    def set_summary(
+        self,
+        uid: str,
+        *,
+        summary: str | None,
+        state: SummaryState,
+        tokens: list[str],
+        vector: Vector | None,
+        model: str,
+    ) -> None:
+        with self._transaction() as conn:
+            row = conn.execute("SELECT id, code_hash FROM units WHERE uid = ?", (uid,)).fetchone()
+            if row is None:  # the file changed or was removed while the LLM was writing
+                return
+            rowid, code_hash = row
+            conn.execute(
+                "UPDATE units SET summary = ?, summary_state = ?, vec_summary = ? WHERE id = ?",
+                (summary, str(state), to_blob(vector), rowid),
+            )
+            conn.execute(f"DELETE FROM {fts_table('summary')} WHERE rowid = ?", (rowid,))
+            if tokens:
+                conn.execute(
+                    f"INSERT INTO {fts_table('summary')} (rowid, tokens) VALUES (?, ?)",
+                    (rowid, " ".join(tokens)),
+                )
+            if summary and state == SummaryState.DONE:
+                conn.execute(
+                    "INSERT OR REPLACE INTO summary_cache (code_hash, summary, model, created_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (code_hash, summary, model, time.time()),
+                )
+
+    # --- search ------------------------------------------------------------------
+    def lexical_search(
+        self, fld: LexicalField, tokens: Sequence[str], limit: int
+    ) -> list[ScoredId]:
+        match = fts_query(tokens)
+        if not match:
+            return []
+        table = fts_table(fld)
+        rows = self._conn.execute(
+            f"SELECT units.uid, bm25({table}) AS rank FROM {table}"
+            f" JOIN units ON units.id = {table}.rowid"
+            f" WHERE {table} MATCH ? ORDER BY rank LIMIT ?",
+            (match, limit),
+        ).fetchall()
+        # FTS5's bm25() is negated so that smaller is better; flip it back.
+        return [ScoredId(uid, -float(rank)) for uid, rank in rows]
+
+    def vector_search(self, fld: VectorField, query: Vector, limit: int) -> list[ScoredId]:
+        return self._matrix(fld).search(query, limit)
+
+    def _matrix(self, fld: VectorField) -> VectorMatrix:
+        with self._lock:
+            # data_version changes when another process commits; _writes when we do.
+            version = (self._conn.execute("PRAGMA data_version").fetchone()[0], self._writes)
+            if version != self._matrix_version:
+                self._matrices = {f: VectorMatrix.load(self._conn, f) for f in VECTOR_FIELDS}
+                self._matrix_version = version
+            return self._matrices[fld]
+
+    def stored_vectors(self, uids: Sequence[str]) -> dict[str, list[Vector]]:
+        return stored_vectors(self._conn, uids)
+
+    def get_units(self, uids: Sequence[str]) -> dict[str, StoredUnit]:
+        found: dict[str, StoredUnit] = {}
+        for start in range(0, len(uids), 500):
+            chunk = list(uids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT {_UNIT_COLUMNS} FROM units WHERE uid IN ({marks})"
+            for row in self._conn.execute(query, chunk):
+                found[row[0]] = StoredUnit(
+                    unit=_row_to_unit(row), summary=row[9], summary_state=SummaryState(row[10])
+                )
+        return found
+
+    def status(self) -> IndexStatus:
+        counts = dict(
+            self._conn.execute(
+                "SELECT summary_state, COUNT(*) FROM units GROUP BY summary_state"
+            ).fetchall()
+        )
+        skipped = [
+            SkippedFile(path=path, reason=reason)
+            for path, reason in self._conn.execute(
+                "SELECT path, reason FROM skipped ORDER BY root, path"
+            )
+        ]
+        return IndexStatus(
+            files=self._conn.execute("SELECT COUNT(*) FROM files").fetchone()[0],
+            units=sum(counts.values()),
+            summaries_done=counts.get(SummaryState.DONE.value, 0),
+            summaries_pending=counts.get(SummaryState.PENDING.value, 0),
+            summaries_failed=counts.get(SummaryState.FAILED.value, 0),
+            summaries_trivial=counts.get(SummaryState.TRIVIAL.value, 0),
+            skipped=skipped,
+        )

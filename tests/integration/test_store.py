@@ -1,0 +1,118 @@
+"""The embedded SQLite store: atomic file replacement, both searches, summaries, status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ragcode.domain import CodeUnit, SkippedFile, SummaryState, UnitKind
+from ragcode.store.protocol import FileRecord, IndexEntry, StoreError
+from ragcode.store.sqlite_store import SqliteStore
+
+pytestmark = pytest.mark.integration
+
+
+def vector(seed: int) -> np.ndarray:
+    values = np.random.default_rng(seed).normal(size=16).astype(np.float32)
+    return values / np.linalg.norm(values)
+
+
+def entry(
+    path: str, name: str, tokens: str, seed: int, state: SummaryState = SummaryState.PENDING
+) -> IndexEntry:
+    unit = CodeUnit(path, name, UnitKind.FUNCTION, "python", 1, 2, f"def {name}(): pass", None)
+    return IndexEntry(
+        uid=f"{path}:{name}",
+        unit=unit,
+        summary=None,
+        summary_state=state,
+        tokens={"code": tokens.split(), "identifiers": [name]},
+        vectors={"code": vector(seed)},
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqliteStore:
+    opened = SqliteStore(tmp_path / "index.sqlite3")
+    yield opened  # type: ignore[misc]
+    opened.close()
+
+
+def record(path: str, file_hash: str = "h1") -> FileRecord:
+    return FileRecord(root="/r", path=path, file_hash=file_hash, language="python")
+
+
+def test_replace_file_is_all_or_nothing(store: SqliteStore) -> None:
+    store.replace_file(record("a.py"), [entry("a.py", "old", "alpha beta", 1)])
+    broken = entry("a.py", "new", "gamma", 2)
+    broken.vectors["code"] = "not a vector"  # type: ignore[assignment]
+    with pytest.raises(ValueError):
+        store.replace_file(record("a.py", "h2"), [entry("a.py", "first", "delta", 3), broken])
+    assert store.file_hashes("/r") == {"a.py": "h1"}
+    assert [hit.uid for hit in store.lexical_search("code", ["alpha"], 5)] == ["a.py:old"]
+    assert store.lexical_search("code", ["delta"], 5) == []
+
+
+def test_lexical_and_vector_search(store: SqliteStore) -> None:
+    store.replace_file(
+        record("a.py"), [entry("a.py", "f", "token verify", 1), entry("a.py", "g", "file read", 2)]
+    )
+    lexical = store.lexical_search("code", ["verify", "missing"], 5)
+    assert [hit.uid for hit in lexical] == ["a.py:f"] and lexical[0].score > 0
+    nearest = store.vector_search("code", vector(2), 2)
+    assert nearest[0].uid == "a.py:g" and nearest[0].score == pytest.approx(1.0, abs=1e-5)
+    assert store.vector_search("summary", vector(2), 2) == []
+
+
+def test_vectors_refresh_after_writes(store: SqliteStore) -> None:
+    store.replace_file(record("a.py"), [entry("a.py", "f", "x", 1)])
+    assert store.vector_search("code", vector(1), 1)[0].uid == "a.py:f"
+    store.replace_file(record("a.py", "h2"), [entry("a.py", "g", "x", 1)])
+    assert [hit.uid for hit in store.vector_search("code", vector(1), 5)] == ["a.py:g"]
+
+
+def test_summary_updates_postings_and_cache(store: SqliteStore) -> None:
+    store.replace_file(record("a.py"), [entry("a.py", "f", "x", 1)])
+    store.set_summary(
+        "a.py:f", summary="토큰 검증", state=SummaryState.DONE, tokens=["토큰", "검증"],
+        vector=vector(5), model="m",
+    )  # fmt: skip
+    assert [hit.uid for hit in store.lexical_search("summary", ["검증"], 5)] == ["a.py:f"]
+    unit = store.get_units(["a.py:f"])["a.py:f"]
+    assert (unit.summary, unit.summary_state) == ("토큰 검증", SummaryState.DONE)
+    code_hash = unit.unit.code_hash
+    assert store.cached_summary(code_hash) == "토큰 검증"
+    assert len(store.stored_vectors(["a.py:f"])["a.py:f"]) == 2
+    # A summary for a unit that disappeared meanwhile is dropped, not an error.
+    store.set_summary(
+        "gone", summary="x", state=SummaryState.DONE, tokens=[], vector=None, model="m"
+    )
+
+
+def test_skipped_and_removed_files_in_status(store: SqliteStore) -> None:
+    store.replace_file(
+        record("a.py"),
+        [entry("a.py", "f", "x", 1), entry("a.py", "g", "y", 2, SummaryState.TRIVIAL)],
+    )
+    store.set_skipped("/r", SkippedFile("big.py", "too large"))
+    status = store.status()
+    assert (status.files, status.units, status.summaries_pending, status.summaries_trivial) == (
+        1,
+        2,
+        1,
+        1,
+    )
+    assert status.skipped == [SkippedFile("big.py", "too large")]
+    assert store.remove_files("/r", ["a.py", "big.py"]) == 2
+    status = store.status()
+    assert (status.files, status.units, status.skipped) == (0, 0, [])
+    assert store.lexical_search("code", ["x"], 5) == []
+
+
+def test_unopenable_database_is_a_store_error(tmp_path: Path) -> None:
+    bad = tmp_path / "index.sqlite3"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="열 수 없습니다"):
+        SqliteStore(bad)

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ragcode.domain import CodeUnit, UnitKind
+from ragcode.evaluation.dataset import DatasetError, EvalCase, load_dataset
+from ragcode.evaluation.metrics import compute_metrics
+from ragcode.retrieve.fusion import best_scores, ranks_by_id, reciprocal_rank_fusion
+from ragcode.store.protocol import ScoredId
+
+pytestmark = pytest.mark.unit
+
+
+def ids(*names: str) -> list[ScoredId]:
+    return [ScoredId(name, float(10 - i)) for i, name in enumerate(names)]
+
+
+def test_rrf_rewards_agreement_between_lists() -> None:
+    fused = reciprocal_rank_fusion(
+        {"lexical:code": ids("a", "b", "c"), "vector:code": ids("b", "d")}, k=60
+    )
+    assert max(fused, key=lambda uid: fused[uid]) == "b"
+    assert fused["b"] == pytest.approx(1 / 62 + 1 / 61)
+    assert fused["d"] == pytest.approx(1 / 62)
+
+
+def test_rrf_weights_and_ranks() -> None:
+    lists = {"x": ids("a", "b"), "y": ids("b", "a")}
+    fused = reciprocal_rank_fusion(lists, k=0, weights={"x": 3.0})
+    assert fused["a"] == pytest.approx(3.0 + 0.5)
+    assert ranks_by_id(lists)["a"] == {"x": 1, "y": 2}
+    assert best_scores(lists, "x") == {"a": 10.0, "b": 9.0}
+
+
+def test_metrics() -> None:
+    metrics = compute_metrics([1, 2, None, 6])
+    assert metrics.recall_at_1 == 0.25
+    assert metrics.recall_at_5 == 0.5
+    assert metrics.recall_at_10 == 0.75
+    assert metrics.mrr_at_10 == pytest.approx((1 + 0.5 + 1 / 6) / 4)
+
+
+def test_case_matches_path_suffix_and_bare_or_qualified_name() -> None:
+    unit = CodeUnit("pkg/toolz/functoolz.py", "curry.bind", UnitKind.METHOD, "python", 1, 2, "x")
+    assert EvalCase("q", "toolz/functoolz.py", "curry.bind").matches(unit)
+    assert EvalCase("q", "functoolz.py", "bind").matches(unit)
+    assert not EvalCase("q", "oolz/functoolz.py", "curry.bind").matches(
+        CodeUnit("pkg/xtoolz/functoolz.py", "curry.bind", UnitKind.METHOD, "python", 1, 2, "x")
+    )
+    assert not EvalCase("q", "toolz/itertoolz.py", "curry.bind").matches(unit)
+
+
+def test_dataset_errors_name_the_line(tmp_path: Path) -> None:
+    good = json.dumps({"q": "질문", "path": "a.py", "name": "f"}, ensure_ascii=False)
+    path = tmp_path / "set.jsonl"
+    path.write_text(good + "\n\n" + '{"q": "x"}\n', encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"set\.jsonl:3"):
+        load_dataset(path)
+    path.write_text(good + "\n", encoding="utf-8")
+    assert load_dataset(path) == [EvalCase("질문", "a.py", "f")]

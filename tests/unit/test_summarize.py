@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import pytest
+
+from ragcode.domain import CodeUnit, UnitKind
+from ragcode.ingest.summarize import build_messages, clean_summary, is_trivial
+
+pytestmark = pytest.mark.unit
+
+
+def unit(
+    name: str, code: str, kind: UnitKind = UnitKind.FUNCTION, doc: str | None = None
+) -> CodeUnit:
+    lines = code.count("\n") + 1
+    return CodeUnit("a.py", name, kind, "python", 1, lines, code, doc)
+
+
+def test_clean_summary_strips_artefacts() -> None:
+    raw = '요약: "설정 파일을 읽어 딕셔너리로 반환합니다."\n```python\ndef x(): pass\n```'
+    assert clean_summary(raw, 300) == "설정 파일을 읽어 딕셔너리로 반환합니다."
+
+
+def test_clean_summary_bounds_length_at_sentence_end() -> None:
+    raw = "첫 문장은 충분히 길게 씁니다. " * 3 + "마지막 문장은 잘려야 합니다 " * 20
+    cleaned = clean_summary(raw, 80)
+    assert len(cleaned) <= 80
+    assert cleaned.endswith(".")
+
+
+def test_clean_summary_cuts_unpunctuated_text_with_ellipsis() -> None:
+    cleaned = clean_summary("가" * 500, 100)
+    assert len(cleaned) == 101 and cleaned.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "kind", "trivial"),
+    [
+        ("A.__repr__", "def __repr__(self):\n    return f'A({self.x})'", UnitKind.METHOD, True),
+        ("A.x", "def x(self):\n    return self._x", UnitKind.METHOD, True),
+        ("A", "class A:", UnitKind.CLASS, True),
+        (
+            "load",
+            "def load(p):\n    data = read(p)\n    return parse(data)",
+            UnitKind.FUNCTION,
+            False,
+        ),
+        (
+            "A.__init__",
+            "def __init__(self, x):\n    self.x = x\n    self.y = 2",
+            UnitKind.METHOD,
+            False,
+        ),
+    ],
+)
+def test_trivial_units_skip_the_llm(name: str, code: str, kind: UnitKind, trivial: bool) -> None:
+    assert is_trivial(unit(name, code, kind)) is trivial
+
+
+def test_documented_one_liner_is_not_trivial() -> None:
+    assert not is_trivial(unit("f", "def f(x):\n    return x", doc="Explain f."))
+
+
+def test_prompt_carries_unit_and_truncates_long_code() -> None:
+    long_code = "def big():\n" + "    x = 1\n" * 2000
+    messages = build_messages(unit("big", long_code), max_code_chars=500)
+    assert messages[0].role == "system" and "한국어" in messages[0].content
+    assert "이름: big" in messages[1].content
+    assert "(생략)" in messages[1].content
+    assert len(messages[1].content) < 1000
