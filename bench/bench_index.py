@@ -241,7 +241,11 @@ def table(rows: list[tuple[str, str]]) -> None:
 
 def load_note() -> str:
     one, five, _ = os.getloadavg()
-    return f"load avg {one:.2f} (1 min) {five:.2f} (5 min), {os.cpu_count()} cores"
+    blas = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
+    cores = os.cpu_count()
+    return (
+        f"load avg {one:.2f} (1 min) {five:.2f} (5 min), {cores} cores, OPENBLAS_NUM_THREADS={blas}"
+    )
 
 
 def bench_indexing(data_dir: Path, work: Path, files: int, seed: int) -> None:
@@ -333,7 +337,7 @@ def work_dirs(data_dir: Path | None) -> Iterator[tuple[Path, Path]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, help="keep the indexes here (default: temp)")
+    parser.add_argument("--data-dir", type=Path, help="empty dir for the indexes (default: temp)")
     parser.add_argument("--files", type=int, default=100, help="generated files, 20 units each")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--summary-units", type=int, default=8)

@@ -87,40 +87,40 @@ class Vocabulary:
 
     terms: list[tuple[str, ...]]
     korean: npt.NDArray[np.float64]  # Zipf weights favouring Korean terms (summaries)
-    latin: npt.NDArray[np.float64]  # Zipf weights favouring identifiers (code, names)
+    code: npt.NDArray[np.float64]  # identifiers with a few Korean comment words
+    names: npt.NDArray[np.float64]  # identifiers only
     mixed: npt.NDArray[np.float64]  # docstrings
 
 
 def zipf(count: int, exponent: float = 1.05, offset: float = 2.7) -> npt.NDArray[np.float64]:
     weights = 1.0 / (np.arange(count) + offset) ** exponent
-    return weights / weights.sum()
+    result: npt.NDArray[np.float64] = weights / weights.sum()
+    return result
 
 
 def build_vocabulary(analyzer: TextAnalyzer, rng: np.random.Generator) -> Vocabulary:
+    """Korean words, then English words, then compound identifiers (the long tail)."""
     korean = [tuple(analyzer.analyze_text(word)) for word in KO_WORDS]
     parts = [(part,) for part in EN_PARTS]
     compounds = sorted(
         {f"{a}_{b}" for a, b in rng.choice(EN_PARTS, size=(4000, 2)).tolist() if a != b}
     )
-    compound_terms = [tuple(identifier_tokens(name)) for name in compounds]
-    terms = [*korean, *parts, *compound_terms]
-    ko_slice, en_slice = slice(0, len(korean)), slice(len(korean), len(terms))
+    terms = [*korean, *parts, *(tuple(identifier_tokens(name)) for name in compounds)]
+    n_ko, n_parts = len(korean), len(parts)
 
-    def weights(first: slice, first_share: float) -> npt.NDArray[np.float64]:
-        order = np.arange(len(terms))
-        rng.shuffle(order[first])  # which word is most frequent differs per field
-        rng.shuffle(order[len(korean) : len(korean) + len(parts)])
+    def weights(korean_share: float) -> npt.NDArray[np.float64]:
+        # A fresh frequency order per field: the commonest word differs between fields.
+        ko_rank = rng.permutation(n_ko)
+        latin_rank = np.concatenate(
+            [n_ko + rng.permutation(n_parts), n_ko + n_parts + rng.permutation(len(compounds))]
+        )
         w = np.zeros(len(terms))
-        rest = en_slice if first == ko_slice else ko_slice
-        w[order[first]] = zipf(first.stop - first.start) * first_share
-        w[order[rest]] = zipf(rest.stop - rest.start) * (1 - first_share)
-        return w / w.sum()
+        w[ko_rank] = zipf(n_ko) * korean_share
+        w[latin_rank] = zipf(len(latin_rank)) * (1 - korean_share)
+        return w
 
     return Vocabulary(
-        terms=terms,
-        korean=weights(ko_slice, 0.8),
-        latin=weights(en_slice, 0.95),
-        mixed=weights(ko_slice, 0.5),
+        terms=terms, korean=weights(0.8), code=weights(0.05), names=weights(0.0), mixed=weights(0.5)
     )
 
 
@@ -131,8 +131,8 @@ class EntryFactory:
         self._vocab = vocab
         self._rng = np.random.default_rng(seed)
         self._weights: dict[LexicalField, npt.NDArray[np.float64]] = {
-            "summary": vocab.korean, "doc": vocab.mixed, "code": vocab.latin,
-            "identifiers": vocab.latin,
+            "summary": vocab.korean, "doc": vocab.mixed, "code": vocab.code,
+            "identifiers": vocab.names,
         }  # fmt: skip
 
     def _token_lists(self, fld: LexicalField, count: int) -> list[list[str]]:
@@ -317,7 +317,11 @@ def report(results: list[SizeResult]) -> None:
 
 def load_note() -> str:
     one, five, _ = os.getloadavg()
-    return f"load avg {one:.2f} (1 min) {five:.2f} (5 min), {os.cpu_count()} cores"
+    blas = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
+    cores = os.cpu_count()
+    return (
+        f"load avg {one:.2f} (1 min) {five:.2f} (5 min), {cores} cores, OPENBLAS_NUM_THREADS={blas}"
+    )
 
 
 @contextmanager
@@ -334,7 +338,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated unit counts")
     parser.add_argument("--batch", type=int, default=200, help="units per file record")
     parser.add_argument("--seed", type=int, default=1234)
-    parser.add_argument("--data-dir", type=Path, help="keep the store here (default: temp)")
+    parser.add_argument("--data-dir", type=Path, help="empty dir for the store (default: temp)")
     args = parser.parse_args()
     sizes = sorted(int(size) for size in args.sizes.split(","))
     out(f"start: {load_note()}")

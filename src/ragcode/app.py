@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ragcode.config import Settings
+from ragcode.chat.code_answer import CodeAssistant
+from ragcode.config import LlmEndpoint, Settings
+from ragcode.embeddings.bedrock import TitanEmbedder
 from ragcode.embeddings.local import LocalEmbedder
+from ragcode.embeddings.openai_compat import OpenAICompatEmbedder
 from ragcode.embeddings.protocol import Embedder
 from ragcode.ingest.entries import EntryBuilder
 from ragcode.ingest.files import FileLimits
@@ -15,7 +19,10 @@ from ragcode.ingest.indexer import Indexer
 from ragcode.ingest.summarize import Summarizer
 from ragcode.ingest.summary_runner import SummaryRunner
 from ragcode.llm import weights
+from ragcode.llm.bedrock import BedrockLLM
 from ragcode.llm.llamacpp import LlamaCppLLM
+from ragcode.llm.openai_compat import OpenAICompatLLM
+from ragcode.llm.pool import LLMPool, PoolPolicy
 from ragcode.llm.protocol import LLM
 from ragcode.retrieve.hybrid import HybridSearcher
 from ragcode.store.sqlite_store import SqliteStore
@@ -26,24 +33,79 @@ log = logging.getLogger(__name__)
 INDEX_FILE = "index.sqlite3"
 
 
-def build_llm(settings: Settings) -> LLM:
+def _embedded_llm(settings: Settings, model_path: Path | None, model_name: str | None) -> LLM:
     llm = settings.llm
-    if llm.model_path is not None:
+    if model_path is not None:
         return LlamaCppLLM(
-            llm.model_path, name=llm.model_path.stem, n_ctx=llm.n_ctx,
+            model_path, name=model_path.stem, n_ctx=llm.n_ctx,
             n_threads=llm.n_threads, seed=llm.seed,
         )  # fmt: skip
-    model = weights.choose_model(llm.model)
+    model = weights.choose_model(model_name or llm.model)
     path = weights.assemble(model, settings.data_dir / "models")
     return LlamaCppLLM(
         path, name=model.name, n_ctx=llm.n_ctx, n_threads=llm.n_threads, seed=llm.seed
     )
 
 
+def _endpoint_llm(settings: Settings, profile: LlmEndpoint) -> LLM:
+    if profile.kind == "llamacpp":
+        return _embedded_llm(settings, profile.model_path, profile.model)
+    if profile.kind == "bedrock":
+        return BedrockLLM(
+            profile.model_id or "", profile.region or "", max_tokens=profile.max_tokens,
+            max_concurrency=profile.max_concurrency, timeout_s=profile.timeout_s,
+        )  # fmt: skip
+    return OpenAICompatLLM(
+        profile.url or "", profile.model or "", api_key=profile.resolved_api_key(),
+        timeout_s=profile.timeout_s, connect_timeout_s=min(profile.timeout_s, 10.0),
+        max_concurrency=profile.max_concurrency, max_tokens=profile.max_tokens,
+    )  # fmt: skip
+
+
+def build_llm(settings: Settings) -> LLM:
+    """No endpoints: the embedded model; one endpoint: its adapter; several: a pool."""
+    llm = settings.llm
+    if not llm.endpoints:
+        return _embedded_llm(settings, llm.model_path, None)
+    adapters = [_endpoint_llm(settings, profile) for profile in llm.endpoints]
+    if len(adapters) == 1:
+        return adapters[0]
+    policy = PoolPolicy(
+        strategy=llm.strategy, max_attempts=llm.max_attempts, backoff_base_s=llm.backoff_base_s,
+        backoff_max_s=llm.backoff_max_s, failure_threshold=llm.failure_threshold,
+        cooldown_s=llm.cooldown_s,
+    )  # fmt: skip
+    return LLMPool(adapters, policy)
+
+
 def build_embedder(settings: Settings) -> Embedder:
-    return LocalEmbedder(
-        threads=settings.embeddings.threads, batch_size=settings.embeddings.batch_size
-    )
+    embeddings = settings.embeddings
+    if embeddings.mode == "openai":
+        return OpenAICompatEmbedder(
+            embeddings.url or "", embeddings.model or "", api_key=embeddings.resolved_api_key(),
+            dimensions=embeddings.dimensions, batch_size=embeddings.batch_size,
+            timeout_s=embeddings.timeout_s,
+        )  # fmt: skip
+    if embeddings.mode == "bedrock":
+        return TitanEmbedder(
+            embeddings.region or "", model_id=embeddings.model_id,
+            dimensions=embeddings.dimensions or 1024,
+            max_concurrency=embeddings.max_concurrency, timeout_s=embeddings.timeout_s,
+        )  # fmt: skip
+    return LocalEmbedder(threads=embeddings.threads, batch_size=embeddings.batch_size)
+
+
+class LazyLLM:
+    """Builds the LLM on first use (the model loads only when there is work for it)."""
+
+    def __init__(self, factory: Callable[[], LLM]) -> None:
+        self._factory = factory
+        self._llm: LLM | None = None
+
+    def get(self) -> LLM:
+        if self._llm is None:
+            self._llm = self._factory()
+        return self._llm
 
 
 @dataclass(slots=True)
@@ -55,6 +117,10 @@ class App:
     indexer: Indexer
     summaries: SummaryRunner
     searcher: HybridSearcher
+    llm: LazyLLM
+
+    def code_assistant(self) -> CodeAssistant:
+        return CodeAssistant(self.llm.get(), self.searcher, self.settings.generation)
 
     def close(self) -> None:
         self.store.close()
@@ -72,10 +138,11 @@ def build_app(settings: Settings, llm: LLM | None = None, embedder: Embedder | N
         max_bytes=settings.index.max_file_bytes, max_line_length=settings.index.max_line_length
     )
     index_settings = settings.index
+    lazy_llm = LazyLLM(lambda: llm if llm is not None else build_llm(settings))
 
     def make_summarizer() -> Summarizer:
         return Summarizer(
-            llm if llm is not None else build_llm(settings),
+            lazy_llm.get(),
             max_tokens=index_settings.summary_max_tokens,
             max_chars=index_settings.summary_max_chars,
             max_code_chars=index_settings.summary_code_chars,
@@ -89,4 +156,5 @@ def build_app(settings: Settings, llm: LLM | None = None, embedder: Embedder | N
         indexer=Indexer(store, builder, limits),
         summaries=SummaryRunner(store, builder, make_summarizer),
         searcher=HybridSearcher(store, analyzer, embedder, settings.search),
+        llm=lazy_llm,
     )

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ragcode import __version__
+from ragcode import __version__, cli_ask
 from ragcode.app import App, build_app
 from ragcode.config import load_settings
 from ragcode.domain import Hit
@@ -176,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("path")
     status = add("status", cmd_status, "색인 상태를 보여 줍니다")
     status.add_argument("--json", action="store_true")
+    ask = add("ask", lambda a: cli_ask.cmd_ask(a, _open), "질문에 맞는 코드를 생성합니다 (RAG)")
+    ask.add_argument("question")
+    ask.add_argument("--top-k", type=int, default=None)
+    ask.add_argument("--json", action="store_true")
+    chat = add("chat", lambda a: cli_ask.cmd_chat(a, _open), "대화하며 코드를 생성합니다")
+    chat.add_argument("--top-k", type=int, default=None)
     evaluation = add("eval", cmd_eval, "평가 데이터로 검색 품질을 잽니다")
     evaluation.add_argument("dataset")
     evaluation.add_argument("--json", action="store_true")

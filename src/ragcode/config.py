@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,6 +29,35 @@ def default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "ragcode"
 
 
+class LlmEndpoint(BaseModel):
+    """One LLM endpoint profile of `[[llm.endpoints]]` (docs/configuration.md)."""
+
+    kind: Literal["openai", "bedrock", "llamacpp"]
+    url: str | None = None  # openai: base URL, e.g. "http://127.0.0.1:8011/v1"
+    model: str | None = None  # openai: model name sent to the server; llamacpp: shipped name
+    api_key: SecretStr | None = None  # openai: optional bearer token
+    api_key_env: str | None = None  # openai: read the key from this environment variable
+    region: str | None = None  # bedrock: e.g. "ap-northeast-2"
+    model_id: str | None = None  # bedrock: e.g. "anthropic.claude-3-5-sonnet-20240620-v1:0"
+    model_path: Path | None = None  # llamacpp: a GGUF file of your own
+    max_tokens: int | None = None  # cap on generated tokens per request at this endpoint
+    max_concurrency: int = Field(default=4, ge=1)  # parallel requests (llamacpp: always 1)
+    timeout_s: float = Field(default=120.0, gt=0)  # connect is capped at 10 s
+
+    @model_validator(mode="after")
+    def _required_fields(self) -> LlmEndpoint:
+        if self.kind == "openai" and not (self.url and self.model):
+            raise ValueError("openai 엔드포인트에는 url 과 model 이 필요합니다")
+        if self.kind == "bedrock" and not (self.region and self.model_id):
+            raise ValueError("bedrock 엔드포인트에는 region 과 model_id 가 필요합니다")
+        return self
+
+    def resolved_api_key(self) -> str | None:
+        if self.api_key is not None:
+            return self.api_key.get_secret_value()
+        return os.environ.get(self.api_key_env) if self.api_key_env else None
+
+
 class LlmSettings(BaseModel):
     mode: Literal["llamacpp"] = "llamacpp"
     # "auto" takes the 1.5B model when its packages are installed, else the 0.5B one.
@@ -37,12 +66,42 @@ class LlmSettings(BaseModel):
     n_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
     n_ctx: int = 4096
     seed: int = 42
+    # No endpoints: the embedded model above. One: that endpoint. Several: a pool.
+    endpoints: list[LlmEndpoint] = Field(default_factory=list)
+    strategy: Literal["round_robin", "least_loaded"] = "least_loaded"
+    max_attempts: int = Field(default=4, ge=1)  # per request, over all endpoints
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 8.0
+    failure_threshold: int = Field(default=3, ge=1)  # failures in a row before a cool-down
+    cooldown_s: float = 30.0
 
 
 class EmbeddingSettings(BaseModel):
-    mode: Literal["local"] = "local"
+    mode: Literal["local", "openai", "bedrock"] = "local"
     threads: int = 2
     batch_size: int = 64
+    url: str | None = None  # openai: base URL, e.g. "http://127.0.0.1:8012/v1"
+    model: str | None = None  # openai: embedding model name
+    api_key: SecretStr | None = None
+    api_key_env: str | None = None
+    dimensions: int | None = None  # openai: asked of the server; bedrock Titan v2: 256/512/1024
+    region: str | None = None  # bedrock
+    model_id: str = "amazon.titan-embed-text-v2:0"  # bedrock
+    max_concurrency: int = Field(default=4, ge=1)  # bedrock: parallel invoke_model calls
+    timeout_s: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _required_fields(self) -> EmbeddingSettings:
+        if self.mode == "openai" and not (self.url and self.model):
+            raise ValueError("embeddings.mode = openai 에는 url 과 model 이 필요합니다")
+        if self.mode == "bedrock" and not self.region:
+            raise ValueError("embeddings.mode = bedrock 에는 region 이 필요합니다")
+        return self
+
+    def resolved_api_key(self) -> str | None:
+        if self.api_key is not None:
+            return self.api_key.get_secret_value()
+        return os.environ.get(self.api_key_env) if self.api_key_env else None
 
 
 class IndexSettings(BaseModel):
@@ -65,6 +124,14 @@ class SearchSettings(BaseModel):
     fused_weight: float = 8.0
 
 
+class GenerationSettings(BaseModel):
+    context_tokens: int = 2000  # budget for retrieved code in the prompt
+    max_answer_tokens: int = 1024
+    temperature: float = 0.2
+    history_turns: int = 10  # window memory of the conversation
+    check_python: bool = True  # parse generated Python; one repair round on a syntax error
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RAGCODE_", env_nested_delimiter="__", extra="ignore"
@@ -75,6 +142,7 @@ class Settings(BaseSettings):
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
+    generation: GenerationSettings = Field(default_factory=GenerationSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -85,15 +153,19 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=_toml_path())
+        init_kwargs = getattr(init_settings, "init_kwargs", {})
+        toml_file = _toml_path(init_kwargs.get("data_dir"))
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
         return (init_settings, env_settings, toml)
 
 
-def _toml_path() -> Path | None:
+def _toml_path(data_dir: object) -> Path | None:
+    """$RAGCODE_CONFIG, else ragcode.toml in the data dir actually used (--data-dir too)."""
     explicit = os.environ.get("RAGCODE_CONFIG")
     if explicit:
         return Path(explicit).expanduser()
-    candidate = default_data_dir() / "ragcode.toml"
+    base = Path(str(data_dir)).expanduser() if data_dir is not None else default_data_dir()
+    candidate = base / "ragcode.toml"
     return candidate if candidate.is_file() else None
 
 

@@ -130,3 +130,12 @@ class IndexStatus:
     summaries_failed: int
     summaries_trivial: int
     skipped: list[SkippedFile]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatTurn:
+    """One question and its answer, as kept in conversation memory."""
+
+    question: str
+    answer: str
+    standalone_question: str | None = None  # the question after follow-up rewriting

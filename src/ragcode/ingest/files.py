@@ -71,22 +71,39 @@ def relative_path(root: Path, file: Path) -> str:
     return file.relative_to(root).as_posix()
 
 
-def walk_sources(root: Path, limits: FileLimits) -> Iterator[SourceFile | SkippedFile]:
-    """Every file under root, sorted by relative path, read or explained as skipped."""
+@dataclass(frozen=True, slots=True)
+class SourceScan:
+    """The files under a root, counted up front and read one at a time (large repos)."""
+
+    total: int
+    items: Iterator[SourceFile | SkippedFile]
+
+
+def scan_sources(root: Path, limits: FileLimits) -> SourceScan:
+    """Every file under root, sorted by relative path, read lazily or explained as skipped."""
     if root.is_file():
-        yield load_source(root, root, limits)
-        return
+        return SourceScan(total=1, items=iter([load_source(root, root, limits)]))
     if not root.is_dir():
         raise FileNotFoundError(f"no such file or directory: {root}")
     files, problems = _list_files(root)
     entries: list[tuple[str, Path | SkippedFile]] = [(p.path, p) for p in problems]
     entries += [(relative_path(root, f), f) for f in files]
+    entries.sort(key=lambda item: item[0])
     resolved_root = root.resolve()
-    for _, entry in sorted(entries, key=lambda item: item[0]):
-        if isinstance(entry, SkippedFile):
-            yield entry
-        else:
-            yield _load_inside(root, resolved_root, entry, limits)
+
+    def read_all() -> Iterator[SourceFile | SkippedFile]:
+        for _, entry in entries:
+            if isinstance(entry, SkippedFile):
+                yield entry
+            else:
+                yield _load_inside(root, resolved_root, entry, limits)
+
+    return SourceScan(total=len(entries), items=read_all())
+
+
+def walk_sources(root: Path, limits: FileLimits) -> Iterator[SourceFile | SkippedFile]:
+    """Every file under root, sorted by relative path, read or explained as skipped."""
+    yield from scan_sources(root, limits).items
 
 
 def load_source(root: Path, path: Path, limits: FileLimits) -> SourceFile | SkippedFile:

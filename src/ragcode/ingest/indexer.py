@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 from ragcode.domain import SkippedFile, SummaryState
 from ragcode.ingest.entries import EntryBuilder
-from ragcode.ingest.files import FileLimits, SourceFile, walk_sources
+from ragcode.ingest.files import FileLimits, SourceFile, scan_sources
 from ragcode.ingest.parser import parse_source
 from ragcode.ingest.progress import IndexProgress, SilentProgress
 from ragcode.ingest.summarize import is_trivial
@@ -85,10 +85,10 @@ class Indexer:
         root = str(scope.root)
         known = self._store.file_hashes(root)
         report = IndexReport(root=root)
-        walked = list(walk_sources(target, self._limits))
-        progress.files_started(len(walked))
+        scan = scan_sources(target, self._limits)
+        progress.files_started(scan.total)
         seen: set[str] = set()
-        for done, item in enumerate(walked, start=1):
+        for done, item in enumerate(scan.items, start=1):
             path = scope.stored_path(item.path)
             seen.add(path)
             report.files_seen += 1

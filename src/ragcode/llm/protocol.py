@@ -37,6 +37,12 @@ class LLM(Protocol):
         ...
 
 
+def max_concurrency(llm: object) -> int:
+    """How many generations a backend runs at once; 1 unless it says otherwise (llama.cpp)."""
+    value = getattr(llm, "max_concurrency", 1)
+    return max(1, value) if isinstance(value, int) else 1
+
+
 def complete(llm: LLM, messages: Sequence[ChatMessage], *, max_tokens: int) -> str:
     """Collect a streamed answer into one string."""
     return "".join(llm.stream(messages, max_tokens=max_tokens))

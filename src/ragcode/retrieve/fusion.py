@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from ragcode.domain import Hit
 from ragcode.store.protocol import ScoredId
 
 
@@ -40,3 +41,17 @@ def best_scores(ranked_lists: Mapping[str, Sequence[ScoredId]], prefix: str) -> 
         for hit in hits:
             best[hit.uid] = max(best.get(hit.uid, float("-inf")), hit.score)
     return best
+
+
+def merge_hit_lists(
+    lists: Sequence[Sequence[Hit]], *, weights: Sequence[float], k: int = 60
+) -> list[Hit]:
+    """RRF over already-scored hit lists (e.g. this question's and the previous turn's)."""
+    fused: dict[tuple[str, str, int], float] = {}
+    first: dict[tuple[str, str, int], Hit] = {}
+    for hits, weight in zip(lists, weights, strict=True):
+        for rank, hit in enumerate(hits, start=1):
+            key = (hit.unit.path, hit.unit.name, hit.unit.start_line)
+            fused[key] = fused.get(key, 0.0) + weight / (k + rank)
+            first.setdefault(key, hit)
+    return [first[key] for key in sorted(fused, key=lambda key: -fused[key])]

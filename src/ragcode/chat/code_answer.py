@@ -1,0 +1,167 @@
+"""RAG code generation: rewrite -> retrieve -> pack -> stream the answer -> check -> references."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from ragcode.chat.code_blocks import CodeBlock, extract_code_blocks, python_syntax_error
+from ragcode.chat.language import Lang, question_language, requested_code_language
+from ragcode.chat.prompts import code as prompts
+from ragcode.chat.rewrite import rewrite_question
+from ragcode.config import GenerationSettings
+from ragcode.domain import ChatTurn, Hit
+from ragcode.llm.protocol import LLM, ChatMessage
+from ragcode.retrieve.context import PackedContext, pack_context
+from ragcode.retrieve.fusion import merge_hit_lists
+from ragcode.retrieve.hybrid import HybridSearcher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerDelta:
+    text: str  # only the new text
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRestart:
+    """The answer so far is replaced: a repair round follows (the reason says why)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CodeAnswer:
+    answer: str
+    code_blocks: list[CodeBlock]
+    references: list[Hit]
+    question: str
+    rewritten_question: str | None
+    code_language: str
+    repaired: bool = False
+    syntax_error: str | None = None  # left after the repair round, if any
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "answer": self.answer,
+            "code_blocks": [block.as_dict() for block in self.code_blocks],
+            "references": [hit.as_dict() for hit in self.references],
+            "rewritten_question": self.rewritten_question,
+            "code_language": self.code_language,
+            "repaired": self.repaired,
+            "syntax_error": self.syntax_error,
+        }
+
+
+AnswerEvent = AnswerDelta | AnswerRestart | CodeAnswer
+
+
+class CodeAssistant:
+    def __init__(
+        self,
+        llm: LLM,
+        searcher: HybridSearcher,
+        settings: GenerationSettings,
+        top_k: int = 8,
+    ) -> None:
+        self._llm = llm
+        self._searcher = searcher
+        self._settings = settings
+        self._top_k = top_k
+
+    def ask(
+        self, question: str, history: Sequence[ChatTurn] = (), top_k: int | None = None
+    ) -> Iterator[AnswerEvent]:
+        turns = list(history)[-self._settings.history_turns :]
+        standalone = rewrite_question(self._llm, question, turns)
+        hits = self._retrieve(standalone, turns, top_k or self._top_k)
+        context = pack_context(hits, max_tokens=self._settings.context_tokens)
+        lang = question_language(question)
+        code_language = requested_code_language(question, context.hits)
+        messages = build_messages(question, standalone, context, lang, code_language, turns)
+        notice = ""
+        if not context.hits:
+            notice = prompts.NO_CONTEXT_NOTICE_KO if lang == "ko" else prompts.NO_CONTEXT_NOTICE_EN
+            yield AnswerDelta(notice)
+        answer = notice + (yield from self._stream(messages))
+        blocks = extract_code_blocks(answer)
+        error = self._syntax_error(blocks, code_language)
+        repaired = False
+        if error:
+            log.info("repair round language=%s error=%s", code_language, error)
+            yield AnswerRestart(reason=error)
+            template = prompts.REPAIR_KO if lang == "ko" else prompts.REPAIR_EN
+            repair = [
+                *messages,
+                ChatMessage("assistant", answer),
+                ChatMessage("user", template.format(language=code_language, error=error)),
+            ]
+            answer = yield from self._stream(repair)
+            blocks = extract_code_blocks(answer)
+            error = self._syntax_error(blocks, code_language)
+            repaired = True
+        yield CodeAnswer(
+            answer=answer,
+            code_blocks=blocks,
+            references=context.hits,
+            question=question,
+            rewritten_question=standalone if turns else None,
+            code_language=code_language,
+            repaired=repaired,
+            syntax_error=error,
+        )
+
+    def _retrieve(self, standalone: str, turns: list[ChatTurn], top_k: int) -> list[Hit]:
+        hits = self._searcher.search(standalone, top_k=top_k)
+        if not turns:
+            return hits
+        # A follow-up usually refers to the code of the previous turn: keep it in the running
+        # even when the rewrite came out vague (weighted below the new question's hits).
+        last = turns[-1]
+        previous = self._searcher.search(last.standalone_question or last.question, top_k=top_k)
+        return merge_hit_lists([hits, previous], weights=[1.0, 0.6])[:top_k]
+
+    def _stream(self, messages: list[ChatMessage]) -> Generator[AnswerDelta, None, str]:
+        parts: list[str] = []
+        for delta in self._llm.stream(
+            messages,
+            max_tokens=self._settings.max_answer_tokens,
+            temperature=self._settings.temperature,
+        ):
+            parts.append(delta)
+            yield AnswerDelta(delta)
+        return "".join(parts)
+
+    def _syntax_error(self, blocks: list[CodeBlock], code_language: str) -> str | None:
+        if not self._settings.check_python or code_language != "python":
+            return None
+        return python_syntax_error(blocks, code_language)
+
+
+def build_messages(
+    question: str,
+    standalone: str,
+    context: PackedContext,
+    lang: Lang,
+    code_language: str,
+    turns: Sequence[ChatTurn],
+) -> list[ChatMessage]:
+    messages: list[ChatMessage] = []
+    if context.hits:
+        system = prompts.SYSTEM_KO if lang == "ko" else prompts.SYSTEM_EN
+        user = prompts.USER_KO if lang == "ko" else prompts.USER_EN
+        messages.append(ChatMessage("system", system.format(language=code_language)))
+        for turn in turns[-4:]:  # the model sees recent turns; retrieval used all of them
+            messages += [ChatMessage("user", turn.question), ChatMessage("assistant", turn.answer)]
+        asked = standalone if standalone != question else question
+        messages.append(ChatMessage("user", user.format(context=context.text, question=asked)))
+        return messages
+    system = prompts.NO_CONTEXT_SYSTEM_KO if lang == "ko" else prompts.NO_CONTEXT_SYSTEM_EN
+    messages.append(ChatMessage("system", system.format(language=code_language)))
+    for turn in turns[-4:]:
+        messages += [ChatMessage("user", turn.question), ChatMessage("assistant", turn.answer)]
+    messages.append(ChatMessage("user", question))
+    return messages

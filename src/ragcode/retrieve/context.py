@@ -1,0 +1,73 @@
+"""Pack the best hits into an LLM context within a token budget.
+
+Whole units only (a cut function teaches the model nothing about conventions); short units
+let more of them in; a few per file at most, so one big file does not crowd out the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ragcode.domain import Hit
+
+# Code averages ~3.2 characters per token with Qwen's tokenizer; err on the safe side.
+CHARS_PER_TOKEN = 3.0
+
+
+def estimate_tokens(text: str) -> int:
+    return int(len(text) / CHARS_PER_TOKEN) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class PackedContext:
+    hits: list[Hit]  # the units in the context, in the order given to the model
+    text: str
+    tokens: int
+
+
+def render_unit(number: int, hit: Hit) -> str:
+    unit = hit.unit
+    header = f"[{number}] {unit.path}:{unit.start_line}-{unit.end_line} {unit.name} ({unit.kind})"
+    summary = f"\n설명: {hit.summary}" if hit.summary else ""
+    return f"{header}{summary}\n```{unit.language}\n{unit.code}\n```"
+
+
+def pack_context(
+    hits: Sequence[Hit],
+    *,
+    max_tokens: int,
+    max_per_file: int = 3,
+    small_file_units: int = 6,
+) -> PackedContext:
+    """Greedy by rank: a unit goes in if it fits whole and its file is not over its share."""
+    per_file: dict[str, int] = {}
+    file_sizes: dict[str, int] = {}
+    for hit in hits:
+        file_sizes[hit.unit.path] = file_sizes.get(hit.unit.path, 0) + 1
+    chosen: list[Hit] = []
+    blocks: list[str] = []
+    used = 0
+    for hit in hits:
+        path = hit.unit.path
+        # A file whose every hit is short may contribute all of them.
+        limit = (
+            small_file_units
+            if file_sizes[path] <= small_file_units and _short(hit)
+            else max_per_file
+        )
+        if per_file.get(path, 0) >= limit:
+            continue
+        block = render_unit(len(chosen) + 1, hit)
+        cost = estimate_tokens(block)
+        if used + cost > max_tokens:
+            continue  # a later, shorter unit may still fit
+        chosen.append(hit)
+        blocks.append(block)
+        per_file[path] = per_file.get(path, 0) + 1
+        used += cost
+    return PackedContext(hits=chosen, text="\n\n".join(blocks), tokens=used)
+
+
+def _short(hit: Hit) -> bool:
+    return hit.unit.end_line - hit.unit.start_line < 15
