@@ -130,7 +130,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             report[name] = metrics.as_dict()
             if args.verbose:
                 for result in results:
-                    if result.rank != 1:
+                    if result.rank != 1 and result.case.answerable:
                         print(
                             f"[{name}] rank={result.rank} q={result.case.question} "
                             f"want={result.case.name} top={result.top}",
@@ -141,13 +141,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0
-    print(f"{'retriever':<10} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7}  (n={len(cases)})")
+    answerable = sum(1 for case in cases if case.answerable)
+    print(f"{'retriever':<10} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7} {'no-answer':>9}")
     for name, values in report.items():
         assert isinstance(values, dict)
+        rate = values["no_answer_rate"]
         print(
             f"{name:<10} {values['recall_at_1']:>6.3f} {values['recall_at_5']:>6.3f} "
-            f"{values['recall_at_10']:>6.3f} {values['mrr_at_10']:>7.3f}"
+            f"{values['recall_at_10']:>6.3f} {values['mrr_at_10']:>7.3f} "
+            f"{'-' if rate is None else f'{rate:.3f}':>9}"
         )
+    print(f"(질문 {answerable}개, 답이 없는 질문 {len(cases) - answerable}개)")
     return 0
 
 

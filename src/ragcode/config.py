@@ -119,7 +119,7 @@ class SearchSettings(BaseModel):
     rrf_k: int = 60
     rerank_depth: int = 50
     # Hits whose question-to-unit cosine is below this are not shown at all.
-    min_relevance: float = 0.12
+    min_relevance: float = 0.15
     # Weight of the fused rank evidence against the embedding rerank in the final score.
     fused_weight: float = 8.0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -116,3 +117,43 @@ def test_unopenable_database_is_a_store_error(tmp_path: Path) -> None:
     bad.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match="열 수 없습니다"):
         SqliteStore(bad)
+
+
+def test_summary_write_reloads_only_summary_vectors(store: SqliteStore) -> None:
+    store.replace_file(record("a.py"), [entry("a.py", "f", "x", 1)])
+    store.vector_search("code", vector(1), 1)
+    store.vector_search("summary", vector(1), 1)
+    code_matrix = store._matrices["code"]
+    store.set_summary(
+        "a.py:f", summary="요약", state=SummaryState.DONE, tokens=["요약"], vector=vector(9),
+        model="m",
+    )  # fmt: skip
+    assert store.vector_search("summary", vector(9), 1)[0].uid == "a.py:f"  # new vector seen
+    store.vector_search("code", vector(1), 1)
+    assert store._matrices["code"] is code_matrix  # 100k code vectors are not reloaded
+
+
+def test_collections_are_isolated(tmp_path: Path) -> None:
+    code = SqliteStore(tmp_path / "index.sqlite3", collection="code")
+    docs = SqliteStore(tmp_path / "index.sqlite3", collection="docs")
+    try:
+        code.replace_file(record("a.py"), [entry("a.py", "f", "token verify", 1)])
+        docs.replace_file(record("faq.csv"), [entry("faq.csv", "q1", "token verify", 1)])
+        assert [h.uid for h in code.lexical_search("code", ["token"], 5)] == ["a.py:f"]
+        assert [h.uid for h in docs.lexical_search("code", ["token"], 5)] == ["faq.csv:q1"]
+        assert [h.uid for h in docs.vector_search("code", vector(1), 5)] == ["faq.csv:q1"]
+        assert (code.status().files, docs.status().files) == (1, 1)
+        docs.remove_files("/r", ["faq.csv"])
+        assert docs.status().units == 0 and code.status().units == 1
+        assert code.roots() == ["/r"] and docs.roots() == []
+    finally:
+        code.close()
+        docs.close()
+
+
+def test_other_schema_version_is_a_clear_error(tmp_path: Path) -> None:
+    SqliteStore(tmp_path / "index.sqlite3").close()
+    with sqlite3.connect(tmp_path / "index.sqlite3") as conn:
+        conn.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match="다시 색인하세요"):
+        SqliteStore(tmp_path / "index.sqlite3")

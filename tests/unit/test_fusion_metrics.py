@@ -56,8 +56,17 @@ def test_case_matches_path_suffix_and_bare_or_qualified_name() -> None:
 def test_dataset_errors_name_the_line(tmp_path: Path) -> None:
     good = json.dumps({"q": "질문", "path": "a.py", "name": "f"}, ensure_ascii=False)
     path = tmp_path / "set.jsonl"
-    path.write_text(good + "\n\n" + '{"q": "x"}\n', encoding="utf-8")
+    path.write_text(good + "\n\n" + '{"q": "x", "path": "a.py"}\n', encoding="utf-8")
     with pytest.raises(DatasetError, match=r"set\.jsonl:3"):
         load_dataset(path)
-    path.write_text(good + "\n", encoding="utf-8")
-    assert load_dataset(path) == [EvalCase("질문", "a.py", "f")]
+    path.write_text(good + "\n" + '{"q": "날씨"}\n', encoding="utf-8")
+    cases = load_dataset(path)
+    assert cases == [EvalCase("질문", "a.py", "f"), EvalCase("날씨", None, None)]
+    assert [case.answerable for case in cases] == [True, False]
+
+
+def test_no_answer_rate_counts_only_unanswerable() -> None:
+    metrics = compute_metrics([1, None], no_answer=[True, False, True])
+    assert metrics.recall_at_1 == 0.5
+    assert (metrics.unanswerable, metrics.no_answer_rate) == (3, pytest.approx(2 / 3))
+    assert compute_metrics([1]).no_answer_rate is None

@@ -16,13 +16,29 @@ class DatasetError(ValueError):
 @dataclass(frozen=True, slots=True)
 class EvalCase:
     question: str
-    path: str  # a suffix of the indexed path
-    name: str  # qualified or bare name
+    path: str | None  # a suffix of the indexed path; None: the index holds no answer
+    name: str | None  # qualified or bare name
+
+    @property
+    def answerable(self) -> bool:
+        return self.path is not None
 
     def matches(self, unit: CodeUnit) -> bool:
+        if self.path is None or self.name is None:
+            return False
         if not (unit.path == self.path or unit.path.endswith("/" + self.path.lstrip("/"))):
             return False
         return unit.name == self.name or unit.name.rsplit(".", 1)[-1] == self.name
+
+
+def _case(record: dict[str, object]) -> EvalCase:
+    """{"q", "path", "name"}; an unanswerable question has "path": null (or no path/name)."""
+    path, name = record.get("path"), record.get("name")
+    if (path is None) != (name is None):
+        raise ValueError("path and name go together")
+    return EvalCase(
+        str(record["q"]), None if path is None else str(path), None if name is None else str(name)
+    )
 
 
 def load_dataset(path: Path) -> list[EvalCase]:
@@ -32,8 +48,8 @@ def load_dataset(path: Path) -> list[EvalCase]:
             continue
         try:
             record = json.loads(line)
-            cases.append(EvalCase(str(record["q"]), str(record["path"]), str(record["name"])))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            cases.append(_case(record))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise DatasetError(f"{path}:{number}: 잘못된 평가 데이터 줄입니다 ({exc})") from exc
     if not cases:
         raise DatasetError(f"{path}: 평가 데이터가 비어 있습니다")

@@ -13,6 +13,8 @@ class RetrievalMetrics:
     recall_at_5: float
     recall_at_10: float
     mrr_at_10: float
+    unanswerable: int = 0
+    no_answer_rate: float | None = None  # share of unanswerable questions given no hit
 
     def as_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -26,10 +28,15 @@ def mrr_at(ranks: Sequence[int | None], k: int) -> float:
     return sum(1.0 / rank for rank in ranks if rank is not None and rank <= k) / len(ranks)
 
 
-def compute_metrics(ranks: Sequence[int | None]) -> RetrievalMetrics:
+def compute_metrics(
+    ranks: Sequence[int | None], no_answer: Sequence[bool] = ()
+) -> RetrievalMetrics:
+    """`ranks` of the answerable questions; `no_answer[i]`: unanswerable i got no hit."""
     if not ranks:
         raise ValueError("no ranks to score")
     return RetrievalMetrics(
+        unanswerable=len(no_answer),
+        no_answer_rate=sum(no_answer) / len(no_answer) if no_answer else None,
         questions=len(ranks),
         recall_at_1=recall_at(ranks, 1),
         recall_at_5=recall_at(ranks, 5),

@@ -21,17 +21,20 @@ class CaseResult:
     case: EvalCase
     rank: int | None
     top: str | None  # "path:name" of the first hit, to see what won instead
+    hits: int
 
 
 def rank_case(searcher: HybridSearcher, case: EvalCase, choice: RetrieverChoice) -> CaseResult:
     hits = searcher.search(case.question, top_k=10, retrievers=choice)
     rank = next((i for i, hit in enumerate(hits, start=1) if case.matches(hit.unit)), None)
     top = f"{hits[0].unit.path}:{hits[0].unit.name}" if hits else None
-    return CaseResult(case=case, rank=rank, top=top)
+    return CaseResult(case=case, rank=rank, top=top, hits=len(hits))
 
 
 def evaluate(
     searcher: HybridSearcher, cases: Sequence[EvalCase], choice: RetrieverChoice
 ) -> tuple[RetrievalMetrics, list[CaseResult]]:
     results = [rank_case(searcher, case, choice) for case in cases]
-    return compute_metrics([result.rank for result in results]), results
+    ranks = [result.rank for result in results if result.case.answerable]
+    no_answer = [result.hits == 0 for result in results if not result.case.answerable]
+    return compute_metrics(ranks, no_answer), results

@@ -11,9 +11,9 @@ from ragcode.text.analyzer import TextAnalyzer
 from ragcode.text.identifiers import split_identifier
 
 
-def unit_uid(root: str, unit: CodeUnit) -> str:
-    """Unique across indexed roots; content-addressed so unchanged units keep their id."""
-    return content_hash(f"{root}\n{unit.unit_id}")[:32]
+def unit_uid(collection: str, root: str, unit: CodeUnit) -> str:
+    """Unique across collections and roots; content-addressed so unchanged units keep it."""
+    return content_hash(f"{collection}\n{root}\n{unit.unit_id}")[:32]
 
 
 def signature_line(unit: CodeUnit) -> str:
@@ -39,9 +39,10 @@ def summary_embedding_text(unit: CodeUnit, summary: str) -> str:
 
 
 class EntryBuilder:
-    def __init__(self, analyzer: TextAnalyzer, embedder: Embedder) -> None:
+    def __init__(self, analyzer: TextAnalyzer, embedder: Embedder, collection: str = "code"):
         self._analyzer = analyzer
         self._embedder = embedder
+        self._collection = collection
 
     @property
     def analyzer(self) -> TextAnalyzer:
@@ -65,7 +66,7 @@ class EntryBuilder:
         for index, unit in enumerate(units):
             summary, state = summaries[index]
             entry = IndexEntry(
-                uid=unit_uid(root, unit),
+                uid=unit_uid(self._collection, root, unit),
                 unit=unit,
                 summary=summary,
                 summary_state=state,

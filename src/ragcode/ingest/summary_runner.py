@@ -4,9 +4,10 @@ Search works before this runs (code, identifiers and docstrings are indexed at o
 finished summary is committed immediately, so an interrupted run keeps what it did and the
 next run picks up the rest. A failed unit stays searchable and is retried next time.
 
-The LLM calls run on as many threads as the LLM can serve at once (`max_concurrency`: 1 for
-the embedded llama.cpp, the sum of endpoint bounds for a pool). This thread alone touches the
-store and the embedder; progress events arrive in completion order.
+A remote LLM's calls run on as many threads as it can serve at once (`max_concurrency`: an
+endpoint's bound, or the sum of them for a pool), while this thread alone embeds the finished
+summaries and writes them; progress events arrive in completion order. The embedded llama.cpp
+declares no concurrency and runs inline, one unit after the other, as it always did.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from ragcode.embeddings.protocol import EmbeddingError
 from ragcode.ingest.entries import EntryBuilder
 from ragcode.ingest.progress import IndexProgress, SilentProgress, SummaryEvent
 from ragcode.ingest.summarize import Summarizer
-from ragcode.llm.protocol import max_concurrency
 from ragcode.store.protocol import CodeStore, StoredUnitRef
 
 log = logging.getLogger(__name__)
@@ -34,13 +34,14 @@ class SummaryReport:
     failed: int = 0
 
 
-def summarizer_concurrency(summarizer: Summarizer) -> int:
-    """How many summaries to request at once: what the summarizer's LLM can serve."""
+def summarizer_concurrency(summarizer: Summarizer) -> int | None:
+    """How many summaries to request at once: what the summarizer's LLM says it can serve.
+    None for a backend that declares nothing (the in-process llama.cpp, which shares this
+    CPU): its calls run inline, one after the other."""
     declared = getattr(summarizer, "max_concurrency", None)
-    if isinstance(declared, int):
-        return max(1, declared)
-    # Until Summarizer exposes max_concurrency itself, ask the LLM it wraps.
-    return max_concurrency(getattr(summarizer, "_llm", None))
+    if declared is None:  # until Summarizer exposes it itself, ask the LLM it wraps
+        declared = getattr(getattr(summarizer, "_llm", None), "max_concurrency", None)
+    return max(1, declared) if isinstance(declared, int) else None
 
 
 class SummaryRunner:
@@ -115,8 +116,8 @@ class SummaryRunner:
                 self._mark_failed(ref, report)
                 finish(ref, None)
             return
-        workers = min(summarizer_concurrency(summarizer), len(refs))
-        if workers == 1:  # the embedded default: no threads, same behaviour as ever
+        workers = summarizer_concurrency(summarizer)
+        if workers is None:  # the embedded default: no threads, same behaviour as ever
             for ref in refs:
                 finish(ref, self._complete(ref, summarizer, self._attempt(summarizer, ref), report))
             return

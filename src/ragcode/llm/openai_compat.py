@@ -140,7 +140,10 @@ class OpenAICompatLLM:
                 if response.status_code >= 400:
                     response.read()
                     raise_for_status(response, self._url)
-                yield from sse_deltas(response.iter_lines())
+                lines = response.iter_lines()
+                yield from sse_deltas(lines)
+                for _ in lines:  # read to the end so the connection can be reused
+                    pass
         except httpx.TimeoutException as exc:
             raise LLMTimeout(f"LLM 서버 응답 시간 초과 ({self._url}): {exc!r}") from exc
         except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:

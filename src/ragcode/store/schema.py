@@ -1,5 +1,6 @@
 """SQLite schema of the embedded store: the single source of truth in the data directory.
 
+Code units and document chunks live in named collections ("code", "docs", ...).
 Units, their summaries, vectors and lexical postings all live in one database file, so one
 transaction replaces a file's units everywhere: a process killed mid-ingestion leaves either
 the old or the new version of each file, never a mix, and never an orphan posting.
@@ -11,27 +12,30 @@ import sqlite3
 
 from ragcode.store.protocol import LEXICAL_FIELDS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
+    collection TEXT NOT NULL,
     root TEXT NOT NULL,
     path TEXT NOT NULL,
     file_hash TEXT NOT NULL,
     language TEXT NOT NULL,
     indexed_at REAL NOT NULL,
-    PRIMARY KEY (root, path)
+    PRIMARY KEY (collection, root, path)
 );
 CREATE TABLE IF NOT EXISTS skipped (
+    collection TEXT NOT NULL,
     root TEXT NOT NULL,
     path TEXT NOT NULL,
     reason TEXT NOT NULL,
-    PRIMARY KEY (root, path)
+    PRIMARY KEY (collection, root, path)
 );
 CREATE TABLE IF NOT EXISTS units (
     id INTEGER PRIMARY KEY,
     uid TEXT NOT NULL UNIQUE,
+    collection TEXT NOT NULL,
     root TEXT NOT NULL,
     path TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -47,8 +51,8 @@ CREATE TABLE IF NOT EXISTS units (
     vec_code BLOB,
     vec_summary BLOB
 );
-CREATE INDEX IF NOT EXISTS units_by_file ON units (root, path);
-CREATE INDEX IF NOT EXISTS units_by_state ON units (summary_state);
+CREATE INDEX IF NOT EXISTS units_by_file ON units (collection, root, path);
+CREATE INDEX IF NOT EXISTS units_by_state ON units (collection, summary_state);
 CREATE TABLE IF NOT EXISTS summary_cache (
     code_hash TEXT PRIMARY KEY,
     summary TEXT NOT NULL,
@@ -62,14 +66,26 @@ def fts_table(field: str) -> str:
     return f"fts_{field}"
 
 
+class SchemaMismatchError(sqlite3.DatabaseError):
+    """The file was written by another version of ragcode's schema."""
+
+
 def create_schema(conn: sqlite3.Connection) -> None:
+    conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is not None and int(row[0]) != SCHEMA_VERSION:
+        raise SchemaMismatchError(
+            f"색인 형식 버전 {row[0]} 은(는) 이 ragcode(버전 {SCHEMA_VERSION})와 맞지 않습니다. "
+            "index.sqlite3 를 지우고 다시 색인하세요 (요약 캐시도 함께 지워집니다)"
+        )
     conn.executescript(_TABLES)
     for field in LEXICAL_FIELDS:
         # Text arrives pre-analysed (Nori-like morphemes, split identifiers) and space-joined;
         # FTS5 only has to split on spaces, keeping "_" inside identifiers.
         conn.execute(
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts_table(field)} USING fts5("
-            "tokens, tokenize = \"unicode61 remove_diacritics 0 tokenchars '_'\")"
+            "tokens, collection UNINDEXED,"
+            " tokenize = \"unicode61 remove_diacritics 0 tokenchars '_'\")"
         )
     conn.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",

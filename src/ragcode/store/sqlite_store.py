@@ -49,8 +49,14 @@ def fts_query(tokens: Sequence[str]) -> str:
     return " OR ".join(f'"{token}"' for token in unique)
 
 
+DEFAULT_COLLECTION = "code"
+
+
 class SqliteStore:
-    def __init__(self, path: Path) -> None:
+    """One collection of the index file; several stores may share the file (WAL)."""
+
+    def __init__(self, path: Path, collection: str = DEFAULT_COLLECTION) -> None:
+        self._collection = collection
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -62,12 +68,15 @@ class SqliteStore:
             raise StoreError(f"색인 데이터베이스를 열 수 없습니다 ({path}): {exc}") from exc
         self._lock = threading.RLock()
         self._matrices: dict[VectorField, VectorMatrix] = {}
-        self._matrix_version: tuple[int, int] | None = None
-        self._writes = 0
+        self._matrix_versions: dict[VectorField, tuple[int, int]] = {}
+        # Our own commits per vector field: a summary only invalidates the summary vectors.
+        self._writes: dict[VectorField, int] = dict.fromkeys(VECTOR_FIELDS, 0)
 
     # --- plumbing ----------------------------------------------------------------
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(
+        self, touches: tuple[VectorField, ...] = VECTOR_FIELDS
+    ) -> Iterator[sqlite3.Connection]:
         with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
@@ -79,7 +88,8 @@ class SqliteStore:
                 self._conn.execute("COMMIT")
             except sqlite3.OperationalError as exc:
                 raise StoreError(f"색인 쓰기 실패: {exc}") from exc
-            self._writes += 1
+            for fld in touches:
+                self._writes[fld] += 1
 
     def close(self) -> None:
         with self._lock:
@@ -88,41 +98,51 @@ class SqliteStore:
     # --- files -------------------------------------------------------------------
     def roots(self) -> list[str]:
         rows = self._conn.execute(
-            "SELECT root FROM files UNION SELECT root FROM skipped ORDER BY 1"
+            "SELECT root FROM files WHERE collection = ?1"
+            " UNION SELECT root FROM skipped WHERE collection = ?1 ORDER BY 1",
+            (self._collection,),
         ).fetchall()
         return [row[0] for row in rows]
 
     def file_hashes(self, root: str) -> dict[str, str]:
-        rows = self._conn.execute("SELECT path, file_hash FROM files WHERE root = ?", (root,))
+        rows = self._conn.execute(
+            "SELECT path, file_hash FROM files WHERE collection = ? AND root = ?",
+            (self._collection, root),
+        )
         return dict(rows.fetchall())
 
     def skipped_paths(self, root: str) -> list[str]:
-        rows = self._conn.execute("SELECT path FROM skipped WHERE root = ?", (root,))
+        rows = self._conn.execute(
+            "SELECT path FROM skipped WHERE collection = ? AND root = ?", (self._collection, root)
+        )
         return [row[0] for row in rows.fetchall()]
 
     def replace_file(self, record: FileRecord, entries: Sequence[IndexEntry]) -> None:
         with self._transaction() as conn:
             self._delete_file_units(conn, record.root, record.path)
+            self._delete_file_rows(conn, "skipped", record.root, record.path)
             conn.execute(
-                "DELETE FROM skipped WHERE root = ? AND path = ?", (record.root, record.path)
-            )
-            conn.execute(
-                "INSERT OR REPLACE INTO files (root, path, file_hash, language, indexed_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (record.root, record.path, record.file_hash, record.language, time.time()),
-            )
+                "INSERT OR REPLACE INTO files"
+                " (collection, root, path, file_hash, language, indexed_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    self._collection, record.root, record.path, record.file_hash,
+                    record.language, time.time(),
+                ),
+            )  # fmt: skip
             for entry in entries:
                 self._insert_entry(conn, record.root, entry)
 
     def _insert_entry(self, conn: sqlite3.Connection, root: str, entry: IndexEntry) -> None:
         unit = entry.unit
         cursor = conn.execute(
-            "INSERT OR REPLACE INTO units (uid, root, path, name, kind, language, start_line,"
-            " end_line, code, docstring, code_hash, summary, summary_state, vec_code, vec_summary)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO units (uid, collection, root, path, name, kind, language,"
+            " start_line, end_line, code, docstring, code_hash, summary, summary_state,"
+            " vec_code, vec_summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                entry.uid, root, unit.path, unit.name, str(unit.kind), unit.language,
-                unit.start_line, unit.end_line, unit.code, unit.docstring, unit.code_hash,
+                entry.uid, self._collection, root, unit.path, unit.name, str(unit.kind),
+                unit.language, unit.start_line, unit.end_line, unit.code, unit.docstring,
+                unit.code_hash,
                 entry.summary, str(entry.summary_state),
                 to_blob(entry.vectors.get("code")), to_blob(entry.vectors.get("summary")),
             ),
@@ -132,41 +152,46 @@ class SqliteStore:
             tokens = entry.tokens.get(fld)
             if tokens:
                 conn.execute(
-                    f"INSERT INTO {fts_table(fld)} (rowid, tokens) VALUES (?, ?)",
-                    (rowid, " ".join(tokens)),
+                    f"INSERT INTO {fts_table(fld)} (rowid, tokens, collection) VALUES (?, ?, ?)",
+                    (rowid, " ".join(tokens), self._collection),
                 )
+
+    def _delete_file_rows(self, conn: sqlite3.Connection, table: str, root: str, path: str) -> int:
+        cursor = conn.execute(
+            f"DELETE FROM {table} WHERE collection = ? AND root = ? AND path = ?",
+            (self._collection, root, path),
+        )
+        return cursor.rowcount
 
     def _delete_file_units(self, conn: sqlite3.Connection, root: str, path: str) -> None:
         ids = [
             row[0]
             for row in conn.execute(
-                "SELECT id FROM units WHERE root = ? AND path = ?", (root, path)
+                "SELECT id FROM units WHERE collection = ? AND root = ? AND path = ?",
+                (self._collection, root, path),
             )
         ]
         for fld in LEXICAL_FIELDS:
             conn.executemany(f"DELETE FROM {fts_table(fld)} WHERE rowid = ?", [(i,) for i in ids])
-        conn.execute("DELETE FROM units WHERE root = ? AND path = ?", (root, path))
+        self._delete_file_rows(conn, "units", root, path)
 
     def remove_files(self, root: str, paths: Iterable[str]) -> int:
         removed = 0
         with self._transaction() as conn:
             for path in paths:
                 self._delete_file_units(conn, root, path)
-                removed += conn.execute(
-                    "DELETE FROM files WHERE root = ? AND path = ?", (root, path)
-                ).rowcount
-                removed += conn.execute(
-                    "DELETE FROM skipped WHERE root = ? AND path = ?", (root, path)
-                ).rowcount
+                removed += self._delete_file_rows(conn, "files", root, path)
+                removed += self._delete_file_rows(conn, "skipped", root, path)
         return removed
 
     def set_skipped(self, root: str, skipped: SkippedFile) -> None:
         with self._transaction() as conn:
             self._delete_file_units(conn, root, skipped.path)
-            conn.execute("DELETE FROM files WHERE root = ? AND path = ?", (root, skipped.path))
+            self._delete_file_rows(conn, "files", root, skipped.path)
             conn.execute(
-                "INSERT OR REPLACE INTO skipped (root, path, reason) VALUES (?, ?, ?)",
-                (root, skipped.path, skipped.reason),
+                "INSERT OR REPLACE INTO skipped (collection, root, path, reason)"
+                " VALUES (?, ?, ?, ?)",
+                (self._collection, root, skipped.path, skipped.reason),
             )
 
     # --- summaries ---------------------------------------------------------------
@@ -184,7 +209,7 @@ class SqliteStore:
         return [(str(h), str(s), str(m)) for h, s, m in rows]
 
     def import_summary_cache(self, rows: Iterable[tuple[str, str, str]]) -> int:
-        with self._transaction() as conn:
+        with self._transaction(touches=()) as conn:
             cursor = conn.executemany(
                 "INSERT OR REPLACE INTO summary_cache (code_hash, summary, model, created_at)"
                 " VALUES (?, ?, ?, ?)",
@@ -198,9 +223,9 @@ class SqliteStore:
         )
         marks = ",".join("?" * len(states))
         rows = self._conn.execute(
-            f"SELECT {_UNIT_COLUMNS} FROM units WHERE summary_state IN ({marks})"
-            " ORDER BY root, path, start_line LIMIT ?",
-            (*states, limit),
+            f"SELECT {_UNIT_COLUMNS} FROM units WHERE collection = ?"
+            f" AND summary_state IN ({marks}) ORDER BY root, path, start_line LIMIT ?",
+            (self._collection, *states, limit),
         ).fetchall()
         return [StoredUnitRef(uid=row[0], unit=_row_to_unit(row)) for row in rows]
 
@@ -214,7 +239,7 @@ class SqliteStore:
         vector: Vector | None,
         model: str,
     ) -> None:
-        with self._transaction() as conn:
+        with self._transaction(touches=("summary",)) as conn:
             row = conn.execute("SELECT id, code_hash FROM units WHERE uid = ?", (uid,)).fetchone()
             if row is None:  # the file changed or was removed while the LLM was writing
                 return
@@ -226,8 +251,9 @@ class SqliteStore:
             conn.execute(f"DELETE FROM {fts_table('summary')} WHERE rowid = ?", (rowid,))
             if tokens:
                 conn.execute(
-                    f"INSERT INTO {fts_table('summary')} (rowid, tokens) VALUES (?, ?)",
-                    (rowid, " ".join(tokens)),
+                    f"INSERT INTO {fts_table('summary')} (rowid, tokens, collection)"
+                    " VALUES (?, ?, ?)",
+                    (rowid, " ".join(tokens), self._collection),
                 )
             if summary and state == SummaryState.DONE:
                 conn.execute(
@@ -248,9 +274,9 @@ class SqliteStore:
         # doubled the cost at 100k units (bench/bench_search.py).
         rows = self._conn.execute(
             f"SELECT units.uid, ranked.score FROM (SELECT rowid, bm25({table}) AS score"
-            f" FROM {table} WHERE {table} MATCH ? ORDER BY score LIMIT ?) AS ranked"
-            " JOIN units ON units.id = ranked.rowid ORDER BY ranked.score",
-            (match, limit),
+            f" FROM {table} WHERE {table} MATCH ? AND collection = ? ORDER BY score LIMIT ?)"
+            " AS ranked JOIN units ON units.id = ranked.rowid ORDER BY ranked.score",
+            (match, self._collection, limit),
         ).fetchall()
         # FTS5's bm25() is negated so that smaller is better; flip it back.
         return [ScoredId(uid, -float(rank)) for uid, rank in rows]
@@ -261,10 +287,10 @@ class SqliteStore:
     def _matrix(self, fld: VectorField) -> VectorMatrix:
         with self._lock:
             # data_version changes when another process commits; _writes when we do.
-            version = (self._conn.execute("PRAGMA data_version").fetchone()[0], self._writes)
-            if version != self._matrix_version:
-                self._matrices = {f: VectorMatrix.load(self._conn, f) for f in VECTOR_FIELDS}
-                self._matrix_version = version
+            version = (self._conn.execute("PRAGMA data_version").fetchone()[0], self._writes[fld])
+            if self._matrix_versions.get(fld) != version:
+                self._matrices[fld] = VectorMatrix.load(self._conn, fld, self._collection)
+                self._matrix_versions[fld] = version
             return self._matrices[fld]
 
     def stored_vectors(self, uids: Sequence[str]) -> dict[str, list[Vector]]:
@@ -285,17 +311,22 @@ class SqliteStore:
     def status(self) -> IndexStatus:
         counts = dict(
             self._conn.execute(
-                "SELECT summary_state, COUNT(*) FROM units GROUP BY summary_state"
+                "SELECT summary_state, COUNT(*) FROM units WHERE collection = ?"
+                " GROUP BY summary_state",
+                (self._collection,),
             ).fetchall()
         )
         skipped = [
             SkippedFile(path=path, reason=reason)
             for path, reason in self._conn.execute(
-                "SELECT path, reason FROM skipped ORDER BY root, path"
+                "SELECT path, reason FROM skipped WHERE collection = ? ORDER BY root, path",
+                (self._collection,),
             )
         ]
         return IndexStatus(
-            files=self._conn.execute("SELECT COUNT(*) FROM files").fetchone()[0],
+            files=self._conn.execute(
+                "SELECT COUNT(*) FROM files WHERE collection = ?", (self._collection,)
+            ).fetchone()[0],
             units=sum(counts.values()),
             summaries_done=counts.get(SummaryState.DONE.value, 0),
             summaries_pending=counts.get(SummaryState.PENDING.value, 0),

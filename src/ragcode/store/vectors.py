@@ -29,10 +29,11 @@ class VectorMatrix:
     matrix: Vector  # shape (n, dim), rows of unit length
 
     @classmethod
-    def load(cls, conn: sqlite3.Connection, fld: VectorField) -> VectorMatrix:
+    def load(cls, conn: sqlite3.Connection, fld: VectorField, collection: str) -> VectorMatrix:
         column = "vec_code" if fld == "code" else "vec_summary"
         rows = conn.execute(
-            f"SELECT uid, {column} FROM units WHERE {column} IS NOT NULL"
+            f"SELECT uid, {column} FROM units WHERE collection = ? AND {column} IS NOT NULL",
+            (collection,),
         ).fetchall()
         if not rows:
             return cls(uids=[], matrix=np.zeros((0, 0), dtype=np.float32))

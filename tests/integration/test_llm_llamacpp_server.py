@@ -1,0 +1,95 @@
+"""The OpenAI adapter and the pool against real `python -m llama_cpp.server` processes."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ragcode.llm.errors import LLMRequestError, LLMUnavailable
+from ragcode.llm.openai_compat import OpenAICompatLLM
+from ragcode.llm.pool import LLMPool, PoolPolicy
+from ragcode.llm.protocol import ChatMessage
+from tests.llm_servers import start_llama_server
+
+pytestmark = pytest.mark.integration
+
+QUESTION = [ChatMessage("user", "파이썬 함수가 무엇인지 한 문장으로 설명하세요.")]
+LONG_ANSWER = [ChatMessage("user", "1부터 300까지의 숫자를 쉼표로 구분해 모두 쓰세요.")]
+
+
+def gguf(models_dir: Path) -> Path:
+    return next(models_dir.glob("*.gguf"))
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.kill()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server_url(models_dir: Path) -> Iterator[str]:
+    process, url = start_llama_server(gguf(models_dir))
+    yield url
+    stop(process)
+
+
+def test_streams_real_tokens_in_several_chunks(server_url: str) -> None:
+    llm = OpenAICompatLLM(server_url, "qwen2.5-coder-0.5b", max_concurrency=1)
+    deltas = list(llm.stream(QUESTION, max_tokens=16, temperature=0.0))
+    assert len(deltas) > 1
+    assert all(deltas)  # only new text, never empty keep-alives
+    assert len("".join(deltas).strip()) > 3
+
+
+def test_wrong_path_is_rejected_not_retried(server_url: str) -> None:
+    llm = OpenAICompatLLM(server_url.replace("/v1", "/nope/v1"), "qwen2.5-coder-0.5b")
+    with pytest.raises(LLMRequestError) as raised:
+        list(llm.stream(QUESTION, max_tokens=4))
+    assert raised.value.status == 404
+
+
+def test_closing_early_stops_generation_on_the_server(server_url: str) -> None:
+    llm = OpenAICompatLLM(server_url, "qwen2.5-coder-0.5b", timeout_s=60.0)
+    stream = llm.stream(LONG_ANSWER, max_tokens=512, temperature=0.0)
+    assert next(stream)
+    started = time.monotonic()
+    stream.close()  # type: ignore[attr-defined]
+    assert time.monotonic() - started < 1.0
+    # The server runs one generation at a time: had the 512-token answer (40 s or more here)
+    # gone on after the close, this short request would wait for it.
+    started = time.monotonic()
+    assert "".join(llm.stream(QUESTION, max_tokens=4))
+    assert time.monotonic() - started < 20.0
+
+
+def test_pool_fails_over_when_a_server_is_killed_mid_stream(
+    server_url: str, models_dir: Path
+) -> None:
+    doomed, doomed_url = start_llama_server(gguf(models_dir))
+    try:
+        endpoints = [
+            OpenAICompatLLM(url, "qwen2.5-coder-0.5b", max_concurrency=1, connect_timeout_s=2.0)
+            for url in (server_url, doomed_url)
+        ]
+        policy = PoolPolicy(strategy="round_robin", failure_threshold=2, cooldown_s=600.0)
+        pool = LLMPool(endpoints, policy)
+        assert "".join(pool.stream(QUESTION, max_tokens=8))  # first server
+        received: list[str] = []
+        with pytest.raises(LLMUnavailable):  # second server, killed while it streams
+            for delta in pool.stream(LONG_ANSWER, max_tokens=256):
+                received.append(delta)
+                if len(received) == 2:
+                    stop(doomed)
+        assert len(received) >= 2  # what was streamed reached the consumer before the error
+        answers = ["".join(pool.stream(QUESTION, max_tokens=8)) for _ in range(4)]
+    finally:
+        if doomed.poll() is None:
+            stop(doomed)
+    assert all(answers)  # every later request was served despite the dead endpoint
+    alive, dead = pool.status()
+    assert dead.state == "open" and dead.failed == 2  # mid-stream death, then one refusal
+    assert (alive.completed, dead.completed) == (5, 0)

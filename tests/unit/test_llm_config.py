@@ -1,0 +1,146 @@
+"""Endpoint profiles from TOML and env vars, and what build_llm/build_embedder make of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from ragcode.app import build_embedder, build_llm
+from ragcode.config import Settings
+from ragcode.embeddings.bedrock import TitanEmbedder
+from ragcode.embeddings.local import LocalEmbedder
+from ragcode.embeddings.openai_compat import OpenAICompatEmbedder
+from ragcode.llm.bedrock import BedrockLLM
+from ragcode.llm.llamacpp import LlamaCppLLM
+from ragcode.llm.openai_compat import OpenAICompatLLM
+from ragcode.llm.pool import LLMPool
+from ragcode.llm.protocol import ChatMessage, max_concurrency
+from tests.llm_servers import FakeOpenAIServer
+
+pytestmark = pytest.mark.unit
+
+TWO_SERVERS = """
+[llm]
+strategy = "round_robin"
+cooldown_s = 12.5
+
+[[llm.endpoints]]
+kind = "openai"
+url = "http://127.0.0.1:8011/v1"
+model = "qwen2.5-coder-1.5b"
+max_concurrency = 1
+
+[[llm.endpoints]]
+kind = "openai"
+url = "http://127.0.0.1:8012/v1"
+model = "qwen2.5-coder-1.5b"
+max_concurrency = 1
+"""
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("RAGCODE_CONFIG", "RAGCODE_LLM__ENDPOINTS", "RAGCODE_EMBEDDINGS__MODE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RAGCODE_DATA_DIR", str(tmp_path / "data"))
+
+
+def test_zero_configuration_is_the_embedded_model(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, llm={"model_path": tmp_path / "own.gguf"})
+    assert settings.llm.endpoints == [] and settings.embeddings.mode == "local"
+    llm = build_llm(settings)
+    assert isinstance(llm, LlamaCppLLM) and max_concurrency(llm) == 1
+    assert isinstance(build_embedder(settings), LocalEmbedder)
+
+
+def test_toml_with_two_servers_builds_a_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "ragcode.toml"
+    config.write_text(TWO_SERVERS)
+    monkeypatch.setenv("RAGCODE_CONFIG", str(config))
+    settings = Settings(data_dir=tmp_path)
+    assert settings.llm.strategy == "round_robin" and settings.llm.cooldown_s == 12.5
+    llm = build_llm(settings)
+    assert isinstance(llm, LLMPool)
+    assert llm.max_concurrency == 2 and llm.name == "qwen2.5-coder-1.5b"
+    labels = [status.label for status in llm.status()]
+    assert labels == [
+        "http://127.0.0.1:8011/v1/chat/completions",
+        "http://127.0.0.1:8012/v1/chat/completions",
+    ]
+
+
+def test_one_endpoint_from_env_json_is_that_adapter_with_its_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with FakeOpenAIServer() as server:
+        monkeypatch.setenv(
+            "RAGCODE_LLM__ENDPOINTS",
+            f'[{{"kind": "openai", "url": "{server.url}", "model": "gw-model",'
+            f' "api_key_env": "MY_GATEWAY_KEY", "max_concurrency": 8}}]',
+        )
+        monkeypatch.setenv("MY_GATEWAY_KEY", "sk-from-env")
+        llm = build_llm(Settings(data_dir=tmp_path))
+        assert isinstance(llm, OpenAICompatLLM) and llm.max_concurrency == 8
+        assert "".join(llm.stream([ChatMessage("user", "hi")], max_tokens=4))
+    assert server.stats.headers[0]["Authorization"] == "Bearer sk-from-env"
+    assert server.stats.payloads[0]["model"] == "gw-model"
+
+
+def test_four_bedrock_regions_make_a_pool_without_calling_aws(tmp_path: Path) -> None:
+    regions = ["ap-northeast-2", "ap-northeast-1", "us-east-1", "us-west-2"]
+    endpoints = [
+        {"kind": "bedrock", "region": region, "model_id": "anthropic.claude-x", "max_tokens": 512}
+        for region in regions
+    ]
+    llm = build_llm(Settings(data_dir=tmp_path, llm={"endpoints": endpoints}))
+    assert isinstance(llm, LLMPool) and llm.max_concurrency == 16
+    assert [s.label for s in llm.status()] == [f"bedrock:{region}" for region in regions]
+
+
+def test_mixed_pool_counts_embedded_llamacpp_as_one(tmp_path: Path) -> None:
+    endpoints = [
+        {"kind": "llamacpp", "model_path": str(tmp_path / "own.gguf")},
+        {"kind": "openai", "url": "http://127.0.0.1:9/v1", "model": "m", "max_concurrency": 3},
+    ]
+    llm = build_llm(Settings(data_dir=tmp_path, llm={"endpoints": endpoints}))
+    assert isinstance(llm, LLMPool) and llm.max_concurrency == 4
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        {"kind": "openai", "model": "m"},
+        {"kind": "openai", "url": "http://h/v1"},
+        {"kind": "bedrock", "region": "us-east-1"},
+        {"kind": "bedrock", "model_id": "m"},
+        {"kind": "openai", "url": "http://h/v1", "model": "m", "max_concurrency": 0},
+        {"kind": "vertex", "url": "http://h/v1", "model": "m"},
+    ],
+)
+def test_incomplete_endpoint_is_refused(tmp_path: Path, endpoint: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        Settings(data_dir=tmp_path, llm={"endpoints": [endpoint]})
+
+
+def test_embedding_modes(tmp_path: Path) -> None:
+    openai = Settings(
+        data_dir=tmp_path,
+        embeddings={"mode": "openai", "url": "http://h:1", "model": "e5", "dimensions": 384},
+    )
+    embedder = build_embedder(openai)
+    assert isinstance(embedder, OpenAICompatEmbedder) and embedder.dim == 384
+    bedrock = Settings(data_dir=tmp_path, embeddings={"mode": "bedrock", "region": "us-east-1"})
+    titan = build_embedder(bedrock)
+    assert isinstance(titan, TitanEmbedder) and titan.dim == 1024
+    with pytest.raises(ValidationError):
+        Settings(data_dir=tmp_path, embeddings={"mode": "openai"})
+
+
+def test_bedrock_llm_is_built_lazily(tmp_path: Path) -> None:
+    endpoints = [{"kind": "bedrock", "region": "ap-northeast-2", "model_id": "m"}]
+    llm = build_llm(Settings(data_dir=tmp_path, llm={"endpoints": endpoints}))
+    assert isinstance(llm, BedrockLLM) and llm._client is None  # no AWS call until used
