@@ -9,8 +9,9 @@ endpoint's throughput (the target is >= 0.9 at N=4).
 
     python bench/bench_pool.py [--units 200] [--latency 0.2] [--per-endpoint 1] [--repeat 2]
 
-OpenBLAS is held to one thread (unless OPENBLAS_NUM_THREADS is set): with two threads each
-small embedding product waits for a busy second core, which measures the machine's other load
+The summary embeddings run on one BLAS thread (`LocalEmbedder(threads=1)`, and
+OPENBLAS_NUM_THREADS=1 unless set): with two, each small product spins waiting for a busy
+second core (~110 ms a summary instead of ~2 ms here), which measures the machine's other load
 rather than the pool (bench/README.md, "BLAS threads").
 """
 
@@ -148,7 +149,7 @@ def main() -> None:
         serve(args.serve, args.latency, args.chunks)
         return
     servers = start_servers(4, args.latency, args.chunks)
-    embedder = LocalEmbedder(threads=2)
+    embedder = LocalEmbedder(threads=1)
     embedder.embed(["warm up"])
     try:
         print(

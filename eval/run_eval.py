@@ -59,7 +59,7 @@ def measure(app: App) -> dict[str, dict[str, float | int]]:
     }
 
 
-def run(data_dir: Path, regenerate: bool) -> dict[str, object]:
+def run(data_dir: Path, regenerate: bool, cache_only: bool) -> dict[str, object]:
     source = fetch_source()
     results: dict[str, object] = {}
     plain = build_app(load_settings(data_dir=data_dir / "without-summaries"))
@@ -73,7 +73,7 @@ def run(data_dir: Path, regenerate: bool) -> dict[str, object]:
         if not regenerate:
             load_cache(full)
         full.indexer.index(source)
-        report = full.summaries.run()
+        report = full.summaries.run(limit=0 if cache_only else 1_000_000)
         if regenerate or report.written:
             save_cache(full)
         status = full.store.status()
@@ -106,9 +106,10 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--cache-only", action="store_true", help="never call the LLM")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ragcode-eval-") as scratch:
-        results = run(args.data_dir or Path(scratch), args.regenerate)
+        results = run(args.data_dir or Path(scratch), args.regenerate, args.cache_only)
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2))
     else:

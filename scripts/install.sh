@@ -24,6 +24,13 @@ if ! command -v gcc >/dev/null || ! command -v g++ >/dev/null; then
   apt-get update -qq && apt-get install -y -qq build-essential cmake >/dev/null
 fi
 
+if [[ "$EXTRAS" == "dev" ]] && ! command -v chromium >/dev/null; then
+  # Browser tests (tests/e2e/test_web_*.py) drive Debian's Chromium through Playwright;
+  # fonts-nanum renders Korean. Never `playwright install` (it downloads a browser build).
+  step "installing chromium and Korean fonts for the browser tests (apt)"
+  apt-get update -qq && apt-get install -y -qq chromium fonts-nanum >/dev/null
+fi
+
 LLAMA_VERSION=0.3.36
 if ! "$PY" -c "import llama_cpp, sys; sys.exit(llama_cpp.__version__ != '$LLAMA_VERSION')" 2>/dev/null; then
   step "compiling llama-cpp-python $LLAMA_VERSION (first time only: 6-10 minutes on 2 cores)"

@@ -8,7 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ragcode.chat.code_answer import CodeAssistant
+from ragcode.chat.doc_answer import DocumentAssistant
+from ragcode.chat.modes import ChatModes
 from ragcode.config import LlmEndpoint, Settings
+from ragcode.documents.parse import DocumentParser
+from ragcode.documents.scan import scan_documents
+from ragcode.documents.texts import DocumentTexts
 from ragcode.embeddings.bedrock import TitanEmbedder
 from ragcode.embeddings.local import LocalEmbedder
 from ragcode.embeddings.openai_compat import OpenAICompatEmbedder
@@ -109,6 +114,33 @@ class LazyLLM:
 
 
 @dataclass(slots=True)
+class DocumentIndex:
+    """The documents part: its own collection in the same index file (`ragcode docs`)."""
+
+    collection: str
+    store: SqliteStore
+    indexer: Indexer
+    searcher: HybridSearcher
+
+
+def build_documents(
+    settings: Settings, analyzer: TextAnalyzer, embedder: Embedder
+) -> DocumentIndex:
+    docs = settings.documents
+    store = SqliteStore(settings.data_dir / INDEX_FILE, collection=docs.collection)
+    builder = EntryBuilder(analyzer, embedder, collection=docs.collection, texts=DocumentTexts())
+    indexer = Indexer(
+        store, builder, FileLimits(max_bytes=docs.max_file_bytes),
+        scan=scan_documents, parse=DocumentParser(docs), summaries=False,
+    )  # fmt: skip
+    search = settings.search.model_copy(
+        update={"min_relevance": docs.min_relevance, "rrf_k": docs.rrf_k}
+    )
+    searcher = HybridSearcher(store, analyzer, embedder, search)
+    return DocumentIndex(docs.collection, store, indexer, searcher)
+
+
+@dataclass(slots=True)
 class App:
     settings: Settings
     store: SqliteStore
@@ -118,12 +150,26 @@ class App:
     summaries: SummaryRunner
     searcher: HybridSearcher
     llm: LazyLLM
+    docs: DocumentIndex
 
     def code_assistant(self) -> CodeAssistant:
         return CodeAssistant(self.llm.get(), self.searcher, self.settings.generation)
 
+    def document_assistant(self) -> DocumentAssistant:
+        return DocumentAssistant(self.llm.get, self.docs.searcher, self.settings.documents)
+
+    def chat_modes(self) -> ChatModes:
+        """Every chat mode of the web app (`conv_type`), on this app's LLM and searchers."""
+        generation = self.settings.generation
+        return ChatModes(
+            self.llm.get, self.code_assistant, self.document_assistant,
+            max_tokens=self.settings.server.chat_max_tokens,
+            temperature=generation.temperature, history_turns=generation.history_turns,
+        )  # fmt: skip
+
     def close(self) -> None:
         self.store.close()
+        self.docs.store.close()
 
 
 def build_app(settings: Settings, llm: LLM | None = None, embedder: Embedder | None = None) -> App:
@@ -157,4 +203,5 @@ def build_app(settings: Settings, llm: LLM | None = None, embedder: Embedder | N
         summaries=SummaryRunner(store, builder, make_summarizer),
         searcher=HybridSearcher(store, analyzer, embedder, settings.search),
         llm=lazy_llm,
+        docs=build_documents(settings, analyzer, embedder),
     )

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ragcode import __version__, cli_ask
+from ragcode import __version__, cli_ask, cli_docs
 from ragcode.app import App, build_app
 from ragcode.config import load_settings
 from ragcode.domain import Hit
@@ -18,6 +18,7 @@ from ragcode.evaluation.dataset import DatasetError, load_dataset
 from ragcode.evaluation.runner import CONFIGURATIONS, evaluate
 from ragcode.ingest.indexer import IndexInputError
 from ragcode.llm.protocol import LLMError
+from ragcode.server import run as server_run
 from ragcode.store.protocol import StoreError
 
 USER_ERRORS = (IndexInputError, DatasetError, StoreError, LLMError, EmbeddingError)
@@ -121,12 +122,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     cases = load_dataset(Path(args.dataset))
-    app = _open(args)
+    code = args.collection in (None, cli_docs.CODE_COLLECTION)
+    app = _open(args) if code else cli_docs.open_docs_app(args.data_dir, args.collection)
+    searcher = app.searcher if code else app.docs.searcher
     names = ["hybrid", "lexical", "vector"] if args.baselines else ["hybrid"]
     report: dict[str, object] = {}
     try:
         for name in names:
-            metrics, results = evaluate(app.searcher, cases, CONFIGURATIONS[name])
+            metrics, results = evaluate(searcher, cases, CONFIGURATIONS[name])
             report[name] = metrics.as_dict()
             if args.verbose:
                 for result in results:
@@ -153,6 +156,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         )
     print(f"(질문 {answerable}개, 답이 없는 질문 {len(cases) - answerable}개)")
     return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    return server_run.cmd_serve(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -186,11 +193,17 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true")
     chat = add("chat", lambda a: cli_ask.cmd_chat(a, _open), "대화하며 코드를 생성합니다")
     chat.add_argument("--top-k", type=int, default=None)
+    serve = add("serve", _serve, "웹 앱을 실행합니다 (채팅, 업로드, 기록)")
+    server_run.add_arguments(serve)
     evaluation = add("eval", cmd_eval, "평가 데이터로 검색 품질을 잽니다")
     evaluation.add_argument("dataset")
     evaluation.add_argument("--json", action="store_true")
     evaluation.add_argument("--baselines", action="store_true", help="단일 검색기 기준선도 계산")
     evaluation.add_argument("--verbose", action="store_true", help="틀린 질문을 출력")
+    evaluation.add_argument(
+        "--collection", default=None, help="평가할 컬렉션 (기본: code; 문서: docs 등)"
+    )
+    cli_docs.register(sub)
     return parser
 
 

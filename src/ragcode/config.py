@@ -107,7 +107,7 @@ class EmbeddingSettings(BaseModel):
 class IndexSettings(BaseModel):
     max_file_bytes: int = 1_000_000
     max_line_length: int = 1000
-    summary_max_tokens: int = 160
+    summary_max_tokens: int = 128
     summary_max_chars: int = 300
     summary_code_chars: int = 6000  # longer units are cut before they reach the LLM
     summaries: bool = True
@@ -132,6 +132,62 @@ class GenerationSettings(BaseModel):
     check_python: bool = True  # parse generated Python; one repair round on a syntax error
 
 
+class DocumentSettings(BaseModel):
+    """Document Q&A (`ragcode docs`): its own collection in the same index file."""
+
+    collection: str = Field(default="docs", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    # FAQ files (CSV/JSON/JSONL): the first header matching a name (case-insensitive) wins.
+    question_columns: list[str] = Field(
+        default_factory=lambda: ["질문", "question", "q", "문의", "제목", "title"]
+    )
+    answer_columns: list[str] = Field(
+        default_factory=lambda: ["답변", "answer", "a", "응답", "내용", "content"]
+    )
+    category_columns: list[str] = Field(default_factory=lambda: ["분류", "category", "카테고리"])
+    max_file_bytes: int = 20_000_000  # PDFs and DOCX files are larger than source files
+    chunk_chars: int = Field(default=800, ge=200)  # longer sections are split at paragraphs
+    # Below this question-to-chunk cosine a chunk is not used; nothing left: "no answer"
+    # without an LLM call. Calibrated on eval/bank_faq_ko.jsonl (trade-off in eval/README.md).
+    min_relevance: float = 0.30
+    # A small collection: a lower RRF k lets the first ranks of each list count for more.
+    rrf_k: int = 10
+    top_k: int = 4  # chunks given to the LLM
+    context_tokens: int = 1500
+    max_answer_tokens: int = 400
+    temperature: float = 0.1
+
+
+class ServerSettings(BaseModel):
+    """`ragcode serve`: the web app. Outside development a secret key must be configured."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    environment: Literal["development", "production"] = "development"
+    # Signs session cookies. Development without one: a random key kept in the data dir.
+    secret_key: SecretStr | None = None
+    cookie_secure: bool = False  # set behind HTTPS
+    session_days: int = Field(default=14, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)  # per user name and per client address
+    login_window_s: float = Field(default=300.0, gt=0)
+    max_message_chars: int = Field(default=8000, ge=1)
+    max_requests_in_flight: int = Field(default=4, ge=1)  # per WebSocket
+    max_upload_bytes: int = Field(default=20_000_000, ge=1)  # one uploaded file or zip
+    max_zip_uncompressed_bytes: int = Field(default=100_000_000, ge=1)
+    max_zip_files: int = Field(default=5000, ge=1)
+    chat_max_tokens: int = Field(default=512, ge=1)  # modes other than code and qa
+
+    @model_validator(mode="after")
+    def _secret_outside_development(self) -> ServerSettings:
+        if self.environment != "development" and self.secret_key is None:
+            raise ValueError(
+                "server.environment 이 development 가 아니면 server.secret_key "
+                "(RAGCODE_SERVER__SECRET_KEY)를 설정해야 합니다"
+            )
+        if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("server.secret_key 는 32자 이상이어야 합니다")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RAGCODE_", env_nested_delimiter="__", extra="ignore"
@@ -143,6 +199,8 @@ class Settings(BaseSettings):
     index: IndexSettings = Field(default_factory=IndexSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    documents: DocumentSettings = Field(default_factory=DocumentSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -11,6 +11,11 @@ class UnitKind(StrEnum):
     FUNCTION = "function"
     METHOD = "method"
     CLASS = "class"
+    # Document chunks (`ragcode docs`): cut by the structure of the document, never by size alone.
+    FAQ = "faq"  # one question/answer record of a CSV/JSON/JSONL FAQ
+    SECTION = "section"  # a Markdown/DOCX section under its heading path
+    PAGE = "page"  # a PDF page (or part of a long page)
+    PARAGRAPH = "paragraph"  # paragraphs of a plain text file
 
 
 class SummaryState(StrEnum):

@@ -64,6 +64,14 @@ def test_prompt_carries_unit_and_truncates_long_code() -> None:
     long_code = "def big():\n" + "    x = 1\n" * 2000
     messages = build_messages(unit("big", long_code), max_code_chars=500)
     assert messages[0].role == "system" and "한국어" in messages[0].content
-    assert "이름: big" in messages[1].content
-    assert "(생략)" in messages[1].content
-    assert len(messages[1].content) < 1000
+    assert [m.role for m in messages[1:]] == ["user", "assistant", "user"]  # one worked example
+    assert "이름: big" in messages[-1].content
+    assert "(생략)" in messages[-1].content
+    assert len(messages[-1].content) < 1000
+
+
+def test_search_terms_are_deduplicated_and_bounded() -> None:
+    raw = "설명: 마지막 n개를 돌려준다.\n검색어: 마지막 요소, 꼬리, 마지막 요소, " + "꼬리, " * 50
+    assert clean_summary(raw, 300) == "마지막 n개를 돌려준다.\n검색어: 마지막 요소, 꼬리"
+    many = "설명: x.\n검색어: " + ", ".join(f"단어{i}" for i in range(20))
+    assert clean_summary(many, 300).count(",") == 7  # at most 8 terms

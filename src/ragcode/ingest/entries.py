@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from ragcode.domain import CodeUnit, SummaryState, content_hash
 from ragcode.embeddings.protocol import Embedder
-from ragcode.store.protocol import IndexEntry, Vector
+from ragcode.store.protocol import VECTOR_FIELDS, IndexEntry, LexicalField, Vector, VectorField
 from ragcode.text.analyzer import TextAnalyzer
 from ragcode.text.identifiers import split_identifier
 
@@ -38,11 +39,48 @@ def summary_embedding_text(unit: CodeUnit, summary: str) -> str:
     return f"{summary} ({' '.join(split_identifier(unit.name))})"
 
 
+class EntryTexts(Protocol):
+    """Which texts a unit's vectors encode and its lexical fields hold (code or documents)."""
+
+    def embedding_texts(self, unit: CodeUnit, summary: str | None) -> dict[VectorField, str]: ...
+
+    def tokens(
+        self, analyzer: TextAnalyzer, unit: CodeUnit, summary: str | None
+    ) -> dict[LexicalField, list[str]]: ...
+
+
+class CodeTexts:
+    """Code units: the name in words + docstring + signature, and the LLM summary if any."""
+
+    def embedding_texts(self, unit: CodeUnit, summary: str | None) -> dict[VectorField, str]:
+        texts: dict[VectorField, str] = {"code": code_embedding_text(unit)}
+        if summary:
+            texts["summary"] = summary_embedding_text(unit, summary)
+        return texts
+
+    def tokens(
+        self, analyzer: TextAnalyzer, unit: CodeUnit, summary: str | None
+    ) -> dict[LexicalField, list[str]]:
+        return {
+            "summary": analyzer.analyze_text(summary or ""),
+            "doc": analyzer.analyze_text(unit.docstring or ""),
+            "code": analyzer.analyze_code(unit.code),
+            "identifiers": analyzer.analyze_identifiers([unit.name]),
+        }
+
+
 class EntryBuilder:
-    def __init__(self, analyzer: TextAnalyzer, embedder: Embedder, collection: str = "code"):
+    def __init__(
+        self,
+        analyzer: TextAnalyzer,
+        embedder: Embedder,
+        collection: str = "code",
+        texts: EntryTexts | None = None,
+    ):
         self._analyzer = analyzer
         self._embedder = embedder
         self._collection = collection
+        self._texts: EntryTexts = texts or CodeTexts()
 
     @property
     def analyzer(self) -> TextAnalyzer:
@@ -56,12 +94,7 @@ class EntryBuilder:
     ) -> list[IndexEntry]:
         if not units:
             return []
-        code_vectors = self._embedder.embed([code_embedding_text(unit) for unit in units])
-        with_summary = [i for i, (summary, _) in enumerate(summaries) if summary]
-        summary_vectors = self._embedder.embed(
-            [summary_embedding_text(units[i], summaries[i][0] or "") for i in with_summary]
-        )
-        summary_vector_of = dict(zip(with_summary, summary_vectors, strict=True))
+        vectors = self._embed_fields(units, [summary for summary, _ in summaries])
         entries = []
         for index, unit in enumerate(units):
             summary, state = summaries[index]
@@ -70,18 +103,24 @@ class EntryBuilder:
                 unit=unit,
                 summary=summary,
                 summary_state=state,
-                tokens={
-                    "summary": self._analyzer.analyze_text(summary or ""),
-                    "doc": self._analyzer.analyze_text(unit.docstring or ""),
-                    "code": self._analyzer.analyze_code(unit.code),
-                    "identifiers": self._analyzer.analyze_identifiers([unit.name]),
-                },
-                vectors={"code": code_vectors[index]},
+                tokens=self._texts.tokens(self._analyzer, unit, summary),
+                vectors={fld: of[index] for fld, of in vectors.items() if index in of},
             )
-            if index in summary_vector_of:
-                entry.vectors["summary"] = summary_vector_of[index]
             entries.append(entry)
         return entries
+
+    def _embed_fields(
+        self, units: Sequence[CodeUnit], summaries: Sequence[str | None]
+    ) -> dict[VectorField, dict[int, Vector]]:
+        """One batched embedding call per vector field, over the units that have its text."""
+        texts = [self._texts.embedding_texts(unit, summaries[i]) for i, unit in enumerate(units)]
+        vectors: dict[VectorField, dict[int, Vector]] = {}
+        for fld in VECTOR_FIELDS:
+            indices = [i for i, unit_texts in enumerate(texts) if fld in unit_texts]
+            if indices:
+                embedded = self._embedder.embed([texts[i][fld] for i in indices])
+                vectors[fld] = dict(zip(indices, embedded, strict=True))
+        return vectors
 
     def summary_fields(self, unit: CodeUnit, summary: str) -> tuple[list[str], Vector]:
         vector = self._embedder.embed([summary_embedding_text(unit, summary)])[0]

@@ -7,12 +7,13 @@ index, and the next run skips what is already there (same file hash) and resumes
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ragcode.domain import SkippedFile, SummaryState
+from ragcode.domain import CodeUnit, SkippedFile, SummaryState
 from ragcode.ingest.entries import EntryBuilder
-from ragcode.ingest.files import FileLimits, SourceFile, scan_sources
+from ragcode.ingest.files import FileLimits, SourceFile, SourceScan, scan_sources
 from ragcode.ingest.parser import parse_source
 from ragcode.ingest.progress import IndexProgress, SilentProgress
 from ragcode.ingest.summarize import is_trivial
@@ -23,6 +24,21 @@ log = logging.getLogger(__name__)
 
 class IndexInputError(ValueError):
     """The path given to index or remove is not usable; the message is for the user."""
+
+
+class FileRejectedError(ValueError):
+    """A parser refuses a whole file for a reason the user can act on (encrypted PDF,
+    missing FAQ column...); the message is the skip reason, shown as is."""
+
+
+# Strategies: which files a run reads and how one file becomes units (code by default).
+Scanner = Callable[[Path, FileLimits], SourceScan]
+# The parser gets the path as stored (relative to the indexed root), then the file read.
+UnitParser = Callable[[str, SourceFile], list[CodeUnit]]
+
+
+def parse_code(path: str, source: SourceFile) -> list[CodeUnit]:
+    return parse_source(path, source.language, source.text)
 
 
 @dataclass(slots=True)
@@ -60,10 +76,25 @@ def _is_within(child: Path, parent: Path) -> bool:
 
 
 class Indexer:
-    def __init__(self, store: CodeStore, builder: EntryBuilder, limits: FileLimits) -> None:
+    """`scan`/`parse` default to source code; `summaries=False` marks every unit as needing
+    no LLM summary (documents), so the summary runner never picks them up."""
+
+    def __init__(
+        self,
+        store: CodeStore,
+        builder: EntryBuilder,
+        limits: FileLimits,
+        *,
+        scan: Scanner = scan_sources,
+        parse: UnitParser = parse_code,
+        summaries: bool = True,
+    ) -> None:
         self._store = store
         self._builder = builder
         self._limits = limits
+        self._scan = scan
+        self._parse = parse
+        self._summaries = summaries
 
     def scope_for(self, target: Path) -> Scope:
         """Reuse an indexed root that contains the target, so paths never double up."""
@@ -85,7 +116,7 @@ class Indexer:
         root = str(scope.root)
         known = self._store.file_hashes(root)
         report = IndexReport(root=root)
-        scan = scan_sources(target, self._limits)
+        scan = self._scan(target, self._limits)
         progress.files_started(scan.total)
         seen: set[str] = set()
         for done, item in enumerate(scan.items, start=1):
@@ -102,21 +133,33 @@ class Indexer:
                 report.files_unchanged += 1
                 progress.file_done(path, 0, done)
                 continue
-            report.units_written += self._index_file(root, path, item)
+            written = self._index_file(root, path, item)
+            if isinstance(written, SkippedFile):  # the parser refused it: nothing of it stays
+                report.skipped.append(written)
+                progress.file_skipped(written)
+                continue
+            report.units_written += written
             report.files_changed += 1
             progress.file_done(path, report.units_written, done)
         report.files_removed = self._remove_missing(root, scope, seen)
         return report
 
-    def _index_file(self, root: str, path: str, source: SourceFile) -> int:
+    def _index_file(self, root: str, path: str, source: SourceFile) -> int | SkippedFile:
         try:
-            units = parse_source(path, source.language, source.text)
+            units = self._parse(path, source)
         except (ValueError, RecursionError) as exc:  # a parser bug must not stop the run
-            log.warning("parse failed path=%s error=%s", path, exc)
-            self._store.set_skipped(root, SkippedFile(path=path, reason=f"parse error: {exc}"))
-            return 0
+            rejected = isinstance(exc, FileRejectedError)  # the user's file, not our bug
+            level = logging.INFO if rejected else logging.WARNING
+            log.log(level, "parse failed path=%s error=%s", path, exc)
+            reason = str(exc) if rejected else f"parse error: {exc}"
+            skipped = SkippedFile(path=path, reason=reason)
+            self._store.set_skipped(root, skipped)
+            return skipped
         summaries: list[tuple[str | None, SummaryState]] = []
         for unit in units:
+            if not self._summaries:
+                summaries.append((None, SummaryState.TRIVIAL))
+                continue
             cached = self._store.cached_summary(unit.code_hash)
             if cached:
                 summaries.append((cached, SummaryState.DONE))

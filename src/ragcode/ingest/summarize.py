@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 
 from ragcode.domain import CodeUnit, UnitKind
-from ragcode.ingest.summary_prompt import SUMMARY_SYSTEM, SUMMARY_USER
+from ragcode.ingest.summary_prompt import (
+    EXAMPLE_ANSWER,
+    EXAMPLE_USER,
+    SUMMARY_SYSTEM,
+    SUMMARY_USER,
+)
 from ragcode.llm.protocol import LLM, ChatMessage
 
 # Boilerplate dunder methods that read the same everywhere; an LLM call adds nothing.
@@ -18,6 +23,8 @@ _TRIVIAL_DUNDERS = frozenset(
 )  # fmt: skip
 _PREFIXES = re.compile(r"^(?:요약|설명|summary|description)\s*[:：]\s*", re.IGNORECASE)
 _FENCE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
+_TERMS = re.compile(r"(?:검색어|키워드)\s*[:：]\s*(.*)", re.DOTALL)
+MAX_SEARCH_TERMS = 8
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|(?<=다\.)")
 
 
@@ -40,22 +47,47 @@ def build_messages(unit: CodeUnit, max_code_chars: int) -> list[ChatMessage]:
     code = unit.code
     if len(code) > max_code_chars:
         code = code[:max_code_chars] + "\n# ... (생략)"
-    user = SUMMARY_USER.format(
-        language=unit.language, kind=unit.kind, name=unit.name, path=unit.path, code=code
-    )
-    return [ChatMessage("system", SUMMARY_SYSTEM), ChatMessage("user", user)]
+    user = SUMMARY_USER.format(language=unit.language, kind=unit.kind, name=unit.name, code=code)
+    return [
+        ChatMessage("system", SUMMARY_SYSTEM),
+        ChatMessage("user", EXAMPLE_USER),
+        ChatMessage("assistant", EXAMPLE_ANSWER),
+        ChatMessage("user", user),
+    ]
 
 
-def clean_summary(raw: str, max_chars: int) -> str:
-    """Strip prompt artefacts (fences, labels, quotes) and bound the length at a sentence end."""
-    text = _FENCE.sub(" ", raw)
-    text = " ".join(text.split())
-    text = _PREFIXES.sub("", text).strip().strip("\"'“”")
+def _bounded(text: str, max_chars: int) -> str:
     if len(text) <= max_chars:
         return text
     cut = text[:max_chars]
     ends = [match.end() for match in re.finditer(r"[.!?。]", cut)]
     return cut[: ends[-1]] if ends and ends[-1] > max_chars // 3 else cut.rstrip() + "…"
+
+
+def _search_terms(line: str) -> list[str]:
+    """Unique, short terms: small models tend to repeat the same term until the token limit."""
+    terms: list[str] = []
+    for raw in re.split(r"[,，、]", line):
+        term = raw.strip().strip("\"'“”.")
+        if term and len(term) <= 30 and term not in terms:
+            terms.append(term)
+    return terms[:MAX_SEARCH_TERMS]
+
+
+def clean_summary(raw: str, max_chars: int) -> str:
+    """Strip prompt artefacts (fences, labels, quotes), bound the length at a sentence end and
+    keep at most a few distinct search terms on a second line."""
+    text = _FENCE.sub(" ", raw)
+    match = _TERMS.search(text)
+    terms = _search_terms(match.group(1)) if match else []
+    if match:
+        text = text[: match.start()]
+    text = " ".join(text.split())
+    text = _PREFIXES.sub("", text).strip().strip("\"'“”")
+    description = _bounded(text, max_chars)
+    if terms:
+        return f"{description}\n검색어: {', '.join(terms)}" if description else ", ".join(terms)
+    return description
 
 
 class Summarizer:
@@ -69,7 +101,17 @@ class Summarizer:
     def model_name(self) -> str:
         return self._llm.name
 
+    @property
+    def max_concurrency(self) -> int | None:
+        """How many summaries the backend takes at once (None: one, on the caller's thread)."""
+        value = getattr(self._llm, "max_concurrency", None)
+        return value if isinstance(value, int) else None
+
     def summarize(self, unit: CodeUnit) -> str:
         messages = build_messages(unit, self._max_code_chars)
-        raw = "".join(self._llm.stream(messages, max_tokens=self._max_tokens, temperature=0.1))
+        raw = "".join(
+            self._llm.stream(
+                messages, max_tokens=self._max_tokens, temperature=0.1, stop=("\n\n", "\n설명")
+            )
+        )
         return clean_summary(raw, self._max_chars)

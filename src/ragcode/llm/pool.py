@@ -14,7 +14,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -196,26 +196,13 @@ class LLMPool:
                     "사용 가능한 LLM 엔드포인트가 없습니다 (모두 쿨다운 중)."
                 )
             else:
-                yielded = False
-                outcome: Outcome = "cancelled"
-                error: LLMError | None = None
-                inner = slot.llm.stream(
+                request = slot.llm.stream(
                     messages, max_tokens=max_tokens, temperature=temperature, stop=stop
                 )
-                try:
-                    for delta in inner:
-                        yielded = True
-                        yield delta
-                    outcome = "ok"
-                except LLMError as exc:
-                    error = exc
-                    outcome = "failed" if is_retryable(exc) else "rejected"
-                finally:
-                    close_stream(inner)
-                    self._release(slot, outcome, error)
+                error, yielded = yield from self._attempt(slot, request)
                 if error is None:
                     return
-                if outcome == "rejected" or yielded:
+                if yielded or not is_retryable(error):
                     raise error
                 log.warning(
                     "llm attempt failed endpoint=%s attempt=%d error=%s", slot.label, attempt, error
@@ -225,3 +212,24 @@ class LLMPool:
             if attempt < self._policy.max_attempts:
                 self._wait_before_retry(attempt, tried, last_error)
         raise last_error
+
+    def _attempt(
+        self, slot: _Slot, request: Iterator[str]
+    ) -> Generator[str, None, tuple[LLMError | None, bool]]:
+        """Relay one endpoint's stream; return (its error or None, whether text was relayed).
+        The slot is released however this ends, including when the consumer closes us."""
+        yielded = False
+        outcome: Outcome = "cancelled"
+        error: LLMError | None = None
+        try:
+            for delta in request:
+                yielded = True
+                yield delta
+            outcome = "ok"
+        except LLMError as exc:
+            error = exc
+            outcome = "failed" if is_retryable(exc) else "rejected"
+        finally:
+            close_stream(request)
+            self._release(slot, outcome, error)
+        return error, yielded

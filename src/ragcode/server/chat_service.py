@@ -1,0 +1,104 @@
+"""One chat request: memory from the history, the mode on a worker thread, the turn saved."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from contextlib import aclosing
+
+from pydantic import BaseModel
+
+from ragcode.chat.code_answer import AnswerDelta
+from ragcode.chat.modes import (
+    MEMORY_MODES,
+    ChatModes,
+    ModeRequest,
+    ModeResult,
+    ModeUnavailableError,
+)
+from ragcode.domain import ChatTurn
+from ragcode.embeddings.protocol import EmbeddingError
+from ragcode.history.protocol import HistoryStore, NewTurn
+from ragcode.llm.protocol import LLMError
+from ragcode.server.accounts import User
+from ragcode.server.protocol import Completed, Failed, Proceeding, Typing, failure
+from ragcode.server.threads import iterate_in_thread
+from ragcode.store.protocol import StoreError
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[BaseModel], Awaitable[None]]
+
+
+class ChatService:
+    def __init__(
+        self, modes: ChatModes, history: HistoryStore, executor: Executor, history_turns: int
+    ) -> None:
+        self._modes = modes
+        self._history = history
+        self._executor = executor
+        self._history_turns = history_turns
+
+    async def _memory(self, user: User, mode: str) -> list[ChatTurn]:
+        if mode not in MEMORY_MODES:
+            return []
+        loop = asyncio.get_running_loop()
+        turns = await loop.run_in_executor(
+            self._executor, self._history.recent, user.id, [mode], self._history_turns
+        )
+        return [ChatTurn(t.question, t.answer, t.standalone_question) for t in turns]
+
+    async def answer(self, user: User, request_id: str, mode: str, body: str, send: Send) -> None:
+        """Stream one answer to `send`; errors become an `error` message, never a traceback."""
+        await send(Typing(request_id=request_id))
+        try:
+            result = await self._generate(user, request_id, mode, body, send)
+            if result is None:
+                raise RuntimeError("the mode ended without a result")
+            turn = NewTurn(
+                user.id, request_id, mode, result.stored_question, result.answer,
+                result.references, result.standalone_question,
+            )  # fmt: skip
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._executor, self._history.add, turn)
+        except asyncio.CancelledError:
+            log.info("chat cancelled user=%s request=%s", user.id, request_id)
+            raise
+        except Exception as exc:
+            await send(self._failure(request_id, mode, exc))
+            return
+        await send(
+            Completed(
+                request_id=request_id, msg=result.answer, references=result.references, mode=mode
+            )
+        )
+
+    async def _generate(
+        self, user: User, request_id: str, mode: str, body: str, send: Send
+    ) -> ModeResult | None:
+        request = ModeRequest(body, await self._memory(user, mode))
+        result: ModeResult | None = None
+        events = iterate_in_thread(lambda: self._modes.run(mode, request), self._executor)
+        async with aclosing(events):
+            async for event in events:
+                if isinstance(event, AnswerDelta):
+                    if event.text:
+                        await send(Proceeding(request_id=request_id, delta=event.text))
+                elif isinstance(event, ModeResult):
+                    result = event
+        return result
+
+    @staticmethod
+    def _failure(request_id: str, mode: str, exc: Exception) -> Failed:
+        if isinstance(exc, ModeUnavailableError):
+            return failure(request_id, "unavailable", reason=str(exc))
+        if isinstance(exc, LLMError):
+            log.warning("llm failed request=%s mode=%s error=%s", request_id, mode, exc)
+            return failure(request_id, "llm_error")
+        if isinstance(exc, (StoreError, EmbeddingError)):
+            log.warning("search failed request=%s mode=%s error=%s", request_id, mode, exc)
+            return failure(request_id, "search_error")
+        log.exception("chat failed request=%s mode=%s", request_id, mode)
+        return failure(request_id, "internal")

@@ -1,0 +1,69 @@
+"""The FastAPI app: routers, security headers, the static client, the lifetime of the state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from ragcode.app import App
+from ragcode.server import routes_auth, routes_documents, routes_history, routes_ws
+from ragcode.server.deps import same_origin
+from ragcode.server.state import ServerState, build_state
+
+STATIC_DIR = Path(__file__).parent / "static"
+_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def create_app(core: App, state: ServerState | None = None) -> FastAPI:
+    """The web app over a built core `App`; the caller closes `core`, the app its own state."""
+    server_state = state or build_state(core)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        server_state.ingest.start()
+        try:
+            yield
+        finally:
+            server_state.close()
+
+    api = FastAPI(title="ragcode", lifespan=lifespan, docs_url=None, redoc_url=None)
+    api.state.server = server_state
+
+    @api.middleware("http")
+    async def guard(request: Request, call_next: Handler) -> Response:
+        if request.method in _UNSAFE_METHODS and not same_origin(request.headers):
+            return JSONResponse({"detail": "다른 사이트에서 온 요청은 받지 않습니다."}, 403)
+        response = await call_next(request)
+        for name, value in _SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    for module in (routes_auth, routes_history, routes_documents, routes_ws):
+        api.include_router(module.router)
+    api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @api.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @api.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(status_code=204)
+
+    return api

@@ -1,0 +1,106 @@
+"""The WebSocket protocol (`/ws`): what the client sends, what the server answers.
+
+Client: `{"request_id", "type": "text", "conv_type", "body"}` and `{"type": "ping"}`.
+Server, per request: `istyping`, then `proceeding` with the new text only, then `completed`
+with the whole text and references, or `error` with a code and a Korean message. Upload
+progress (`progress`, `document`) is pushed to every socket of the uploading user.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class TextRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["text"]
+    request_id: str = Field(min_length=1, max_length=128)
+    conv_type: str = "normal"
+    body: str
+
+
+class Ping(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["ping"]
+
+
+ClientMessage = Annotated[TextRequest | Ping, Field(discriminator="type")]
+CLIENT_MESSAGE: TypeAdapter[TextRequest | Ping] = TypeAdapter(ClientMessage)
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class Typing(BaseModel):
+    request_id: str
+    status: Literal["istyping"] = "istyping"
+
+
+class Proceeding(BaseModel):
+    request_id: str
+    status: Literal["proceeding"] = "proceeding"
+    delta: str
+
+
+class Completed(BaseModel):
+    request_id: str
+    status: Literal["completed"] = "completed"
+    msg: str
+    references: list[dict[str, Any]]
+    mode: str
+
+
+class Failed(BaseModel):
+    request_id: str | None
+    status: Literal["error"] = "error"
+    error: ErrorBody
+
+
+class Pong(BaseModel):
+    type: Literal["pong"] = "pong"
+
+
+class Progress(BaseModel):
+    status: Literal["progress"] = "progress"
+    document_id: str
+    done: int
+    total: int
+    unit: dict[str, Any] | None  # path, name, kind, start_line; None for the opening event
+    summary: str | None
+
+
+class DocumentState(BaseModel):
+    status: Literal["document"] = "document"
+    document: dict[str, Any]
+
+
+ServerMessage = Typing | Proceeding | Completed | Failed | Pong | Progress | DocumentState
+
+# Error codes with the message a user reads (never a traceback).
+ERRORS: dict[str, str] = {
+    "invalid_json": "메시지를 해석할 수 없습니다. JSON 형식으로 보내 주세요.",
+    "invalid_message": (
+        "메시지 형식이 올바르지 않습니다. type, request_id, conv_type, body 를 확인해 주세요."
+    ),
+    "unknown_mode": "지원하지 않는 대화 모드입니다: {mode}",
+    "empty": "메시지가 비어 있습니다.",
+    "too_long": "메시지가 너무 깁니다 (최대 {limit}자).",
+    "busy": "처리 중인 요청이 너무 많습니다. 앞선 답변이 끝난 뒤 다시 보내 주세요.",
+    "duplicate": "같은 request_id 의 요청이 이미 처리 중입니다.",
+    "llm_error": "언어 모델이 답을 만들지 못했습니다. 잠시 후 다시 시도해 주세요.",
+    "search_error": "코드 검색 중 오류가 났습니다. 잠시 후 다시 시도해 주세요.",
+    "unavailable": "{reason}",
+    "internal": "서버 오류로 답을 만들지 못했습니다. 잠시 후 다시 시도해 주세요.",
+}
+
+
+def failure(request_id: str | None, code: str, **values: object) -> Failed:
+    return Failed(
+        request_id=request_id, error=ErrorBody(code=code, message=ERRORS[code].format(**values))
+    )

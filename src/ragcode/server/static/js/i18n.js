@@ -1,0 +1,64 @@
+// UI strings in Korean (default) and English; the choice is remembered in localStorage.
+const STRINGS = {
+  ko: {
+    tagline: "팀의 코드를 한국어로 묻고 답하는 도우미", username: "사용자 이름", password: "비밀번호",
+    login: "로그인", signup: "회원 가입", logout: "로그아웃", language: "English",
+    mode: "모드", documents: "내 문서", upload: "파일 올리기",
+    uploadHint: "소스 파일, 저장소 zip, 문서(md, txt, pdf, docx, csv)", send: "보내기",
+    placeholder: "메시지를 입력하세요 (Enter: 보내기, Shift+Enter: 줄바꿈)",
+    loadMore: "이전 대화 더 보기", clearHistory: "기록 지우기", confirmClear: "대화 기록을 모두 지울까요?",
+    references: "참고한 자료", copy: "복사", copied: "복사됨", delete: "삭제",
+    connected: "연결됨", reconnecting: "연결이 끊겼습니다. 다시 연결하는 중…",
+    reconnected: "다시 연결되었습니다. 보내지 못한 메시지를 다시 보냅니다.",
+    uploading: "올리는 중", indexing: "색인 중", summarizing: "요약 중", ready: "완료",
+    failed: "실패", queued: "대기 중", units: "단위", noDocuments: "올린 문서가 없습니다.",
+    summaryFailed: "(요약 실패)", you: "나", assistant: "ragcode", error: "오류",
+    modes: {
+      normal: "일반 대화", translation: "번역 (한↔영)", grammar: "문법 교정", sentiment: "감성 분석",
+      extraction: "연락처 추출", pii: "개인정보 마스킹", "step-by-step": "단계별 추론",
+      "timestamp-extraction": "날짜/시간 추출", code: "코드 생성 (RAG)", qa: "문서 Q&A",
+    },
+  },
+  en: {
+    tagline: "Ask your team's code questions in Korean or English", username: "Username",
+    password: "Password", login: "Log in", signup: "Sign up", logout: "Log out", language: "한국어",
+    mode: "Mode", documents: "My documents", upload: "Upload files",
+    uploadHint: "Source files, a repository zip, documents (md, txt, pdf, docx, csv)", send: "Send",
+    placeholder: "Type a message (Enter: send, Shift+Enter: new line)",
+    loadMore: "Load earlier messages", clearHistory: "Clear history", confirmClear: "Delete the whole history?",
+    references: "References", copy: "Copy", copied: "Copied", delete: "Delete",
+    connected: "Connected", reconnecting: "Connection lost. Reconnecting…",
+    reconnected: "Reconnected. Resending unsent messages.",
+    uploading: "Uploading", indexing: "Indexing", summarizing: "Summarizing", ready: "Ready",
+    failed: "Failed", queued: "Queued", units: "units", noDocuments: "No documents yet.",
+    summaryFailed: "(summary failed)", you: "You", assistant: "ragcode", error: "Error",
+    modes: {
+      normal: "Conversation", translation: "Translation (ko↔en)", grammar: "Grammar",
+      sentiment: "Sentiment", extraction: "Contact extraction", pii: "PII masking",
+      "step-by-step": "Step by step", "timestamp-extraction": "Dates and times",
+      code: "Code generation (RAG)", qa: "Document Q&A",
+    },
+  },
+};
+
+let current = localStorage.getItem("ragcode.lang") === "en" ? "en" : "ko";
+
+export function lang() { return current; }
+
+export function t(key) { return STRINGS[current][key] ?? key; }
+
+export function modeLabel(mode) { return STRINGS[current].modes[mode] ?? mode; }
+
+export function applyTranslations(root = document) {
+  document.documentElement.lang = current;
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n-placeholder]")) {
+    el.placeholder = t(el.dataset.i18nPlaceholder);
+  }
+}
+
+export function toggleLanguage() {
+  current = current === "ko" ? "en" : "ko";
+  localStorage.setItem("ragcode.lang", current);
+  applyTranslations();
+}

@@ -1,0 +1,140 @@
+// Wires the page: login or chat, the socket, the mode selector (remembered), history, uploads.
+import { api } from "./api.js";
+import { ChatView } from "./chat.js";
+import { Documents } from "./documents.js";
+import { applyTranslations, modeLabel, t, toggleLanguage } from "./i18n.js";
+import { ChatSocket } from "./socket.js";
+
+const MODES = ["normal", "translation", "grammar", "sentiment", "extraction", "pii", "step-by-step", "timestamp-extraction", "code", "qa"];
+const $ = (id) => document.getElementById(id);
+
+let socket = null;
+let oldestTurn = null;
+const chat = new ChatView($("messages"));
+const documents = new Documents({ list: $("documents"), input: $("upload-input"), chat, notify });
+
+function notify(text, timeout = 4000) {
+  const notice = $("notice");
+  notice.textContent = text;
+  notice.hidden = false;
+  clearTimeout(notify.timer);
+  if (timeout) notify.timer = setTimeout(() => { notice.hidden = true; }, timeout);
+}
+
+function fillModes() {
+  const select = $("mode-select");
+  const saved = localStorage.getItem("ragcode.mode");
+  select.replaceChildren();
+  for (const mode of MODES) {
+    const option = document.createElement("option");
+    option.value = mode;
+    option.textContent = modeLabel(mode);
+    select.append(option);
+  }
+  select.value = MODES.includes(saved) ? saved : "normal";
+}
+
+async function loadHistory(before) {
+  const page = await api.history(before);
+  const turns = before ? [...page.turns].reverse() : page.turns;
+  for (const turn of turns) chat.historyTurn(turn, { prepend: Boolean(before) });
+  oldestTurn = page.next_before;
+  $("load-more").hidden = !oldestTurn;
+}
+
+function onSocketStatus(status) {
+  const label = $("connection");
+  label.dataset.status = status;
+  label.textContent = status === "reconnecting" ? t("reconnecting") : t("connected");
+  if (status === "reconnecting") notify(t("reconnecting"), 0);
+  if (status === "reconnected") notify(t("reconnected"));
+}
+
+function onSocketMessage(message) {
+  if (message.type === "pong") return;
+  if (message.status === "progress") documents.progress(message);
+  else if (message.status === "document") documents.state(message.document);
+  else if (message.request_id) chat.handle(message);
+  else if (message.status === "error") notify(message.error.message);
+}
+
+async function showMain(username) {
+  $("auth").hidden = true;
+  $("main").hidden = false;
+  $("who").textContent = username;
+  fillModes();
+  $("messages").replaceChildren();
+  await loadHistory();
+  await documents.refresh();
+  socket = new ChatSocket({ onMessage: onSocketMessage, onStatus: onSocketStatus });
+  socket.connect();
+  $("input").focus();
+}
+
+function showAuth() {
+  $("main").hidden = true;
+  $("auth").hidden = false;
+  $("auth-username").focus();
+}
+
+async function authenticate(action) {
+  const username = $("auth-username").value.trim();
+  const password = $("auth-password").value;
+  $("auth-error").textContent = "";
+  try {
+    const me = await (action === "signup" ? api.signup(username, password) : api.login(username, password));
+    await showMain(me.username);
+  } catch (error) {
+    $("auth-error").textContent = error.message;
+  }
+}
+
+function send() {
+  const input = $("input");
+  const body = input.value.trim();
+  if (!body || !socket) return;
+  const mode = $("mode-select").value;
+  chat.userBubble(body, mode);
+  const requestId = socket.request(mode, body);
+  chat.assistantBubble(requestId, mode);
+  input.value = "";
+}
+
+function bind() {
+  $("auth-form").addEventListener("submit", (event) => { event.preventDefault(); authenticate("login"); });
+  $("signup-button").addEventListener("click", () => authenticate("signup"));
+  for (const button of document.querySelectorAll(".lang-toggle")) {
+    button.addEventListener("click", () => { toggleLanguage(); fillModes(); });
+  }
+  $("mode-select").addEventListener("change", (event) => localStorage.setItem("ragcode.mode", event.target.value));
+  $("composer").addEventListener("submit", (event) => { event.preventDefault(); send(); });
+  $("input").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); send(); }
+  });
+  $("load-more").addEventListener("click", () => loadHistory(oldestTurn));
+  $("logout").addEventListener("click", async () => {
+    await api.logout().catch(() => {});
+    if (socket) socket.close();
+    socket = null;
+    showAuth();
+  });
+  $("clear-history").addEventListener("click", async () => {
+    if (!confirm(t("confirmClear"))) return;
+    await api.clearHistory();
+    $("messages").replaceChildren();
+    $("load-more").hidden = true;
+  });
+}
+
+async function start() {
+  applyTranslations();
+  bind();
+  try {
+    const me = await api.me();
+    await showMain(me.username);
+  } catch {
+    showAuth();
+  }
+}
+
+start();

@@ -1,0 +1,214 @@
+"""The web client in headless Chromium (Playwright) against a real uvicorn on loopback.
+
+The flows use a scripted LLM (fast, deterministic); one test goes through the real model.
+Screenshots of the main screens are written to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from ragcode.app import App
+from ragcode.embeddings.local import LocalEmbedder
+from ragcode.llm.protocol import ChatMessage
+from ragcode.server.factory import create_app
+from tests.server_support import PASSWORD, make_server
+from tests.web_server import free_port, running_server
+
+pytestmark = pytest.mark.e2e
+playwright = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium")
+if CHROMIUM is None:
+    pytest.skip("chromium is not installed (scripts/install.sh --dev)", allow_module_level=True)
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
+GREETER_PY = b'''def greet(name):
+    """Return a friendly greeting for a person."""
+    message = "Hello, " + name
+    print(message)
+    return message
+
+
+def farewell(name):
+    """Say goodbye to a person."""
+    message = "Bye, " + name
+    print(message)
+    return message
+'''
+SUMMARIES = {
+    "greet": "이름을 받아 인사말을 만들어 출력하고 돌려준다.",
+    "farewell": "이름을 받아 작별 인사를 출력하고 돌려준다.",
+}
+CODE_ANSWER = (
+    "```python\ndef greet_all(names):\n    # 팀의 greet 를 재사용합니다\n"
+    "    return [greet(name) for name in names]\n```\n"
+    "[1]의 `greet` 함수를 **그대로** 재사용해 여러 사람에게 인사합니다."
+)
+
+
+class PacedLLM:
+    """Scripted answers streamed slowly enough that a person (and the test) sees them arrive."""
+
+    name = "paced"
+
+    def stream(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2,
+        stop: Sequence[str] = (),
+    ) -> Iterator[str]:  # fmt: skip
+        system = messages[0].content
+        if "코드가 무엇을 하는지" in system:
+            match = re.search(r"이름: (\S+)", messages[-1].content)
+            yield SUMMARIES.get(match.group(1) if match else "", "어떤 일을 하는 함수이다.")
+            return
+        text = (
+            CODE_ANSWER if "```" in system else "안녕하세요! ragcode 입니다. 무엇을 도와드릴까요?"
+        )
+        for start in range(0, len(text), 4):
+            time.sleep(0.04)
+            yield text[start : start + 4]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def scripted_url(tmp_path: Path, embedder: LocalEmbedder) -> Iterator[str]:
+    core, api = make_server(tmp_path / "data", PacedLLM(), embedder)  # type: ignore[arg-type]
+    with running_server(api) as url:
+        yield url
+    core.close()
+
+
+def sign_up(page: object, url: str, username: str) -> None:
+    page.goto(url)  # type: ignore[attr-defined]
+    page.fill("#auth-username", username)  # type: ignore[attr-defined]
+    page.fill("#auth-password", PASSWORD)  # type: ignore[attr-defined]
+    page.click("#signup-button")  # type: ignore[attr-defined]
+    page.wait_for_selector("#main:not([hidden])")  # type: ignore[attr-defined]
+    page.wait_for_selector("#connection[data-status]")  # type: ignore[attr-defined]
+
+
+def test_chat_upload_code_and_history(browser: object, scripted_url: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 860})  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(scripted_url)
+    page.wait_for_selector("#auth:not([hidden])")
+    assert page.inner_text("#login-button") == "로그인"
+    page.fill("#auth-username", "jiwoo")
+    page.screenshot(path=str(SCREENSHOTS / "login.png"))
+    sign_up(page, scripted_url, "jiwoo")
+
+    # A message streams into a bubble, delta by delta, then renders as a whole.
+    page.fill("#input", "안녕하세요")
+    page.press("#input", "Enter")
+    stream = page.wait_for_selector(".message.assistant .bubble .stream")
+    partial = stream.inner_text()
+    page.wait_for_selector(".message.assistant .tools .copy")
+    final = page.inner_text(".message.assistant .bubble")
+    assert partial and len(partial) < len(final) and final.startswith("안녕하세요! ragcode")
+
+    # Upload a Python file: each function's Korean summary appears as it completes.
+    page.set_input_files(
+        "#upload-input",
+        files=[{"name": "greeter.py", "mimeType": "text/x-python", "buffer": GREETER_PY}],
+    )
+    page.wait_for_selector(".unit-summary >> nth=1", timeout=30000)
+    summaries = page.inner_text(".unit-summaries")
+    assert SUMMARIES["greet"] in summaries and SUMMARIES["farewell"] in summaries
+    page.wait_for_selector(".document .state-ready")
+    page.screenshot(path=str(SCREENSHOTS / "upload.png"))
+
+    # Switch to code mode, ask, open a reference in the code viewer.
+    page.select_option("#mode-select", "code")
+    page.fill("#input", "여러 사람에게 인사하는 함수를 만들어줘")
+    page.press("#input", "Enter")
+    page.wait_for_selector(".references .reference-toggle", timeout=30000)
+    assert "greet_all" in page.inner_text(".message.assistant >> nth=-1")
+    toggle = page.locator(".references .reference-toggle").first
+    assert "greet" in toggle.inner_text()
+    toggle.click()
+    viewer = page.locator(".reference-viewer").first
+    assert "def greet(name):" in viewer.inner_text()
+    assert viewer.locator(".tok-keyword").count() > 0  # highlighted with spans
+    page.screenshot(path=str(SCREENSHOTS / "chat.png"), full_page=True)
+
+    # Reload: still logged in, mode remembered, history shown.
+    page.reload()
+    page.wait_for_selector("#main:not([hidden])")
+    page.wait_for_selector(".message.assistant .references")
+    assert page.input_value("#mode-select") == "code"
+    history = page.inner_text("#messages")
+    assert "안녕하세요" in history and "greet_all" in history
+    page.click("#main .lang-toggle")
+    assert page.inner_text("#logout") == "Log out"
+    page.screenshot(path=str(SCREENSHOTS / "history-en.png"))
+    page.click("#main .lang-toggle")
+    assert not errors, errors
+    page.close()
+
+
+def test_model_text_is_never_markup(browser: object, scripted_url: str) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    sign_up(page, scripted_url, "minsu")
+    page.evaluate("window.__pwned = false")
+    page.fill("#input", '<img src=x onerror="window.__pwned=true"> **굵게**')
+    page.press("#input", "Enter")
+    page.wait_for_selector(".message.assistant .tools .copy")
+    assert page.locator(".message.user .bubble img").count() == 0
+    assert "<img src=x" in page.inner_text(".message.user .bubble")
+    assert page.evaluate("window.__pwned") is False
+    page.close()
+
+
+def test_reconnect_resends_unsent_message(
+    browser: object, tmp_path: Path, embedder: LocalEmbedder
+) -> None:
+    core, api = make_server(tmp_path / "data", PacedLLM(), embedder)  # type: ignore[arg-type]
+    port = free_port()
+    page = browser.new_page()  # type: ignore[attr-defined]
+    with running_server(api, port) as url:
+        sign_up(page, url, "yuna")
+    page.wait_for_selector("#notice:not([hidden])")  # the server went away: a notice
+    assert page.get_attribute("#connection", "data-status") == "reconnecting"
+    page.fill("#input", "끊긴 동안 보낸 메시지")
+    page.press("#input", "Enter")
+    with running_server(create_app(core), port):
+        page.wait_for_selector("#connection[data-status=reconnected]", timeout=20000)
+        page.wait_for_selector(".message.assistant .tools .copy", timeout=20000)
+        assert page.inner_text(".message.assistant .bubble").startswith("안녕하세요! ragcode")
+        page.close()
+    core.close()
+
+
+def test_real_model_answers_in_the_browser(
+    browser: object, make_app: Callable[..., App], tmp_path: Path
+) -> None:
+    core = make_app()  # the real embedded 0.5B model
+    core.settings.server.chat_max_tokens = 24
+    with running_server(create_app(core)) as url:
+        page = browser.new_page()  # type: ignore[attr-defined]
+        sign_up(page, url, "real")
+        page.fill("#input", "안녕하세요? 한 문장으로 자기소개를 해 주세요.")
+        page.press("#input", "Enter")
+        page.wait_for_selector(".message.assistant .bubble .stream", timeout=120000)
+        page.wait_for_selector(".message.assistant .tools .copy", timeout=120000)
+        assert page.inner_text(".message.assistant .bubble").strip()
+        assert not page.locator(".bubble.failed").count()
+        page.close()

@@ -1,0 +1,181 @@
+"""The chat WebSocket: protocol, malformed frames, concurrency, cancellation, modes, errors."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ragcode.embeddings.local import LocalEmbedder
+from ragcode.llm.protocol import LLM
+from tests.scripted_llm import ScriptedLLM
+from tests.server_support import SlowLLM, make_server, reply, send, signup
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def serve(tmp_path: Path, embedder: LocalEmbedder) -> Iterator[object]:
+    cores = []
+
+    def start(llm: LLM, **server: object) -> TestClient:
+        core, api = make_server(tmp_path / f"data{len(cores)}", llm, embedder, **server)
+        cores.append(core)
+        client = TestClient(api)
+        client.__enter__()
+        clients.append(client)
+        signup(client, "alice")
+        return client
+
+    clients: list[TestClient] = []
+    yield start
+    for client in clients:
+        client.__exit__(None, None, None)
+    for core in cores:
+        core.close()
+
+
+def test_one_request_streams_then_completes(serve) -> None:  # type: ignore[no-untyped-def]
+    client = serve(ScriptedLLM(lambda m: "안녕하세요, 무엇을 도와드릴까요?"))
+    with client.websocket_connect("/ws") as ws:
+        send(ws, "r1", "안녕")
+        messages = reply(ws, "r1")
+    assert messages[0] == {"request_id": "r1", "status": "istyping"}
+    deltas = [m["delta"] for m in messages if m["status"] == "proceeding"]
+    assert len(deltas) > 3 and "".join(deltas) == "안녕하세요, 무엇을 도와드릴까요?"
+    assert messages[-1] == {
+        "request_id": "r1", "status": "completed", "msg": "".join(deltas), "references": [],
+        "mode": "normal",
+    }  # fmt: skip
+
+
+def test_malformed_frames_get_errors_and_the_socket_stays_open(serve) -> None:  # type: ignore[no-untyped-def]
+    client = serve(ScriptedLLM(lambda m: "ok"), max_message_chars=50)
+    with client.websocket_connect("/ws") as ws:
+
+        def text(request_id: str, mode: str, body: str) -> str:
+            frame = {"request_id": request_id, "type": "text", "conv_type": mode, "body": body}
+            return json.dumps(frame)
+
+        frames = [
+            ("not json", None, "invalid_json"),
+            (json.dumps({"type": "text", "body": "no id"}), None, "invalid_message"),
+            (json.dumps({"request_id": "x1", "type": "bogus"}), "x1", "invalid_message"),
+            (json.dumps([1, 2, 3]), None, "invalid_message"),
+            (text("x2", "poem", "a"), "x2", "unknown_mode"),
+            (text("x3", "normal", "  "), "x3", "empty"),
+            (text("x4", "normal", "가" * 51), "x4", "too_long"),
+        ]
+        for frame, request_id, code in frames:
+            ws.send_text(frame)
+            error = ws.receive_json()
+            assert error["status"] == "error" and error["request_id"] == request_id
+            assert error["error"]["code"] == code and error["error"]["message"]
+            assert "Traceback" not in error["error"]["message"]
+        ws.send_bytes(b"\xff\xfe")
+        assert ws.receive_json()["error"]["code"] == "invalid_json"
+        ws.send_text(json.dumps({"type": "ping"}))
+        assert ws.receive_json() == {"type": "pong"}
+        send(ws, "ok1", "still there?")
+        assert reply(ws, "ok1")[-1]["msg"] == "ok"
+
+
+def test_requests_in_flight_run_concurrently(serve) -> None:  # type: ignore[no-untyped-def]
+    llm = SlowLLM(tokens=15, pause_s=0.02)
+    client = serve(llm, max_requests_in_flight=3)
+    with client.websocket_connect("/ws") as ws:
+        for n in range(4):
+            send(ws, f"c{n}", f"질문 {n}", mode="translation")
+        finals: dict[str, dict[str, object]] = {}
+        before_first_completion: set[str] = set()
+        while len(finals) < 4:
+            message = ws.receive_json()
+            if message["status"] == "proceeding" and not any(
+                f["status"] == "completed" for f in finals.values()
+            ):
+                before_first_completion.add(message["request_id"])
+            if message["status"] in ("completed", "error"):
+                finals[message["request_id"]] = message
+    assert finals["c3"]["error"]["code"] == "busy"  # type: ignore[index]
+    for n in range(3):
+        assert finals[f"c{n}"]["msg"] == "".join(f"{i} " for i in range(15))
+    assert before_first_completion == {"c0", "c1", "c2"}, "the three streams interleave"
+
+
+def test_closing_the_socket_stops_generation(serve) -> None:  # type: ignore[no-untyped-def]
+    llm = SlowLLM(tokens=500, pause_s=0.02)
+    client = serve(llm)
+    with client.websocket_connect("/ws") as ws:
+        send(ws, "long", "긴 답을 써 줘")
+        proceeding = 0
+        while proceeding < 3:
+            proceeding += ws.receive_json()["status"] == "proceeding"
+    deadline = time.monotonic() + 5
+    while llm.closed == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert llm.closed == 1 and llm.finished == 0
+    assert client.get("/api/history").json()["turns"] == []  # nothing half-done is stored
+
+
+def test_memory_is_rebuilt_from_history(serve) -> None:  # type: ignore[no-untyped-def]
+    llm = ScriptedLLM(lambda m: f"답{len(m)}")
+    client = serve(llm)
+    with client.websocket_connect("/ws") as ws:
+        send(ws, "m1", "내 이름은 민수야")
+        reply(ws, "m1")
+    with client.websocket_connect("/ws") as ws:  # a new socket: memory comes from the store
+        send(ws, "m2", "내 이름이 뭐야?")
+        reply(ws, "m2")
+        send(ws, "t1", "hello", mode="translation")
+        reply(ws, "t1")
+    second = llm.calls[1]
+    assert [m.content for m in second[1:]] == ["내 이름은 민수야", "답2", "내 이름이 뭐야?"]
+    assert len(llm.calls[2]) == 2  # translation has no memory
+
+
+def test_pii_mode_never_stores_the_original(serve) -> None:  # type: ignore[no-untyped-def]
+    llm = ScriptedLLM(lambda m: m[-1].content.replace("홍길동", "[이름]"))
+    client = serve(llm)
+    question = "홍길동 님 연락처는 010-9876-5432, hong@example.com 입니다"
+    with client.websocket_connect("/ws") as ws:
+        send(ws, "p1", question, mode="pii")
+        final = reply(ws, "p1")[-1]
+    assert final["msg"] == "[이름] 님 연락처는 [전화번호], [이메일] 입니다"
+    turn = client.get("/api/history").json()["turns"][0]
+    stored = json.dumps(turn, ensure_ascii=False)
+    for secret in ("홍길동", "010-9876-5432", "hong@example.com"):
+        assert secret not in stored
+    data_dir = client.app.state.server.core.settings.data_dir  # type: ignore[attr-defined]
+    raw = b"".join(path.read_bytes() for path in data_dir.glob("web.sqlite3*"))  # WAL too
+    assert b"010-9876-5432" not in raw and "홍길동".encode() not in raw
+
+
+def test_llm_failure_is_a_user_message(serve) -> None:  # type: ignore[no-untyped-def]
+    client = serve(ScriptedLLM(lambda m: "x", fail_when=lambda m: True))
+    with client.websocket_connect("/ws") as ws:
+        send(ws, "f1", "안녕")
+        final = reply(ws, "f1")[-1]
+    assert final["status"] == "error" and final["error"]["code"] == "llm_error"
+    assert final["error"]["message"].startswith("언어 모델이")
+
+
+def test_code_and_qa_modes_answer_with_references(serve) -> None:  # type: ignore[no-untyped-def]
+    client = serve(ScriptedLLM(lambda m: "```python\ndef hello():\n    return 1\n```\n[1]"))
+    source = b'def greet(name):\n    """Greet someone by name."""\n    text = "hi " + name\n'
+    files = {"file": ("greet.py", source + b"    return text\n")}
+    doc = client.post("/api/documents", files=files).json()
+    client.app.state.server.ingest.wait_idle()  # type: ignore[attr-defined]
+    with client.websocket_connect("/ws") as ws:
+        send(ws, "c1", "이름으로 인사하는 함수 greet", mode="code")
+        final = reply(ws, "c1")[-1]
+        send(ws, "q1", "환불 규정이 어떻게 되나요?", mode="qa")
+        qa = reply(ws, "q1")[-1]
+    assert final["status"] == "completed" and doc["kind"] == "code"
+    assert (
+        final["references"][0]["name"] == "greet" and "def greet" in final["references"][0]["code"]
+    )
+    assert qa["status"] == "completed" and qa["references"] == []  # no documents: said so

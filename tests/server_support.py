@@ -1,0 +1,83 @@
+"""Helpers of the web app tests: an app over a scripted LLM, accounts, reading a reply."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketTestSession
+
+from ragcode.app import App, build_app
+from ragcode.config import Settings
+from ragcode.embeddings.protocol import Embedder
+from ragcode.llm.protocol import LLM, ChatMessage
+from ragcode.server.factory import create_app
+
+PASSWORD = "correct horse battery"
+
+
+def make_server(data_dir: Path, llm: LLM, embedder: Embedder, **server: Any) -> tuple[App, FastAPI]:
+    settings = Settings(data_dir=data_dir, server=server)
+    core = build_app(settings, llm=llm, embedder=embedder)
+    return core, create_app(core)
+
+
+def signup(client: TestClient, username: str, password: str = PASSWORD) -> None:
+    response = client.post("/api/signup", json={"username": username, "password": password})
+    assert response.status_code == 201, response.text
+
+
+def send(ws: WebSocketTestSession, request_id: str, body: str, mode: str = "normal") -> None:
+    ws.send_text(
+        json.dumps({"request_id": request_id, "type": "text", "conv_type": mode, "body": body})
+    )
+
+
+def reply(ws: WebSocketTestSession, request_id: str) -> list[dict[str, Any]]:
+    """Messages of one request up to its final one (others are skipped)."""
+    messages = []
+    while True:
+        message = ws.receive_json()
+        if message.get("request_id") != request_id:
+            continue
+        messages.append(message)
+        if message["status"] in ("completed", "error"):
+            return messages
+
+
+@dataclass
+class SlowLLM:
+    """Streams `tokens` deltas with a pause each; records whether its stream was closed."""
+
+    tokens: int = 400
+    pause_s: float = 0.02
+    started: int = 0
+    closed: int = 0
+    finished: int = 0
+    calls: list[Sequence[ChatMessage]] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return "slow"
+
+    def stream(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2,
+        stop: Sequence[str] = (),
+    ) -> Iterator[str]:  # fmt: skip
+        import time
+
+        self.calls.append(messages)
+        self.started += 1
+        try:
+            for n in range(self.tokens):
+                time.sleep(self.pause_s)
+                yield f"{n} "
+            self.finished += 1
+        except GeneratorExit:
+            self.closed += 1
+            raise

@@ -1,0 +1,94 @@
+"""Document answers: streamed, cited, and a fixed no-answer without any LLM call."""
+
+from __future__ import annotations
+
+import pytest
+
+from ragcode.chat.code_answer import AnswerDelta
+from ragcode.chat.doc_answer import DocAnswer, DocumentAssistant
+from ragcode.chat.prompts import qa
+from ragcode.config import DocumentSettings
+from ragcode.documents.citations import cited_numbers, pack_documents
+from ragcode.domain import CodeUnit, Hit, Scores, UnitKind
+from ragcode.llm.protocol import LLM
+from tests.scripted_llm import ScriptedLLM
+
+pytestmark = pytest.mark.unit
+
+
+def faq_hit(question: str, answer: str, line: int, score: float = 0.6) -> Hit:
+    code = f"질문: {question}\n답변: {answer}"
+    unit = CodeUnit("bank_faq_ko.csv", question, UnitKind.FAQ, "csv", line, line, code)
+    return Hit(unit=unit, summary=None, scores=Scores(final=score, rerank=score))
+
+
+class StubSearcher:
+    def __init__(self, hits: list[Hit]) -> None:
+        self.hits = hits
+        self.queries: list[tuple[str, int | None]] = []
+
+    def search(self, query: str, top_k: int | None = None) -> list[Hit]:
+        self.queries.append((query, top_k))
+        return self.hits[: top_k or len(self.hits)]
+
+
+def run(assistant: DocumentAssistant, question: str) -> tuple[list[AnswerDelta], DocAnswer]:
+    events = list(assistant.ask(question))
+    final = events[-1]
+    assert isinstance(final, DocAnswer)
+    deltas = [e for e in events[:-1] if isinstance(e, AnswerDelta)]
+    assert len(deltas) == len(events) - 1
+    return deltas, final
+
+
+def test_answer_streams_and_cites_numbered_sources() -> None:
+    hits = [
+        faq_hit("예약이체는 어떻게 하나요?", "이체 화면에서 예약이체를 고릅니다.", 22),
+        faq_hit("자동이체를 등록하고 싶어요.", "자동이체 관리에서 등록합니다.", 23),
+    ]
+    text = "이체 화면에서 '예약이체'를 고르면 됩니다 [1]. 정기 이체는 [2], [7]."
+    llm = ScriptedLLM(lambda m: text)
+    assistant = DocumentAssistant(lambda: llm, StubSearcher(hits), DocumentSettings(top_k=3))
+    deltas, final = run(assistant, "날짜를 정해서 송금하려면?")
+    assert len(deltas) > 1 and "".join(d.text for d in deltas) == final.answer
+    assert final.answered and final.cited == [1, 2]  # [7] points at nothing
+    assert [h.unit.name for h in final.references] == [h.unit.name for h in hits]
+    system, user = llm.calls[0]
+    assert system.role == "system" and "[1]" in system.content
+    assert "[1] 예약이체는 어떻게 하나요? (출처: bank_faq_ko.csv 22행)" in user.content
+    assert "[2] 자동이체를 등록하고 싶어요." in user.content
+    assert user.content.rstrip().endswith("날짜를 정해서 송금하려면?")
+    payload = final.as_dict()
+    first = payload["references"][0]  # type: ignore[index]
+    assert first["number"] == 1 and first["source"] == "bank_faq_ko.csv"
+    assert first["location"] == "22행" and first["title"] == "예약이체는 어떻게 하나요?"
+
+
+def test_nothing_relevant_gives_the_fixed_answer_without_the_llm() -> None:
+    def no_llm() -> LLM:
+        raise AssertionError("the LLM must not be loaded for a question with no answer")
+
+    assistant = DocumentAssistant(no_llm, StubSearcher([]), DocumentSettings())
+    deltas, final = run(assistant, "오늘 서울 날씨는 어떤가요?")
+    assert not final.answered and final.references == [] and final.cited == []
+    assert final.answer == qa.NO_ANSWER_KO == "".join(d.text for d in deltas)
+    _, english = run(assistant, "What is the weather like today?")
+    assert english.answer == qa.NO_ANSWER_EN
+
+
+def test_context_keeps_whole_chunks_within_the_budget() -> None:
+    hits = [faq_hit(f"질문 {n}", "가" * 300, n) for n in range(1, 6)]
+    context = pack_documents(hits, max_tokens=700)
+    assert [h.unit.name for h in context.hits] == ["질문 1", "질문 2"]
+    assert context.text.count("가" * 300) == 2
+    alone = pack_documents(hits[:1], max_tokens=10)  # the best chunk always goes in
+    assert len(alone.hits) == 1
+
+
+def test_cited_numbers_in_order_without_duplicates() -> None:
+    assert cited_numbers("가 [2]. 나 [1][2]. 다 [10].", 3) == [2, 1]
+
+
+def test_prompts_have_their_placeholders() -> None:
+    for template in (qa.USER_KO, qa.USER_EN):
+        assert "{context}" in template and "{question}" in template

@@ -1,0 +1,143 @@
+"""Chat modes with a scripted LLM: prompts by language, memory, pii masking, timestamps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import pytest
+
+from ragcode.chat.code_answer import AnswerDelta, CodeAssistant
+from ragcode.chat.modes import MODES, ChatModes, ModeRequest, ModeResult, ModeUnavailableError
+from ragcode.chat.redact import has_pattern_pii, mask_patterns
+from ragcode.chat.timestamps import extract_timestamps
+from ragcode.config import GenerationSettings
+from ragcode.domain import ChatTurn
+from ragcode.llm.protocol import ChatMessage
+from tests.scripted_llm import ScriptedLLM
+from tests.unit.test_code_answer import StubSearcher, hit
+
+pytestmark = pytest.mark.unit
+NOW = datetime(2025, 3, 14, 9, 30)  # a Friday
+
+
+def run(
+    modes: ChatModes, mode: str, question: str, history: Sequence[ChatTurn] = ()
+) -> tuple[str, ModeResult]:
+    events = list(modes.run(mode, ModeRequest(question, history, now=NOW)))
+    final = events[-1]
+    assert isinstance(final, ModeResult)
+    streamed = "".join(e.text for e in events if isinstance(e, AnswerDelta))
+    return streamed, final
+
+
+def make(llm: ScriptedLLM, searcher: StubSearcher | None = None) -> ChatModes:
+    code = CodeAssistant(llm, searcher or StubSearcher({}), GenerationSettings())  # type: ignore[arg-type]
+    return ChatModes(lambda: llm, lambda: code, None, max_tokens=64)
+
+
+def test_every_mode_is_known() -> None:
+    assert set(MODES) == {
+        "normal", "translation", "grammar", "sentiment", "extraction", "pii", "step-by-step",
+        "timestamp-extraction", "code", "qa",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "mode", ["translation", "grammar", "sentiment", "extraction", "step-by-step"]
+)
+def test_prompted_modes_pick_the_prompt_by_language(mode: str) -> None:
+    llm = ScriptedLLM(lambda m: "답")
+    modes = make(llm)
+    streamed, result = run(modes, mode, "오늘 회의는 정말 좋았어요")
+    assert streamed == result.answer == "답"
+    korean_system = llm.calls[-1][0]
+    run(modes, mode, "The meeting was great today")
+    english_system = llm.calls[-1][0]
+    assert korean_system.role == "system" and korean_system.content != english_system.content
+    assert any("가" <= ch <= "힣" for ch in korean_system.content)
+    assert len(llm.calls[-1]) == 2  # no memory outside normal/code
+
+
+def test_translation_prompt_names_the_target_language() -> None:
+    llm = ScriptedLLM(lambda m: "Hello")
+    run(make(llm), "translation", "안녕하세요")
+    assert "영어" in llm.calls[0][0].content
+    run(make(llm), "translation", "Hello there")
+    assert "Korean" in llm.calls[1][0].content
+
+
+def test_normal_mode_keeps_the_last_ten_turns() -> None:
+    llm = ScriptedLLM(lambda m: "네")
+    history = [ChatTurn(f"질문 {i}", f"답 {i}") for i in range(15)]
+    run(make(llm), "normal", "마지막 질문", history)
+    messages = llm.calls[0]
+    assert messages[0].role == "system" and messages[-1] == ChatMessage("user", "마지막 질문")
+    assert len(messages) == 1 + 20 + 1
+    assert messages[1].content == "질문 5" and messages[-2].content == "답 14"
+
+
+def test_pii_mode_masks_before_the_llm_and_stores_only_masked_text() -> None:
+    def masker(messages: Sequence[ChatMessage]) -> str:
+        return (
+            messages[-1]
+            .content.replace("김철수", "[이름]")
+            .replace("서울시 강남구 테헤란로 1", "[주소]")
+        )
+
+    llm = ScriptedLLM(masker)
+    question = "김철수 010-1234-5678, kim@example.com, 900101-1234567, 서울시 강남구 테헤란로 1"
+    _, result = run(make(llm), "pii", question)
+    sent = llm.calls[0][-1].content
+    assert "010-1234-5678" not in sent and "kim@example.com" not in sent and "1234567" not in sent
+    assert result.stored_question == result.answer
+    for secret in ("김철수", "010-1234-5678", "kim@example.com", "900101", "테헤란로"):
+        assert secret not in result.stored_question
+    assert "[전화번호]" in result.answer and "[이메일]" in result.answer
+
+
+def test_pii_regexes_cover_common_formats() -> None:
+    for text in ("+82 10-1234-5678", "02-123-4567", "(555) 123-4567", "1588-1234", "a.b@c.co.kr"):
+        assert has_pattern_pii(text), text
+        assert not has_pattern_pii(mask_patterns(text, "en")), text
+    assert mask_patterns("version 1.2.3 on 2025-03-14", "ko") == "version 1.2.3 on 2025-03-14"
+
+
+def test_timestamp_mode_appends_normalized_dates() -> None:
+    llm = ScriptedLLM(lambda m: "- 내일 오후 3시")
+    streamed, result = run(
+        make(llm), "timestamp-extraction", "내일 오후 3시에 만나고 2025년 4월 2일에 출시해요"
+    )
+    assert "2025-03-14" in llm.calls[0][0].content  # today's date reaches the prompt
+    assert "2025-03-15T15:00" in result.answer and "2025-04-02" in result.answer
+    assert streamed == result.answer
+    assert [ref["iso"] for ref in result.references] == ["2025-03-15T15:00", "2025-04-02"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-12-25 18:30", ["2024-12-25T18:30"]),
+        ("3월 5일 오전 10시 반", ["2025-03-05T10:30"]),
+        ("March 3, 2026 at 4pm", ["2026-03-03T16:00"]),
+        ("yesterday and today", ["2025-03-13", "2025-03-14"]),
+        ("모레 저녁 7시", ["2025-03-16T19:00"]),
+        ("그냥 문장", []),
+    ],
+)
+def test_timestamp_normalization(text: str, expected: list[str]) -> None:
+    assert [found.iso for found in extract_timestamps(text, NOW)] == expected
+
+
+def test_code_mode_returns_references() -> None:
+    llm = ScriptedLLM(lambda m: "```python\ndef f():\n    return 1\n```\n[1]")
+    modes = make(llm, StubSearcher({"함수": [hit("send_mail")]}))
+    _, result = run(modes, "code", "함수")
+    assert [ref["name"] for ref in result.references] == ["send_mail"]
+    assert result.references[0]["code"]
+
+
+def test_qa_without_documents_part_says_so() -> None:
+    modes = make(ScriptedLLM(lambda m: ""))
+    with pytest.raises(ModeUnavailableError, match="문서 Q&A"):
+        list(modes.run("qa", ModeRequest("질문")))
