@@ -120,8 +120,11 @@ class SearchSettings(BaseModel):
     rerank_depth: int = 50
     # Hits whose question-to-unit cosine is below this are not shown at all.
     min_relevance: float = 0.15
-    # Weight of the fused rank evidence against the embedding rerank in the final score.
-    fused_weight: float = 8.0
+    # final = rerank_weight * cosine(question, stored vectors) + fused_weight * normalised RRF
+    fused_weight: float = 0.8
+    rerank_weight: float = 1.0
+    # RRF weight of each ranked list ("lexical:summary", "vector:code", ...; default 1.0).
+    list_weights: dict[str, float] = Field(default_factory=dict)
 
 
 class GenerationSettings(BaseModel):

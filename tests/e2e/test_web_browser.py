@@ -16,6 +16,7 @@ import pytest
 
 from ragcode.app import App
 from ragcode.embeddings.local import LocalEmbedder
+from ragcode.ingest.summary_prompt import SUMMARY_SYSTEM
 from ragcode.llm.protocol import ChatMessage
 from ragcode.server.factory import create_app
 from tests.server_support import PASSWORD, make_server
@@ -66,9 +67,10 @@ class PacedLLM:
         stop: Sequence[str] = (),
     ) -> Iterator[str]:  # fmt: skip
         system = messages[0].content
-        if "코드가 무엇을 하는지" in system:
+        if system == SUMMARY_SYSTEM:  # a unit summary during ingestion
             match = re.search(r"이름: (\S+)", messages[-1].content)
-            yield SUMMARIES.get(match.group(1) if match else "", "어떤 일을 하는 함수이다.")
+            name = match.group(1) if match else ""
+            yield f"설명: {SUMMARIES.get(name, '어떤 일을 하는 함수이다.')}\n검색어: 인사, 이름"
             return
         text = (
             CODE_ANSWER if "```" in system else "안녕하세요! ragcode 입니다. 무엇을 도와드릴까요?"

@@ -153,10 +153,7 @@ def test_upload_streams_progress_and_stays_private(client: TestClient) -> None:
     progress = [e for e in events if e["status"] == "progress"]
     assert progress[0]["done"] == 0 and progress[0]["total"] == 2
     named = {e["unit"]["name"]: e["summary"] for e in progress[1:]}
-    assert named == {
-        "greet": "이 함수는 입력을 받아 결과를 돌려줍니다.",
-        "add_numbers": named["add_numbers"],
-    }
+    assert set(named) == {"greet", "add_numbers"} and "입력을 받아" in named["greet"]
     assert events[-1]["document"]["state"] == "ready"
     stored = list((client.app.state.server.core.settings.data_dir / "uploads").rglob("*.py"))  # type: ignore[attr-defined]
     assert [p.name for p in stored] == ["hello.py"] and "uploads" in str(stored[0])

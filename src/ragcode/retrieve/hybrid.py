@@ -79,7 +79,8 @@ class HybridSearcher:
         self, lists: RankedLists, query_vector: Vector, top_k: int, rerank_on: bool
     ) -> list[Hit]:
         settings = self._settings
-        fused = reciprocal_rank_fusion(lists, k=settings.rrf_k)
+        weights = settings.list_weights
+        fused = reciprocal_rank_fusion(lists, k=settings.rrf_k, weights=weights)
         ordered = sorted(fused, key=lambda uid: -fused[uid])[: settings.rerank_depth]
         units = self._store.get_units(ordered)
         vectors = self._store.stored_vectors(ordered)
@@ -87,7 +88,7 @@ class HybridSearcher:
         lexical = best_scores(lists, "lexical:")
         vector = best_scores(lists, "vector:")
         # Normalise RRF so that "first in every list" is 1.0 whatever the number of lists.
-        fused_max = sum(1.0 / (settings.rrf_k + 1) for _ in lists) or 1.0
+        fused_max = sum(weights.get(name, 1.0) / (settings.rrf_k + 1) for name in lists) or 1.0
         hits: list[Hit] = []
         seen_code: set[str] = set()
         for uid in ordered:
@@ -101,7 +102,11 @@ class HybridSearcher:
             if rerank_on and rerank < settings.min_relevance:
                 continue
             fused_norm = fused[uid] / fused_max
-            final = rerank + settings.fused_weight * fused_norm / 10.0 if rerank_on else fused_norm
+            final = (
+                settings.rerank_weight * rerank + settings.fused_weight * fused_norm
+                if rerank_on
+                else fused_norm
+            )
             scores = Scores(
                 vector=vector.get(uid),
                 lexical=lexical.get(uid),
