@@ -68,12 +68,13 @@ def _endpoint_llm(settings: Settings, profile: LlmEndpoint) -> LLM:
 
 
 def build_llm(settings: Settings) -> LLM:
-    """No endpoints: the embedded model; one endpoint: its adapter; several: a pool."""
+    """No endpoints: the embedded model; one local llama.cpp endpoint: that model; otherwise a
+    pool, so that even a single remote endpoint gets retry with backoff on throttling."""
     llm = settings.llm
     if not llm.endpoints:
         return _embedded_llm(settings, llm.model_path, None)
     adapters = [_endpoint_llm(settings, profile) for profile in llm.endpoints]
-    if len(adapters) == 1:
+    if len(adapters) == 1 and llm.endpoints[0].kind == "llamacpp":
         return adapters[0]
     policy = PoolPolicy(
         strategy=llm.strategy, max_attempts=llm.max_attempts, backoff_base_s=llm.backoff_base_s,

@@ -14,7 +14,6 @@ from ragcode.embeddings.local import LocalEmbedder
 from ragcode.embeddings.openai_compat import OpenAICompatEmbedder
 from ragcode.llm.bedrock import BedrockLLM
 from ragcode.llm.llamacpp import LlamaCppLLM
-from ragcode.llm.openai_compat import OpenAICompatLLM
 from ragcode.llm.pool import LLMPool
 from ragcode.llm.protocol import ChatMessage, max_concurrency
 from tests.llm_servers import FakeOpenAIServer
@@ -73,7 +72,7 @@ def test_toml_with_two_servers_builds_a_pool(
     ]
 
 
-def test_one_endpoint_from_env_json_is_that_adapter_with_its_key(
+def test_one_remote_endpoint_is_a_pool_of_one_with_its_key(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     with FakeOpenAIServer() as server:
@@ -84,7 +83,8 @@ def test_one_endpoint_from_env_json_is_that_adapter_with_its_key(
         )
         monkeypatch.setenv("MY_GATEWAY_KEY", "sk-from-env")
         llm = build_llm(Settings(data_dir=tmp_path))
-        assert isinstance(llm, OpenAICompatLLM) and llm.max_concurrency == 8
+        assert isinstance(llm, LLMPool) and llm.max_concurrency == 8  # retries on throttling
+        assert [status.label for status in llm.status()] == [f"{server.url}/chat/completions"]
         assert "".join(llm.stream([ChatMessage("user", "hi")], max_tokens=4))
     assert server.stats.headers[0]["Authorization"] == "Bearer sk-from-env"
     assert server.stats.payloads[0]["model"] == "gw-model"
@@ -143,4 +143,6 @@ def test_embedding_modes(tmp_path: Path) -> None:
 def test_bedrock_llm_is_built_lazily(tmp_path: Path) -> None:
     endpoints = [{"kind": "bedrock", "region": "ap-northeast-2", "model_id": "m"}]
     llm = build_llm(Settings(data_dir=tmp_path, llm={"endpoints": endpoints}))
-    assert isinstance(llm, BedrockLLM) and llm._client is None  # no AWS call until used
+    assert isinstance(llm, LLMPool)  # a single remote endpoint still gets retry and backoff
+    adapter = llm._slots[0].llm
+    assert isinstance(adapter, BedrockLLM) and adapter._client is None  # no AWS call until used
