@@ -134,9 +134,13 @@ def build_documents(
         store, builder, FileLimits(max_bytes=docs.max_file_bytes),
         scan=scan_documents, parse=DocumentParser(docs), summaries=False,
     )  # fmt: skip
+    # Documents keep uniform list weights: the code weights favour LLM summaries they lack.
     search = settings.search.model_copy(
-        update={"min_relevance": docs.min_relevance, "rrf_k": docs.rrf_k}
-    )
+        update={
+            "min_relevance": docs.min_relevance, "rrf_k": docs.rrf_k,
+            "list_weights": {}, "fused_weight": 0.8, "rerank_weight": 1.0,
+        }
+    )  # fmt: skip
     searcher = HybridSearcher(store, analyzer, embedder, search)
     return DocumentIndex(docs.collection, store, indexer, searcher)
 

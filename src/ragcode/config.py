@@ -118,13 +118,17 @@ class SearchSettings(BaseModel):
     candidates_per_list: int = 50
     rrf_k: int = 60
     rerank_depth: int = 50
-    # Hits whose question-to-unit cosine is below this are not shown at all.
-    min_relevance: float = 0.15
+    # Hits whose question-to-unit cosine is below this are not shown at all. Off-topic
+    # questions stay under ~0.2 with the embedded encoder (eval/toolz_ko.jsonl, last 20 lines).
+    min_relevance: float = 0.2
     # final = rerank_weight * cosine(question, stored vectors) + fused_weight * normalised RRF
-    fused_weight: float = 0.8
+    fused_weight: float = 1.6
     rerank_weight: float = 1.0
-    # RRF weight of each ranked list ("lexical:summary", "vector:code", ...; default 1.0).
-    list_weights: dict[str, float] = Field(default_factory=dict)
+    # RRF weight per ranked list ("lexical:summary", "vector:code", ...; absent: 1.0). A Korean
+    # question matches the Korean summary's morphemes best; code tokens are the noisiest list.
+    list_weights: dict[str, float] = Field(
+        default_factory=lambda: {"lexical:summary": 2.0, "lexical:code": 0.5}
+    )
 
 
 class GenerationSettings(BaseModel):
