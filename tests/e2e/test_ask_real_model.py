@@ -88,3 +88,19 @@ def test_cli_ask_json(indexed: Path, cli_env: dict[str, str]) -> None:
     assert payload["references"][0]["name"] == "checksum"
     assert payload["references"][0]["path"] == "web/checksum.js"
     assert payload["rewritten_question"] is None
+
+
+def test_cli_chat_keeps_memory_for_follow_ups(indexed: Path, cli_env: dict[str, str]) -> None:
+    env = dict(cli_env, RAGCODE_GENERATION__MAX_ANSWER_TOKENS="64")
+    done = subprocess.run(
+        [sys.executable, "-m", "ragcode.cli", "chat"],
+        input="이메일 보내는 코드 보여줘\n그럼 그걸 비동기로 바꿔줘\n/exit\n",
+        env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    turns = done.stdout.split("--- 참고한 코드 ---")
+    assert len(turns) == 3  # two answers, each followed by its references
+    assert "다시 쓴 질문" not in turns[1].split("질문>")[0]  # the first turn needs no rewrite
+    second_references = turns[2]
+    assert "다시 쓴 질문:" in second_references  # the follow-up was rewritten from memory
+    assert "Mailer.send_email" in second_references
