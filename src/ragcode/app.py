@@ -197,6 +197,7 @@ def build_app(settings: Settings, llm: LLM | None = None, embedder: Embedder | N
             max_tokens=index_settings.summary_max_tokens,
             max_chars=index_settings.summary_max_chars,
             max_code_chars=index_settings.summary_code_chars,
+            questions=index_settings.summary_questions,
         )
 
     return App(

@@ -13,7 +13,7 @@ from ragcode.domain import SummaryState
 from ragcode.ingest.indexer import IndexInputError
 from ragcode.llm.protocol import ChatMessage
 from tests.sample_project import write_sample_project
-from tests.scripted_llm import ScriptedLLM
+from tests.scripted_llm import ScriptedLLM, is_questions_prompt
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +35,13 @@ def unit_name(messages: Sequence[ChatMessage]) -> str:
 
 
 def korean_summary(messages: Sequence[ChatMessage]) -> str:
+    if is_questions_prompt(messages):
+        return "1. 이 코드는 언제 쓰나요?\n2. 이 코드는 언제 쓰나요?\n비슷한 기능 찾기"
     return "요약: " + KOREAN.get(unit_name(messages), "어떤 일을 하는 함수이다.")
+
+
+def summary_calls(llm: ScriptedLLM) -> int:
+    return sum(1 for call in llm.calls if not is_questions_prompt(call))
 
 
 @pytest.fixture
@@ -71,10 +77,12 @@ def test_summaries_make_korean_questions_work(make_app: Callable[..., App], proj
     app = make_app(llm)
     app.indexer.index(project)
     report = app.summaries.run()
-    assert report.written == len(llm.calls) > 0
+    assert report.written == summary_calls(llm) > 0
+    assert len(llm.calls) == 2 * summary_calls(llm)  # description, then doc2query questions
     hits = app.searcher.search("이메일 발송하는 코드", top_k=3)
     assert hits[0].unit.name == "Mailer.send_email"
     assert hits[0].summary is not None and hits[0].summary.startswith("보낸 사람")  # label stripped
+    assert hits[0].summary.endswith("예상 질문: 이 코드는 언제 쓰나요? / 비슷한 기능 찾기")
     assert hits[0].scores.ranks.get("lexical:summary") == 1
     assert names(app, "설정 파일 저장")[0] == "write_config"
 
@@ -84,7 +92,7 @@ def test_unchanged_code_costs_no_llm_call(make_app: Callable[..., App], project:
     app = make_app(llm)
     app.indexer.index(project)
     app.summaries.run()
-    first_calls = len(llm.calls)
+    first_calls = summary_calls(llm)
     config = project / "app" / "config.py"
     config.write_text(
         config.read_text() + "\n\ndef reset_config(path):\n    write_config(path, {})\n"
@@ -93,7 +101,7 @@ def test_unchanged_code_costs_no_llm_call(make_app: Callable[..., App], project:
     assert (report.files_changed, report.files_unchanged) == (1, 2)
     app.summaries.run()
     # Only the new function is new code; read_config/write_config come from the cache.
-    assert len(llm.calls) - first_calls <= 1
+    assert summary_calls(llm) - first_calls <= 1
     assert app.store.status().summaries_pending == 0
 
 
@@ -138,7 +146,10 @@ def test_subdirectory_reuses_indexed_root(make_app: Callable[..., App], project:
 def test_failed_summary_stays_searchable_and_is_retried(
     make_app: Callable[..., App], project: Path
 ) -> None:
-    flaky = ScriptedLLM(korean_summary, fail_when=lambda m: unit_name(m) == "write_config")
+    flaky = ScriptedLLM(
+        korean_summary,
+        fail_when=lambda m: not is_questions_prompt(m) and unit_name(m) == "write_config",
+    )
     app = make_app(flaky)
     app.indexer.index(project)
     report = app.summaries.run()

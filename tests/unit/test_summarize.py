@@ -75,3 +75,34 @@ def test_search_terms_are_deduplicated_and_bounded() -> None:
     assert clean_summary(raw, 300) == "마지막 n개를 돌려준다.\n검색어: 마지막 요소, 꼬리"
     many = "설명: x.\n검색어: " + ", ".join(f"단어{i}" for i in range(20))
     assert clean_summary(many, 300).count(",") == 7  # at most 8 terms
+
+
+def test_summary_gets_doc2query_questions_and_survives_their_failure() -> None:
+    from ragcode.ingest.questions import clean_questions
+    from ragcode.ingest.summarize import Summarizer
+    from ragcode.llm.protocol import LLMError
+    from tests.scripted_llm import ScriptedLLM, is_questions_prompt
+
+    def answer(messages: object) -> str:
+        if is_questions_prompt(messages):  # type: ignore[arg-type]
+            return (
+                "1. 설정 파일 읽기?\n- 설정 파일 읽기?\n```py\nx\n```\n"
+                "JSON 불러오기\n넷째\n다섯째 질문"
+            )
+        return "설명: 설정을 읽는다.\n검색어: 설정, 읽기"
+
+    code = "def load(p):\n    data = read(p)\n    return parse(data)"
+    summarizer = Summarizer(ScriptedLLM(answer), max_tokens=64, max_chars=300, max_code_chars=999)
+    summary = summarizer.summarize(unit("load", code))
+    questions = "설정 파일 읽기? / JSON 불러오기 / 다섯째 질문"
+    assert summary == f"설정을 읽는다.\n검색어: 설정, 읽기\n예상 질문: {questions}"
+    assert clean_questions("") == []
+
+    failing = ScriptedLLM(answer, fail_when=is_questions_prompt)
+    plain = Summarizer(failing, max_tokens=64, max_chars=300, max_code_chars=999)
+    assert plain.summarize(unit("load", code)) == "설정을 읽는다.\n검색어: 설정, 읽기"
+    off = Summarizer(
+        ScriptedLLM(answer), max_tokens=64, max_chars=300, max_code_chars=999, questions=False
+    )
+    assert "예상 질문" not in off.summarize(unit("load", code))
+    assert LLMError  # the failing call raised LLMError inside the scripted LLM

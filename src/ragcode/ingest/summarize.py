@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from ragcode.domain import CodeUnit, UnitKind
+from ragcode.ingest.questions import (
+    QUESTIONS_MAX_TOKENS,
+    build_question_messages,
+    clean_questions,
+    with_questions,
+)
 from ragcode.ingest.summary_prompt import (
     EXAMPLE_ANSWER,
     EXAMPLE_USER,
     SUMMARY_SYSTEM,
     SUMMARY_USER,
 )
-from ragcode.llm.protocol import LLM, ChatMessage
+from ragcode.llm.protocol import LLM, ChatMessage, LLMError
 
 # Boilerplate dunder methods that read the same everywhere; an LLM call adds nothing.
+log = logging.getLogger(__name__)
+
 _TRIVIAL_DUNDERS = frozenset(
     {
         "__repr__", "__str__", "__eq__", "__ne__", "__hash__", "__len__", "__iter__",
@@ -91,11 +100,20 @@ def clean_summary(raw: str, max_chars: int) -> str:
 
 
 class Summarizer:
-    def __init__(self, llm: LLM, *, max_tokens: int, max_chars: int, max_code_chars: int):
+    def __init__(
+        self,
+        llm: LLM,
+        *,
+        max_tokens: int,
+        max_chars: int,
+        max_code_chars: int,
+        questions: bool = True,
+    ) -> None:
         self._llm = llm
         self._max_tokens = max_tokens
         self._max_chars = max_chars
         self._max_code_chars = max_code_chars
+        self._questions = questions
 
     @property
     def model_name(self) -> str:
@@ -114,4 +132,23 @@ class Summarizer:
                 messages, max_tokens=self._max_tokens, temperature=0.1, stop=("\n\n", "\n설명")
             )
         )
-        return clean_summary(raw, self._max_chars)
+        summary = clean_summary(raw, self._max_chars)
+        if not summary or not self._questions:
+            return summary
+        return with_questions(summary, self._ask_questions(unit))
+
+    def _ask_questions(self, unit: CodeUnit) -> list[str]:
+        """A second, short call; the summary stands on its own if this one fails."""
+        try:
+            raw = "".join(
+                self._llm.stream(
+                    build_question_messages(unit),
+                    max_tokens=QUESTIONS_MAX_TOKENS,
+                    temperature=0.1,
+                    stop=("\n\n",),
+                )
+            )
+        except LLMError as exc:
+            log.warning("summary questions failed name=%s error=%s", unit.name, exc)
+            return []
+        return clean_questions(raw)

@@ -23,3 +23,20 @@ EXAMPLE_ANSWER = (
     "설명: 경로의 JSON 파일을 UTF-8로 열어 파싱한 파이썬 객체(딕셔너리 등)를 돌려준다.\n"
     "검색어: JSON 파일 읽기, 설정 파일 로드, 파일 파싱, 딕셔너리로 변환, 역직렬화, 파일 열기"
 )
+
+# Intent (second call, doc2query): the questions a Korean developer would type to find this
+# code, in their own words; a question is closer to a question than a description is.
+QUESTIONS_SYSTEM = (
+    "당신은 숙련된 소프트웨어 엔지니어입니다. 주어진 코드를 찾으려는 한국 개발자가 검색창에 입력할 만한 한국어 질문 3개를 씁니다. "
+    "함수 이름을 쓰지 말고 동작을 자기 말로 설명하는 질문을 한 줄에 하나씩, 번호 없이 쓰세요."
+)
+QUESTIONS_USER = "```{language}\n{code}\n```"
+QUESTIONS_EXAMPLE_USER = QUESTIONS_USER.format(
+    language="python",
+    code="def read_json(path):\n    with open(path, encoding='utf-8') as f:\n        return json.load(f)",
+)
+QUESTIONS_EXAMPLE_ANSWER = (
+    "JSON 설정 파일을 읽어서 딕셔너리로 바꾸려면?\n"
+    "파일 경로를 받아 JSON 내용을 파이썬 객체로 불러오는 코드\n"
+    "UTF-8 JSON 파일 파싱하기"
+)
