@@ -21,6 +21,7 @@ from pathlib import Path
 from ragcode.app import App, build_app
 from ragcode.config import load_settings
 from ragcode.evaluation.dataset import load_dataset
+from ragcode.evaluation.metrics import METRICS_HEADER, format_metrics
 from ragcode.evaluation.runner import CONFIGURATIONS, evaluate
 
 HERE = Path(__file__).resolve().parent
@@ -90,19 +91,14 @@ def run(data_dir: Path, regenerate: bool, cache_only: bool) -> dict[str, object]
 
 
 def print_table(results: dict[str, object]) -> None:
-    header = f"{'index':<20} {'retriever':<8} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7}"
-    print(header + f" {'no-answer':>9}")
+    print(f"{'index':<20} {'retriever':<8} {METRICS_HEADER}")
     for index in ("without_summaries", "with_summaries"):
         table = results[index]
         assert isinstance(table, dict)
-        for name, m in table.items():
+        for name, metrics in table.items():
             # Only the hybrid search applies the relevance cut-off; baselines always answer.
-            rate = m["no_answer_rate"] if name == "hybrid" else None
-            shown = "-" if rate is None else f"{rate:.3f}"
-            print(
-                f"{index:<20} {name:<8} {m['recall_at_1']:>6.3f} {m['recall_at_5']:>6.3f} "
-                f"{m['recall_at_10']:>6.3f} {m['mrr_at_10']:>7.3f} {shown:>9}"
-            )
+            row = format_metrics(metrics, show_no_answer=name == "hybrid")
+            print(f"{index:<20} {name:<8} {row}")
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from ragcode.config import load_settings
 from ragcode.domain import Hit
 from ragcode.embeddings.protocol import EmbeddingError
 from ragcode.evaluation.dataset import DatasetError, load_dataset
+from ragcode.evaluation.metrics import METRICS_HEADER, format_metrics
 from ragcode.evaluation.runner import CONFIGURATIONS, evaluate
 from ragcode.ingest.indexer import IndexInputError
 from ragcode.llm.protocol import LLMError
@@ -145,15 +146,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0
     answerable = sum(1 for case in cases if case.answerable)
-    print(f"{'retriever':<10} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7} {'no-answer':>9}")
+    print(f"{'retriever':<10} {METRICS_HEADER}")
     for name, values in report.items():
         assert isinstance(values, dict)
-        rate = values["no_answer_rate"]
-        print(
-            f"{name:<10} {values['recall_at_1']:>6.3f} {values['recall_at_5']:>6.3f} "
-            f"{values['recall_at_10']:>6.3f} {values['mrr_at_10']:>7.3f} "
-            f"{'-' if rate is None else f'{rate:.3f}':>9}"
-        )
+        print(f"{name:<10} {format_metrics(values)}")
     print(f"(질문 {answerable}개, 답이 없는 질문 {len(cases) - answerable}개)")
     return 0
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 
@@ -43,3 +43,15 @@ def compute_metrics(
         recall_at_10=recall_at(ranks, 10),
         mrr_at_10=mrr_at(ranks, 10),
     )
+
+
+METRICS_HEADER = f"{'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7} {'no-answer':>9}"
+
+
+def format_metrics(values: Mapping[str, object], *, show_no_answer: bool = True) -> str:
+    """One table row under METRICS_HEADER, from `RetrievalMetrics.as_dict()`."""
+    numbers = [values[key] for key in ("recall_at_1", "recall_at_5", "recall_at_10")]
+    rate = values["no_answer_rate"] if show_no_answer else None
+    shown = "-" if rate is None else f"{rate:.3f}"
+    recall = " ".join(f"{number:>6.3f}" for number in numbers)
+    return f"{recall} {values['mrr_at_10']:>7.3f} {shown:>9}"

@@ -46,6 +46,26 @@ def open_database(path: Path) -> sqlite3.Connection:
     return conn
 
 
+class LockedDatabase:
+    """One SQLite connection shared by threads behind a lock, its schema created on open
+    (history, accounts and the upload registry all keep their tables this way)."""
+
+    def __init__(self, path: Path, schema: str) -> None:
+        self._conn = open_database(path)
+        self._lock = threading.Lock()
+        with self._guard() as conn:
+            conn.executescript(schema)
+
+    @contextmanager
+    def _guard(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            yield self._conn
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
 def _row_to_turn(row: Sequence[object]) -> StoredTurn:
     references = json.loads(str(row[7]))
     return StoredTurn(
@@ -61,12 +81,9 @@ def _row_to_turn(row: Sequence[object]) -> StoredTurn:
     )
 
 
-class SqliteHistory:
+class SqliteHistory(LockedDatabase):
     def __init__(self, path: Path) -> None:
-        self._conn = open_database(path)
-        self._lock = threading.Lock()
-        with self._guard():
-            self._conn.executescript(_SCHEMA)
+        super().__init__(path, _SCHEMA)
 
     @contextmanager
     def _guard(self) -> Iterator[sqlite3.Connection]:
@@ -119,7 +136,3 @@ class SqliteHistory:
     def delete_all(self, user_id: int) -> int:
         with self._guard() as conn:
             return conn.execute("DELETE FROM turns WHERE user_id = ?", (user_id,)).rowcount
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()

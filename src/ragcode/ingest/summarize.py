@@ -20,9 +20,9 @@ from ragcode.ingest.summary_prompt import (
 )
 from ragcode.llm.protocol import LLM, ChatMessage, LLMError
 
-# Boilerplate dunder methods that read the same everywhere; an LLM call adds nothing.
 log = logging.getLogger(__name__)
 
+# Boilerplate dunder methods that read the same everywhere; an LLM call adds nothing.
 _TRIVIAL_DUNDERS = frozenset(
     {
         "__repr__", "__str__", "__eq__", "__ne__", "__hash__", "__len__", "__iter__",
@@ -34,7 +34,6 @@ _PREFIXES = re.compile(r"^(?:요약|설명|summary|description)\s*[:：]\s*", re
 _FENCE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
 _TERMS = re.compile(r"(?:검색어|키워드)\s*[:：]\s*(.*)", re.DOTALL)
 MAX_SEARCH_TERMS = 8
-_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|(?<=다\.)")
 
 
 def body_lines(unit: CodeUnit) -> int:

@@ -38,10 +38,8 @@ def summarizer_concurrency(summarizer: Summarizer) -> int | None:
     """How many summaries to request at once: what the summarizer's LLM says it can serve.
     None for a backend that declares nothing (the in-process llama.cpp, which shares this
     CPU): its calls run inline, one after the other."""
-    declared = getattr(summarizer, "max_concurrency", None)
-    if declared is None:  # until Summarizer exposes it itself, ask the LLM it wraps
-        declared = getattr(getattr(summarizer, "_llm", None), "max_concurrency", None)
-    return max(1, declared) if isinstance(declared, int) else None
+    declared = summarizer.max_concurrency
+    return None if declared is None else max(1, declared)
 
 
 class SummaryRunner:

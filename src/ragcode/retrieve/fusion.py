@@ -47,11 +47,16 @@ def merge_hit_lists(
     lists: Sequence[Sequence[Hit]], *, weights: Sequence[float], k: int = 60
 ) -> list[Hit]:
     """RRF over already-scored hit lists (e.g. this question's and the previous turn's)."""
-    fused: dict[tuple[str, str, int], float] = {}
-    first: dict[tuple[str, str, int], Hit] = {}
-    for hits, weight in zip(lists, weights, strict=True):
-        for rank, hit in enumerate(hits, start=1):
-            key = (hit.unit.path, hit.unit.name, hit.unit.start_line)
-            fused[key] = fused.get(key, 0.0) + weight / (k + rank)
-            first.setdefault(key, hit)
-    return [first[key] for key in sorted(fused, key=lambda key: -fused[key])]
+    by_key: dict[str, Hit] = {}
+    ranked: dict[str, list[ScoredId]] = {}
+    for number, hits in enumerate(lists):
+        ranked[str(number)] = []
+        for hit in hits:
+            key = f"{hit.unit.path}\n{hit.unit.name}\n{hit.unit.start_line}"
+            by_key.setdefault(key, hit)
+            ranked[str(number)].append(ScoredId(key, hit.score))
+    list_weights = {str(number): weight for number, weight in enumerate(weights)}
+    if len(list_weights) != len(ranked):
+        raise ValueError("one weight per hit list")
+    fused = reciprocal_rank_fusion(ranked, k=k, weights=list_weights)
+    return [by_key[key] for key in sorted(fused, key=lambda key: -fused[key])]

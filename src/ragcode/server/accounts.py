@@ -6,17 +6,14 @@ import hashlib
 import re
 import secrets
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from ragcode.history.sqlite import open_database
+from ragcode.history.sqlite import LockedDatabase
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -50,19 +47,11 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-class Accounts:
+class Accounts(LockedDatabase):
     def __init__(self, path: Path, hasher: PasswordHasher | None = None) -> None:
-        self._conn = open_database(path)
-        self._lock = threading.Lock()
+        super().__init__(path, _SCHEMA)
         self._hasher = hasher or PasswordHasher()
         self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
-        with self._guard() as conn:
-            conn.executescript(_SCHEMA)
-
-    @contextmanager
-    def _guard(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            yield self._conn
 
     def create(self, username: str, password: str) -> User:
         if not USERNAME.match(username):
@@ -116,7 +105,3 @@ class Accounts:
     def close_session(self, token: str) -> None:
         with self._guard() as conn:
             conn.execute("DELETE FROM sessions WHERE token_hash = ?", (_token_hash(token),))
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ragcode.history.sqlite import open_database
+from ragcode.history.sqlite import LockedDatabase
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -56,17 +52,9 @@ def _row(row: tuple[object, ...]) -> Document:
     )  # fmt: skip
 
 
-class DocumentRegistry:
+class DocumentRegistry(LockedDatabase):
     def __init__(self, path: Path) -> None:
-        self._conn = open_database(path)
-        self._lock = threading.Lock()
-        with self._guard() as conn:
-            conn.executescript(_SCHEMA)
-
-    @contextmanager
-    def _guard(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            yield self._conn
+        super().__init__(path, _SCHEMA)
 
     def add(self, doc_id: str, user_id: int, name: str, kind: str, path: Path) -> Document:
         now = time.time()
@@ -110,7 +98,3 @@ class DocumentRegistry:
     def delete(self, doc_id: str) -> None:
         with self._guard() as conn:
             conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()

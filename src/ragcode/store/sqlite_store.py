@@ -149,12 +149,20 @@ class SqliteStore:
         )  # fmt: skip
         rowid = cursor.lastrowid
         for fld in LEXICAL_FIELDS:
-            tokens = entry.tokens.get(fld)
-            if tokens:
-                conn.execute(
-                    f"INSERT INTO {fts_table(fld)} (rowid, tokens, collection) VALUES (?, ?, ?)",
-                    (rowid, " ".join(tokens), self._collection),
-                )
+            self._insert_postings(conn, fld, rowid, entry.tokens.get(fld))
+
+    def _insert_postings(
+        self,
+        conn: sqlite3.Connection,
+        fld: LexicalField,
+        rowid: int | None,
+        tokens: list[str] | None,
+    ) -> None:
+        if tokens:
+            conn.execute(
+                f"INSERT INTO {fts_table(fld)} (rowid, tokens, collection) VALUES (?, ?, ?)",
+                (rowid, " ".join(tokens), self._collection),
+            )
 
     def _delete_file_rows(self, conn: sqlite3.Connection, table: str, root: str, path: str) -> int:
         cursor = conn.execute(
@@ -249,12 +257,7 @@ class SqliteStore:
                 (summary, str(state), to_blob(vector), rowid),
             )
             conn.execute(f"DELETE FROM {fts_table('summary')} WHERE rowid = ?", (rowid,))
-            if tokens:
-                conn.execute(
-                    f"INSERT INTO {fts_table('summary')} (rowid, tokens, collection)"
-                    " VALUES (?, ?, ?)",
-                    (rowid, " ".join(tokens), self._collection),
-                )
+            self._insert_postings(conn, "summary", rowid, tokens)
             if summary and state == SummaryState.DONE:
                 conn.execute(
                     "INSERT OR REPLACE INTO summary_cache (code_hash, summary, model, created_at)"
