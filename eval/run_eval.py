@@ -1,10 +1,13 @@
 """Reproduce the README's retrieval figures on the Korean toolz evaluation set.
 
 Steps: fetch the pinned toolz source; index it twice (without summaries, and with the
-Korean summaries written by the embedded LLM); run the hybrid search and the lexical-only
-and vector-only baselines on both. Summaries come from ``toolz_summaries.jsonl`` (a cache
-keyed by code hash, as ragcode itself keeps one) when present, so the figures reproduce
-in seconds; ``--regenerate`` writes them again with the local model (~15-30 min on 2 cores).
+Korean summaries written by the embedded LLM); run the hybrid search (with and without
+LLM query expansion) and the lexical-only and vector-only baselines on both. Summaries
+come from ``toolz_summaries.jsonl`` (a cache keyed by code hash, as ragcode itself keeps
+one) and query expansions from ``toolz_expansions.jsonl`` when present, so the figures
+reproduce in seconds; ``--regenerate`` writes both again with the local model (~15-30 min
+on 2 cores); ``--cache-only`` never calls the LLM (a question missing from the expansion
+cache is then searched without expansion).
 
 Usage: python eval/run_eval.py [--data-dir DIR] [--regenerate] [--json]
 """
@@ -16,6 +19,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from ragcode.app import App, build_app
@@ -23,10 +27,21 @@ from ragcode.config import load_settings
 from ragcode.evaluation.dataset import load_dataset
 from ragcode.evaluation.metrics import METRICS_HEADER, format_metrics
 from ragcode.evaluation.runner import CONFIGURATIONS, evaluate
+from ragcode.llm.protocol import LLMError
 
 HERE = Path(__file__).resolve().parent
 DATASET = HERE / "toolz_ko.jsonl"
 SUMMARIES = HERE / "toolz_summaries.jsonl"
+EXPANSIONS = HERE / "toolz_expansions.jsonl"
+
+
+class NoLLM:
+    """--cache-only: every LLM call fails, so nothing is generated behind the caches."""
+
+    name = "none"
+
+    def stream(self, *_args: object, **_kwargs: object) -> Iterator[str]:
+        raise LLMError("--cache-only: the LLM is not used")
 
 
 def fetch_source() -> Path:
@@ -52,6 +67,32 @@ def save_cache(app: App) -> None:
     SUMMARIES.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def load_expansions(app: App) -> None:
+    expander = app.searcher.expander
+    if expander is None or not EXPANSIONS.exists():
+        return
+    rows = [json.loads(line) for line in EXPANSIONS.read_text(encoding="utf-8").splitlines()]
+    expander.preload((r["q"], r["expansion"]) for r in rows if r["prompt"] == expander.prompt_name)
+
+
+def save_expansions(app: App) -> None:
+    expander = app.searcher.expander
+    if expander is None:
+        return
+    lines = [
+        json.dumps({"q": q, "expansion": e, "prompt": expander.prompt_name}, ensure_ascii=False)
+        for q, e in sorted(expander.known())
+    ]
+    EXPANSIONS.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def open_app(data_dir: Path, cache_only: bool, regenerate: bool) -> App:
+    app = build_app(load_settings(data_dir=data_dir), llm=NoLLM() if cache_only else None)
+    if not regenerate:
+        load_expansions(app)
+    return app
+
+
 def measure(app: App) -> dict[str, dict[str, float | int]]:
     cases = load_dataset(DATASET)
     return {
@@ -63,13 +104,16 @@ def measure(app: App) -> dict[str, dict[str, float | int]]:
 def run(data_dir: Path, regenerate: bool, cache_only: bool) -> dict[str, object]:
     source = fetch_source()
     results: dict[str, object] = {}
-    plain = build_app(load_settings(data_dir=data_dir / "without-summaries"))
+    plain = open_app(data_dir / "without-summaries", cache_only, regenerate)
     try:
         plain.indexer.index(source)
         results["without_summaries"] = measure(plain)
+        expanded = plain.searcher.expander.known() if plain.searcher.expander else []
     finally:
         plain.close()
-    full = build_app(load_settings(data_dir=data_dir / "with-summaries"))
+    full = open_app(data_dir / "with-summaries", cache_only, regenerate)
+    if full.searcher.expander is not None:  # the same questions: expand each only once
+        full.searcher.expander.preload(expanded)
     try:
         if not regenerate:
             load_cache(full)
@@ -85,20 +129,22 @@ def run(data_dir: Path, regenerate: bool, cache_only: bool) -> dict[str, object]
             "written_now": report.written,
         }
         results["with_summaries"] = measure(full)
+        if not cache_only:
+            save_expansions(full)
     finally:
         full.close()
     return results
 
 
 def print_table(results: dict[str, object]) -> None:
-    print(f"{'index':<20} {'retriever':<8} {METRICS_HEADER}")
+    print(f"{'index':<20} {'retriever':<9} {METRICS_HEADER}")
     for index in ("without_summaries", "with_summaries"):
         table = results[index]
         assert isinstance(table, dict)
         for name, metrics in table.items():
             # Only the hybrid search applies the relevance cut-off; baselines always answer.
-            row = format_metrics(metrics, show_no_answer=name == "hybrid")
-            print(f"{index:<20} {name:<8} {row}")
+            row = format_metrics(metrics, show_no_answer=name in ("hybrid", "no-expand"))
+            print(f"{index:<20} {name:<9} {row}")
 
 
 def main() -> None:

@@ -37,7 +37,13 @@ def data_dir(tmp_path: Path, models_dir: Path) -> Path:
 
 @pytest.fixture
 def settings(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, llm={"model": TEST_MODEL, "n_threads": 2})
+    # Search tests measure retrieval itself; query expansion (an LLM call per search) is
+    # switched on by the tests about it (tests/integration/test_search_expansion.py).
+    return Settings(
+        data_dir=data_dir,
+        llm={"model": TEST_MODEL, "n_threads": 2},
+        search={"expand_query": False},
+    )
 
 
 @pytest.fixture(scope="session")

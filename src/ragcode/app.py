@@ -29,6 +29,12 @@ from ragcode.llm.llamacpp import LlamaCppLLM
 from ragcode.llm.openai_compat import OpenAICompatLLM
 from ragcode.llm.pool import LLMPool, PoolPolicy
 from ragcode.llm.protocol import LLM
+from ragcode.retrieve.expand import ExpansionSettings, QueryExpander
+from ragcode.retrieve.expansion_prompts import (
+    CODE_EXPANSION,
+    DOCUMENT_EXPANSION,
+    ExpansionPrompt,
+)
 from ragcode.retrieve.hybrid import HybridSearcher
 from ragcode.store.sqlite_store import SqliteStore
 from ragcode.text.analyzer import TextAnalyzer
@@ -124,8 +130,13 @@ class DocumentIndex:
     searcher: HybridSearcher
 
 
+def build_expander(settings: Settings, llm: LazyLLM, prompt: ExpansionPrompt) -> QueryExpander:
+    timeout = ExpansionSettings(timeout_s=settings.search.expansion_timeout_s)
+    return QueryExpander(llm.get, prompt, timeout)
+
+
 def build_documents(
-    settings: Settings, analyzer: TextAnalyzer, embedder: Embedder
+    settings: Settings, analyzer: TextAnalyzer, embedder: Embedder, llm: LazyLLM
 ) -> DocumentIndex:
     docs = settings.documents
     store = SqliteStore(settings.data_dir / INDEX_FILE, collection=docs.collection)
@@ -139,9 +150,12 @@ def build_documents(
         update={
             "min_relevance": docs.min_relevance, "rrf_k": docs.rrf_k,
             "list_weights": {}, "fused_weight": 0.8, "rerank_weight": 1.0,
+            "expand_query": settings.search.expand_query and docs.expand_query,
+            "expansion_lexical_fields": ("identifiers", "code"),
         }
     )  # fmt: skip
-    searcher = HybridSearcher(store, analyzer, embedder, search)
+    expander = build_expander(settings, llm, DOCUMENT_EXPANSION)
+    searcher = HybridSearcher(store, analyzer, embedder, search, expander)
     return DocumentIndex(docs.collection, store, indexer, searcher)
 
 
@@ -200,6 +214,7 @@ def build_app(settings: Settings, llm: LLM | None = None, embedder: Embedder | N
             questions=index_settings.summary_questions,
         )
 
+    code_expander = build_expander(settings, lazy_llm, CODE_EXPANSION)
     return App(
         settings=settings,
         store=store,
@@ -207,7 +222,7 @@ def build_app(settings: Settings, llm: LLM | None = None, embedder: Embedder | N
         embedder=embedder,
         indexer=Indexer(store, builder, limits),
         summaries=SummaryRunner(store, builder, make_summarizer),
-        searcher=HybridSearcher(store, analyzer, embedder, settings.search),
+        searcher=HybridSearcher(store, analyzer, embedder, settings.search, code_expander),
         llm=lazy_llm,
-        docs=build_documents(settings, analyzer, embedder),
+        docs=build_documents(settings, analyzer, embedder, lazy_llm),
     )

@@ -19,6 +19,7 @@ from ragcode.evaluation.metrics import METRICS_HEADER, format_metrics
 from ragcode.evaluation.runner import CONFIGURATIONS, evaluate
 from ragcode.ingest.indexer import IndexInputError
 from ragcode.llm.protocol import LLMError
+from ragcode.retrieve.hybrid import RetrieverChoice
 from ragcode.server import run as server_run
 from ragcode.store.protocol import StoreError
 
@@ -68,7 +69,8 @@ def _print_hit(rank: int, hit: Hit) -> None:
 def cmd_search(args: argparse.Namespace) -> int:
     app = _open(args)
     try:
-        hits = app.searcher.search(args.query, top_k=args.top_k)
+        choice = RetrieverChoice(expand=not args.no_expand)
+        hits = app.searcher.search(args.query, top_k=args.top_k, retrievers=choice)
     finally:
         app.close()
     if args.json:
@@ -126,7 +128,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     code = args.collection in (None, cli_docs.CODE_COLLECTION)
     app = _open(args) if code else cli_docs.open_docs_app(args.data_dir, args.collection)
     searcher = app.searcher if code else app.docs.searcher
-    names = ["hybrid", "lexical", "vector"] if args.baselines else ["hybrid"]
+    names = list(CONFIGURATIONS) if args.baselines else ["hybrid"]
     report: dict[str, object] = {}
     try:
         for name in names:
@@ -179,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query")
     search.add_argument("--top-k", type=int, default=10)
     search.add_argument("--json", action="store_true")
+    search.add_argument(
+        "--no-expand", action="store_true", help="LLM 검색어 확장 없이 (모델을 불러오지 않음)"
+    )
     remove = add("remove", cmd_remove, "파일이나 디렉터리를 색인에서 지웁니다")
     remove.add_argument("path")
     status = add("status", cmd_status, "색인 상태를 보여 줍니다")
@@ -194,7 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation = add("eval", cmd_eval, "평가 데이터로 검색 품질을 잽니다")
     evaluation.add_argument("dataset")
     evaluation.add_argument("--json", action="store_true")
-    evaluation.add_argument("--baselines", action="store_true", help="단일 검색기 기준선도 계산")
+    evaluation.add_argument(
+        "--baselines", action="store_true", help="확장 없는 검색과 단일 검색기 기준선도"
+    )
     evaluation.add_argument("--verbose", action="store_true", help="틀린 질문을 출력")
     evaluation.add_argument(
         "--collection", default=None, help="평가할 컬렉션 (기본: code; 문서: docs 등)"

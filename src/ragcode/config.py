@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from ragcode.store.protocol import LexicalField
+
 ModelName = Literal["auto", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]
 
 
@@ -132,6 +134,14 @@ class SearchSettings(BaseModel):
     list_weights: dict[str, float] = Field(
         default_factory=lambda: {"lexical:summary": 2.0, "lexical:code": 0.5}
     )
+    # Query expansion: one short LLM call adds the English words of the code to a Korean
+    # question ("expanded-lexical:<field>", "expanded-vector:<field>" lists); the rerank
+    # then uses the question's vector blended with the expansion's. Off, or past the
+    # timeout (e.g. while the embedded model writes summaries), search runs without it.
+    expand_query: bool = True
+    expansion_timeout_s: float = Field(default=10.0, gt=0)
+    expansion_lexical_fields: tuple[LexicalField, ...] = ("code", "identifiers")
+    expansion_rerank_blend: float = Field(default=0.5, ge=0)
 
 
 class GenerationSettings(BaseModel):
@@ -161,6 +171,8 @@ class DocumentSettings(BaseModel):
     min_relevance: float = 0.30
     # A small collection: a lower RRF k lets the first ranks of each list count for more.
     rrf_k: int = 10
+    # Query expansion with synonyms and official terms (search.expand_query must be on too).
+    expand_query: bool = True
     top_k: int = 4  # chunks given to the LLM
     context_tokens: int = 1500
     max_answer_tokens: int = 400

@@ -11,8 +11,9 @@ from ragcode.retrieve.hybrid import HybridSearcher, RetrieverChoice
 
 CONFIGURATIONS: dict[str, RetrieverChoice] = {
     "hybrid": RetrieverChoice(lexical=True, vector=True),
-    "lexical": RetrieverChoice(lexical=True, vector=False, rerank=False),
-    "vector": RetrieverChoice(lexical=False, vector=True, rerank=False),
+    "no-expand": RetrieverChoice(lexical=True, vector=True, expand=False),
+    "lexical": RetrieverChoice(lexical=True, vector=False, rerank=False, expand=False),
+    "vector": RetrieverChoice(lexical=False, vector=True, rerank=False, expand=False),
 }
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from ragcode.config import SearchSettings
 from ragcode.domain import Hit, Scores
 from ragcode.embeddings.protocol import Embedder
+from ragcode.retrieve.expand import QueryExpander
 from ragcode.retrieve.fusion import best_scores, ranks_by_id, reciprocal_rank_fusion
 from ragcode.store.protocol import LEXICAL_FIELDS, VECTOR_FIELDS, CodeStore, ScoredId, Vector
 from ragcode.text.analyzer import TextAnalyzer
@@ -32,6 +33,7 @@ class RetrieverChoice:
     lexical: bool = True
     vector: bool = True
     rerank: bool = True  # baselines rank by their own scores only
+    expand: bool = True  # query expansion, when the searcher has an expander
 
 
 class HybridSearcher:
@@ -41,11 +43,17 @@ class HybridSearcher:
         analyzer: TextAnalyzer,
         embedder: Embedder,
         settings: SearchSettings,
+        expander: QueryExpander | None = None,
     ) -> None:
         self._store = store
         self._analyzer = analyzer
         self._embedder = embedder
         self._settings = settings
+        self._expander = expander
+
+    @property
+    def expander(self) -> QueryExpander | None:
+        return self._expander
 
     def search(
         self,
@@ -55,11 +63,39 @@ class HybridSearcher:
     ) -> list[Hit]:
         started = time.perf_counter()
         top_k = top_k or self._settings.top_k
-        query_vector = self._embedder.embed([query])[0]
+        expansion = self._expand(query, retrievers)
+        texts = [query] if expansion is None else [query, expansion]
+        vectors = self._embedder.embed(texts)
+        query_vector = vectors[0]
         lists = self._ranked_lists(query, query_vector, retrievers)
-        hits = self._fuse_and_rerank(lists, query_vector, top_k, retrievers.rerank)
-        log.debug("search query=%r hits=%d ms=%.1f", query, len(hits), _ms(started))
+        rerank_vector = query_vector
+        if expansion is not None:
+            lists.update(self._expanded_lists(expansion, vectors[1], retrievers))
+            rerank_vector = _blend(query_vector, vectors[1], self._settings.expansion_rerank_blend)
+        hits = self._fuse_and_rerank(lists, rerank_vector, top_k, retrievers.rerank)
+        log.debug("search %r + %r: %d hits, %.1f ms", query, expansion, len(hits), _ms(started))
         return hits
+
+    def _expand(self, query: str, use: RetrieverChoice) -> str | None:
+        if self._expander is None or not use.expand or not self._settings.expand_query:
+            return None
+        return self._expander.expand(query)
+
+    def _expanded_lists(
+        self, expansion: str, expansion_vector: Vector, use: RetrieverChoice
+    ) -> RankedLists:
+        depth = self._settings.candidates_per_list
+        lists: RankedLists = {}
+        if use.lexical:
+            tokens = self._analyzer.analyze_query(expansion)
+            for lexical_field in self._settings.expansion_lexical_fields:
+                found = self._store.lexical_search(lexical_field, tokens, depth)
+                lists[f"expanded-lexical:{lexical_field}"] = found
+        if use.vector:
+            for vector_field in VECTOR_FIELDS:
+                found = self._store.vector_search(vector_field, expansion_vector, depth)
+                lists[f"expanded-vector:{vector_field}"] = found
+        return lists
 
     def _ranked_lists(self, query: str, query_vector: Vector, use: RetrieverChoice) -> RankedLists:
         depth = self._settings.candidates_per_list
@@ -118,6 +154,13 @@ class HybridSearcher:
             hits.append(Hit(unit=stored.unit, summary=stored.summary, scores=scores))
         hits.sort(key=lambda hit: -hit.scores.final)
         return hits[:top_k]
+
+
+def _blend(query_vector: Vector, expansion_vector: Vector, weight: float) -> Vector:
+    """The question's direction nudged towards its expansion, unit length again."""
+    blended = query_vector + weight * expansion_vector
+    norm = float(np.linalg.norm(blended))
+    return query_vector if norm == 0.0 else (blended / norm).astype(np.float32)
 
 
 def _best_cosine(vectors: list[Vector], query_vector: Vector) -> float:

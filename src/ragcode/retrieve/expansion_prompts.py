@@ -1,0 +1,61 @@
+"""Prompts that turn a question into extra search words (query expansion).
+
+The few-shot examples are deliberately outside every shipped evaluation set's topics, so
+the expansion is not tuned to the questions it is measured on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ExpansionPrompt:
+    name: str  # part of the cache key: a changed prompt never reuses old expansions
+    system: str
+    shots: tuple[tuple[str, str], ...]
+    max_tokens: int
+
+
+# Code: a Korean question meets English identifiers and docstrings only through words the
+# code would use, so the LLM translates the intent into them.
+CODE_EXPANSION = ExpansionPrompt(
+    name="code-en-terms-v1",
+    system=(
+        "You translate a question about a code base into English search terms. "
+        "Answer with one line: likely function names (snake_case) and English keywords "
+        "that would appear in the code or its docstring. No explanation."
+    ),
+    shots=(
+        (
+            "리스트에서 중복된 값을 빼고 처음 나온 순서대로 돌려주는 함수",
+            "unique distinct dedupe seen set first occurrence order preserve",
+        ),
+        (
+            "HTTP 요청이 실패하면 몇 번 다시 시도하는 코드",
+            "retry retries max_attempts backoff request failed exception",
+        ),
+    ),
+    max_tokens=40,
+)
+
+# Documents: users and FAQ writers name the same thing differently (synonyms, abbreviations,
+# formal vs. spoken words), so the LLM adds the other names.
+DOCUMENT_EXPANSION = ExpansionPrompt(
+    name="doc-ko-paraphrase-v1",
+    system=(
+        "사용자의 질문을 검색어로 넓힙니다. 같은 뜻의 다른 표현, 공식 용어, 약어와 동의어를 "
+        "한 줄로 쉼표로 구분해 쓰세요. 설명은 쓰지 마세요."
+    ),
+    shots=(
+        (
+            "주문한 물건 돌려보내고 돈 돌려받고 싶어요",
+            "상품 반품 신청, 환불 절차, 구매 취소, 교환 반품, 결제 취소",
+        ),
+        (
+            "택배가 어디쯤 왔는지 알고 싶어요",
+            "배송 조회, 배송 추적, 운송장 번호, 배송 현황, 택배 위치 확인",
+        ),
+    ),
+    max_tokens=48,
+)

@@ -1,0 +1,106 @@
+"""Query expansion inside hybrid search: a Korean question reaches English identifiers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from ragcode.app import App, build_app
+from ragcode.config import Settings
+from ragcode.embeddings.local import LocalEmbedder
+from ragcode.llm.protocol import LLM, ChatMessage
+from ragcode.retrieve.hybrid import RetrieverChoice
+from tests.scripted_llm import ScriptedLLM
+
+pytestmark = pytest.mark.integration
+
+UTILS_PY = '''\
+def flatten_nested_list(items):
+    """Flatten arbitrarily nested lists into one flat list."""
+    flat = []
+    for item in items:
+        if isinstance(item, list):
+            flat.extend(flatten_nested_list(item))
+        else:
+            flat.append(item)
+    return flat
+
+
+def days_between_dates(start, end):
+    """Number of days from start to end."""
+    return (end - start).days
+
+
+def hash_password(password, salt):
+    """Hash a password with a salt using PBKDF2."""
+    import hashlib
+    return hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 100_000)
+
+
+def resize_image(image, width, height):
+    """Resize an image to the given width and height."""
+    return image.resize((width, height))
+'''
+
+QUESTION = "중첩된 리스트를 평탄하게 펼치는 함수"
+
+
+@pytest.fixture
+def expanding(
+    settings: Settings, embedder: LocalEmbedder, tmp_path: Path
+) -> Iterator[Callable[..., App]]:
+    apps: list[App] = []
+
+    def factory(llm: LLM | None = None) -> App:
+        search = settings.search.model_copy(update={"expand_query": True})
+        app = build_app(settings.model_copy(update={"search": search}), llm, embedder)
+        source = tmp_path / "src"
+        source.mkdir(exist_ok=True)
+        (source / "utils.py").write_text(UTILS_PY, encoding="utf-8")
+        app.indexer.index(source)  # no summaries: only English code and a Korean question
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        app.close()
+
+
+def flatten_answer(messages: Sequence[ChatMessage]) -> str:
+    return "flatten nested list" if messages[-1].content == QUESTION else "unrelated"
+
+
+def test_the_expansion_adds_lexical_matches_on_english_identifiers(
+    expanding: Callable[..., App],
+) -> None:
+    app = expanding(ScriptedLLM(flatten_answer))
+    plain = app.searcher.search(QUESTION, top_k=4, retrievers=RetrieverChoice(expand=False))
+    assert not any(name.startswith("lexical:") for hit in plain for name in hit.scores.ranks)
+    hits = app.searcher.search(QUESTION, top_k=4)
+    assert hits[0].unit.name == "flatten_nested_list"
+    assert hits[0].scores.ranks["expanded-lexical:identifiers"] == 1
+    assert hits[0].scores.ranks["expanded-lexical:code"] == 1
+
+
+def test_a_failing_llm_leaves_search_working(expanding: Callable[..., App]) -> None:
+    llm = ScriptedLLM(flatten_answer, fail_when=lambda _messages: True)
+    app = expanding(llm)
+    hits = app.searcher.search(QUESTION, top_k=4)
+    assert hits, "search answers without the expansion"
+    assert not any(name.startswith("expanded-") for hit in hits for name in hit.scores.ranks)
+    assert len(llm.calls) == 1
+
+
+def test_the_embedded_model_expands_a_korean_question_into_code_words(
+    expanding: Callable[..., App],
+) -> None:
+    app = expanding()  # the real embedded model
+    hits = app.searcher.search(QUESTION, top_k=4)
+    assert app.searcher.expander is not None
+    ((question, expansion),) = app.searcher.expander.known()
+    assert question == QUESTION
+    assert any(word in expansion.lower() for word in ("flatten", "nested", "list"))
+    assert hits[0].unit.name == "flatten_nested_list"
+    assert any(name.startswith("expanded-lexical:") for name in hits[0].scores.ranks)
