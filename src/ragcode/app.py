@@ -16,6 +16,7 @@ from ragcode.documents.scan import scan_documents
 from ragcode.documents.texts import DocumentTexts
 from ragcode.embeddings.bedrock import TitanEmbedder
 from ragcode.embeddings.local import LocalEmbedder
+from ragcode.embeddings.local_e5 import E5Embedder
 from ragcode.embeddings.openai_compat import OpenAICompatEmbedder
 from ragcode.embeddings.protocol import Embedder
 from ragcode.ingest.entries import EntryBuilder
@@ -135,10 +136,28 @@ def build_expander(settings: Settings, llm: LazyLLM, prompt: ExpansionPrompt) ->
     return QueryExpander(llm.get, prompt, timeout)
 
 
+# Document relevance cut-offs per embedding model, calibrated on eval/bank_faq_ko.jsonl: the
+# cosine scales differ (e5 puts unrelated Korean sentences near 0.8, USE near 0.2).
+DOCUMENT_CUTOFFS = {
+    "multilingual-e5-small-q4": 0.86,
+    "universal-sentence-encoder-multilingual-3": 0.30,
+}
+DEFAULT_DOCUMENT_CUTOFF = 0.30
+
+
+def document_embedder(settings: Settings, code_embedder: Embedder) -> Embedder:
+    if settings.embeddings.mode == "local" and settings.documents.local_embedder == "e5":
+        return E5Embedder()
+    return code_embedder
+
+
 def build_documents(
     settings: Settings, analyzer: TextAnalyzer, embedder: Embedder, llm: LazyLLM
 ) -> DocumentIndex:
     docs = settings.documents
+    min_relevance = docs.min_relevance
+    if min_relevance is None:
+        min_relevance = DOCUMENT_CUTOFFS.get(embedder.name, DEFAULT_DOCUMENT_CUTOFF)
     store = SqliteStore(settings.data_dir / INDEX_FILE, collection=docs.collection)
     builder = EntryBuilder(analyzer, embedder, collection=docs.collection, texts=DocumentTexts())
     indexer = Indexer(
@@ -148,7 +167,7 @@ def build_documents(
     # Documents keep uniform list weights: the code weights favour LLM summaries they lack.
     search = settings.search.model_copy(
         update={
-            "min_relevance": docs.min_relevance, "rrf_k": docs.rrf_k,
+            "min_relevance": min_relevance, "rrf_k": docs.rrf_k,
             "list_weights": {}, "fused_weight": 0.8, "rerank_weight": 1.0,
             "expand_query": settings.search.expand_query and docs.expand_query,
             "expansion_lexical_fields": ("identifiers", "code"),
@@ -224,5 +243,5 @@ def build_app(settings: Settings, llm: LLM | None = None, embedder: Embedder | N
         summaries=SummaryRunner(store, builder, make_summarizer),
         searcher=HybridSearcher(store, analyzer, embedder, settings.search, code_expander),
         llm=lazy_llm,
-        docs=build_documents(settings, analyzer, embedder, lazy_llm),
+        docs=build_documents(settings, analyzer, document_embedder(settings, embedder), lazy_llm),
     )

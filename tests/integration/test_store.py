@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ragcode.domain import CodeUnit, SkippedFile, SummaryState, UnitKind
-from ragcode.store.protocol import FileRecord, IndexEntry, StoreError
+from ragcode.store.protocol import EmbedderMismatchError, FileRecord, IndexEntry, StoreError
 from ragcode.store.sqlite_store import SqliteStore
 
 pytestmark = pytest.mark.integration
@@ -157,3 +157,52 @@ def test_other_schema_version_is_a_clear_error(tmp_path: Path) -> None:
         conn.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
     with pytest.raises(StoreError, match="다시 색인하세요"):
         SqliteStore(tmp_path / "index.sqlite3")
+
+
+def test_a_collection_keeps_to_the_embedding_model_it_was_written_with(
+    store: SqliteStore,
+) -> None:
+    store.claim_embedder("model-a", 16)
+    store.replace_file(record("a.py"), [entry("a.py", "f", "x", 1)])
+    store.claim_embedder("model-a", 16)  # the same model: fine
+    with pytest.raises(EmbedderMismatchError, match="model-a"):
+        store.claim_embedder("model-b", 16)
+    assert store.vector_search("code", vector(1), 1)[0].uid == "a.py:f", "nothing was lost"
+
+
+def test_the_model_is_recorded_per_collection_and_across_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    code = SqliteStore(path)
+    docs = SqliteStore(path, collection="docs")
+    try:
+        code.claim_embedder("model-a", 16)
+        code.replace_file(record("a.py"), [entry("a.py", "f", "x", 1)])
+        docs.claim_embedder("model-b", 16)  # another collection may use another model
+    finally:
+        code.close()
+        docs.close()
+    reopened = SqliteStore(path)
+    try:
+        with pytest.raises(EmbedderMismatchError):
+            reopened.claim_embedder("model-b", 16)
+    finally:
+        reopened.close()
+
+
+def test_an_emptied_collection_takes_a_new_model(store: SqliteStore) -> None:
+    store.claim_embedder("model-a", 16)
+    store.replace_file(record("a.py"), [entry("a.py", "f", "x", 1)])
+    store.remove_files("/r", ["a.py"])
+    store.claim_embedder("model-b", 16)
+    store.replace_file(record("b.py"), [entry("b.py", "g", "x", 2)])
+    with pytest.raises(EmbedderMismatchError):
+        store.claim_embedder("model-a", 16)
+
+
+def test_an_index_from_before_the_record_is_judged_by_its_vector_size(
+    store: SqliteStore,
+) -> None:
+    store.replace_file(record("a.py"), [entry("a.py", "f", "x", 1)])  # 16-dimensional, unclaimed
+    with pytest.raises(EmbedderMismatchError, match="16차원"):
+        store.claim_embedder("bigger-model", 384)
+    store.claim_embedder("same-size-model", 16)  # the same size: taken to be the same model

@@ -40,6 +40,10 @@ class TitanEmbedder:
         self._client = client
 
     @property
+    def name(self) -> str:
+        return f"bedrock:{self._model_id}:{self._dimensions}"
+
+    @property
     def dim(self) -> int:
         return self._dimensions
 

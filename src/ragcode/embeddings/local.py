@@ -22,6 +22,10 @@ class LocalEmbedder:
         self._lock = threading.Lock()
 
     @property
+    def name(self) -> str:
+        return "universal-sentence-encoder-multilingual-3"
+
+    @property
     def dim(self) -> int:
         return 512
 

@@ -36,6 +36,10 @@ class OpenAICompatEmbedder:
         self._dim = dimensions
 
     @property
+    def name(self) -> str:
+        return f"openai:{self._model}:{self._dimensions or 'default'}"
+
+    @property
     def dim(self) -> int:
         if self._dim is None:  # learn it from the server once
             self._dim = int(self.embed(["dimension probe"]).shape[1])

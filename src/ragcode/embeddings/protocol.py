@@ -17,6 +17,11 @@ class EmbeddingError(RuntimeError):
 
 class Embedder(Protocol):
     @property
+    def name(self) -> str:
+        """Identifies the model and its output size: vectors of two names never mix."""
+        ...
+
+    @property
     def dim(self) -> int: ...
 
     def embed(self, texts: Sequence[str]) -> Vectors:

@@ -86,6 +86,10 @@ class EntryBuilder:
     def analyzer(self) -> TextAnalyzer:
         return self._analyzer
 
+    @property
+    def embedder(self) -> Embedder:
+        return self._embedder
+
     def build(
         self,
         root: str,

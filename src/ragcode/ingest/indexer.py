@@ -110,6 +110,8 @@ class Indexer:
         target = target.expanduser().resolve()
         if not target.exists():
             raise IndexInputError(f"경로를 찾을 수 없습니다: {target}")
+        embedder = self._builder.embedder
+        self._store.claim_embedder(embedder.name, embedder.dim)
         scope = self.scope_for(target)
         if not scope.is_file:
             self._absorb_nested_roots(scope.root)

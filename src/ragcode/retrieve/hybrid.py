@@ -63,6 +63,7 @@ class HybridSearcher:
     ) -> list[Hit]:
         started = time.perf_counter()
         top_k = top_k or self._settings.top_k
+        self._store.claim_embedder(self._embedder.name, self._embedder.dim)
         expansion = self._expand(query, retrievers)
         texts = [query] if expansion is None else [query, expansion]
         vectors = self._embedder.embed(texts)

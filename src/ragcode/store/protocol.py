@@ -23,6 +23,10 @@ class StoreError(RuntimeError):
     """The store cannot be opened or written (disk full, corrupt file, server down)."""
 
 
+class EmbedderMismatchError(StoreError):
+    """A collection's vectors come from another embedding model than the configured one."""
+
+
 @dataclass(slots=True)
 class IndexEntry:
     """A unit ready to be written: the analysis and embeddings are done by ingestion."""
@@ -51,6 +55,12 @@ class ScoredId:
 
 class CodeStore(Protocol):
     # --- files -----------------------------------------------------------------
+    def claim_embedder(self, name: str, dim: int) -> None:
+        """Record which embedding model this collection's vectors come from; raise
+        EmbedderMismatchError when they come from another one (vectors of two models
+        cannot be compared). An empty collection takes any model."""
+        ...
+
     def roots(self) -> list[str]: ...
 
     def file_hashes(self, root: str) -> dict[str, str]: ...

@@ -13,6 +13,7 @@ from ragcode.domain import CodeUnit, IndexStatus, SkippedFile, StoredUnit, Summa
 from ragcode.store.protocol import (
     LEXICAL_FIELDS,
     VECTOR_FIELDS,
+    EmbedderMismatchError,
     FileRecord,
     IndexEntry,
     LexicalField,
@@ -71,6 +72,7 @@ class SqliteStore:
         self._matrix_versions: dict[VectorField, tuple[int, int]] = {}
         # Our own commits per vector field: a summary only invalidates the summary vectors.
         self._writes: dict[VectorField, int] = dict.fromkeys(VECTOR_FIELDS, 0)
+        self._embedder_claimed: str | None = None  # checked once per store and model
 
     # --- plumbing ----------------------------------------------------------------
     @contextmanager
@@ -94,6 +96,44 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+    # --- embedding model ---------------------------------------------------------
+    def claim_embedder(self, name: str, dim: int) -> None:
+        if self._embedder_claimed == name:
+            return
+        key = f"embedder:{self._collection}"
+        with self._transaction(touches=()) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            stored = str(row[0]) if row else self._legacy_embedder(conn, name, dim)
+            if stored is not None and stored != name and self._has_units(conn):
+                raise EmbedderMismatchError(
+                    f"'{self._collection}' 컬렉션은 다른 임베딩 모델({stored})로 색인되어 있어 "
+                    f"지금 설정된 모델({name})로는 검색할 수 없습니다. 설정을 되돌리거나, "
+                    "이 컬렉션의 파일을 remove 한 뒤 다시 색인하세요."
+                )
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, name))
+        self._embedder_claimed = name
+
+    def _legacy_embedder(self, conn: sqlite3.Connection, name: str, dim: int) -> str | None:
+        """Collections written before the model was recorded: judge by the vector size."""
+        row = conn.execute(
+            "SELECT length(vec_code) FROM units WHERE collection = ? AND vec_code IS NOT NULL"
+            " LIMIT 1",
+            (self._collection,),
+        ).fetchone()
+        if row is None or int(row[0]) == dim * 4:  # float32
+            return None
+        return f"{int(row[0]) // 4}차원 모델"
+
+    def _has_units(self, conn: sqlite3.Connection) -> bool:
+        row = conn.execute("SELECT 1 FROM units WHERE collection = ? LIMIT 1", (self._collection,))
+        return row.fetchone() is not None
+
+    def _release_embedder_if_empty(self, conn: sqlite3.Connection) -> None:
+        """An emptied collection may be filled again with another model."""
+        if not self._has_units(conn):
+            conn.execute("DELETE FROM meta WHERE key = ?", (f"embedder:{self._collection}",))
+            self._embedder_claimed = None
 
     # --- files -------------------------------------------------------------------
     def roots(self) -> list[str]:
@@ -190,6 +230,7 @@ class SqliteStore:
                 self._delete_file_units(conn, root, path)
                 removed += self._delete_file_rows(conn, "files", root, path)
                 removed += self._delete_file_rows(conn, "skipped", root, path)
+            self._release_embedder_if_empty(conn)
         return removed
 
     def set_skipped(self, root: str, skipped: SkippedFile) -> None:

