@@ -6,9 +6,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
-from ragcode.embeddings.protocol import EmbeddingError, Vectors, normalize
+from ragcode.embeddings.batches import encode_in_batches
+from ragcode.embeddings.protocol import EmbeddingError, Vectors
 
 # USE was trained on sentences; very long inputs only cost time without adding signal.
 MAX_CHARS = 2000
@@ -41,13 +40,8 @@ class LocalEmbedder:
         return self._model
 
     def embed(self, texts: Sequence[str]) -> Vectors:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        clipped = [text[:MAX_CHARS] if text.strip() else "-" for text in texts]
-        with self._lock:
-            model = self._load()
-            batches = [
-                model.encode(clipped[start : start + self._batch_size])
-                for start in range(0, len(clipped), self._batch_size)
-            ]
-        return normalize(np.concatenate(batches, axis=0))
+        with self._lock:  # the model loads with the first batch, never for no text
+            return encode_in_batches(
+                texts, lambda batch: self._load().encode(batch), dim=self.dim,
+                max_chars=MAX_CHARS, batch_size=self._batch_size,
+            )  # fmt: skip

@@ -13,9 +13,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
-from ragcode.embeddings.protocol import EmbeddingError, Vectors, normalize
+from ragcode.embeddings.batches import encode_in_batches
+from ragcode.embeddings.protocol import EmbeddingError, Vectors
 
 MAX_CHARS = 1500  # e5 reads 512 tokens; the rest would only cost time
 DIM = 384
@@ -45,13 +44,8 @@ class E5Embedder:
         return self._model
 
     def embed(self, texts: Sequence[str]) -> Vectors:
-        if not texts:
-            return np.zeros((0, DIM), dtype=np.float32)
-        clipped = [text[:MAX_CHARS] if text.strip() else "-" for text in texts]
-        with self._lock:
-            model = self._load()
-            batches = [
-                np.asarray(model.query(clipped[start : start + self._batch_size])).reshape(-1, DIM)
-                for start in range(0, len(clipped), self._batch_size)
-            ]
-        return normalize(np.concatenate(batches, axis=0))
+        with self._lock:  # the model loads with the first batch, never for no text
+            return encode_in_batches(
+                texts, lambda batch: self._load().query(batch), dim=DIM,
+                max_chars=MAX_CHARS, batch_size=self._batch_size,
+            )  # fmt: skip

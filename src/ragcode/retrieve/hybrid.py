@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +19,14 @@ from ragcode.domain import Hit, Scores
 from ragcode.embeddings.protocol import Embedder
 from ragcode.retrieve.expand import QueryExpander
 from ragcode.retrieve.fusion import best_scores, ranks_by_id, reciprocal_rank_fusion
-from ragcode.store.protocol import LEXICAL_FIELDS, VECTOR_FIELDS, CodeStore, ScoredId, Vector
+from ragcode.store.protocol import (
+    LEXICAL_FIELDS,
+    VECTOR_FIELDS,
+    CodeStore,
+    LexicalField,
+    ScoredId,
+    Vector,
+)
 from ragcode.text.analyzer import TextAnalyzer
 
 log = logging.getLogger(__name__)
@@ -71,7 +79,9 @@ class HybridSearcher:
         lists = self._ranked_lists(query, query_vector, retrievers)
         rerank_vector = query_vector
         if expansion is not None:
-            lists.update(self._expanded_lists(expansion, vectors[1], retrievers))
+            fields = self._settings.expansion_lexical_fields
+            expanded = self._ranked_lists(expansion, vectors[1], retrievers, fields, "expanded-")
+            lists.update(expanded)
             rerank_vector = _blend(query_vector, vectors[1], self._settings.expansion_rerank_blend)
         hits = self._fuse_and_rerank(lists, rerank_vector, top_k, retrievers.rerank)
         log.debug("search %r + %r: %d hits, %.1f ms", query, expansion, len(hits), _ms(started))
@@ -82,34 +92,27 @@ class HybridSearcher:
             return None
         return self._expander.expand(query)
 
-    def _expanded_lists(
-        self, expansion: str, expansion_vector: Vector, use: RetrieverChoice
+    def _ranked_lists(
+        self,
+        text: str,
+        vector: Vector,
+        use: RetrieverChoice,
+        lexical_fields: Sequence[LexicalField] = LEXICAL_FIELDS,
+        prefix: str = "",
     ) -> RankedLists:
+        """One ranked list per field and retriever, named e.g. "lexical:summary" (the
+        question) or "expanded-vector:code" (its expansion, with prefix "expanded-")."""
         depth = self._settings.candidates_per_list
         lists: RankedLists = {}
         if use.lexical:
-            tokens = self._analyzer.analyze_query(expansion)
-            for lexical_field in self._settings.expansion_lexical_fields:
+            tokens = self._analyzer.analyze_query(text)
+            for lexical_field in lexical_fields:
                 found = self._store.lexical_search(lexical_field, tokens, depth)
-                lists[f"expanded-lexical:{lexical_field}"] = found
+                lists[f"{prefix}lexical:{lexical_field}"] = found
         if use.vector:
             for vector_field in VECTOR_FIELDS:
-                found = self._store.vector_search(vector_field, expansion_vector, depth)
-                lists[f"expanded-vector:{vector_field}"] = found
-        return lists
-
-    def _ranked_lists(self, query: str, query_vector: Vector, use: RetrieverChoice) -> RankedLists:
-        depth = self._settings.candidates_per_list
-        lists: RankedLists = {}
-        if use.lexical:
-            tokens = self._analyzer.analyze_query(query)
-            for lexical_field in LEXICAL_FIELDS:
-                found = self._store.lexical_search(lexical_field, tokens, depth)
-                lists[f"lexical:{lexical_field}"] = found
-        if use.vector:
-            for vector_field in VECTOR_FIELDS:
-                found = self._store.vector_search(vector_field, query_vector, depth)
-                lists[f"vector:{vector_field}"] = found
+                found = self._store.vector_search(vector_field, vector, depth)
+                lists[f"{prefix}vector:{vector_field}"] = found
         return lists
 
     def _fuse_and_rerank(
