@@ -179,3 +179,19 @@ def test_code_and_qa_modes_answer_with_references(serve) -> None:  # type: ignor
         final["references"][0]["name"] == "greet" and "def greet" in final["references"][0]["code"]
     )
     assert qa["status"] == "completed" and qa["references"] == []  # no documents: said so
+
+
+def test_a_collection_of_another_embedding_model_is_explained(serve) -> None:  # type: ignore[no-untyped-def]
+    client = serve(ScriptedLLM(lambda m: "답 [1]"))
+    faq = "질문,답변\n카드를 잃어버렸어요.,분실 신고를 하세요.\n".encode()
+    client.post("/api/documents", files={"file": ("faq.csv", faq)})
+    client.app.state.server.ingest.wait_idle()  # type: ignore[attr-defined]
+    docs_store = client.app.state.server.core.docs.store  # type: ignore[attr-defined]
+    # As if the collection had been indexed before the embedding model was changed.
+    docs_store._conn.execute("UPDATE meta SET value = 'old-model' WHERE key = 'embedder:docs'")
+    docs_store._embedder_claimed = None
+    with client.websocket_connect("/ws") as ws:
+        send(ws, "m1", "카드 분실 신고", mode="qa")
+        final = reply(ws, "m1")[-1]
+    assert final["status"] == "error" and final["error"]["code"] == "index_mismatch"
+    assert "old-model" in final["error"]["message"]

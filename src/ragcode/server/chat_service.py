@@ -25,7 +25,7 @@ from ragcode.llm.protocol import LLMError
 from ragcode.server.accounts import User
 from ragcode.server.protocol import Completed, Failed, Proceeding, Typing, failure
 from ragcode.server.threads import iterate_in_thread
-from ragcode.store.protocol import StoreError
+from ragcode.store.protocol import EmbedderMismatchError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,9 @@ class ChatService:
         if isinstance(exc, LLMError):
             log.warning("llm failed request=%s mode=%s error=%s", request_id, mode, exc)
             return failure(request_id, "llm_error")
+        if isinstance(exc, EmbedderMismatchError):  # retrying cannot help: say what to do
+            log.warning("index/model mismatch request=%s mode=%s error=%s", request_id, mode, exc)
+            return failure(request_id, "index_mismatch", reason=str(exc))
         if isinstance(exc, (StoreError, EmbeddingError)):
             log.warning("search failed request=%s mode=%s error=%s", request_id, mode, exc)
             return failure(request_id, "search_error")

@@ -95,6 +95,7 @@ ERRORS: dict[str, str] = {
     "duplicate": "같은 request_id 의 요청이 이미 처리 중입니다.",
     "llm_error": "언어 모델이 답을 만들지 못했습니다. 잠시 후 다시 시도해 주세요.",
     "search_error": "코드 검색 중 오류가 났습니다. 잠시 후 다시 시도해 주세요.",
+    "index_mismatch": "{reason}",
     "unavailable": "{reason}",
     "internal": "서버 오류로 답을 만들지 못했습니다. 잠시 후 다시 시도해 주세요.",
 }
