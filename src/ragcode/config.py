@@ -109,8 +109,8 @@ class EmbeddingSettings(BaseModel):
 class IndexSettings(BaseModel):
     max_file_bytes: int = 1_000_000
     max_line_length: int = 1000
-    summary_max_tokens: int = 128
-    summary_max_chars: int = 300
+    summary_max_tokens: int = 192  # description + distinguishing detail + search terms
+    summary_max_chars: int = 400
     summary_code_chars: int = 6000  # longer units are cut before they reach the LLM
     summaries: bool = True
     # A second short LLM call per unit writes the Korean questions a developer would ask
@@ -139,7 +139,7 @@ class SearchSettings(BaseModel):
     # then uses the question's vector blended with the expansion's. Off, or past the
     # timeout (e.g. while the embedded model writes summaries), search runs without it.
     expand_query: bool = True
-    expansion_timeout_s: float = Field(default=10.0, gt=0)
+    expansion_timeout_s: float = Field(default=30.0, gt=0)  # the first call loads the model
     expansion_lexical_fields: tuple[LexicalField, ...] = ("code", "identifiers")
     expansion_rerank_blend: float = Field(default=0.5, ge=0)
 

@@ -106,3 +106,16 @@ def test_summary_gets_doc2query_questions_and_survives_their_failure() -> None:
     )
     assert "예상 질문" not in off.summarize(unit("load", code))
     assert LLMError  # the failing call raised LLMError inside the scripted LLM
+
+
+def test_the_distinguishing_detail_continues_the_description() -> None:
+    raw = (
+        "설명: 시퀀스의 마지막 n개 요소를 돌려준다.\n"
+        "특징: 슬라이싱이 안 되는 이터러블은 길이 제한 덱으로 처리한다.\n"
+        "검색어: 마지막 요소, 끝에서 가져오기"
+    )
+    assert clean_summary(raw, 400) == (
+        "시퀀스의 마지막 n개 요소를 돌려준다. "
+        "슬라이싱이 안 되는 이터러블은 길이 제한 덱으로 처리한다.\n"
+        "검색어: 마지막 요소, 끝에서 가져오기"
+    )

@@ -31,6 +31,7 @@ _TRIVIAL_DUNDERS = frozenset(
     }
 )  # fmt: skip
 _PREFIXES = re.compile(r"^(?:요약|설명|summary|description)\s*[:：]\s*", re.IGNORECASE)
+_DETAIL_LABEL = re.compile(r"\s*(?:특징|detail)\s*[:：]\s*", re.IGNORECASE)
 _FENCE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
 _TERMS = re.compile(r"(?:검색어|키워드)\s*[:：]\s*(.*)", re.DOTALL)
 MAX_SEARCH_TERMS = 8
@@ -92,6 +93,7 @@ def clean_summary(raw: str, max_chars: int) -> str:
         text = text[: match.start()]
     text = " ".join(text.split())
     text = _PREFIXES.sub("", text).strip().strip("\"'“”")
+    text = _DETAIL_LABEL.sub(" ", text).strip()  # the detail line continues the description
     description = _bounded(text, max_chars)
     if terms:
         return f"{description}\n검색어: {', '.join(terms)}" if description else ", ".join(terms)
