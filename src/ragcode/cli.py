@@ -101,7 +101,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         app.close()
     if args.json:
         payload = {
-            "files": status.files, "units": status.units,
+            "files": status.files, "units": status.units, "embedder": status.embedder,
             "summaries": {
                 "done": status.summaries_done, "pending": status.summaries_pending,
                 "failed": status.summaries_failed, "trivial": status.summaries_trivial,
@@ -112,6 +112,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     print(f"데이터 디렉터리: {app.settings.data_dir}")
     print(f"파일 {status.files}개, 단위 {status.units}개")
+    print(f"임베딩 모델: {status.embedder or '(아직 색인 없음)'}")
     print(
         f"요약: 완료 {status.summaries_done}, 대기 {status.summaries_pending}, "
         f"실패 {status.summaries_failed}, 생략(단순) {status.summaries_trivial}"

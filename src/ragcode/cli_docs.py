@@ -125,11 +125,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         payload = {
             "collection": collection, "files": status.files,
-            "chunks": status.units, "skipped": skipped,
+            "chunks": status.units, "embedder": status.embedder, "skipped": skipped,
         }  # fmt: skip
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
     print(f"컬렉션 {collection}: 파일 {status.files}개, 청크 {status.units}개")
+    print(f"임베딩 모델: {status.embedder or '(아직 색인 없음)'}")
     if skipped:
         print(f"건너뛴 파일 {len(skipped)}개:")
         for item in skipped:

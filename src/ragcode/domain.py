@@ -135,6 +135,7 @@ class IndexStatus:
     summaries_failed: int
     summaries_trivial: int
     skipped: list[SkippedFile]
+    embedder: str | None = None  # the embedding model the collection was indexed with
 
 
 @dataclass(frozen=True, slots=True)

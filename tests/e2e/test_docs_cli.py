@@ -30,6 +30,7 @@ def test_docs_add_ask_remove(tmp_path: Path, cli_env: dict[str, str]) -> None:
     assert added.returncode == 0, added.stderr
     status = json.loads(ragcode("docs", "status", "--json", env=env).stdout)
     assert status["collection"] == "docs" and status["chunks"] >= 60
+    assert status["embedder"] == "multilingual-e5-small-q4"  # documents default to e5
 
     asked = ragcode("docs", "ask", "카드를 잃어버렸을 때 신고는 어떻게 하나요?", "--json", env=env)
     assert asked.returncode == 0, asked.stderr
@@ -47,6 +48,7 @@ def test_docs_add_ask_remove(tmp_path: Path, cli_env: dict[str, str]) -> None:
     assert json.loads(other.stdout)["chunks"] == 0  # collections are separate
     code = json.loads(ragcode("status", "--json", env=env).stdout)
     assert code["units"] == 0  # the code collection never saw the FAQ
+    assert code["embedder"] is None  # nor any embedding model
 
     (tmp_path / "bad.csv").write_text("질문,답변\n이체 한도는?,5천만 원,남는 값\n", "utf-8")
     bad = ragcode("docs", "add", str(tmp_path / "bad.csv"), env=env)
@@ -54,4 +56,5 @@ def test_docs_add_ask_remove(tmp_path: Path, cli_env: dict[str, str]) -> None:
 
     removed = ragcode("docs", "remove", str(faq), env=env)
     assert removed.returncode == 0, removed.stderr
-    assert json.loads(ragcode("docs", "status", "--json", env=env).stdout)["chunks"] == 0
+    emptied = json.loads(ragcode("docs", "status", "--json", env=env).stdout)
+    assert emptied["chunks"] == 0 and emptied["embedder"] is None  # free for another model

@@ -377,4 +377,11 @@ class SqliteStore:
             summaries_failed=counts.get(SummaryState.FAILED.value, 0),
             summaries_trivial=counts.get(SummaryState.TRIVIAL.value, 0),
             skipped=skipped,
+            embedder=self._recorded_embedder(),
         )
+
+    def _recorded_embedder(self) -> str | None:
+        row = self._conn.execute(
+            "SELECT value FROM meta WHERE key = ?", (f"embedder:{self._collection}",)
+        ).fetchone()
+        return str(row[0]) if row else None
