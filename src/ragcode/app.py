@@ -14,6 +14,7 @@ from ragcode.config import LlmEndpoint, Settings
 from ragcode.documents.parse import DocumentParser
 from ragcode.documents.scan import scan_documents
 from ragcode.documents.texts import DocumentTexts
+from ragcode.embeddings import local, local_e5
 from ragcode.embeddings.bedrock import TitanEmbedder
 from ragcode.embeddings.local import LocalEmbedder
 from ragcode.embeddings.local_e5 import E5Embedder
@@ -138,10 +139,7 @@ def build_expander(settings: Settings, llm: LazyLLM, prompt: ExpansionPrompt) ->
 
 # Document relevance cut-offs per embedding model, calibrated on eval/bank_faq_ko.jsonl: the
 # cosine scales differ (e5 puts unrelated Korean sentences near 0.8, USE near 0.2).
-DOCUMENT_CUTOFFS = {
-    "multilingual-e5-small-q4": 0.86,
-    "universal-sentence-encoder-multilingual-3": 0.30,
-}
+DOCUMENT_CUTOFFS = {local_e5.MODEL_NAME: 0.86, local.MODEL_NAME: 0.30}
 DEFAULT_DOCUMENT_CUTOFF = 0.30
 
 

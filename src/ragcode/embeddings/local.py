@@ -9,6 +9,8 @@ from typing import Any
 from ragcode.embeddings.batches import encode_in_batches
 from ragcode.embeddings.protocol import EmbeddingError, Vectors
 
+# Recorded per collection (vectors of two models never mix); keys the calibrated cut-offs.
+MODEL_NAME = "universal-sentence-encoder-multilingual-3"
 # USE was trained on sentences; very long inputs only cost time without adding signal.
 MAX_CHARS = 2000
 
@@ -22,7 +24,7 @@ class LocalEmbedder:
 
     @property
     def name(self) -> str:
-        return "universal-sentence-encoder-multilingual-3"
+        return MODEL_NAME
 
     @property
     def dim(self) -> int:

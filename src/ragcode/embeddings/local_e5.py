@@ -16,6 +16,7 @@ from typing import Any
 from ragcode.embeddings.batches import encode_in_batches
 from ragcode.embeddings.protocol import EmbeddingError, Vectors
 
+MODEL_NAME = "multilingual-e5-small-q4"  # recorded per collection, keys the cut-offs
 MAX_CHARS = 1500  # e5 reads 512 tokens; the rest would only cost time
 DIM = 384
 
@@ -28,7 +29,7 @@ class E5Embedder:
 
     @property
     def name(self) -> str:
-        return "multilingual-e5-small-q4"
+        return MODEL_NAME
 
     @property
     def dim(self) -> int:

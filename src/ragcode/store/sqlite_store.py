@@ -101,18 +101,27 @@ class SqliteStore:
     def claim_embedder(self, name: str, dim: int) -> None:
         if self._embedder_claimed == name:
             return
-        key = f"embedder:{self._collection}"
         with self._transaction(touches=()) as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-            stored = str(row[0]) if row else self._legacy_embedder(conn, name, dim)
+            stored = self._recorded_embedder(conn) or self._legacy_embedder(conn, name, dim)
             if stored is not None and stored != name and self._has_units(conn):
                 raise EmbedderMismatchError(
                     f"'{self._collection}' 컬렉션은 다른 임베딩 모델({stored})로 색인되어 있어 "
                     f"지금 설정된 모델({name})로는 검색할 수 없습니다. 설정을 되돌리거나, "
                     "이 컬렉션의 파일을 remove 한 뒤 다시 색인하세요."
                 )
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, name))
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (self._embedder_key, name)
+            )
         self._embedder_claimed = name
+
+    @property
+    def _embedder_key(self) -> str:
+        return f"embedder:{self._collection}"
+
+    def _recorded_embedder(self, conn: sqlite3.Connection) -> str | None:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (self._embedder_key,))
+        value = row.fetchone()
+        return str(value[0]) if value else None
 
     def _legacy_embedder(self, conn: sqlite3.Connection, name: str, dim: int) -> str | None:
         """Collections written before the model was recorded: judge by the vector size."""
@@ -132,7 +141,7 @@ class SqliteStore:
     def _release_embedder_if_empty(self, conn: sqlite3.Connection) -> None:
         """An emptied collection may be filled again with another model."""
         if not self._has_units(conn):
-            conn.execute("DELETE FROM meta WHERE key = ?", (f"embedder:{self._collection}",))
+            conn.execute("DELETE FROM meta WHERE key = ?", (self._embedder_key,))
             self._embedder_claimed = None
 
     # --- files -------------------------------------------------------------------
@@ -377,11 +386,5 @@ class SqliteStore:
             summaries_failed=counts.get(SummaryState.FAILED.value, 0),
             summaries_trivial=counts.get(SummaryState.TRIVIAL.value, 0),
             skipped=skipped,
-            embedder=self._recorded_embedder(),
+            embedder=self._recorded_embedder(self._conn),
         )
-
-    def _recorded_embedder(self) -> str | None:
-        row = self._conn.execute(
-            "SELECT value FROM meta WHERE key = ?", (f"embedder:{self._collection}",)
-        ).fetchone()
-        return str(row[0]) if row else None
