@@ -50,6 +50,16 @@ def test_clean_summary_cuts_unpunctuated_text_with_ellipsis() -> None:
             UnitKind.METHOD,
             False,
         ),
+        ("A.stub", "def stub(self):\n    raise NotImplementedError", UnitKind.METHOD, True),
+        ("A.go", "def go(self): ...", UnitKind.METHOD, True),
+        # One line, but what it does is not in its name: the LLM describes it.
+        (
+            "curry.bind",
+            "def bind(self, *args, **kwargs):\n    return type(self)(self, *args, **kwargs)",
+            UnitKind.METHOD,
+            False,
+        ),
+        ("key", "def key(args, kwargs):\n    return args[0]", UnitKind.FUNCTION, False),
     ],
 )
 def test_trivial_units_skip_the_llm(name: str, code: str, kind: UnitKind, trivial: bool) -> None:

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from ragcode.domain import CodeUnit, SummaryState, content_hash
 from ragcode.embeddings.protocol import Embedder
+from ragcode.ingest.python_protocols import protocol_terms
 from ragcode.store.protocol import VECTOR_FIELDS, IndexEntry, LexicalField, Vector, VectorField
 from ragcode.text.analyzer import TextAnalyzer
 from ragcode.text.identifiers import split_identifier
@@ -31,12 +32,20 @@ def code_embedding_text(unit: CodeUnit) -> str:
     The sentence encoder understands prose, not code, so the name is spelled out as words.
     """
     words = " ".join(split_identifier(unit.name))
-    doc = (unit.docstring or "").strip()[:600]
+    doc = described_doc(unit)[:700]
     return f"{words}. {doc} {signature_line(unit)}".strip()
 
 
 def summary_embedding_text(unit: CodeUnit, summary: str) -> str:
     return f"{summary} ({' '.join(split_identifier(unit.name))})"
+
+
+def described_doc(unit: CodeUnit) -> str:
+    """The docstring plus what a special method's name means (`__reduce__` -> pickle): nobody
+    asks for a dunder by name. Not in the summary field: only a few units have such terms,
+    and a sparse field would put them at the top of its ranked lists for every question."""
+    parts = [(unit.docstring or "").strip()[:600], protocol_terms(unit.name, unit.language)]
+    return " ".join(part for part in parts if part)
 
 
 class EntryTexts(Protocol):
@@ -63,7 +72,7 @@ class CodeTexts:
     ) -> dict[LexicalField, list[str]]:
         return {
             "summary": analyzer.analyze_text(summary or ""),
-            "doc": analyzer.analyze_text(unit.docstring or ""),
+            "doc": analyzer.analyze_text(described_doc(unit)),
             "code": analyzer.analyze_code(unit.code),
             "identifiers": analyzer.analyze_identifiers([unit.name]),
         }

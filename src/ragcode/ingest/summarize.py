@@ -30,6 +30,12 @@ _TRIVIAL_DUNDERS = frozenset(
         "__enter__", "__exit__", "__reduce__", "__getstate__", "__setstate__", "__format__",
     }
 )  # fmt: skip
+# A body that only returns a name or attribute (a getter), or a stub (`pass`, `...`,
+# `raise NotImplementedError`), possibly on the `def`/`{` line itself.
+_PLAIN_STATEMENT = re.compile(
+    r"(?:^|[:{]\s*)(?:(?:return\s+)?(?:[A-Za-z_]\w*\.)?[A-Za-z_]\w*|pass|\.\.\.|"
+    r"raise\s+NotImplementedError(?:\(\))?);?\s*\}?\s*$"
+)
 _PREFIXES = re.compile(r"^(?:요약|설명|summary|description)\s*[:：]\s*", re.IGNORECASE)
 _DETAIL_LABEL = re.compile(r"\s*(?:특징|detail)\s*[:：]\s*", re.IGNORECASE)
 _FENCE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
@@ -42,14 +48,21 @@ def body_lines(unit: CodeUnit) -> int:
 
 
 def is_trivial(unit: CodeUnit) -> bool:
-    """One-line getters, pass-through dunders and empty class headers need no LLM call."""
+    """One-line getters, stubs, pass-through dunders and empty class headers need no LLM call.
+
+    A one-line body that calls something (`return type(self)(self, *args)`) is not trivial:
+    it is short, but what it does is not in its name.
+    """
     bare_name = unit.name.rsplit(".", 1)[-1]
     lines = body_lines(unit)
     if bare_name in _TRIVIAL_DUNDERS and lines <= 6:
         return True
     if unit.kind == UnitKind.CLASS:
         return lines <= 1
-    return lines <= 2 and not unit.docstring
+    if lines > 2 or unit.docstring:
+        return False
+    last_line = unit.code.strip().splitlines()[-1].strip() if unit.code.strip() else ""
+    return _PLAIN_STATEMENT.search(last_line) is not None
 
 
 def build_messages(unit: CodeUnit, max_code_chars: int) -> list[ChatMessage]:
