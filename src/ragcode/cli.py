@@ -9,14 +9,12 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ragcode import __version__, cli_ask, cli_docs
+from ragcode import __version__, cli_ask, cli_docs, cli_eval
 from ragcode.app import App, build_app
 from ragcode.config import load_settings
 from ragcode.domain import Hit
 from ragcode.embeddings.protocol import EmbeddingError
-from ragcode.evaluation.dataset import DatasetError, load_dataset
-from ragcode.evaluation.metrics import METRICS_HEADER, format_metrics
-from ragcode.evaluation.runner import CONFIGURATIONS, evaluate
+from ragcode.evaluation.dataset import DatasetError
 from ragcode.ingest.indexer import IndexInputError
 from ragcode.llm.protocol import LLMError
 from ragcode.retrieve.hybrid import RetrieverChoice
@@ -124,39 +122,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    cases = load_dataset(Path(args.dataset))
-    code = args.collection in (None, cli_docs.CODE_COLLECTION)
-    app = _open(args) if code else cli_docs.open_docs_app(args.data_dir, args.collection)
-    searcher = app.searcher if code else app.docs.searcher
-    names = list(CONFIGURATIONS) if args.baselines else ["hybrid"]
-    report: dict[str, object] = {}
-    try:
-        for name in names:
-            metrics, results = evaluate(searcher, cases, CONFIGURATIONS[name])
-            report[name] = metrics.as_dict()
-            if args.verbose:
-                for result in results:
-                    if result.rank != 1 and result.case.answerable:
-                        print(
-                            f"[{name}] rank={result.rank} q={result.case.question} "
-                            f"want={result.case.name} top={result.top}",
-                            file=sys.stderr,
-                        )
-    finally:
-        app.close()
-    if args.json:
-        print(json.dumps(report, ensure_ascii=False, indent=2))
-        return 0
-    answerable = sum(1 for case in cases if case.answerable)
-    print(f"{'retriever':<10} {METRICS_HEADER}")
-    for name, values in report.items():
-        assert isinstance(values, dict)
-        print(f"{name:<10} {format_metrics(values)}")
-    print(f"(질문 {answerable}개, 답이 없는 질문 {len(cases) - answerable}개)")
-    return 0
-
-
 def _serve(args: argparse.Namespace) -> int:
     return server_run.cmd_serve(args)
 
@@ -197,7 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--top-k", type=int, default=None)
     serve = add("serve", _serve, "웹 앱을 실행합니다 (채팅, 업로드, 기록)")
     server_run.add_arguments(serve)
-    evaluation = add("eval", cmd_eval, "평가 데이터로 검색 품질을 잽니다")
+    evaluation = add(
+        "eval", lambda a: cli_eval.cmd_eval(a, _open), "평가 데이터로 검색 품질을 잽니다"
+    )
     evaluation.add_argument("dataset")
     evaluation.add_argument("--json", action="store_true")
     evaluation.add_argument(
@@ -206,6 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--verbose", action="store_true", help="틀린 질문을 출력")
     evaluation.add_argument(
         "--collection", default=None, help="평가할 컬렉션 (기본: code; 문서: docs 등)"
+    )
+    evaluation.add_argument(
+        "--answers",
+        action="store_true",
+        help="문서 컬렉션: LLM 답변까지 거쳐 인용과 '답 없음'을 잽니다 (느림)",
     )
     cli_docs.register(sub)
     return parser

@@ -10,11 +10,15 @@ import pytest
 
 from ragcode.app import App
 from ragcode.chat.code_answer import AnswerDelta
-from ragcode.chat.doc_answer import DocAnswer
+from ragcode.chat.doc_answer import DocAnswer, is_refusal
+from ragcode.chat.prompts.qa import NO_ANSWER_KO
 from ragcode.config import Settings
+from ragcode.evaluation.answers import evaluate_answers
+from ragcode.evaluation.dataset import EvalCase
 
 pytestmark = pytest.mark.integration
 
+OTP_RECORD = "OTP는 어디서 발급받나요?"
 SAMPLE_FAQ = Path(__file__).resolve().parents[2] / "samples" / "bank_faq_ko.csv"
 
 
@@ -31,3 +35,27 @@ def test_real_model_answers_in_korean_from_the_faq(
     assert "".join(e.text for e in events if isinstance(e, AnswerDelta)) == final.answer
     assert any("\uac00" <= ch <= "\ud7a3" for ch in final.answer), final.answer
     assert "OTP는 어디서 발급받나요?" in [hit.unit.name for hit in final.references]
+
+
+def test_real_model_answer_evaluation_is_consistent(
+    make_app: Callable[..., App], settings: Settings, tmp_path: Path
+) -> None:
+    """`ragcode eval --answers` path: the real model answers; every figure follows from the
+    answers (an unanswered question cites nothing; an off-topic one never reaches the LLM)."""
+    settings.documents.max_answer_tokens = 64
+    app = make_app()
+    shutil.copy(SAMPLE_FAQ, tmp_path / "bank_faq_ko.csv")
+    app.docs.indexer.index(tmp_path / "bank_faq_ko.csv")
+    cases = [
+        EvalCase("OTP 기기는 어디에서 발급받을 수 있나요?", "bank_faq_ko.csv", OTP_RECORD),
+        EvalCase("오늘 서울 날씨는 어떤가요?", None, None),
+    ]
+    metrics, results = evaluate_answers(app.document_assistant().ask, cases)
+    otp, weather = results
+    assert not weather.answered and weather.answer == NO_ANSWER_KO
+    assert metrics.no_answer_rate == 1.0
+    assert otp.cites_answer <= otp.answer_given <= otp.answered  # citing needs an answer
+    assert metrics.cited_right == float(otp.cites_answer)
+    assert metrics.answered_right == float(otp.answer_given)
+    assert metrics.answerable_refused == float(not otp.answered)
+    assert otp.answered != is_refusal(otp.answer)

@@ -12,7 +12,7 @@ from ragcode.ingest.python_protocols import protocol_terms
 
 pytestmark = pytest.mark.integration
 
-SOURCE = '''
+SOURCE = """
 class Point:
     def __init__(self, x, y):
         self.x = x
@@ -33,7 +33,7 @@ class Point:
 
 def distance(a, b):
     return ((a.x - b.x) ** 2 + (a.y - b.y) ** 2) ** 0.5
-'''
+"""
 
 
 def test_questions_about_a_protocol_find_its_special_method(

@@ -76,6 +76,36 @@ def test_nothing_relevant_gives_the_fixed_answer_without_the_llm() -> None:
     assert english.answer == qa.NO_ANSWER_EN
 
 
+@pytest.mark.parametrize(
+    "said", [qa.REFUSAL_KO + ".", f"  {qa.REFUSAL_KO}\n", qa.REFUSAL_EN.upper() + "."]
+)
+def test_llm_refusal_is_reported_as_no_answer(said: str) -> None:
+    """The LLM read the documents and wrote the prompt's fixed no-answer sentence: the
+    result says "not answered" and lists no sources, like the cut-off's answer."""
+    hits = [faq_hit("인증서 갱신은 어떻게 하나요?", "인증센터에서 갱신합니다.", 12)]
+    assistant = DocumentAssistant(
+        lambda: ScriptedLLM(lambda m: said), StubSearcher(hits), DocumentSettings()
+    )
+    deltas, final = run(assistant, "자동차 보험을 갱신하려면 어떻게 하나요?")
+    assert "".join(d.text for d in deltas) == final.answer == said
+    assert not final.answered and final.references == [] and final.cited == []
+    assert final.as_dict()["answered"] is False
+
+
+def test_an_answer_that_cites_a_document_is_answered_even_if_partly_unsure() -> None:
+    hits = [faq_hit("인증서 갱신은 어떻게 하나요?", "인증센터에서 갱신합니다.", 12)]
+    text = f"인증센터에서 갱신합니다 [1]. 수수료는 {qa.REFUSAL_KO}."
+    assistant = DocumentAssistant(
+        lambda: ScriptedLLM(lambda m: text), StubSearcher(hits), DocumentSettings()
+    )
+    _, final = run(assistant, "인증서 갱신 방법과 수수료는?")
+    assert final.answered and final.cited == [1] and len(final.references) == 1
+
+
+def test_system_prompts_name_the_refusal_sentence_that_is_detected() -> None:
+    assert qa.REFUSAL_KO in qa.SYSTEM_KO and qa.REFUSAL_EN in qa.SYSTEM_EN
+
+
 def test_context_keeps_whole_chunks_within_the_budget() -> None:
     hits = [faq_hit(f"질문 {n}", "가" * 300, n) for n in range(1, 6)]
     context = pack_documents(hits, max_tokens=700)

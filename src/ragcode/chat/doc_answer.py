@@ -32,7 +32,9 @@ class DocAnswer:
     question: str
     answer: str
     references: list[Hit]  # the numbered documents given to the LLM: [1] is references[0]
-    answered: bool  # False: nothing passed the relevance cut-off; the LLM was not called
+    # False: nothing passed the relevance cut-off (the LLM was not called), or the LLM said
+    # the documents do not answer; either way `references` is empty.
+    answered: bool
     cited: list[int]  # the [n] the answer actually cites
 
     def as_dict(self) -> dict[str, object]:
@@ -78,7 +80,17 @@ class DocumentAssistant:
             yield AnswerDelta(delta)
         answer = "".join(parts)
         cited = cited_numbers(answer, len(context.hits))
+        if not cited and is_refusal(answer):
+            log.info("llm found no answer question=%r", question)
+            yield DocAnswer(question, answer, [], answered=False, cited=[])
+            return
         yield DocAnswer(question, answer, context.hits, answered=True, cited=cited)
+
+
+def is_refusal(answer: str) -> bool:
+    """The LLM wrote the prompt's fixed "no answer" sentence (either language)."""
+    flat = " ".join(answer.split()).casefold()
+    return any(marker.casefold() in flat for marker in (prompts.REFUSAL_KO, prompts.REFUSAL_EN))
 
 
 def build_messages(question: str, context: DocumentContext, lang: Lang) -> list[ChatMessage]:

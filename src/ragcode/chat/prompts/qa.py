@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+# The fixed sentence the LLM is told to write when the documents do not answer; the answer
+# is then reported as not answered (doc_answer.is_refusal), like the cut-off's answer.
+REFUSAL_KO = "문서에서 답을 찾지 못했습니다"
+REFUSAL_EN = "The documents do not answer this question"
+
 # Intent: answer only from the numbered documents, cite them, and refuse rather than guess.
 SYSTEM_KO = (
     "당신은 지식 베이스의 문서를 바탕으로 고객의 질문에 답하는 상담원입니다. "
     "아래 '참고 문서'에 있는 내용만 사용해서 한국어로 2~4문장으로 간결하게 답하세요. "
     "근거로 쓴 문서의 번호를 문장 끝에 [1], [2]처럼 표시하세요. "
-    "참고 문서에 답이 없으면 추측하지 말고 '문서에서 답을 찾지 못했습니다'라고만 답하세요."
+    f"참고 문서에 답이 없으면 추측하지 말고 '{REFUSAL_KO}'라고만 답하세요."
 )
 SYSTEM_EN = (
     "You answer customers' questions from the knowledge base documents below. Use only the "
     "'Documents' to answer in 2-4 concise sentences, and cite the numbers of the documents you "
     "used at the end of each sentence as [1], [2]. If the documents do not contain the answer, "
-    "do not guess: say only that the documents do not answer it."
+    f"do not guess: say only '{REFUSAL_EN}.'"
 )
 
 USER_KO = "참고 문서:\n{context}\n\n질문: {question}"

@@ -1,0 +1,76 @@
+"""End-to-end evaluation of document Q&A: retrieval, cut-off and the LLM's answer together.
+
+Retrieval metrics say whether the right record was found; a user sees the answer. Here each
+question goes through the whole assistant, so "no answer" counts both ways of saying it (the
+relevance cut-off, and the LLM's fixed refusal sentence), and an answerable question counts
+as answered only if the answer cites the record that answers it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+
+from ragcode.chat.doc_answer import DocAnswer, DocEvent
+from ragcode.evaluation.dataset import EvalCase
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerResult:
+    case: EvalCase
+    answered: bool
+    answer_given: bool  # answered, with the right record among the documents the LLM read
+    cites_answer: bool  # answered, and the right record is among the cited documents
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerMetrics:
+    questions: int
+    answered_right: float  # answerable questions answered with the right record in context
+    cited_right: float  # answerable questions answered with the right record cited
+    answerable_refused: float  # answerable questions that got "no answer" (cut-off or LLM)
+    unanswerable: int
+    no_answer_rate: float | None  # unanswerable questions answered "no answer"
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return asdict(self)
+
+
+Ask = Callable[[str], Iterator[DocEvent]]
+
+
+def answer_case(ask: Ask, case: EvalCase) -> AnswerResult:
+    final = next(event for event in ask(case.question) if isinstance(event, DocAnswer))
+    cited = [final.references[n - 1] for n in final.cited]
+    cites_answer = final.answered and any(case.matches(hit.unit) for hit in cited)
+    given = final.answered and any(case.matches(hit.unit) for hit in final.references)
+    return AnswerResult(case, final.answered, given, cites_answer, final.answer)
+
+
+def answer_metrics(results: Sequence[AnswerResult]) -> AnswerMetrics:
+    answerable = [result for result in results if result.case.answerable]
+    unanswerable = [result for result in results if not result.case.answerable]
+    if not answerable:
+        raise ValueError("no answerable questions to score")
+    refused = sum(1 for result in unanswerable if not result.answered)
+    return AnswerMetrics(
+        questions=len(answerable),
+        answered_right=sum(result.answer_given for result in answerable) / len(answerable),
+        cited_right=sum(result.cites_answer for result in answerable) / len(answerable),
+        answerable_refused=sum(not result.answered for result in answerable) / len(answerable),
+        unanswerable=len(unanswerable),
+        no_answer_rate=refused / len(unanswerable) if unanswerable else None,
+    )
+
+
+def evaluate_answers(
+    ask: Ask, cases: Sequence[EvalCase], progress: Callable[[AnswerResult], None] | None = None
+) -> tuple[AnswerMetrics, list[AnswerResult]]:
+    results = []
+    for case in cases:
+        result = answer_case(ask, case)
+        if progress is not None:
+            progress(result)
+        results.append(result)
+    return answer_metrics(results), results
