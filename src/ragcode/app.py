@@ -130,6 +130,7 @@ class DocumentIndex:
     store: SqliteStore
     indexer: Indexer
     searcher: HybridSearcher
+    retry_relevance: float | None  # see DocumentAssistant
 
 
 def build_expander(settings: Settings, llm: LazyLLM, prompt: ExpansionPrompt) -> QueryExpander:
@@ -141,6 +142,9 @@ def build_expander(settings: Settings, llm: LazyLLM, prompt: ExpansionPrompt) ->
 # cosine scales differ (e5 puts unrelated Korean sentences near 0.8, USE near 0.2).
 DOCUMENT_CUTOFFS = {local_e5.MODEL_NAME: 0.86, local.MODEL_NAME: 0.30}
 DEFAULT_DOCUMENT_CUTOFF = 0.30
+# Above these, a refusal of the LLM is retried once (documents.answer_retry_relevance): on
+# that set every unanswerable question scored below 0.90, most refused answerable ones above.
+DOCUMENT_RETRY = {local_e5.MODEL_NAME: 0.90}
 
 
 def document_embedder(settings: Settings, code_embedder: Embedder) -> Embedder:
@@ -173,7 +177,10 @@ def build_documents(
     )  # fmt: skip
     expander = build_expander(settings, llm, DOCUMENT_EXPANSION)
     searcher = HybridSearcher(store, analyzer, embedder, search, expander)
-    return DocumentIndex(docs.collection, store, indexer, searcher)
+    retry = docs.answer_retry_relevance
+    if retry is None:
+        retry = DOCUMENT_RETRY.get(embedder.name)
+    return DocumentIndex(docs.collection, store, indexer, searcher, retry)
 
 
 @dataclass(slots=True)
@@ -192,7 +199,9 @@ class App:
         return CodeAssistant(self.llm.get(), self.searcher, self.settings.generation)
 
     def document_assistant(self) -> DocumentAssistant:
-        return DocumentAssistant(self.llm.get, self.docs.searcher, self.settings.documents)
+        return DocumentAssistant(
+            self.llm.get, self.docs.searcher, self.settings.documents, self.docs.retry_relevance
+        )
 
     def chat_modes(self) -> ChatModes:
         """Every chat mode of the web app (`conv_type`), on this app's LLM and searchers."""

@@ -77,10 +77,11 @@ def run_question(
 
 
 def render_sources(result: DocAnswer, out: TextIO) -> None:
-    if not result.answered:
+    if not result.references:
         out.write("\n")
         return
-    out.write("\n\n--- 출처 ---\n")
+    title = "출처" if result.answered else "살펴본 문서 (이 문서들에서 답을 찾지 못했습니다)"
+    out.write(f"\n\n--- {title} ---\n")
     for number, hit in enumerate(result.references, start=1):
         unit = hit.unit
         out.write(

@@ -180,6 +180,11 @@ class DocumentSettings(BaseModel):
     # Off: on eval/bank_faq_ko.jsonl it lowered Recall@5 (0.917 -> 0.867 with the 1.5B model;
     # the FAQ questions are Korean already, and the model's synonyms drift off topic).
     expand_query: bool = False
+    # When the LLM says its documents do not answer although the best one scores at least
+    # this cosine, it is asked once more to answer from them (the small model refuses some
+    # paraphrased questions its documents answer). None: calibrated per embedding model on
+    # eval/bank_faq_ko.jsonl (e5 0.90; no retry for other models); above 1: never.
+    answer_retry_relevance: float | None = None
     top_k: int = 4  # chunks given to the LLM
     context_tokens: int = 1500
     max_answer_tokens: int = 400

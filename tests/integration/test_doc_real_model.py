@@ -10,8 +10,9 @@ import pytest
 
 from ragcode.app import App
 from ragcode.chat.code_answer import AnswerDelta
-from ragcode.chat.doc_answer import DocAnswer, is_refusal
+from ragcode.chat.doc_answer import DocAnswer
 from ragcode.chat.prompts.qa import NO_ANSWER_KO
+from ragcode.chat.refusal import is_refusal
 from ragcode.config import Settings
 from ragcode.evaluation.answers import evaluate_answers
 from ragcode.evaluation.dataset import EvalCase

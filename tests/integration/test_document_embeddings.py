@@ -59,6 +59,26 @@ def test_documents_default_to_e5_and_code_stays_on_use(
     assert metrics.no_answer_rate is not None and metrics.no_answer_rate >= 0.5
 
 
+def test_refusal_retry_is_calibrated_per_document_model(
+    settings: Settings, embedder: LocalEmbedder
+) -> None:
+    """e5 scores are calibrated (refusals above 0.90 are retried); USE has no calibration,
+    so its refusals stand; an explicit setting wins over both."""
+    expected = {"e5": 0.90, "use": None}
+    for local_embedder, retry in expected.items():
+        app = open_app(settings, embedder, local_embedder)
+        try:
+            assert app.docs.retry_relevance == retry
+        finally:
+            app.close()
+    settings.documents.answer_retry_relevance = 2.0
+    app = open_app(settings, embedder, "e5")
+    try:
+        assert app.docs.retry_relevance == 2.0
+    finally:
+        app.close()
+
+
 def test_switching_the_document_model_asks_for_a_new_index_and_loses_nothing(
     settings: Settings, embedder: LocalEmbedder, faq: Path
 ) -> None:

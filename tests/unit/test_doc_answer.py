@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Sequence
+
 import pytest
 
 from ragcode.chat.code_answer import AnswerDelta
 from ragcode.chat.doc_answer import DocAnswer, DocumentAssistant
 from ragcode.chat.prompts import qa
+from ragcode.chat.refusal import stream_unless_refusal
+from ragcode.cli_docs import render_sources
 from ragcode.config import DocumentSettings
 from ragcode.documents.citations import cited_numbers, pack_documents
 from ragcode.domain import CodeUnit, Hit, Scores, UnitKind
-from ragcode.llm.protocol import LLM
+from ragcode.llm.protocol import LLM, ChatMessage
 from tests.scripted_llm import ScriptedLLM
 
 pytestmark = pytest.mark.unit
@@ -81,14 +86,15 @@ def test_nothing_relevant_gives_the_fixed_answer_without_the_llm() -> None:
 )
 def test_llm_refusal_is_reported_as_no_answer(said: str) -> None:
     """The LLM read the documents and wrote the prompt's fixed no-answer sentence: the
-    result says "not answered" and lists no sources, like the cut-off's answer."""
+    result says "not answered", cites nothing, and keeps the documents it read."""
     hits = [faq_hit("인증서 갱신은 어떻게 하나요?", "인증센터에서 갱신합니다.", 12)]
     assistant = DocumentAssistant(
         lambda: ScriptedLLM(lambda m: said), StubSearcher(hits), DocumentSettings()
     )
     deltas, final = run(assistant, "자동차 보험을 갱신하려면 어떻게 하나요?")
     assert "".join(d.text for d in deltas) == final.answer == said
-    assert not final.answered and final.references == [] and final.cited == []
+    assert not final.answered and final.cited == []
+    assert [hit.unit.name for hit in final.references] == ["인증서 갱신은 어떻게 하나요?"]
     assert final.as_dict()["answered"] is False
 
 
@@ -122,3 +128,80 @@ def test_cited_numbers_in_order_without_duplicates() -> None:
 def test_prompts_have_their_placeholders() -> None:
     for template in (qa.USER_KO, qa.USER_EN):
         assert "{context}" in template and "{question}" in template
+
+
+def test_terminal_sources_say_whether_they_answered() -> None:
+    hit = faq_hit("인증서 갱신은 어떻게 하나요?", "인증센터에서 갱신합니다.", 12)
+    shown = io.StringIO()
+    render_sources(DocAnswer("q", "갱신합니다 [1].", [hit], answered=True, cited=[1]), shown)
+    assert "--- 출처 ---" in shown.getvalue() and "[1] 인증서 갱신은" in shown.getvalue()
+    refused = io.StringIO()
+    render_sources(DocAnswer("q", qa.REFUSAL_KO, [hit], answered=False, cited=[]), refused)
+    assert (
+        "답을 찾지 못했습니다" in refused.getvalue() and "[1] 인증서 갱신은" in refused.getvalue()
+    )
+    nothing = io.StringIO()
+    render_sources(DocAnswer("q", qa.NO_ANSWER_KO, [], answered=False, cited=[]), nothing)
+    assert nothing.getvalue() == "\n"
+
+
+def stream_chunks(text: str, size: int = 3) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def drain(deltas: list[str]) -> tuple[list[str], tuple[str, bool]]:
+    gate = stream_unless_refusal(deltas)
+    shown: list[str] = []
+    while True:
+        try:
+            shown.append(next(gate).text)
+        except StopIteration as stop:
+            return shown, stop.value
+
+
+def test_gate_streams_answers_that_start_like_the_refusal() -> None:
+    text = "문서를 보면 인증센터에서 갱신합니다 [1]."  # shares "문서" with the refusal
+    shown, (whole, was_shown) = drain(stream_chunks(text))
+    assert "".join(shown) == whole == text and was_shown
+    assert len(shown) > 2  # streamed, not one block at the end
+
+
+def test_gate_holds_back_the_refusal_sentence() -> None:
+    shown, (whole, was_shown) = drain(stream_chunks(qa.REFUSAL_KO + ". 다만 [1]을 보세요."))
+    assert shown == [] and not was_shown and whole.startswith(qa.REFUSAL_KO)
+
+
+def retrying_llm(first: str, second: str) -> ScriptedLLM:
+    def answer(messages: Sequence[ChatMessage]) -> str:
+        return second if messages[0].content == qa.RETRY_SYSTEM_KO else first
+
+    return ScriptedLLM(answer)
+
+
+def test_a_refusal_of_a_confident_context_is_retried_unseen() -> None:
+    hits = [faq_hit("인증서 갱신은 어떻게 하나요?", "인증센터에서 갱신합니다.", 12, score=0.93)]
+    llm = retrying_llm(qa.REFUSAL_KO + ".", "인증센터에서 갱신합니다 [1].")
+    assistant = DocumentAssistant(lambda: llm, StubSearcher(hits), DocumentSettings(), 0.9)
+    deltas, final = run(assistant, "인증서 기간 연장은 어디서 해요?")
+    assert len(llm.calls) == 2 and llm.calls[1][0].content == qa.RETRY_SYSTEM_KO
+    assert "".join(d.text for d in deltas) == final.answer == "인증센터에서 갱신합니다 [1]."
+    assert final.answered and final.cited == [1]
+
+
+def test_a_refusal_below_the_retry_relevance_stands() -> None:
+    hits = [faq_hit("인증서 갱신은 어떻게 하나요?", "인증센터에서 갱신합니다.", 12, score=0.88)]
+    llm = retrying_llm(qa.REFUSAL_KO + ".", "보험센터에서 갱신합니다 [1].")
+    assistant = DocumentAssistant(lambda: llm, StubSearcher(hits), DocumentSettings(), 0.9)
+    deltas, final = run(assistant, "자동차 보험을 갱신하려면 어떻게 하나요?")
+    assert len(llm.calls) == 1
+    assert "".join(d.text for d in deltas) == final.answer == qa.REFUSAL_KO + "."
+    assert not final.answered and final.cited == []
+
+
+def test_a_second_refusal_is_shown_once() -> None:
+    hits = [faq_hit("인증서 갱신은 어떻게 하나요?", "인증센터에서 갱신합니다.", 12, score=0.95)]
+    llm = retrying_llm(qa.REFUSAL_KO + ".", qa.REFUSAL_KO + "!")
+    assistant = DocumentAssistant(lambda: llm, StubSearcher(hits), DocumentSettings(), 0.9)
+    deltas, final = run(assistant, "인증서 질문")
+    assert len(llm.calls) == 2 and [d.text for d in deltas] == [qa.REFUSAL_KO + "!"]
+    assert not final.answered

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 from ragcode.chat.code_answer import AnswerDelta
 from ragcode.chat.language import Lang, question_language
 from ragcode.chat.prompts import qa as prompts
+from ragcode.chat.refusal import is_refusal, stream_unless_refusal
 from ragcode.config import DocumentSettings
 from ragcode.documents.citations import (
     DocumentContext,
@@ -32,8 +33,8 @@ class DocAnswer:
     question: str
     answer: str
     references: list[Hit]  # the numbered documents given to the LLM: [1] is references[0]
-    # False: nothing passed the relevance cut-off (the LLM was not called), or the LLM said
-    # the documents do not answer; either way `references` is empty.
+    # False: nothing passed the relevance cut-off (the LLM was not called; no references),
+    # or the LLM said the documents it read (`references`) do not answer.
     answered: bool
     cited: list[int]  # the [n] the answer actually cites
 
@@ -48,17 +49,28 @@ class DocAnswer:
 
 
 DocEvent = AnswerDelta | DocAnswer
+Generated = tuple[str, bool]  # the answer text, and whether it was streamed already
 
 
 class DocumentAssistant:
-    """`llm` is a factory: the model loads only when some document is relevant."""
+    """`llm` is a factory: the model loads only when some document is relevant.
+
+    `retry_relevance`: when the LLM refuses although the best document scores at least this,
+    it is asked once more, told to answer from the documents (None: never). The refusal is
+    held back while it streams, so the user sees only the second answer.
+    """
 
     def __init__(
-        self, llm: Callable[[], LLM], searcher: Searcher, settings: DocumentSettings
+        self,
+        llm: Callable[[], LLM],
+        searcher: Searcher,
+        settings: DocumentSettings,
+        retry_relevance: float | None = None,
     ) -> None:
         self._llm = llm
         self._searcher = searcher
         self._settings = settings
+        self._retry_relevance = retry_relevance
 
     def ask(self, question: str, top_k: int | None = None) -> Iterator[DocEvent]:
         hits = self._searcher.search(question, top_k=top_k or self._settings.top_k)
@@ -70,31 +82,49 @@ class DocumentAssistant:
             yield AnswerDelta(message)
             yield DocAnswer(question, message, [], answered=False, cited=[])
             return
-        parts: list[str] = []
-        for delta in self._llm().stream(
-            build_messages(question, context, lang),
+        answer, shown = yield from self._generate(build_messages(question, context, lang))
+        refused = _refused(answer, len(context.hits))
+        if refused and self._should_retry(context):
+            log.info("llm refused a confident context, asking again question=%r", question)
+            retry = build_messages(question, context, lang, must_answer=True)
+            answer, shown = yield from self._generate(retry)
+            refused = _refused(answer, len(context.hits))
+        if not shown:
+            yield AnswerDelta(answer)
+        # On a refusal the documents stay in the result: the small model also refuses some
+        # questions they do answer (eval/README.md), and then the user can still read them.
+        cited = [] if refused else cited_numbers(answer, len(context.hits))
+        yield DocAnswer(question, answer, context.hits, answered=not refused, cited=cited)
+
+    def _generate(
+        self, messages: list[ChatMessage]
+    ) -> Generator[AnswerDelta, None, tuple[str, bool]]:
+        deltas = self._llm().stream(
+            messages,
             max_tokens=self._settings.max_answer_tokens,
             temperature=self._settings.temperature,
-        ):
-            parts.append(delta)
-            yield AnswerDelta(delta)
-        answer = "".join(parts)
-        cited = cited_numbers(answer, len(context.hits))
-        if not cited and is_refusal(answer):
-            log.info("llm found no answer question=%r", question)
-            yield DocAnswer(question, answer, [], answered=False, cited=[])
-            return
-        yield DocAnswer(question, answer, context.hits, answered=True, cited=cited)
+        )
+        return (yield from stream_unless_refusal(deltas))
+
+    def _should_retry(self, context: DocumentContext) -> bool:
+        if self._retry_relevance is None:
+            return False
+        return max(hit.scores.rerank for hit in context.hits) >= self._retry_relevance
 
 
-def is_refusal(answer: str) -> bool:
-    """The LLM wrote the prompt's fixed "no answer" sentence (either language)."""
-    flat = " ".join(answer.split()).casefold()
-    return any(marker.casefold() in flat for marker in (prompts.REFUSAL_KO, prompts.REFUSAL_EN))
+def _refused(answer: str, documents: int) -> bool:
+    """The fixed no-answer sentence and no citation (a cited answer that is unsure about one
+    detail still answers)."""
+    return is_refusal(answer) and not cited_numbers(answer, documents)
 
 
-def build_messages(question: str, context: DocumentContext, lang: Lang) -> list[ChatMessage]:
-    system = prompts.SYSTEM_KO if lang == "ko" else prompts.SYSTEM_EN
+def build_messages(
+    question: str, context: DocumentContext, lang: Lang, *, must_answer: bool = False
+) -> list[ChatMessage]:
+    if must_answer:
+        system = prompts.RETRY_SYSTEM_KO if lang == "ko" else prompts.RETRY_SYSTEM_EN
+    else:
+        system = prompts.SYSTEM_KO if lang == "ko" else prompts.SYSTEM_EN
     user = prompts.USER_KO if lang == "ko" else prompts.USER_EN
     return [
         ChatMessage("system", system),

@@ -21,6 +21,20 @@ SYSTEM_EN = (
     f"do not guess: say only '{REFUSAL_EN}.'"
 )
 
+# Intent: the first answer refused although retrieval was confident (a small model refuses
+# paraphrased questions its documents do answer): answer from the documents this time.
+RETRY_SYSTEM_KO = (
+    "당신은 지식 베이스의 문서를 바탕으로 고객의 질문에 답하는 상담원입니다. "
+    "아래 '참고 문서' 가운데 고객의 질문과 같은 일을 다루는 문서가 있습니다. "
+    "고객은 문서와 다른 낱말로 물을 수 있습니다. 그 문서의 내용만 사용해서 "
+    "한국어로 2~4문장으로 간결하게 답하고, 근거로 쓴 문서의 번호를 문장 끝에 [1]처럼 표시하세요."
+)
+RETRY_SYSTEM_EN = (
+    "You answer customers' questions from the knowledge base documents below. One of the "
+    "'Documents' covers what the customer asks, possibly in other words. Answer from it only, "
+    "in 2-4 concise sentences, and cite its number at the end of each sentence as [1]."
+)
+
 USER_KO = "참고 문서:\n{context}\n\n질문: {question}"
 USER_EN = "Documents:\n{context}\n\nQuestion: {question}"
 
