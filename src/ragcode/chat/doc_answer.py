@@ -49,7 +49,6 @@ class DocAnswer:
 
 
 DocEvent = AnswerDelta | DocAnswer
-Generated = tuple[str, bool]  # the answer text, and whether it was streamed already
 
 
 class DocumentAssistant:
@@ -83,18 +82,18 @@ class DocumentAssistant:
             yield DocAnswer(question, message, [], answered=False, cited=[])
             return
         answer, shown = yield from self._generate(build_messages(question, context, lang))
-        refused = _refused(answer, len(context.hits))
-        if refused and self._should_retry(context):
+        cited = cited_numbers(answer, len(context.hits))
+        if _refused(answer, cited) and self._should_retry(context):
             log.info("llm refused a confident context, asking again question=%r", question)
             retry = build_messages(question, context, lang, must_answer=True)
             answer, shown = yield from self._generate(retry)
-            refused = _refused(answer, len(context.hits))
+            cited = cited_numbers(answer, len(context.hits))
         if not shown:
             yield AnswerDelta(answer)
         # On a refusal the documents stay in the result: the small model also refuses some
         # questions they do answer (eval/README.md), and then the user can still read them.
-        cited = [] if refused else cited_numbers(answer, len(context.hits))
-        yield DocAnswer(question, answer, context.hits, answered=not refused, cited=cited)
+        answered = not _refused(answer, cited)
+        yield DocAnswer(question, answer, context.hits, answered=answered, cited=cited)
 
     def _generate(
         self, messages: list[ChatMessage]
@@ -112,10 +111,10 @@ class DocumentAssistant:
         return max(hit.scores.rerank for hit in context.hits) >= self._retry_relevance
 
 
-def _refused(answer: str, documents: int) -> bool:
+def _refused(answer: str, cited: list[int]) -> bool:
     """The fixed no-answer sentence and no citation (a cited answer that is unsure about one
     detail still answers)."""
-    return is_refusal(answer) and not cited_numbers(answer, documents)
+    return not cited and is_refusal(answer)
 
 
 def build_messages(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # The fixed sentence the LLM is told to write when the documents do not answer; the answer
-# is then reported as not answered (doc_answer.is_refusal), like the cut-off's answer.
+# is then reported as not answered (chat/refusal.py), like the cut-off's answer.
 REFUSAL_KO = "문서에서 답을 찾지 못했습니다"
 REFUSAL_EN = "The documents do not answer this question"
 
