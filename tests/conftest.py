@@ -13,6 +13,7 @@ from ragcode.config import Settings
 from ragcode.embeddings.local import LocalEmbedder
 from ragcode.llm import weights
 from ragcode.llm.protocol import LLM
+from tests.pg_server import pg_database, pg_server, pg_url  # noqa: F401 (PostgreSQL fixtures)
 
 # Tests use the small model: the large one is for users, not for CI time.
 TEST_MODEL = os.environ.get("RAGCODE_LLM__MODEL", "qwen2.5-coder-0.5b")
@@ -43,6 +44,8 @@ def settings(data_dir: Path) -> Settings:
         data_dir=data_dir,
         llm={"model": TEST_MODEL, "n_threads": 2},
         search={"expand_query": False},
+        # Starlette's TestClient sends `Host: testserver` (tests/server_support.TEST_HOSTS).
+        server={"allowed_hosts": ["testserver", "127.0.0.1", "localhost"]},
     )
 
 

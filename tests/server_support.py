@@ -19,10 +19,12 @@ from ragcode.llm.protocol import LLM, ChatMessage
 from ragcode.server.factory import create_app
 
 PASSWORD = "correct horse battery"
+# Starlette's TestClient sends `Host: testserver`; live servers in tests bind 127.0.0.1.
+TEST_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 
 
 def make_server(data_dir: Path, llm: LLM, embedder: Embedder, **server: Any) -> tuple[App, FastAPI]:
-    settings = Settings(data_dir=data_dir, server=server)
+    settings = Settings(data_dir=data_dir, server={"allowed_hosts": TEST_HOSTS, **server})
     core = build_app(settings, llm=llm, embedder=embedder)
     return core, create_app(core)
 

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -19,10 +20,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(api: FastAPI, port: int | None = None) -> Iterator[str]:
-    """Yields the base URL; stops the server (and its lifespan) on exit."""
+def running_server(api: FastAPI, port: int | None = None, **options: Any) -> Iterator[str]:
+    """Yields the base URL; stops the server (and its lifespan) on exit. `options`: more
+    uvicorn.Config arguments (e.g. run.proxy_options)."""
     port = port or free_port()
-    config = uvicorn.Config(api, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        api, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **options
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,12 +39,27 @@ from ragcode.retrieve.expansion_prompts import (
     ExpansionPrompt,
 )
 from ragcode.retrieve.hybrid import HybridSearcher
-from ragcode.store.sqlite_store import SqliteStore
+from ragcode.store.protocol import CodeStore, StoreError
+from ragcode.store.sqlite_store import DEFAULT_COLLECTION, SqliteStore
 from ragcode.text.analyzer import TextAnalyzer
 
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "index.sqlite3"
+
+
+def build_store(settings: Settings, collection: str = DEFAULT_COLLECTION) -> CodeStore:
+    """One collection of the configured knowledge store (`[store] url` picks PostgreSQL)."""
+    if settings.store.url:
+        try:  # the `postgres` extra, loaded only when configured
+            from ragcode.store.postgres import PostgresStore
+        except ImportError as exc:
+            raise StoreError(
+                "PostgreSQL 저장소(store.url)에는 psycopg 와 pgvector 가 필요합니다: "
+                "pip install 'ragcode[postgres]'"
+            ) from exc
+        return PostgresStore(settings.store.url, collection=collection)
+    return SqliteStore(settings.data_dir / INDEX_FILE, collection=collection)
 
 
 def _embedded_llm(settings: Settings, model_path: Path | None, model_name: str | None) -> LLM:
@@ -110,16 +126,24 @@ def build_embedder(settings: Settings) -> Embedder:
 
 
 class LazyLLM:
-    """Builds the LLM on first use (the model loads only when there is work for it)."""
+    """Builds the LLM on first use (the model loads only when there is work for it).
+
+    The first chat requests of a fresh server arrive together: without the lock each would
+    load its own copy of the model (hundreds of MB to GBs of RAM) and all but one leak."""
 
     def __init__(self, factory: Callable[[], LLM]) -> None:
         self._factory = factory
         self._llm: LLM | None = None
+        self._lock = threading.Lock()
 
     def get(self) -> LLM:
-        if self._llm is None:
-            self._llm = self._factory()
-        return self._llm
+        llm = self._llm
+        if llm is not None:  # loaded: no lock on the hot path
+            return llm
+        with self._lock:
+            if self._llm is None:  # a failed load leaves None: the next call tries again
+                self._llm = self._factory()
+            return self._llm
 
 
 @dataclass(slots=True)
@@ -127,7 +151,7 @@ class DocumentIndex:
     """The documents part: its own collection in the same index file (`ragcode docs`)."""
 
     collection: str
-    store: SqliteStore
+    store: CodeStore
     indexer: Indexer
     searcher: HybridSearcher
     retry_relevance: float | None  # see DocumentAssistant
@@ -160,11 +184,12 @@ def build_documents(
     min_relevance = docs.min_relevance
     if min_relevance is None:
         min_relevance = DOCUMENT_CUTOFFS.get(embedder.name, DEFAULT_DOCUMENT_CUTOFF)
-    store = SqliteStore(settings.data_dir / INDEX_FILE, collection=docs.collection)
+    store = build_store(settings, docs.collection)
     builder = EntryBuilder(analyzer, embedder, collection=docs.collection, texts=DocumentTexts())
     indexer = Indexer(
         store, builder, FileLimits(max_bytes=docs.max_file_bytes),
         scan=scan_documents, parse=DocumentParser(docs), summaries=False,
+        private_dir=settings.data_dir,
     )  # fmt: skip
     # Documents keep uniform list weights: the code weights favour LLM summaries they lack.
     search = settings.search.model_copy(
@@ -186,7 +211,7 @@ def build_documents(
 @dataclass(slots=True)
 class App:
     settings: Settings
-    store: SqliteStore
+    store: CodeStore
     analyzer: TextAnalyzer
     embedder: Embedder
     indexer: Indexer
@@ -221,7 +246,7 @@ def build_app(settings: Settings, llm: LLM | None = None, embedder: Embedder | N
     """Wire the embedded product; `llm`/`embedder` replace the configured ones (tests, benches)."""
     data_dir: Path = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    store = SqliteStore(data_dir / INDEX_FILE)
+    store = build_store(settings)
     analyzer = TextAnalyzer()
     embedder = embedder or build_embedder(settings)
     builder = EntryBuilder(analyzer, embedder)
@@ -246,7 +271,7 @@ def build_app(settings: Settings, llm: LLM | None = None, embedder: Embedder | N
         store=store,
         analyzer=analyzer,
         embedder=embedder,
-        indexer=Indexer(store, builder, limits),
+        indexer=Indexer(store, builder, limits, private_dir=data_dir),
         summaries=SummaryRunner(store, builder, make_summarizer),
         searcher=HybridSearcher(store, analyzer, embedder, settings.search, code_expander),
         llm=lazy_llm,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ragcode import __version__, cli_ask, cli_docs, cli_eval
+from ragcode import __version__, cli_ask, cli_docs, cli_eval, cli_user
 from ragcode.app import App, build_app
 from ragcode.config import load_settings
 from ragcode.domain import Hit
@@ -180,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="문서 컬렉션: LLM 답변까지 거쳐 인용과 '답 없음'을 잽니다 (느림)",
     )
     cli_docs.register(sub)
+    cli_user.register(sub)
     return parser
 
 
@@ -190,13 +192,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     try:
-        return int(args.handler(args))
+        code = int(args.handler(args))
+        sys.stdout.flush()  # a closed pipe surfaces here, not in the exit-time flush
+        return code
     except USER_ERRORS as exc:
         print(f"오류: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\n중단되었습니다. 다시 실행하면 이어서 진행합니다.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`ragcode search --json | head`): not an error worth a
+        # traceback; point stdout at /dev/null so the exit-time flush stays quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -191,6 +191,14 @@ class DocumentSettings(BaseModel):
     temperature: float = 0.1
 
 
+class StoreSettings(BaseModel):
+    """Where the knowledge base lives: the embedded SQLite file in the data directory
+    (default), or PostgreSQL + pgvector shared by several processes and machines."""
+
+    # postgresql://user:password@host:5432/db (needs `pip install 'ragcode[postgres]'`)
+    url: str | None = None
+
+
 class ServerSettings(BaseModel):
     """`ragcode serve`: the web app. Outside development a secret key must be configured."""
 
@@ -201,11 +209,38 @@ class ServerSettings(BaseModel):
     secret_key: SecretStr | None = None
     cookie_secure: bool = False  # set behind HTTPS
     session_days: int = Field(default=14, ge=1)
-    login_max_failures: int = Field(default=5, ge=1)  # per user name and per client address
+    # Failed logins per window: per (user name, client) pair, so that someone else's failures
+    # do not lock a user out; per user name over all clients (slower guessing from many
+    # addresses); per client over all user names (password spraying).
+    login_max_failures: int = Field(default=5, ge=1)
+    login_user_max_failures: int = Field(default=50, ge=1)
+    login_client_max_failures: int = Field(default=20, ge=1)
     login_window_s: float = Field(default=300.0, gt=0)
+    # Sign-ups per client address per window; off: only `ragcode user add` creates accounts.
+    open_signup: bool = True
+    signup_max_per_client: int = Field(default=5, ge=1)
+    signup_window_s: float = Field(default=600.0, gt=0)
+    # Password hashes computed at once, process-wide: each argon2 hash takes 64 MiB.
+    max_password_hashes: int = Field(default=2, ge=1)
+    # Host headers answered (port ignored). None: the bind host unless it is a wildcard
+    # (0.0.0.0, ::), plus localhost, 127.0.0.1 and ::1. Set it when serving on a LAN name.
+    allowed_hosts: list[str] | None = None
+    # Proxies whose X-Forwarded-For/-Proto are believed. Empty: the socket's peer address
+    # is the client (a local process cannot pose as many clients to the login limit).
+    trusted_proxies: list[str] = Field(default_factory=list)
     max_message_chars: int = Field(default=8000, ge=1)
-    max_requests_in_flight: int = Field(default=4, ge=1)  # per WebSocket
+    # Per user, across all of their sockets: one account must not crowd out the others.
+    max_requests_in_flight: int = Field(default=4, ge=1)
+    max_sockets_per_user: int = Field(default=5, ge=1)  # one more is closed with 4429
+    chat_workers: int = Field(default=8, ge=1)  # answer threads, shared fairly between users
+    # A request whose mode yields nothing for this long (a hung model or endpoint) ends with
+    # an `llm_timeout` error; generous, since it also covers waiting for the model behind
+    # other answers and summaries on the embedded default.
+    chat_idle_timeout_s: float = Field(default=300.0, gt=0)
     max_upload_bytes: int = Field(default=20_000_000, ge=1)  # one uploaded file or zip
+    # Uploads of one user queued or being indexed/summarized at once (more: 429); bounds how
+    # long one user's batch can hold everyone else's uploads back in the single ingest queue.
+    max_uploads_in_progress: int = Field(default=3, ge=1)
     max_zip_uncompressed_bytes: int = Field(default=100_000_000, ge=1)
     max_zip_files: int = Field(default=5000, ge=1)
     chat_max_tokens: int = Field(default=512, ge=1)  # modes other than code and qa
@@ -221,6 +256,27 @@ class ServerSettings(BaseModel):
             raise ValueError("server.secret_key 는 32자 이상이어야 합니다")
         return self
 
+    def host_allowlist(self) -> frozenset[str]:
+        """Host names (lower case, no port or brackets) the web app answers to."""
+        if self.allowed_hosts is not None:
+            return frozenset(bare_host(host) for host in self.allowed_hosts)
+        local = {"localhost", "127.0.0.1", "::1"}
+        bind = bare_host(self.host)
+        return frozenset(local if bind in WILDCARD_HOSTS else local | {bind})
+
+
+WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::", "*"})
+
+
+def bare_host(host: str) -> str:
+    """`Example.com:8000` -> `example.com`, `[::1]:8000` -> `::1`, `::1` -> `::1`."""
+    host = host.strip().lower().rstrip(".")  # "localhost." is localhost
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    if host.count(":") == 1:  # name:port; more colons is a bare IPv6 address
+        return host.split(":", 1)[0]
+    return host
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -231,6 +287,7 @@ class Settings(BaseSettings):
     llm: LlmSettings = Field(default_factory=LlmSettings)
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
     documents: DocumentSettings = Field(default_factory=DocumentSettings)

@@ -6,6 +6,22 @@ import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+# Owner scopes: who may find an indexed file. The team knowledge base (`ragcode index`,
+# `ragcode docs add`, uploads shared with the team) is visible to every user; a private
+# upload only to its owner. Searches filter by scope inside the store query.
+TEAM_SCOPE = "team"
+TEAM_ONLY: tuple[str, ...] = (TEAM_SCOPE,)
+
+
+def user_scope(user_id: int) -> str:
+    """The scope of one user's private uploads."""
+    return f"user:{user_id}"
+
+
+def visible_scopes(user_id: int) -> tuple[str, ...]:
+    """What one user's searches may return: the team's files and their own."""
+    return (TEAM_SCOPE, user_scope(user_id))
+
 
 class UnitKind(StrEnum):
     FUNCTION = "function"
@@ -57,7 +73,7 @@ class CodeUnit:
 @dataclass(frozen=True, slots=True)
 class SkippedFile:
     path: str
-    reason: str  # short, user-readable: "binary", "too large (3.2 MB > 1 MB)", ...
+    reason: str  # short, user-readable (Korean): "바이너리 파일입니다", "파일이 너무 큽니다 (...)"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -216,3 +217,60 @@ def test_real_model_answers_in_the_browser(
         assert page.inner_text(".message.assistant .bubble").strip()
         assert not page.locator(".bubble.failed").count()
         page.close()
+
+
+def test_logout_elsewhere_shows_the_login_form(browser: object, scripted_url: str) -> None:
+    """The session ends outside this page (another tab logs out): the server closes the
+    socket with 4401 and the page shows the login form instead of reconnecting."""
+    page = browser.new_page()  # type: ignore[attr-defined]
+    sockets: list[object] = []
+    page.on("websocket", lambda socket: sockets.append(socket))
+    sign_up(page, scripted_url, "dahye")
+    assert page.context.request.post(f"{scripted_url}/api/logout").status == 204
+    page.wait_for_selector("#auth:not([hidden])", timeout=10000)
+    assert "다시 로그인" in page.inner_text("#auth-error")
+    page.wait_for_timeout(1500)
+    assert len(sockets) == 1, "no reconnection after 4401"
+    page.close()
+
+
+def test_a_socket_refused_with_4401_shows_the_login_form(
+    browser: object, tmp_path: Path, embedder: LocalEmbedder
+) -> None:
+    """The server restarts without the session (expired, logged out on another replica): the
+    reconnect is answered with 4401, and the page stops retrying and asks for a login."""
+    core, api = make_server(tmp_path / "data", PacedLLM(), embedder)  # type: ignore[arg-type]
+    port = free_port()
+    page = browser.new_page()  # type: ignore[attr-defined]
+    sockets: list[object] = []
+    page.on("websocket", lambda socket: sockets.append(socket))
+    with running_server(api, port) as url:
+        sign_up(page, url, "sora")
+    page.wait_for_selector("#connection[data-status=reconnecting]")
+    with sqlite3.connect(core.settings.data_dir / "web.sqlite3") as database:
+        database.execute("DELETE FROM sessions")
+    with running_server(create_app(core), port):
+        page.wait_for_selector("#auth:not([hidden])", timeout=20000)
+        assert "로그인" in page.inner_text("#auth-error")
+        seen = len(sockets)
+        page.wait_for_timeout(2000)
+        assert len(sockets) == seen, "the client kept reconnecting after 4401"
+        page.close()
+    core.close()
+
+
+def test_too_many_sockets_shows_the_reason(
+    browser: object, tmp_path: Path, embedder: LocalEmbedder
+) -> None:
+    core, api = make_server(tmp_path / "data", PacedLLM(), embedder, max_sockets_per_user=1)  # type: ignore[arg-type]
+    with running_server(api) as url:
+        context = browser.new_context()  # type: ignore[attr-defined]
+        first = context.new_page()
+        sign_up(first, url, "taeho")
+        second = context.new_page()  # same cookies: a second tab
+        second.goto(url)
+        second.wait_for_selector("#connection[data-status=refused]", timeout=10000)
+        assert "열린 연결이 너무 많습니다" in second.inner_text("#notice")
+        assert second.is_visible("#notice")
+        context.close()
+    core.close()

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from ragcode.domain import visible_scopes
 from ragcode.embeddings.local import LocalEmbedder
 from tests.scripted_llm import ScriptedLLM
 from tests.server_support import PASSWORD, make_server, reply, send, signup
@@ -45,8 +46,8 @@ def test_everything_requires_a_session(client: TestClient) -> None:
                          ("GET", "/api/documents"), ("GET", "/api/me")]:  # fmt: skip
         response = client.request(method, path)
         assert response.status_code == 401 and response.json()["detail"] == "로그인이 필요합니다."
-    with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/ws"):
-        pass
+    with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/ws") as ws:
+        ws.receive_json()  # accepted, then closed with a code the client understands
     assert closed.value.code == 4401
     client.cookies.set("ragcode_session", "forged.value")
     assert client.get("/api/me").status_code == 401
@@ -69,7 +70,7 @@ def test_signup_login_logout(client: TestClient) -> None:
         ]
         == "이미 사용 중인 사용자 이름입니다."
     )
-    assert client.get("/api/me").json() == {"username": "alice"}
+    assert client.get("/api/me").json() == {"username": "alice", "is_admin": True}  # the first
     assert client.post("/api/logout").status_code == 204
     client.cookies.set("ragcode_session", cookie)  # the old cookie is revoked server-side
     assert client.get("/api/me").status_code == 401
@@ -99,9 +100,9 @@ def test_cross_site_requests_are_refused(client: TestClient) -> None:
     signup(client, "carol")
     with (
         pytest.raises(WebSocketDisconnect) as closed,
-        client.websocket_connect("/ws", headers={"Origin": "http://evil.example"}),
+        client.websocket_connect("/ws", headers={"Origin": "http://evil.example"}) as ws,
     ):
-        pass
+        ws.receive_json()
     assert closed.value.code == 4403
 
 
@@ -165,10 +166,14 @@ def test_upload_streams_progress_and_stays_private(client: TestClient) -> None:
     assert client.delete(f"/api/documents/{doc['id']}").status_code == 404
     client.cookies.set("ragcode_session", alice_cookie or "")
     core = client.app.state.server.core  # type: ignore[attr-defined]
-    assert any(h.unit.name == "greet" for h in core.searcher.search("greeting for a person"))
+    alice = visible_scopes(1)  # the first account
+    found = core.searcher.search("greeting for a person", scopes=alice)
+    assert any(h.unit.name == "greet" for h in found)
+    assert not any(h.unit.name == "greet" for h in core.searcher.search("greeting for a person"))
     assert client.delete(f"/api/documents/{doc['id']}").status_code == 204
     assert client.get("/api/documents").json()["documents"] == []
-    assert not any(h.unit.name == "greet" for h in core.searcher.search("greeting for a person"))
+    found = core.searcher.search("greeting for a person", scopes=alice)
+    assert not any(h.unit.name == "greet" for h in found)
     assert not list((core.settings.data_dir / "uploads").rglob("*.py"))
 
 

@@ -11,7 +11,7 @@ from ragcode.chat.doc_answer import DocumentAssistant
 from ragcode.chat.prompts import qa
 from ragcode.cli import main
 from ragcode.config import DocumentSettings
-from ragcode.domain import Hit
+from ragcode.domain import TEAM_ONLY, Hit
 from ragcode.evaluation.answers import evaluate_answers
 from ragcode.evaluation.dataset import EvalCase
 from ragcode.llm.protocol import ChatMessage
@@ -27,7 +27,9 @@ OTP = faq_hit("OTP는 어디서 발급받나요?", "영업점에서 발급합니
 class TopicSearcher:
     """Finds the certificate record for 인증서 questions, the OTP one for OTP questions."""
 
-    def search(self, query: str, top_k: int | None = None) -> list[Hit]:
+    def search(
+        self, query: str, top_k: int | None = None, *, scopes: Sequence[str] = TEAM_ONLY
+    ) -> list[Hit]:
         if "인증서" in query:
             return [CERT, OTP]
         return [OTP] if "OTP" in query or "보험" in query else []

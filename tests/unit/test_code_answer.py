@@ -10,7 +10,7 @@ from ragcode.chat.code_answer import AnswerDelta, AnswerRestart, CodeAnswer, Cod
 from ragcode.chat.code_blocks import extract_code_blocks, python_syntax_error
 from ragcode.chat.language import question_language, requested_code_language
 from ragcode.config import GenerationSettings
-from ragcode.domain import ChatTurn, CodeUnit, Hit, Scores, UnitKind
+from ragcode.domain import TEAM_ONLY, ChatTurn, CodeUnit, Hit, Scores, UnitKind
 from ragcode.llm.protocol import ChatMessage
 from ragcode.retrieve.context import pack_context
 from tests.scripted_llm import ScriptedLLM
@@ -28,8 +28,12 @@ class StubSearcher:
     def __init__(self, results: dict[str, list[Hit]]) -> None:
         self.results = results
         self.queries: list[str] = []
+        self.scopes_seen: list[tuple[str, ...]] = []
 
-    def search(self, query: str, top_k: int | None = None) -> list[Hit]:
+    def search(
+        self, query: str, top_k: int | None = None, *, scopes: Sequence[str] = TEAM_ONLY
+    ) -> list[Hit]:
+        self.scopes_seen.append(tuple(scopes))
         self.queries.append(query)
         return self.results.get(query, [])
 
@@ -154,3 +158,13 @@ def test_context_packing_respects_budget_and_file_share() -> None:
     assert [h.unit.name for h in tight.hits] == ["other"]  # long units never cut, a short one fits
     small = pack_context([hit(f"s{i}", path="s.py", lines=3) for i in range(5)], max_tokens=100_000)
     assert len(small.hits) == 5  # a small file may give all its units
+
+
+def test_retrieval_is_limited_to_the_callers_scopes() -> None:
+    searcher = StubSearcher({"메일 보내기": [hit("send_mail")]})
+    llm = ScriptedLLM(lambda m: "```python\nsend_mail()\n```")
+    assistant = CodeAssistant(llm, searcher, GenerationSettings())  # type: ignore[arg-type]
+    list(assistant.ask("메일 보내기", scopes=("team", "user:7")))
+    assert searcher.scopes_seen == [("team", "user:7")]
+    list(assistant.ask("메일 보내기"))  # no scopes given: the team's code only
+    assert searcher.scopes_seen[-1] == ("team",)

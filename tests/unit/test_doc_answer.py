@@ -14,7 +14,7 @@ from ragcode.chat.refusal import stream_unless_refusal
 from ragcode.cli_docs import render_sources
 from ragcode.config import DocumentSettings
 from ragcode.documents.citations import cited_numbers, pack_documents
-from ragcode.domain import CodeUnit, Hit, Scores, UnitKind
+from ragcode.domain import TEAM_ONLY, CodeUnit, Hit, Scores, UnitKind
 from ragcode.llm.protocol import LLM, ChatMessage
 from tests.scripted_llm import ScriptedLLM
 
@@ -31,8 +31,12 @@ class StubSearcher:
     def __init__(self, hits: list[Hit]) -> None:
         self.hits = hits
         self.queries: list[tuple[str, int | None]] = []
+        self.scopes_seen: list[tuple[str, ...]] = []
 
-    def search(self, query: str, top_k: int | None = None) -> list[Hit]:
+    def search(
+        self, query: str, top_k: int | None = None, *, scopes: Sequence[str] = TEAM_ONLY
+    ) -> list[Hit]:
+        self.scopes_seen.append(tuple(scopes))
         self.queries.append((query, top_k))
         return self.hits[: top_k or len(self.hits)]
 
@@ -205,3 +209,11 @@ def test_a_second_refusal_is_shown_once() -> None:
     deltas, final = run(assistant, "인증서 질문")
     assert len(llm.calls) == 2 and [d.text for d in deltas] == [qa.REFUSAL_KO + "!"]
     assert not final.answered
+
+
+def test_document_search_is_limited_to_the_callers_scopes() -> None:
+    searcher = StubSearcher([])
+    assistant = DocumentAssistant(lambda: ScriptedLLM(lambda m: ""), searcher, DocumentSettings())
+    list(assistant.ask("수수료는?", scopes=("team", "user:3")))
+    list(assistant.ask("수수료는?"))
+    assert searcher.scopes_seen == [("team", "user:3"), ("team",)]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ragcode.domain import SkippedFile
+from ragcode.ingest import files
 from ragcode.ingest.files import FileLimits, SourceFile, relative_path, walk_sources
 from ragcode.ingest.languages import detect_language
 
@@ -97,7 +98,7 @@ def test_binary_file_with_nul_byte(tmp_path: Path) -> None:
     _write(tmp_path, "blob.py", b"x = 1\n\x00\x01\x02")
     _write(tmp_path, "late.py", b"x = 1\n" * 2000 + b"y = '\x00'\n")  # NUL after 8 KB
     skips = _skips(tmp_path)
-    assert skips == {"blob.py": "binary file"}
+    assert skips == {"blob.py": files.BINARY}
 
 
 def test_cp949_korean_file_decodes(tmp_path: Path) -> None:
@@ -119,7 +120,7 @@ def test_utf8_bom_is_stripped(tmp_path: Path) -> None:
 
 def test_latin1_garbage_is_undecodable(tmp_path: Path) -> None:
     _write(tmp_path, "bad.py", "name = 'café'\n".encode("latin-1") + b"\x80\xff\n")
-    assert _only(tmp_path) == SkippedFile("bad.py", "undecodable text")
+    assert _only(tmp_path) == SkippedFile("bad.py", files.UNDECODABLE)
 
 
 def test_oversized_file_reason_and_no_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -131,12 +132,12 @@ def test_oversized_file_reason_and_no_read(tmp_path: Path, monkeypatch: pytest.M
 
     monkeypatch.setattr(Path, "read_bytes", no_read)
     assert _skips(tmp_path, FileLimits(max_bytes=100)) == {
-        "big.py": "too large (3.2 MB > 100 B)",
-        "mid.py": "too large (250 B > 100 B)",
+        "big.py": "파일이 너무 큽니다 (3.2 MB > 100 B)",
+        "mid.py": "파일이 너무 큽니다 (250 B > 100 B)",
     }
     monkeypatch.undo()
     assert _skips(tmp_path, FileLimits(max_bytes=1_000_000))["big.py"] == (
-        "too large (3.2 MB > 1.0 MB)"
+        "파일이 너무 큽니다 (3.2 MB > 1.0 MB)"
     )
 
 
@@ -146,11 +147,11 @@ def test_minified_javascript(tmp_path: Path) -> None:
     _write(tmp_path, "app.ts", "const a = 1;\n" * 10 + long_line[:900] + "\n")
     _write(tmp_path, "data.py", "x = 1\n" * 20 + f"TABLE = '{long_line}'\n")
     _write(tmp_path, "wide.py", ("y" * 400 + "\n") * 3)
-    assert _skips(tmp_path) == {"bundle.js": "minified file", "wide.py": "minified file"}
+    assert _skips(tmp_path) == {"bundle.js": files.MINIFIED, "wide.py": files.MINIFIED}
     assert _skips(tmp_path, FileLimits(max_line_length=500)) == {
-        "app.ts": "minified file",
-        "bundle.js": "minified file",
-        "wide.py": "minified file",
+        "app.ts": files.MINIFIED,
+        "bundle.js": files.MINIFIED,
+        "wide.py": files.MINIFIED,
     }
 
 
@@ -164,7 +165,7 @@ def test_generated_files_by_name_and_header(tmp_path: Path) -> None:
     _write(tmp_path, "late.py", "\n" * 5 + "# @generated\nx = 1\n")  # line 6: not a header
     skips = _skips(tmp_path)
     assert skips == {
-        name: "generated file"
+        name: files.GENERATED
         for name in ["api_pb2.py", "api.pb.go", "vendor.min.js", "gen.go", "schema.ts", "lock.py"]
     }
 
@@ -174,9 +175,9 @@ def test_unknown_language_reports_the_extension(tmp_path: Path) -> None:
     _write(tmp_path, "Makefile", "all:\n")
     _write(tmp_path, "logo.png", b"\x89PNG\x00\x00")
     assert _skips(tmp_path) == {
-        "Makefile": "unknown language (Makefile)",
-        "README.md": "unknown language (.md)",
-        "logo.png": "unknown language (.png)",
+        "Makefile": "지원하지 않는 언어입니다 (Makefile)",
+        "README.md": "지원하지 않는 언어입니다 (.md)",
+        "logo.png": "지원하지 않는 언어입니다 (.png)",
     }
 
 
@@ -187,7 +188,9 @@ def test_unreadable_file_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyP
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
 
     monkeypatch.setattr(Path, "read_bytes", denied)
-    assert _only(tmp_path) == SkippedFile("secret.py", f"unreadable: {os.strerror(errno.EACCES)}")
+    assert _only(tmp_path) == SkippedFile(
+        "secret.py", f"파일을 읽을 수 없습니다: {os.strerror(errno.EACCES)}"
+    )
 
 
 def test_single_file_root(tmp_path: Path) -> None:
@@ -196,7 +199,7 @@ def test_single_file_root(tmp_path: Path) -> None:
     assert isinstance(entry, SourceFile)
     assert (entry.path, entry.abs_path, entry.language) == ("tool.go", path, "go")
     assert _only(_write(tmp_path, "notes.txt", "hi")) == SkippedFile(
-        "notes.txt", "unknown language (.txt)"
+        "notes.txt", "지원하지 않는 언어입니다 (.txt)"
     )
 
 
@@ -209,7 +212,7 @@ def test_symlinks_outside_root_are_refused(tmp_path: Path) -> None:
     (root / "linked_dir").symlink_to(outside.parent, target_is_directory=True)
     entries = _walk(root)
     assert [e.path for e in entries] == ["alias.py", "escape.py", "real.py"]
-    assert entries[1] == SkippedFile("escape.py", "symlink outside root")
+    assert entries[1] == SkippedFile("escape.py", files.OUTSIDE_ROOT)
     assert isinstance(entries[0], SourceFile)
     assert entries[0].text == "x = 1\n"
 

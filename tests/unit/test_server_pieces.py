@@ -11,7 +11,7 @@ from starlette.datastructures import Headers
 from ragcode.config import ServerSettings, Settings
 from ragcode.server.deps import same_origin
 from ragcode.server.protocol import CLIENT_MESSAGE, Ping, TextRequest, failure
-from ragcode.server.ratelimit import FailureLimiter
+from ragcode.server.ratelimit import AttemptLimiter
 from ragcode.server.secret import resolve_secret
 
 pytestmark = pytest.mark.unit
@@ -19,14 +19,13 @@ pytestmark = pytest.mark.unit
 
 def test_limiter_blocks_after_failures_and_recovers() -> None:
     now = [0.0]
-    limiter = FailureLimiter(3, 60.0, clock=lambda: now[0])
+    limiter = AttemptLimiter(60.0, clock=lambda: now[0])
     for _ in range(3):
-        assert limiter.retry_after("user:a", "client:x") == 0
-        limiter.failed("user:a", "client:x")
-    assert limiter.retry_after("user:a") == pytest.approx(60.0)
-    assert limiter.retry_after("client:x") > 0 and limiter.retry_after("user:b") == 0
+        assert limiter.reserve({"user:a": 3, "client:x": 3}) == 0
+    assert limiter.reserve({"user:a": 3}) == pytest.approx(60.0)
+    assert limiter.reserve({"client:x": 3}) > 0 and limiter.reserve({"user:b": 3}) == 0
     now[0] = 61.0
-    assert limiter.retry_after("user:a", "client:x") == 0
+    assert limiter.reserve({"user:a": 3, "client:x": 3}) == 0
 
 
 def test_client_messages_parse_by_type() -> None:

@@ -11,7 +11,7 @@ from ragcode.chat.language import Lang, question_language, requested_code_langua
 from ragcode.chat.prompts import code as prompts
 from ragcode.chat.rewrite import rewrite_question
 from ragcode.config import GenerationSettings
-from ragcode.domain import ChatTurn, Hit
+from ragcode.domain import TEAM_ONLY, ChatTurn, Hit
 from ragcode.llm.protocol import LLM, ChatMessage
 from ragcode.retrieve.context import PackedContext, pack_context
 from ragcode.retrieve.fusion import merge_hit_lists
@@ -73,11 +73,16 @@ class CodeAssistant:
         self._top_k = top_k
 
     def ask(
-        self, question: str, history: Sequence[ChatTurn] = (), top_k: int | None = None
+        self,
+        question: str,
+        history: Sequence[ChatTurn] = (),
+        top_k: int | None = None,
+        scopes: Sequence[str] = TEAM_ONLY,
     ) -> Iterator[AnswerEvent]:
+        """`scopes`: whose code may be retrieved (see `domain.visible_scopes`)."""
         turns = list(history)[-self._settings.history_turns :]
         standalone = rewrite_question(self._llm, question, turns)
-        hits = self._retrieve(standalone, turns, top_k or self._top_k)
+        hits = self._retrieve(standalone, turns, top_k or self._top_k, scopes)
         context = pack_context(hits, max_tokens=self._settings.context_tokens)
         lang = question_language(question)
         code_language = requested_code_language(question, context.hits)
@@ -114,14 +119,18 @@ class CodeAssistant:
             syntax_error=error,
         )
 
-    def _retrieve(self, standalone: str, turns: list[ChatTurn], top_k: int) -> list[Hit]:
-        hits = self._searcher.search(standalone, top_k=top_k)
+    def _retrieve(
+        self, standalone: str, turns: list[ChatTurn], top_k: int, scopes: Sequence[str]
+    ) -> list[Hit]:
+        hits = self._searcher.search(standalone, top_k=top_k, scopes=scopes)
         if not turns:
             return hits
         # A follow-up usually refers to the code of the previous turn: keep it in the running
         # even when the rewrite came out vague (weighted below the new question's hits).
         last = turns[-1]
-        previous = self._searcher.search(last.standalone_question or last.question, top_k=top_k)
+        previous = self._searcher.search(
+            last.standalone_question or last.question, top_k=top_k, scopes=scopes
+        )
         return merge_hit_lists([hits, previous], weights=[1.0, 0.6])[:top_k]
 
     def _stream(self, messages: list[ChatMessage]) -> Generator[AnswerDelta, None, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,14 +18,16 @@ from ragcode.documents.citations import (
     pack_documents,
     reference,
 )
-from ragcode.domain import Hit
+from ragcode.domain import TEAM_ONLY, Hit
 from ragcode.llm.protocol import LLM, ChatMessage
 
 log = logging.getLogger(__name__)
 
 
 class Searcher(Protocol):
-    def search(self, query: str, top_k: int | None = None) -> list[Hit]: ...
+    def search(
+        self, query: str, top_k: int | None = None, *, scopes: Sequence[str] = TEAM_ONLY
+    ) -> list[Hit]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +73,11 @@ class DocumentAssistant:
         self._settings = settings
         self._retry_relevance = retry_relevance
 
-    def ask(self, question: str, top_k: int | None = None) -> Iterator[DocEvent]:
-        hits = self._searcher.search(question, top_k=top_k or self._settings.top_k)
+    def ask(
+        self, question: str, top_k: int | None = None, scopes: Sequence[str] = TEAM_ONLY
+    ) -> Iterator[DocEvent]:
+        """`scopes`: whose documents may be read (see `domain.visible_scopes`)."""
+        hits = self._searcher.search(question, top_k=top_k or self._settings.top_k, scopes=scopes)
         context = pack_documents(hits, max_tokens=self._settings.context_tokens)
         lang = question_language(question)
         if not context.hits:

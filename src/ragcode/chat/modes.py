@@ -28,7 +28,7 @@ from ragcode.chat.prompts import (
 )
 from ragcode.chat.redact import mask_patterns
 from ragcode.chat.timestamps import extract_timestamps
-from ragcode.domain import ChatTurn
+from ragcode.domain import TEAM_ONLY, ChatTurn
 from ragcode.llm.protocol import LLM, ChatMessage
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,8 @@ class ModeRequest:
     question: str
     history: Sequence[ChatTurn] = ()  # earlier turns of this mode, oldest first
     now: datetime = field(default_factory=datetime.now)  # the message's date (timestamps)
+    # Whose code and documents `code`/`qa` may retrieve: the asking user's visible scopes.
+    scopes: Sequence[str] = TEAM_ONLY
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +170,7 @@ class ChatModes:
 
     def _code_answer(self, request: ModeRequest) -> Iterator[ModeEvent]:
         assistant = self._code()
-        for event in assistant.ask(request.question, request.history):
+        for event in assistant.ask(request.question, request.history, scopes=request.scopes):
             if isinstance(event, AnswerDelta):
                 yield event
             elif isinstance(event, AnswerRestart):
@@ -184,7 +186,7 @@ class ChatModes:
     def _doc_answer(self, request: ModeRequest) -> Iterator[ModeEvent]:
         if self._docs is None:
             raise ModeUnavailableError(QA_NOT_READY)
-        for event in self._docs().ask(request.question):
+        for event in self._docs().ask(request.question, scopes=request.scopes):
             if isinstance(event, AnswerDelta):
                 yield event
             elif isinstance(event, DocAnswer):

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from ragcode.documents.errors import DocumentError
 
+_WHOLE_FILE = "JSON 파일"
+
 
 @dataclass(frozen=True, slots=True)
 class FaqColumns:
@@ -106,11 +108,24 @@ def _from_mapping(item: object, columns: FaqColumns, start: int, end: int, where
     return _record(str(values[q] or ""), str(values[a] or ""), category, start, end, where)
 
 
-def read_json(text: str, columns: FaqColumns) -> list[FaqRecord]:
+def _loads(text: str, where: str) -> object:
+    """json.loads; what it rejects becomes a DocumentError naming `where`."""
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DocumentError(f"JSON 형식 오류 ({exc.lineno}행 {exc.colno}열): {exc.msg}") from exc
+        if where == _WHOLE_FILE:
+            raise DocumentError(
+                f"JSON 형식 오류 ({exc.lineno}행 {exc.colno}열): {exc.msg}"
+            ) from exc
+        raise DocumentError(f"{where}이 올바른 JSON이 아닙니다: {exc.msg}") from exc
+    except (ValueError, RecursionError) as exc:  # a 5000-digit number, [[[[... past the stack
+        raise DocumentError(
+            f"{where}을 읽을 수 없습니다: 숫자가 너무 길거나 중첩이 너무 깊습니다"
+        ) from exc
+
+
+def read_json(text: str, columns: FaqColumns) -> list[FaqRecord]:
+    data = _loads(text, _WHOLE_FILE)
     if isinstance(data, dict):  # {"faq": [...]}: an object holding one array of records
         arrays = [value for value in data.values() if isinstance(value, list)]
         data = arrays[0] if len(arrays) == 1 else None
@@ -128,10 +143,7 @@ def read_jsonl(text: str, columns: FaqColumns) -> list[FaqRecord]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DocumentError(f"JSONL {number}행이 올바른 JSON이 아닙니다: {exc.msg}") from exc
+        item = _loads(line, f"JSONL {number}행")
         records.append(_from_mapping(item, columns, number, number, f"{number}행"))
     return _non_empty(records)
 

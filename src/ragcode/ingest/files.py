@@ -47,6 +47,12 @@ _MAX_AVERAGE_LINE = 300
 _MINIFIABLE = frozenset({"javascript", "typescript", "tsx"})
 # Korean teams still keep legacy EUC-KR/CP949 files; cp949 is a superset of EUC-KR.
 _FALLBACK_ENCODING = "cp949"
+# Skip reasons shown in `ragcode status` and the web app (Korean first).
+BINARY = "바이너리 파일입니다"
+GENERATED = "자동 생성된 파일입니다"
+MINIFIED = "압축(minified)된 파일입니다"
+UNDECODABLE = "텍스트 인코딩을 알 수 없습니다 (UTF-8, CP949 가 아닙니다)"
+OUTSIDE_ROOT = "색인하는 디렉터리 밖을 가리키는 심볼릭 링크입니다"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,15 +117,15 @@ def load_source(root: Path, path: Path, limits: FileLimits) -> SourceFile | Skip
     rel = relative_path(root, path)
     language = detect_language(rel)
     if language is None:
-        return SkippedFile(rel, f"unknown language ({path.suffix or path.name})")
+        return SkippedFile(rel, f"지원하지 않는 언어입니다 ({path.suffix or path.name})")
     if rel.endswith(_GENERATED_SUFFIXES):
-        return SkippedFile(rel, "generated file")
+        return SkippedFile(rel, GENERATED)
     data = _read_bytes(path, limits)
     if isinstance(data, str):
         return SkippedFile(rel, data)
     text = _decode(data)
     if text is None:
-        return SkippedFile(rel, "undecodable text")
+        return SkippedFile(rel, UNDECODABLE)
     problem = _content_problem(text, language, limits)
     if problem is not None:
         return SkippedFile(rel, problem)
@@ -132,7 +138,7 @@ def _load_inside(
 ) -> SourceFile | SkippedFile:
     # A link out of the root could expose files the user never asked to index.
     if path.is_symlink() and not path.resolve().is_relative_to(resolved_root):
-        return SkippedFile(relative_path(root, path), "symlink outside root")
+        return SkippedFile(relative_path(root, path), OUTSIDE_ROOT)
     return load_source(root, path, limits)
 
 
@@ -184,7 +190,7 @@ def _read_bytes(path: Path, limits: FileLimits) -> bytes | str:
     if len(data) > limits.max_bytes:  # the file grew between stat and read
         return _too_large(len(data), limits.max_bytes)
     if b"\0" in data[:_BINARY_PROBE_BYTES]:
-        return "binary file"
+        return BINARY
     return data
 
 
@@ -201,15 +207,15 @@ def _content_problem(text: str, language: str, limits: FileLimits) -> str | None
     lines = text.splitlines() or [""]
     header = "\n".join(lines[:_HEADER_LINES]).lower()
     if any(marker in header for marker in _GENERATED_MARKERS):
-        return "generated file"
+        return GENERATED
     too_long = any(len(line) > limits.max_line_length for line in lines)
     if (language in _MINIFIABLE and too_long) or len(text) / len(lines) > _MAX_AVERAGE_LINE:
-        return "minified file"
+        return MINIFIED
     return None
 
 
 def _too_large(size: int, limit: int) -> str:
-    return f"too large ({_human_size(size)} > {_human_size(limit)})"
+    return f"파일이 너무 큽니다 ({_human_size(size)} > {_human_size(limit)})"
 
 
 def _human_size(size: int) -> str:
@@ -221,4 +227,4 @@ def _human_size(size: int) -> str:
 
 
 def _unreadable(exc: OSError) -> str:
-    return f"unreadable: {exc.strerror or type(exc).__name__}"
+    return f"파일을 읽을 수 없습니다: {exc.strerror or type(exc).__name__}"

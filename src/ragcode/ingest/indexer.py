@@ -11,13 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ragcode.domain import CodeUnit, SkippedFile, SummaryState
+from ragcode.domain import TEAM_SCOPE, CodeUnit, SkippedFile, SummaryState
 from ragcode.ingest.entries import EntryBuilder
 from ragcode.ingest.files import FileLimits, SourceFile, SourceScan, scan_sources
 from ragcode.ingest.parser import parse_source
 from ragcode.ingest.progress import IndexProgress, SilentProgress
 from ragcode.ingest.summarize import is_trivial
-from ragcode.store.protocol import CodeStore, FileRecord
+from ragcode.store.protocol import FileRecord, IndexWriter
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,18 @@ UnitParser = Callable[[str, SourceFile], list[CodeUnit]]
 
 def parse_code(path: str, source: SourceFile) -> list[CodeUnit]:
     return parse_source(path, source.language, source.text)
+
+
+def parse_failure(path: str, exc: Exception) -> str:
+    """Log why one file was given up and return the skip reason shown in `status`."""
+    if isinstance(exc, FileRejectedError):  # the user's file, not our bug
+        log.info("parse refused path=%s reason=%s", path, exc)
+        return str(exc)
+    if isinstance(exc, MemoryError | RecursionError):  # `x = (` + 20,000 lines of `-`
+        log.warning("parse too deep path=%s error=%s", path, type(exc).__name__)
+        return "코드가 너무 깊게 중첩되었거나 복잡해서 해석하지 못했습니다"
+    log.warning("parse failed path=%s", path, exc_info=exc)  # a parser bug: keep its trace
+    return f"파일을 해석하지 못했습니다 ({type(exc).__name__}: {str(exc)[:200]})"
 
 
 @dataclass(slots=True)
@@ -81,14 +93,18 @@ class Indexer:
 
     def __init__(
         self,
-        store: CodeStore,
+        store: IndexWriter,
         builder: EntryBuilder,
         limits: FileLimits,
         *,
         scan: Scanner = scan_sources,
         parse: UnitParser = parse_code,
         summaries: bool = True,
+        private_dir: Path | None = None,
     ) -> None:
+        """`private_dir`: the data directory. What lies there (uploads, models) is never
+        team content: indexing a parent folder skips it and leaves its roots alone."""
+        self._private_dir = private_dir.expanduser().resolve() if private_dir else None
         self._store = store
         self._builder = builder
         self._limits = limits
@@ -96,32 +112,62 @@ class Indexer:
         self._parse = parse
         self._summaries = summaries
 
+    def _is_private(self, path: Path) -> bool:
+        return self._private_dir is not None and _is_within(path, self._private_dir)
+
+    def _team_roots(self) -> list[Path]:
+        """Indexed roots that team indexing may reuse or absorb (not uploads' own roots)."""
+        return [Path(root) for root in self._store.roots() if not self._is_private(Path(root))]
+
     def scope_for(self, target: Path) -> Scope:
         """Reuse an indexed root that contains the target, so paths never double up."""
         is_file = target.is_file()
-        roots = [Path(root) for root in self._store.roots()]
+        roots = self._team_roots()
         containing = sorted((r for r in roots if _is_within(target, r)), key=lambda r: len(r.parts))
         root = containing[0] if containing else (target.parent if is_file else target)
         prefix = target.relative_to(root).as_posix()
         return Scope(root=root, prefix="" if prefix == "." else prefix, is_file=is_file)
 
-    def index(self, target: Path, progress: IndexProgress | None = None) -> IndexReport:
+    def index(
+        self,
+        target: Path,
+        progress: IndexProgress | None = None,
+        owner: str = TEAM_SCOPE,
+        *,
+        own_root: bool = False,
+    ) -> IndexReport:
+        """`owner`: the owner scope of what is written (the team's, or one user's upload).
+        `own_root`: the target directory is a root of its own (an upload): no other root is
+        reused or absorbed, so its units can never mix with anyone else's."""
         progress = progress or SilentProgress()
         target = target.expanduser().resolve()
         if not target.exists():
             raise IndexInputError(f"경로를 찾을 수 없습니다: {target}")
+        if own_root and not target.is_dir():
+            raise IndexInputError(f"디렉터리가 아닙니다: {target}")
+        if not own_root and self._is_private(target):
+            raise IndexInputError(
+                f"데이터 디렉터리({self._private_dir}) 안은 색인할 수 없습니다 "
+                "(업로드는 웹 앱이 관리합니다)."
+            )
         embedder = self._builder.embedder
         self._store.claim_embedder(embedder.name, embedder.dim)
-        scope = self.scope_for(target)
-        if not scope.is_file:
-            self._absorb_nested_roots(scope.root)
+        if own_root:
+            scope = Scope(root=target, prefix="", is_file=False)
+        else:
+            scope = self.scope_for(target)
+            if not scope.is_file:
+                self._absorb_nested_roots(scope.root)
         root = str(scope.root)
         known = self._store.file_hashes(root)
         report = IndexReport(root=root)
         scan = self._scan(target, self._limits)
         progress.files_started(scan.total)
         seen: set[str] = set()
+        hidden = self._private_prefix(target) if not own_root else None
         for done, item in enumerate(scan.items, start=1):
+            if hidden is not None and (item.path == hidden or item.path.startswith(hidden + "/")):
+                continue  # the data directory inside an indexed folder: never team content
             path = scope.stored_path(item.path)
             seen.add(path)
             report.files_seen += 1
@@ -135,7 +181,7 @@ class Indexer:
                 report.files_unchanged += 1
                 progress.file_done(path, 0, done)
                 continue
-            written = self._index_file(root, path, item)
+            written = self._index_file(root, path, item, owner)
             if isinstance(written, SkippedFile):  # the parser refused it: nothing of it stays
                 report.skipped.append(written)
                 progress.file_skipped(written)
@@ -146,15 +192,13 @@ class Indexer:
         report.files_removed = self._remove_missing(root, scope, seen)
         return report
 
-    def _index_file(self, root: str, path: str, source: SourceFile) -> int | SkippedFile:
+    def _index_file(
+        self, root: str, path: str, source: SourceFile, owner: str
+    ) -> int | SkippedFile:
         try:
             units = self._parse(path, source)
-        except (ValueError, RecursionError) as exc:  # a parser bug must not stop the run
-            rejected = isinstance(exc, FileRejectedError)  # the user's file, not our bug
-            level = logging.INFO if rejected else logging.WARNING
-            log.log(level, "parse failed path=%s error=%s", path, exc)
-            reason = str(exc) if rejected else f"parse error: {exc}"
-            skipped = SkippedFile(path=path, reason=reason)
+        except Exception as exc:  # one file (or a parser bug) must never stop the whole run
+            skipped = SkippedFile(path=path, reason=parse_failure(path, exc))
             self._store.set_skipped(root, skipped)
             return skipped
         summaries: list[tuple[str | None, SummaryState]] = []
@@ -171,8 +215,9 @@ class Indexer:
                 summaries.append((None, SummaryState.PENDING))
         entries = self._builder.build(root, units, summaries)
         record = FileRecord(
-            root=root, path=path, file_hash=source.file_hash, language=source.language
-        )
+            root=root, path=path, file_hash=source.file_hash, language=source.language,
+            scope=owner,
+        )  # fmt: skip
         self._store.replace_file(record, entries)
         return len(entries)
 
@@ -183,10 +228,17 @@ class Indexer:
             self._store.remove_files(root, missing)
         return len(missing)
 
+    def _private_prefix(self, target: Path) -> str | None:
+        """The data directory's path relative to a scanned folder that contains it."""
+        private = self._private_dir
+        if private is None or target == private or not _is_within(private, target):
+            return None
+        return private.relative_to(target).as_posix()
+
     def _absorb_nested_roots(self, new_root: Path) -> None:
         """Indexing a parent of an indexed root: drop the inner root, it is re-read below."""
-        for root in self._store.roots():
-            inner = Path(root)
+        for inner in self._team_roots():
+            root = str(inner)
             if inner != new_root and _is_within(inner, new_root):
                 paths = set(self._store.file_hashes(root)) | set(self._store.skipped_paths(root))
                 self._store.remove_files(root, paths)
@@ -197,6 +249,8 @@ class Indexer:
         removed = 0
         for root in self._store.roots():
             root_path = Path(root)
+            if self._is_private(root_path) and not self._is_private(target):
+                continue  # removing a parent folder never touches uploads
             stored = set(self._store.file_hashes(root)) | set(self._store.skipped_paths(root))
             if _is_within(root_path, target):
                 doomed = stored

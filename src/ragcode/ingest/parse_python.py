@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 _Function = ast.FunctionDef | ast.AsyncFunctionDef
 _Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+_BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
 
 
 def parse_python(path: str, text: str) -> list[CodeUnit]:
@@ -24,9 +25,16 @@ def parse_python(path: str, text: str) -> list[CodeUnit]:
     text = normalize_text(text)
     try:
         tree = ast.parse(text, filename=path)
-    except (SyntaxError, ValueError, RecursionError) as exc:  # NUL bytes, deep nesting
+    except (SyntaxError, ValueError) as exc:  # Python 2, NUL bytes, broken code
         log.info("python_fallback path=%s reason=%s", path, type(exc).__name__)
         return parse_python_treesitter(path, text)
+    except (RecursionError, MemoryError):  # CPython's parser stack overflows at deep nesting
+        # tree-sitter may still find the functions around the deep expression; when it finds
+        # none, the error stands and the indexer skips the file as too complex, with a reason.
+        units = parse_python_treesitter(path, text)
+        if units:
+            return units
+        raise
     collector = _Collector(UnitFactory(path, "python", SourceLines(text)))
     collector.visit_body(tree.body, (), in_class=False)
     return collector.units
@@ -49,9 +57,11 @@ class _Collector:
         elif isinstance(node, _Function):
             self._function(node, scope, in_class)
         else:
-            # Definitions under if/try/with/for still count (e.g. `if TYPE_CHECKING:`).
+            # Definitions under if/try/with/for still count (e.g. `if TYPE_CHECKING:`). Only
+            # statements can hold one: expressions, which nest thousands deep, are not walked.
             for child in ast.iter_child_nodes(node):
-                self.visit(child, scope, in_class)
+                if isinstance(child, _BLOCKS):
+                    self.visit(child, scope, in_class)
 
     def _function(self, node: _Function, scope: tuple[str, ...], in_class: bool) -> None:
         kind = UnitKind.METHOD if in_class else UnitKind.FUNCTION

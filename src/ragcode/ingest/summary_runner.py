@@ -22,7 +22,7 @@ from ragcode.embeddings.protocol import EmbeddingError
 from ragcode.ingest.entries import EntryBuilder
 from ragcode.ingest.progress import IndexProgress, SilentProgress, SummaryEvent
 from ragcode.ingest.summarize import Summarizer
-from ragcode.store.protocol import CodeStore, StoredUnitRef
+from ragcode.store.protocol import StoredUnitRef, SummaryQueue
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def summarizer_concurrency(summarizer: Summarizer) -> int | None:
 class SummaryRunner:
     def __init__(
         self,
-        store: CodeStore,
+        store: SummaryQueue,
         builder: EntryBuilder,
         summarizer_factory: Callable[[], Summarizer],
     ) -> None:

@@ -7,15 +7,22 @@ so a killed process never leaves a half-written model that looks complete.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import logging
 import os
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ragcode.llm.protocol import LLMError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows has no flock
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -88,22 +95,53 @@ def choose_model(requested: str) -> ShippedModel:
 
 
 def assemble(model: ShippedModel, models_dir: Path) -> Path:
-    """Return the path of the assembled GGUF file, building it the first time."""
+    """Return the path of the assembled GGUF file, building it the first time.
+
+    Safe when several threads or processes ask at once (the first requests of a fresh server,
+    a CLI run beside it): a file lock lets one writer assemble while the others wait and then
+    find the file, and every writer has its own temporary file that only an atomic rename
+    turns into the model, so a reader never sees a half-written or interleaved file."""
     target = models_dir / model.file_name
     if target.is_file():
         return target
     models_dir.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(f".partial-{os.getpid()}")
+    with _exclusive(models_dir / f"{model.file_name}.lock"):
+        if target.is_file():  # another writer finished while this one waited
+            return target
+        if fcntl is not None:  # every writer locks: a partial file here is a dead one's
+            for stale in models_dir.glob(f".{model.file_name}.*.partial"):
+                stale.unlink(missing_ok=True)
+        _write_checked(model, target)
+    return target
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """An advisory lock across threads and processes (flock: one per open file).
+
+    Without fcntl (Windows) writers may assemble twice; their unique temporary files and
+    the atomic rename still keep the result whole."""
+    with lock_path.open("a+b") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield  # closing the file releases the lock, also when the process dies
+
+
+def _write_checked(model: ShippedModel, target: Path) -> None:
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+    partial = Path(name)
     digest = hashlib.sha256()
     log.info("assembling model=%s target=%s", model.name, target)
     try:
-        with partial.open("wb") as out:
+        with os.fdopen(fd, "wb") as out:
             for index, module_name in enumerate(model.part_modules, start=1):
                 module = importlib.import_module(module_name)
                 with model.part_path(module, index).open("rb") as part:
                     while chunk := part.read(8 << 20):
                         digest.update(chunk)
                         out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())  # the rename must not outlive the data on a crash
         checksum = digest.hexdigest()
         if not (
             checksum.startswith(model.sha256_prefix) and checksum.endswith(model.sha256_suffix)
@@ -112,4 +150,3 @@ def assemble(model: ShippedModel, models_dir: Path) -> Path:
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
-    return target

@@ -15,16 +15,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ragcode.config import SearchSettings
-from ragcode.domain import Hit, Scores
+from ragcode.domain import TEAM_ONLY, Hit, Scores
 from ragcode.embeddings.protocol import Embedder
 from ragcode.retrieve.expand import QueryExpander
 from ragcode.retrieve.fusion import best_scores, ranks_by_id, reciprocal_rank_fusion
 from ragcode.store.protocol import (
     LEXICAL_FIELDS,
     VECTOR_FIELDS,
-    CodeStore,
     LexicalField,
     ScoredId,
+    SearchIndex,
     Vector,
 )
 from ragcode.text.analyzer import TextAnalyzer
@@ -47,7 +47,7 @@ class RetrieverChoice:
 class HybridSearcher:
     def __init__(
         self,
-        store: CodeStore,
+        store: SearchIndex,
         analyzer: TextAnalyzer,
         embedder: Embedder,
         settings: SearchSettings,
@@ -68,7 +68,10 @@ class HybridSearcher:
         query: str,
         top_k: int | None = None,
         retrievers: RetrieverChoice = RetrieverChoice(),
+        scopes: Sequence[str] = TEAM_ONLY,
     ) -> list[Hit]:
+        """The best `top_k` units among those the owner `scopes` may see (the team's by
+        default; `domain.visible_scopes(user)` for one user of the web app)."""
         started = time.perf_counter()
         top_k = top_k or self._settings.top_k
         self._store.claim_embedder(self._embedder.name, self._embedder.dim)
@@ -76,11 +79,13 @@ class HybridSearcher:
         texts = [query] if expansion is None else [query, expansion]
         vectors = self._embedder.embed(texts)
         query_vector = vectors[0]
-        lists = self._ranked_lists(query, query_vector, retrievers)
+        lists = self._ranked_lists(query, query_vector, retrievers, scopes)
         rerank_vector = query_vector
         if expansion is not None:
             fields = self._settings.expansion_lexical_fields
-            expanded = self._ranked_lists(expansion, vectors[1], retrievers, fields, "expanded-")
+            expanded = self._ranked_lists(
+                expansion, vectors[1], retrievers, scopes, fields, "expanded-"
+            )
             lists.update(expanded)
             rerank_vector = _blend(query_vector, vectors[1], self._settings.expansion_rerank_blend)
         hits = self._fuse_and_rerank(lists, rerank_vector, top_k, retrievers.rerank)
@@ -97,6 +102,7 @@ class HybridSearcher:
         text: str,
         vector: Vector,
         use: RetrieverChoice,
+        scopes: Sequence[str],
         lexical_fields: Sequence[LexicalField] = LEXICAL_FIELDS,
         prefix: str = "",
     ) -> RankedLists:
@@ -107,11 +113,11 @@ class HybridSearcher:
         if use.lexical:
             tokens = self._analyzer.analyze_query(text)
             for lexical_field in lexical_fields:
-                found = self._store.lexical_search(lexical_field, tokens, depth)
+                found = self._store.lexical_search(lexical_field, tokens, depth, scopes)
                 lists[f"{prefix}lexical:{lexical_field}"] = found
         if use.vector:
             for vector_field in VECTOR_FIELDS:
-                found = self._store.vector_search(vector_field, vector, depth)
+                found = self._store.vector_search(vector_field, vector, depth, scopes)
                 lists[f"{prefix}vector:{vector_field}"] = found
         return lists
 

@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ragcode.history.sqlite import LockedDatabase
+from ragcode.server.account_rules import (
+    MAX_PASSWORD,
+    AccountError,
+    check_password,
+    check_username,
+    normalize_username,
+)
+
+__all__ = ["AccountError", "Accounts", "User", "UserRecord"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     username TEXT NOT NULL UNIQUE COLLATE NOCASE,
     password_hash TEXT NOT NULL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    is_admin INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS sessions (
     token_hash TEXT PRIMARY KEY,
@@ -28,23 +40,45 @@ CREATE TABLE IF NOT EXISTS sessions (
     expires_at REAL NOT NULL
 );
 """
-USERNAME = re.compile(r"^[\w.-]{3,32}$")
-MIN_PASSWORD = 8
-MAX_PASSWORD = 256
-
-
-class AccountError(ValueError):
-    """Sign-up refused; the message is shown to the user as is."""
 
 
 @dataclass(frozen=True, slots=True)
 class User:
     id: int
     username: str
+    is_admin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A row of `ragcode user list`."""
+
+    user: User
+    created_at: datetime
 
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _user(row: tuple[object, ...]) -> User:
+    return User(int(str(row[0])), str(row[1]), bool(row[2]))
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT (the connection is in autocommit mode otherwise)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _no_such_user(username: str) -> AccountError:
+    return AccountError(f"'{username}' 사용자가 없습니다.")
 
 
 class Accounts(LockedDatabase):
@@ -52,36 +86,84 @@ class Accounts(LockedDatabase):
         super().__init__(path, _SCHEMA)
         self._hasher = hasher or PasswordHasher()
         self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
+        self._add_admin_column()
 
-    def create(self, username: str, password: str) -> User:
-        if not USERNAME.match(username):
-            raise AccountError(
-                "사용자 이름은 3~32자의 글자, 숫자, '.', '_', '-' 만 쓸 수 있습니다."
-            )
-        if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-            raise AccountError(f"비밀번호는 {MIN_PASSWORD}자 이상이어야 합니다.")
+    def _add_admin_column(self) -> None:
+        """Databases from before the admin role: add the column; the oldest account is the
+        admin. Checked again inside the transaction: the CLI and the server may both open it."""
+        with self._guard() as conn, _transaction(conn):
+            columns = {str(row[1]) for row in conn.execute("PRAGMA table_info(users)")}
+            if "is_admin" in columns:
+                return
+            conn.execute("ALTER TABLE users ADD COLUMN is_admin INTEGER NOT NULL DEFAULT 0")
+            conn.execute("UPDATE users SET is_admin = 1 WHERE id = (SELECT MIN(id) FROM users)")
+
+    def create(self, username: str, password: str, *, admin: bool = False) -> User:
+        """A new account; the first one of the database is an admin whatever `admin` says."""
+        name = check_username(username)
+        check_password(password, name)
         hashed = self._hasher.hash(password)
         try:
             with self._guard() as conn:
+                # One statement: two first sign-ups at once cannot both become the admin.
                 cursor = conn.execute(
-                    "INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?)",
-                    (username, hashed, time.time()),
+                    "INSERT INTO users (username, password_hash, created_at, is_admin)"
+                    " SELECT ?, ?, ?, ? OR NOT EXISTS (SELECT 1 FROM users)",
+                    (name, hashed, time.time(), admin),
                 )
+                row = conn.execute(
+                    "SELECT id, username, is_admin FROM users WHERE id = ?", (cursor.lastrowid,)
+                ).fetchone()
         except sqlite3.IntegrityError as exc:
             raise AccountError("이미 사용 중인 사용자 이름입니다.") from exc
-        return User(int(cursor.lastrowid or 0), username)
+        return _user(row)
 
     def authenticate(self, username: str, password: str) -> User | None:
         with self._guard() as conn:
             row = conn.execute(
-                "SELECT id, username, password_hash FROM users WHERE username = ?", (username,)
+                "SELECT id, username, is_admin, password_hash FROM users WHERE username = ?",
+                (normalize_username(username),),
             ).fetchone()
-        stored = str(row[2]) if row else self._dummy_hash  # same cost for unknown names
+        stored = str(row[3]) if row else self._dummy_hash  # same cost for unknown names
         try:
             self._hasher.verify(stored, password[:MAX_PASSWORD])
         except (VerificationError, InvalidHashError):
             return None
-        return User(int(row[0]), str(row[1])) if row else None
+        return _user(row) if row else None
+
+    def list_users(self) -> list[UserRecord]:
+        with self._guard() as conn:
+            rows = conn.execute(
+                "SELECT id, username, is_admin, created_at FROM users ORDER BY id"
+            ).fetchall()
+        return [UserRecord(_user(row), datetime.fromtimestamp(row[3], UTC)) for row in rows]
+
+    def remove(self, username: str) -> int:
+        """Delete the account and its sessions; the removed user's id (AccountError if none)."""
+        with self._guard() as conn, _transaction(conn):
+            row = conn.execute(
+                "SELECT id FROM users WHERE username = ?", (normalize_username(username),)
+            ).fetchone()
+            if row is None:
+                raise _no_such_user(username)
+            user_id = int(row[0])
+            conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+            conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+        return user_id
+
+    def set_admin(self, username: str, is_admin: bool) -> User:
+        with self._guard() as conn:
+            conn.execute(
+                "UPDATE users SET is_admin = ? WHERE username = ?",
+                (is_admin, normalize_username(username)),
+            )
+            row = conn.execute(
+                "SELECT id, username, is_admin FROM users WHERE username = ?",
+                (normalize_username(username),),
+            ).fetchone()
+        if row is None:
+            raise _no_such_user(username)
+        return _user(row)
 
     def open_session(self, user: User, lifetime_s: float) -> str:
         token = secrets.token_urlsafe(32)
@@ -96,11 +178,11 @@ class Accounts(LockedDatabase):
     def session_user(self, token: str) -> User | None:
         with self._guard() as conn:
             row = conn.execute(
-                "SELECT u.id, u.username FROM sessions s JOIN users u ON u.id = s.user_id"
-                " WHERE s.token_hash = ? AND s.expires_at > ?",
+                "SELECT u.id, u.username, u.is_admin FROM sessions s"
+                " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ?",
                 (_token_hash(token), time.time()),
             ).fetchone()
-        return User(int(row[0]), str(row[1])) if row else None
+        return _user(row) if row else None
 
     def close_session(self, token: str) -> None:
         with self._guard() as conn:

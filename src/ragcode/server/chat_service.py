@@ -1,4 +1,9 @@
-"""One chat request: memory from the history, the mode on a worker thread, the turn saved."""
+"""One chat request: memory from the history, the mode on a worker thread, the turn saved.
+
+Generation runs on the `FairExecutor` (threads handed out fairly per user); history reads and
+writes run on their own small executor, so a finished answer is never saved behind a queue
+of other users' generations.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +23,12 @@ from ragcode.chat.modes import (
     ModeResult,
     ModeUnavailableError,
 )
-from ragcode.domain import ChatTurn
+from ragcode.domain import ChatTurn, visible_scopes
 from ragcode.embeddings.protocol import EmbeddingError
 from ragcode.history.protocol import HistoryStore, NewTurn
 from ragcode.llm.protocol import LLMError
 from ragcode.server.accounts import User
+from ragcode.server.fair_executor import FairExecutor
 from ragcode.server.protocol import Completed, Failed, Proceeding, Typing, failure
 from ragcode.server.threads import iterate_in_thread
 from ragcode.store.protocol import EmbedderMismatchError, StoreError
@@ -32,13 +38,29 @@ log = logging.getLogger(__name__)
 Send = Callable[[BaseModel], Awaitable[None]]
 
 
+class GenerationTimeoutError(Exception):
+    """The mode produced nothing for the idle timeout (a hung model or endpoint)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no output for {seconds} s")
+        self.seconds = seconds
+
+
 class ChatService:
     def __init__(
-        self, modes: ChatModes, history: HistoryStore, executor: Executor, history_turns: int
+        self,
+        modes: ChatModes,
+        history: HistoryStore,
+        generation: FairExecutor,
+        history_io: Executor,
+        history_turns: int,
+        idle_timeout_s: float = 300.0,
     ) -> None:
         self._modes = modes
+        self._idle_timeout_s = idle_timeout_s
         self._history = history
-        self._executor = executor
+        self._generation = generation
+        self._history_io = history_io
         self._history_turns = history_turns
 
     async def _memory(self, user: User, mode: str) -> list[ChatTurn]:
@@ -46,7 +68,7 @@ class ChatService:
             return []
         loop = asyncio.get_running_loop()
         turns = await loop.run_in_executor(
-            self._executor, self._history.recent, user.id, [mode], self._history_turns
+            self._history_io, self._history.recent, user.id, [mode], self._history_turns
         )
         return [ChatTurn(t.question, t.answer, t.standalone_question) for t in turns]
 
@@ -62,7 +84,7 @@ class ChatService:
                 result.references, result.standalone_question,
             )  # fmt: skip
             loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self._executor, self._history.add, turn)
+            await loop.run_in_executor(self._history_io, self._history.add, turn)
         except asyncio.CancelledError:
             log.info("chat cancelled user=%s request=%s", user.id, request_id)
             raise
@@ -78,11 +100,22 @@ class ChatService:
     async def _generate(
         self, user: User, request_id: str, mode: str, body: str, send: Send
     ) -> ModeResult | None:
-        request = ModeRequest(body, await self._memory(user, mode))
+        memory = await self._memory(user, mode)
+        request = ModeRequest(body, memory, scopes=visible_scopes(user.id))
         result: ModeResult | None = None
-        events = iterate_in_thread(lambda: self._modes.run(mode, request), self._executor)
+        threads = self._generation.for_key(user.id)
+        events = iterate_in_thread(lambda: self._modes.run(mode, request), threads)
         async with aclosing(events):
-            async for event in events:
+            while True:
+                try:
+                    # A hung model must not hold the request (and the user's in-flight slot)
+                    # forever: cancelling the wait stops the worker at its next item and
+                    # closes the model's stream there.
+                    event = await asyncio.wait_for(anext(events), self._idle_timeout_s)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    raise GenerationTimeoutError(self._idle_timeout_s) from None
                 if isinstance(event, AnswerDelta):
                     if event.text:
                         await send(Proceeding(request_id=request_id, delta=event.text))
@@ -92,6 +125,9 @@ class ChatService:
 
     @staticmethod
     def _failure(request_id: str, mode: str, exc: Exception) -> Failed:
+        if isinstance(exc, GenerationTimeoutError):
+            log.warning("generation timed out request=%s mode=%s", request_id, mode)
+            return failure(request_id, "llm_timeout", seconds=f"{exc.seconds:g}")
         if isinstance(exc, ModeUnavailableError):
             return failure(request_id, "unavailable", reason=str(exc))
         if isinstance(exc, LLMError):

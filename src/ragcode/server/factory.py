@@ -7,13 +7,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from ragcode.app import App
 from ragcode.server import routes_auth, routes_documents, routes_history, routes_ws
 from ragcode.server.deps import same_origin
+from ragcode.server.host_check import HostCheck, allowed_hosts
 from ragcode.server.state import ServerState, build_state
+from ragcode.server.validation import validation_error
 
 STATIC_DIR = Path(__file__).parent / "static"
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -44,6 +47,7 @@ def create_app(core: App, state: ServerState | None = None) -> FastAPI:
 
     api = FastAPI(title="ragcode", lifespan=lifespan, docs_url=None, redoc_url=None)
     api.state.server = server_state
+    api.add_exception_handler(RequestValidationError, validation_error)
 
     @api.middleware("http")
     async def guard(request: Request, call_next: Handler) -> Response:
@@ -53,6 +57,9 @@ def create_app(core: App, state: ServerState | None = None) -> FastAPI:
         for name, value in _SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response
+
+    # Added last, so outermost: a foreign Host is refused before anything else runs.
+    api.add_middleware(HostCheck, allowed=allowed_hosts(core.settings.server))
 
     for module in (routes_auth, routes_history, routes_documents, routes_ws):
         api.include_router(module.router)

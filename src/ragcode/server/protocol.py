@@ -4,10 +4,12 @@ Client: `{"request_id", "type": "text", "conv_type", "body"}` and `{"type": "pin
 Server, per request: `istyping`, then `proceeding` with the new text only, then `completed`
 with the whole text and references, or `error` with a code and a Korean message. Upload
 progress (`progress`, `document`) is pushed to every socket of the uploading user.
+The server closes a socket with a code of its own (below) when a retry cannot help as is.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -94,11 +96,45 @@ ERRORS: dict[str, str] = {
     "busy": "처리 중인 요청이 너무 많습니다. 앞선 답변이 끝난 뒤 다시 보내 주세요.",
     "duplicate": "같은 request_id 의 요청이 이미 처리 중입니다.",
     "llm_error": "언어 모델이 답을 만들지 못했습니다. 잠시 후 다시 시도해 주세요.",
+    "llm_timeout": (
+        "언어 모델이 {seconds}초 동안 응답하지 않아 답변을 멈췄습니다. 잠시 후 다시 시도해 주세요."
+    ),
     "search_error": "코드 검색 중 오류가 났습니다. 잠시 후 다시 시도해 주세요.",
     "index_mismatch": "{reason}",
     "unavailable": "{reason}",
     "internal": "서버 오류로 답을 만들지 못했습니다. 잠시 후 다시 시도해 주세요.",
+    "too_large": "메시지가 너무 큽니다 (최대 {limit}자). 나누어 보내 주세요.",
+    "unauthorized": "로그인이 끝났습니다(로그아웃 또는 만료). 다시 로그인해 주세요.",
+    "too_many_sockets": (
+        "열린 연결이 너무 많습니다 (사용자당 최대 {limit}개). 다른 탭이나 창을 닫아 주세요."
+    ),
 }
+
+# Close codes of our own (4000-4999). The web client stops reconnecting on 4401 (showing the
+# login form) and 4403, and shows the reason of 4429 before trying again slowly.
+CLOSE_UNAUTHORIZED = 4401  # not logged in, or the session ended (logout, expiry)
+CLOSE_FORBIDDEN = 4403  # opened by a page of another site
+CLOSE_TOO_MANY_SOCKETS = 4429  # the user already has `server.max_sockets_per_user` open
+# A close frame carries at most 123 bytes of reason: about 40 Korean letters.
+CLOSE_REASONS: dict[int, str] = {
+    CLOSE_UNAUTHORIZED: "로그인이 필요합니다. 다시 로그인해 주세요.",
+    CLOSE_FORBIDDEN: "다른 사이트에서 연 연결은 받지 않습니다.",
+    CLOSE_TOO_MANY_SOCKETS: "열린 연결이 너무 많습니다. 다른 탭이나 창을 닫아 주세요.",
+}
+_REQUEST_ID = re.compile(r'"request_id"\s*:\s*"([^"\\]{1,128})"')
+
+
+def frame_limit(max_message_chars: int) -> int:
+    """The longest frame worth parsing: JSON may spell each character of the body as
+    `\\uXXXX` (6 characters), plus the other fields."""
+    return 6 * max_message_chars + 1024
+
+
+def peek_request_id(raw: str) -> str | None:
+    """The request id of a frame too large to parse (clients write it first), so that the
+    client can end that request; None when it is not near the start."""
+    match = _REQUEST_ID.search(raw, 0, 1024)
+    return match.group(1) if match else None
 
 
 def failure(request_id: str | None, code: str, **values: object) -> Failed:

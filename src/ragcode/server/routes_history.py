@@ -11,6 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from ragcode.server.deps import CurrentUser, StateDep
 
 router = APIRouter(prefix="/api", tags=["history"])
+# Turn ids are SQLite integers: a larger cursor cannot be bound (it was a 500, not a 422).
+MAX_TURN_ID = 2**63 - 1
 
 
 class HistoryPage(BaseModel):
@@ -27,7 +29,7 @@ async def history(
     user: CurrentUser,
     state: StateDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_TURN_ID)] = None,
 ) -> HistoryPage:
     turns = await run_in_threadpool(state.history.list, user.id, limit, before)
     more = len(turns) == limit and turns[0].id > 1

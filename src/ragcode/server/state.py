@@ -11,15 +11,17 @@ from ragcode.app import App
 from ragcode.history.sqlite import SqliteHistory
 from ragcode.server.accounts import Accounts, User
 from ragcode.server.chat_service import ChatService
+from ragcode.server.fair_executor import FairExecutor
 from ragcode.server.hub import Hub
 from ragcode.server.ingest_worker import IngestWorker
-from ragcode.server.ratelimit import FailureLimiter
+from ragcode.server.ratelimit import AuthLimits
 from ragcode.server.registry import DocumentRegistry
 from ragcode.server.secret import resolve_secret
 
 WEB_DB = "web.sqlite3"  # accounts, sessions, chat history, uploaded documents
-UPLOADS_DIR = "uploads"
-CHAT_THREADS = 8
+# History reads/writes and session checks: each SQLite file sits behind one lock, so more
+# threads would only wait; apart from generation, so that they never queue behind it.
+HISTORY_THREADS = 2
 
 
 @dataclass(slots=True)
@@ -29,11 +31,12 @@ class ServerState:
     history: SqliteHistory
     registry: DocumentRegistry
     signer: Signer
-    limiter: FailureLimiter
+    limiter: AuthLimits
     hub: Hub
     chat: ChatService
     ingest: IngestWorker
-    executor: ThreadPoolExecutor
+    executor: FairExecutor  # generation (modes, LLM streams), shared fairly between users
+    history_io: ThreadPoolExecutor
 
     def session_cookie(self, token: str) -> str:
         return self.signer.sign(token).decode("ascii")
@@ -53,6 +56,7 @@ class ServerState:
     def close(self) -> None:
         self.ingest.stop()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.history_io.shutdown(wait=False, cancel_futures=True)
         self.accounts.close()
         self.history.close()
         self.registry.close()
@@ -64,7 +68,8 @@ def build_state(core: App) -> ServerState:
     history = SqliteHistory(database)
     registry = DocumentRegistry(database)
     hub = Hub()
-    executor = ThreadPoolExecutor(max_workers=CHAT_THREADS, thread_name_prefix="chat")
+    executor = FairExecutor(settings.server.chat_workers, name="chat")
+    history_io = ThreadPoolExecutor(max_workers=HISTORY_THREADS, thread_name_prefix="history")
     server = settings.server
     return ServerState(
         core=core,
@@ -72,9 +77,17 @@ def build_state(core: App) -> ServerState:
         history=history,
         registry=registry,
         signer=Signer(resolve_secret(settings), salt="ragcode.session"),
-        limiter=FailureLimiter(server.login_max_failures, server.login_window_s),
+        limiter=AuthLimits.from_settings(server),
         hub=hub,
-        chat=ChatService(core.chat_modes(), history, executor, settings.generation.history_turns),
+        chat=ChatService(
+            core.chat_modes(),
+            history,
+            executor,
+            history_io,
+            settings.generation.history_turns,
+            idle_timeout_s=server.chat_idle_timeout_s,
+        ),
         ingest=IngestWorker(core, registry, hub),
         executor=executor,
+        history_io=history_io,
     )

@@ -1,7 +1,8 @@
 """Run a blocking generator (LLM, search) on a worker thread and consume it asynchronously.
 
 Cancelling the consumer stops the worker at the next item and closes the generator in the
-worker thread, which closes the LLM stream under it (llama.cpp stops generating).
+worker thread, which closes the LLM stream under it (llama.cpp stops generating). A job still
+queued for a thread (a busy `FairExecutor`) is cancelled before it starts.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ async def iterate_in_thread(
     def work() -> None:
         generator: Iterator[T] | None = None
         try:
+            if stop.is_set():  # the consumer left while the job waited for a thread
+                return
             generator = factory()
             for item in generator:
                 if stop.is_set():
@@ -50,7 +53,10 @@ async def iterate_in_thread(
                 close()
             post(_END)
 
-    loop.run_in_executor(executor, work)
+    job = loop.run_in_executor(executor, work)
+    # Cancelled before it ran (the executor shut down with it queued): nothing will post the
+    # end, so post it here rather than leave the consumer waiting forever.
+    job.add_done_callback(lambda done: queue.put_nowait(_END) if done.cancelled() else None)
     try:
         while True:
             item = await queue.get()
@@ -61,3 +67,4 @@ async def iterate_in_thread(
             yield item  # type: ignore[misc]
     finally:
         stop.set()
+        job.cancel()  # only takes effect while the job is still queued

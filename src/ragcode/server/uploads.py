@@ -12,12 +12,20 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Literal
 
 from ragcode.documents.formats import detect_format
+from ragcode.ingest.containers import (
+    DOCUMENT_LIMITS,
+    ContainerLimits,
+    ContainerRejectedError,
+    check_archive,
+    check_container,
+)
 from ragcode.ingest.languages import detect_language
 
 DocumentKind = Literal["code", "document"]
 _CHUNK = 1 << 20
 _UNSAFE = re.compile(r"[^\w.\-]+")
 _SKIPPED_MEMBERS = ("__MACOSX/",)
+_MAX_NAME_BYTES = 150
 
 
 class UploadRejectedError(ValueError):
@@ -29,12 +37,28 @@ class ZipLimits:
     max_files: int
     max_uncompressed_bytes: int
 
+    def container(self) -> ContainerLimits:
+        total = self.max_uncompressed_bytes
+        return ContainerLimits(self.max_files, max_total_bytes=total, max_member_bytes=total)
+
 
 def safe_name(filename: str) -> str:
     """One path component: no directories, no leading dots, only word characters, '.', '-'."""
     base = unicodedata.normalize("NFC", filename.replace("\\", "/")).rsplit("/", 1)[-1]
-    cleaned = _UNSAFE.sub("_", base).lstrip(".")[:100]
-    return cleaned or "file"
+    cleaned = _UNSAFE.sub("_", base).lstrip(".")
+    return _shortened(cleaned) or "file"
+
+
+def _shortened(name: str) -> str:
+    """At most _MAX_NAME_BYTES of UTF-8, the extension kept: file systems count a name's
+    bytes (255), and a Hangul syllable takes three."""
+    if len(name.encode()) <= _MAX_NAME_BYTES:
+        return name
+    suffix = PurePosixPath(name).suffix
+    suffix = suffix if len(suffix) <= 16 else ""
+    budget = _MAX_NAME_BYTES - len(suffix.encode())
+    stem = name[: len(name) - len(suffix)].encode()[:budget].decode("utf-8", errors="ignore")
+    return stem + suffix
 
 
 def kind_of(filename: str) -> DocumentKind | None:
@@ -75,28 +99,55 @@ def _member_path(info: zipfile.ZipInfo) -> PurePosixPath | None:
     return PurePosixPath(*parts) if parts else None
 
 
+class _UniquePaths:
+    """Cleaning can map two member names onto one path (`a b.py`, `a_b.py`): the later member
+    gets a numbered name (`a_b-2.py`) instead of silently replacing the first one."""
+
+    def __init__(self) -> None:
+        self._files: set[PurePosixPath] = set()
+        self._dirs: set[PurePosixPath] = set()
+
+    def claim(self, path: PurePosixPath, original: str) -> PurePosixPath:
+        parents = set(path.parents) - {PurePosixPath(".")}
+        if parents & self._files:  # `a_b` is a file and `a b/c.py` wants it as a folder
+            raise UploadRejectedError(f"압축 파일 안의 경로가 다른 파일과 겹칩니다: {original}")
+        candidate, number = path, 2
+        while candidate in self._files or candidate in self._dirs:
+            candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+            number += 1
+        self._files.add(candidate)
+        self._dirs |= parents
+        return candidate
+
+
 def _plan(
     archive: zipfile.ZipFile, limits: ZipLimits
 ) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
+    """Declared sizes and counts first (nothing inflated yet), then one clean path each."""
+    try:
+        check_archive(archive, limits.container())
+    except ContainerRejectedError as exc:
+        raise UploadRejectedError(str(exc)) from exc
     members: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
-    declared = 0
+    paths = _UniquePaths()
     for info in archive.infolist():
         path = _member_path(info)
-        if path is None:
-            continue
-        members.append((info, path))
-        declared += info.file_size
-        if len(members) > limits.max_files:
-            raise UploadRejectedError(
-                f"압축 파일의 파일이 너무 많습니다 (최대 {limits.max_files}개)."
-            )
-        if declared > limits.max_uncompressed_bytes:
-            raise UploadRejectedError(_too_big(limits))
+        if path is not None:
+            members.append((info, paths.claim(path, info.filename)))
     return members
 
 
 def _too_big(limits: ZipLimits) -> str:
     return f"압축을 푼 크기가 너무 큽니다 (최대 {limits.max_uncompressed_bytes // 1_000_000} MB)."
+
+
+def check_document_container(path: Path) -> None:
+    """A zip-based document (.docx) is refused on arrival when it would inflate too far."""
+    try:
+        check_container(path, DOCUMENT_LIMITS)
+    except ContainerRejectedError as exc:
+        kind = path.suffix.lstrip(".").upper() or "압축"
+        raise UploadRejectedError(f"{kind} 파일을 받지 않았습니다: {exc}") from exc
 
 
 def extract_zip(archive_path: Path, target: Path, limits: ZipLimits) -> int:
@@ -110,7 +161,7 @@ def extract_zip(archive_path: Path, target: Path, limits: ZipLimits) -> int:
                 if target.resolve() not in destination.resolve().parents:
                     raise UploadRejectedError(f"안전하지 않은 경로입니다: {info.filename}")
                 destination.parent.mkdir(parents=True, exist_ok=True)
-                with archive.open(info) as source, destination.open("wb") as out:
+                with archive.open(info) as source, destination.open("xb") as out:
                     while chunk := source.read(_CHUNK):
                         total += len(chunk)
                         if total > limits.max_uncompressed_bytes:

@@ -12,7 +12,7 @@ import sqlite3
 
 from ragcode.store.protocol import LEXICAL_FIELDS
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: owner scope per unit and posting
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -49,10 +49,12 @@ CREATE TABLE IF NOT EXISTS units (
     summary TEXT,
     summary_state TEXT NOT NULL,
     vec_code BLOB,
-    vec_summary BLOB
+    vec_summary BLOB,
+    scope TEXT NOT NULL DEFAULT 'team'
 );
 CREATE INDEX IF NOT EXISTS units_by_file ON units (collection, root, path);
 CREATE INDEX IF NOT EXISTS units_by_state ON units (collection, summary_state);
+CREATE INDEX IF NOT EXISTS units_by_root ON units (collection, root);
 CREATE TABLE IF NOT EXISTS summary_cache (
     code_hash TEXT PRIMARY KEY,
     summary TEXT NOT NULL,
@@ -70,23 +72,58 @@ class SchemaMismatchError(sqlite3.DatabaseError):
     """The file was written by another version of ragcode's schema."""
 
 
+def _fts_definition(field: str) -> str:
+    # Text arrives pre-analysed (Nori-like morphemes, split identifiers) and space-joined;
+    # FTS5 only has to split on spaces, keeping "_" inside identifiers. `scope` is filtered
+    # inside the MATCH query, before the ranking cut (a private corpus never shows up in, or
+    # pushes anything out of, another user's results).
+    return (
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts_table(field)} USING fts5("
+        "tokens, collection UNINDEXED, scope UNINDEXED,"
+        " tokenize = \"unicode61 remove_diacritics 0 tokenchars '_'\")"
+    )
+
+
+def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
+    """Version 2 had no owner scopes: everything indexed so far becomes team content (the
+    web server then narrows its uploads back to their owners, see IngestWorker.reconcile)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Another process may have migrated between our read and our write lock.
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if int(row[0]) != 2:
+            conn.execute("COMMIT")
+            return
+        conn.execute("ALTER TABLE units ADD COLUMN scope TEXT NOT NULL DEFAULT 'team'")
+        for field in LEXICAL_FIELDS:
+            table = fts_table(field)
+            conn.execute(f"ALTER TABLE {table} RENAME TO {table}_v2")
+            conn.execute(_fts_definition(field))
+            conn.execute(
+                f"INSERT INTO {table} (rowid, tokens, collection, scope)"
+                f" SELECT rowid, tokens, collection, 'team' FROM {table}_v2"
+            )
+            conn.execute(f"DROP TABLE {table}_v2")
+        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
 def create_schema(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if row is not None and int(row[0]) != SCHEMA_VERSION:
+    if row is not None and int(row[0]) == 2:
+        _migrate_2_to_3(conn)
+    elif row is not None and int(row[0]) != SCHEMA_VERSION:
         raise SchemaMismatchError(
             f"색인 형식 버전 {row[0]} 은(는) 이 ragcode(버전 {SCHEMA_VERSION})와 맞지 않습니다. "
             "index.sqlite3 를 지우고 다시 색인하세요 (요약 캐시도 함께 지워집니다)"
         )
     conn.executescript(_TABLES)
     for field in LEXICAL_FIELDS:
-        # Text arrives pre-analysed (Nori-like morphemes, split identifiers) and space-joined;
-        # FTS5 only has to split on spaces, keeping "_" inside identifiers.
-        conn.execute(
-            f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts_table(field)} USING fts5("
-            "tokens, collection UNINDEXED,"
-            " tokenize = \"unicode61 remove_diacritics 0 tokenchars '_'\")"
-        )
+        conn.execute(_fts_definition(field))
     conn.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
         (str(SCHEMA_VERSION),),

@@ -9,7 +9,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from ragcode.domain import CodeUnit, IndexStatus, SkippedFile, StoredUnit, SummaryState, UnitKind
+from ragcode.domain import (
+    TEAM_ONLY,
+    CodeUnit,
+    IndexStatus,
+    SkippedFile,
+    StoredUnit,
+    SummaryState,
+    UnitKind,
+)
+from ragcode.store import sqlite_errors
 from ragcode.store.protocol import (
     LEXICAL_FIELDS,
     VECTOR_FIELDS,
@@ -58,6 +67,7 @@ class SqliteStore:
 
     def __init__(self, path: Path, collection: str = DEFAULT_COLLECTION) -> None:
         self._collection = collection
+        self._path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -66,7 +76,10 @@ class SqliteStore:
             self._conn.execute("PRAGMA busy_timeout=30000")
             create_schema(self._conn)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"색인 데이터베이스를 열 수 없습니다 ({path}): {exc}") from exc
+            reason = sqlite_errors.describe(exc, path)
+            raise StoreError(
+                reason or f"색인 데이터베이스를 열 수 없습니다 ({path}): {exc}"
+            ) from exc
         self._lock = threading.RLock()
         self._matrices: dict[VectorField, VectorMatrix] = {}
         self._matrix_versions: dict[VectorField, tuple[int, int]] = {}
@@ -89,7 +102,8 @@ class SqliteStore:
                     raise
                 self._conn.execute("COMMIT")
             except sqlite3.OperationalError as exc:
-                raise StoreError(f"색인 쓰기 실패: {exc}") from exc
+                reason = sqlite_errors.describe(exc, self._path)
+                raise StoreError(reason or f"색인 쓰기 실패: {exc}") from exc
             for fld in touches:
                 self._writes[fld] += 1
 
@@ -180,25 +194,29 @@ class SqliteStore:
                 ),
             )  # fmt: skip
             for entry in entries:
-                self._insert_entry(conn, record.root, entry)
+                self._insert_entry(conn, record, entry)
 
-    def _insert_entry(self, conn: sqlite3.Connection, root: str, entry: IndexEntry) -> None:
+    def _insert_entry(
+        self, conn: sqlite3.Connection, record: FileRecord, entry: IndexEntry
+    ) -> None:
         unit = entry.unit
         cursor = conn.execute(
             "INSERT OR REPLACE INTO units (uid, collection, root, path, name, kind, language,"
             " start_line, end_line, code, docstring, code_hash, summary, summary_state,"
-            " vec_code, vec_summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " vec_code, vec_summary, scope)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                entry.uid, self._collection, root, unit.path, unit.name, str(unit.kind),
+                entry.uid, self._collection, record.root, unit.path, unit.name, str(unit.kind),
                 unit.language, unit.start_line, unit.end_line, unit.code, unit.docstring,
                 unit.code_hash,
                 entry.summary, str(entry.summary_state),
                 to_blob(entry.vectors.get("code")), to_blob(entry.vectors.get("summary")),
+                record.scope,
             ),
         )  # fmt: skip
         rowid = cursor.lastrowid
         for fld in LEXICAL_FIELDS:
-            self._insert_postings(conn, fld, rowid, entry.tokens.get(fld))
+            self._insert_postings(conn, fld, rowid, entry.tokens.get(fld), record.scope)
 
     def _insert_postings(
         self,
@@ -206,11 +224,13 @@ class SqliteStore:
         fld: LexicalField,
         rowid: int | None,
         tokens: list[str] | None,
+        scope: str,
     ) -> None:
         if tokens:
             conn.execute(
-                f"INSERT INTO {fts_table(fld)} (rowid, tokens, collection) VALUES (?, ?, ?)",
-                (rowid, " ".join(tokens), self._collection),
+                f"INSERT INTO {fts_table(fld)} (rowid, tokens, collection, scope)"
+                " VALUES (?, ?, ?, ?)",
+                (rowid, " ".join(tokens), self._collection, scope),
             )
 
     def _delete_file_rows(self, conn: sqlite3.Connection, table: str, root: str, path: str) -> int:
@@ -251,6 +271,20 @@ class SqliteStore:
                 " VALUES (?, ?, ?, ?)",
                 (self._collection, root, skipped.path, skipped.reason),
             )
+
+    def set_scope(self, root: str, scope: str) -> int:
+        with self._transaction() as conn:
+            ids = [
+                (scope, row[0])
+                for row in conn.execute(
+                    "SELECT id FROM units WHERE collection = ? AND root = ? AND scope != ?",
+                    (self._collection, root, scope),
+                )
+            ]
+            conn.executemany("UPDATE units SET scope = ? WHERE id = ?", ids)
+            for fld in LEXICAL_FIELDS:
+                conn.executemany(f"UPDATE {fts_table(fld)} SET scope = ? WHERE rowid = ?", ids)
+        return len(ids)
 
     # --- summaries ---------------------------------------------------------------
     def cached_summary(self, code_hash: str) -> str | None:
@@ -298,16 +332,18 @@ class SqliteStore:
         model: str,
     ) -> None:
         with self._transaction(touches=("summary",)) as conn:
-            row = conn.execute("SELECT id, code_hash FROM units WHERE uid = ?", (uid,)).fetchone()
+            row = conn.execute(
+                "SELECT id, code_hash, scope FROM units WHERE uid = ?", (uid,)
+            ).fetchone()
             if row is None:  # the file changed or was removed while the LLM was writing
                 return
-            rowid, code_hash = row
+            rowid, code_hash, scope = row
             conn.execute(
                 "UPDATE units SET summary = ?, summary_state = ?, vec_summary = ? WHERE id = ?",
                 (summary, str(state), to_blob(vector), rowid),
             )
             conn.execute(f"DELETE FROM {fts_table('summary')} WHERE rowid = ?", (rowid,))
-            self._insert_postings(conn, "summary", rowid, tokens)
+            self._insert_postings(conn, "summary", rowid, tokens, str(scope))
             if summary and state == SummaryState.DONE:
                 conn.execute(
                     "INSERT OR REPLACE INTO summary_cache (code_hash, summary, model, created_at)"
@@ -317,25 +353,34 @@ class SqliteStore:
 
     # --- search ------------------------------------------------------------------
     def lexical_search(
-        self, fld: LexicalField, tokens: Sequence[str], limit: int
+        self,
+        fld: LexicalField,
+        tokens: Sequence[str],
+        limit: int,
+        scopes: Sequence[str] = TEAM_ONLY,
     ) -> list[ScoredId]:
         match = fts_query(tokens)
-        if not match:
+        if not match or not scopes:
             return []
         table = fts_table(fld)
+        marks = ",".join("?" * len(scopes))
         # Rank and cut inside FTS5 first, then join: joining every match before sorting
-        # doubled the cost at 100k units (bench/bench_search.py).
+        # doubled the cost at 100k units (bench/bench_search.py). The scope filter sits
+        # before the cut, so other users' files never take a place in the top `limit`.
         rows = self._conn.execute(
             f"SELECT units.uid, ranked.score FROM (SELECT rowid, bm25({table}) AS score"
-            f" FROM {table} WHERE {table} MATCH ? AND collection = ? ORDER BY score LIMIT ?)"
+            f" FROM {table} WHERE {table} MATCH ? AND collection = ? AND scope IN ({marks})"
+            " ORDER BY score LIMIT ?)"
             " AS ranked JOIN units ON units.id = ranked.rowid ORDER BY ranked.score",
-            (match, self._collection, limit),
+            (match, self._collection, *scopes, limit),
         ).fetchall()
         # FTS5's bm25() is negated so that smaller is better; flip it back.
         return [ScoredId(uid, -float(rank)) for uid, rank in rows]
 
-    def vector_search(self, fld: VectorField, query: Vector, limit: int) -> list[ScoredId]:
-        return self._matrix(fld).search(query, limit)
+    def vector_search(
+        self, fld: VectorField, query: Vector, limit: int, scopes: Sequence[str] = TEAM_ONLY
+    ) -> list[ScoredId]:
+        return self._matrix(fld).search(query, limit, scopes)
 
     def _matrix(self, fld: VectorField) -> VectorMatrix:
         with self._lock:

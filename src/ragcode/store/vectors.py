@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from ragcode.store.protocol import ScoredId, Vector, VectorField
 
@@ -27,24 +28,38 @@ def from_blob(blob: bytes) -> Vector:
 class VectorMatrix:
     uids: list[str]
     matrix: Vector  # shape (n, dim), rows of unit length
+    scopes: npt.NDArray[np.int32]  # per row: an index into scope_names
+    scope_names: list[str]
 
     @classmethod
     def load(cls, conn: sqlite3.Connection, fld: VectorField, collection: str) -> VectorMatrix:
         column = "vec_code" if fld == "code" else "vec_summary"
         rows = conn.execute(
-            f"SELECT uid, {column} FROM units WHERE collection = ? AND {column} IS NOT NULL",
+            f"SELECT uid, {column}, scope FROM units WHERE collection = ? AND {column} IS NOT NULL",
             (collection,),
         ).fetchall()
         if not rows:
-            return cls(uids=[], matrix=np.zeros((0, 0), dtype=np.float32))
+            return cls([], np.zeros((0, 0), dtype=np.float32), np.zeros(0, np.int32), [])
         matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
-        return cls(uids=[row[0] for row in rows], matrix=matrix.reshape(len(rows), -1))
+        names = sorted({str(row[2]) for row in rows})
+        code = {name: i for i, name in enumerate(names)}
+        scopes = np.fromiter((code[str(row[2])] for row in rows), np.int32, len(rows))
+        return cls([row[0] for row in rows], matrix.reshape(len(rows), -1), scopes, names)
 
-    def search(self, query: Vector, limit: int) -> list[ScoredId]:
-        if not self.uids or limit <= 0:
+    def search(self, query: Vector, limit: int, scopes: Sequence[str]) -> list[ScoredId]:
+        wanted = [i for i, name in enumerate(self.scope_names) if name in set(scopes)]
+        if not self.uids or limit <= 0 or not wanted:
             return []
         scores = self.matrix @ np.asarray(query, dtype=np.float32)
-        count = min(limit, len(self.uids))
+        if len(wanted) < len(self.scope_names):  # others' rows never compete for the top
+            allowed = np.isin(self.scopes, wanted)
+            scores = np.where(allowed, scores, -np.inf)
+            available = int(allowed.sum())
+        else:
+            available = len(self.uids)
+        count = min(limit, available)
+        if count <= 0:
+            return []
         top = np.argpartition(-scores, count - 1)[:count]
         ordered = top[np.argsort(-scores[top], kind="stable")]
         return [ScoredId(self.uids[i], float(scores[i])) for i in ordered]

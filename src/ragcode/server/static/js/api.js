@@ -29,5 +29,6 @@ export const api = {
   clearHistory: () => call("DELETE", "/api/history"),
   documents: () => call("GET", "/api/documents"),
   deleteDocument: (id) => call("DELETE", `/api/documents/${encodeURIComponent(id)}`),
+  shareDocument: (id, shared) => call(shared ? "POST" : "DELETE", `/api/documents/${encodeURIComponent(id)}/share`),
   upload: (file) => { const form = new FormData(); form.append("file", file); return call("POST", "/api/documents", form); },
 };

@@ -28,13 +28,27 @@ export class Documents {
     item.append(el("span", "document-name", doc.name));
     const state = `${t(doc.state)}${doc.units ? ` · ${doc.units} ${t("units")}` : ""}`;
     item.append(el("span", `document-state state-${doc.state}`, state));
-    const remove = el("button", "link danger", t("delete"));
-    remove.type = "button";
-    remove.addEventListener("click", async () => {
-      await api.deleteDocument(doc.id).catch((error) => this.notify(error.message));
-      await this.refresh();
-    });
-    item.append(remove);
+    // Private by default: only the owner sees an upload until they share it with the team.
+    const visibility = doc.mine ? t(doc.shared ? "shared" : "private") : t("sharedBy");
+    item.append(el("span", `document-visibility small muted ${doc.shared ? "is-shared" : "is-private"}`, visibility));
+    if (doc.mine) {
+      const share = el("button", "link document-share", t(doc.shared ? "unshare" : "share"));
+      share.type = "button";
+      share.addEventListener("click", async () => {
+        await api.shareDocument(doc.id, !doc.shared).catch((error) => this.notify(error.message));
+        await this.refresh();
+      });
+      item.append(share);
+    }
+    if (doc.mine || doc.shared) {
+      const remove = el("button", "link danger", t("delete"));
+      remove.type = "button";
+      remove.addEventListener("click", async () => {
+        await api.deleteDocument(doc.id).catch((error) => this.notify(error.message));
+        await this.refresh();
+      });
+      item.append(remove);
+    }
     return item;
   }
 

@@ -42,12 +42,28 @@ async function loadHistory(before) {
   $("load-more").hidden = !oldestTurn;
 }
 
-function onSocketStatus(status) {
+const STATUS_LABELS = { reconnecting: "reconnecting", refused: "refused", forbidden: "forbidden" };
+
+function onSocketStatus(status, reason) {
+  if (status === "unauthorized") { sessionEnded(reason || t("sessionEnded")); return; }
   const label = $("connection");
+  const previous = label.dataset.status;
   label.dataset.status = status;
-  label.textContent = status === "reconnecting" ? t("reconnecting") : t("connected");
+  label.textContent = t(STATUS_LABELS[status] ?? "connected");
   if (status === "reconnecting") notify(t("reconnecting"), 0);
   if (status === "reconnected") notify(t("reconnected"));
+  if (status === "refused") notify(reason || t("tooManySockets"), 0);
+  if (status === "forbidden") notify(reason || t("forbiddenSocket"), 0);
+  if (status === "connected" && previous === "refused") $("notice").hidden = true;
+}
+
+// The server closed the socket with 4401 (logged out elsewhere, or the session expired).
+function sessionEnded(message) {
+  socket = null;
+  $("notice").hidden = true;
+  $("messages").replaceChildren();
+  showAuth();
+  $("auth-error").textContent = message;
 }
 
 function onSocketMessage(message) {
@@ -113,9 +129,9 @@ function bind() {
   });
   $("load-more").addEventListener("click", () => loadHistory(oldestTurn));
   $("logout").addEventListener("click", async () => {
-    await api.logout().catch(() => {});
-    if (socket) socket.close();
+    if (socket) socket.close(); // first: the server's 4401 for this logout is no news
     socket = null;
+    await api.logout().catch(() => {});
     showAuth();
   });
   $("clear-history").addEventListener("click", async () => {

@@ -1,6 +1,13 @@
 // The chat socket: reconnects with back-off, pings to stay alive, and resends every request
 // that has no final answer yet (the server cancels generation when a socket closes).
+// The server's own close codes say when retrying cannot help: 4401 (not logged in, or the
+// session ended) and 4403 (another site's page) stop for good; 4429 (too many sockets of
+// this user) shows the reason and tries again slowly, in case another tab was closed.
 const PING_MS = 25000;
+const CLOSE_UNAUTHORIZED = 4401;
+const CLOSE_FORBIDDEN = 4403;
+const CLOSE_TOO_MANY_SOCKETS = 4429;
+const TOO_MANY_RETRY_MS = 30000;
 
 function newId() {
   if (crypto.randomUUID) return crypto.randomUUID(); // secure contexts only
@@ -40,12 +47,23 @@ export class ChatSocket {
       }
       this.onMessage(message);
     });
-    ws.addEventListener("close", () => {
+    ws.addEventListener("close", (event) => {
       clearInterval(this.pinger);
-      if (this.closedByUser) return;
+      if (this.closedByUser || this.ws !== ws) return;
+      if (event.code === CLOSE_UNAUTHORIZED || event.code === CLOSE_FORBIDDEN) {
+        this.closedByUser = true;
+        this.pending.clear(); // they belong to a session that is over
+        this.onStatus(event.code === CLOSE_UNAUTHORIZED ? "unauthorized" : "forbidden", event.reason);
+        return;
+      }
+      if (event.code === CLOSE_TOO_MANY_SOCKETS) {
+        this.onStatus("refused", event.reason);
+        this.timer = setTimeout(() => this.connect(), TOO_MANY_RETRY_MS);
+        return;
+      }
       this.onStatus("reconnecting");
       const delay = Math.min(10000, 500 * 2 ** this.retry++);
-      setTimeout(() => this.connect(), delay);
+      this.timer = setTimeout(() => this.connect(), delay);
     });
   }
 
@@ -67,6 +85,7 @@ export class ChatSocket {
   close() {
     this.closedByUser = true;
     clearInterval(this.pinger);
+    clearTimeout(this.timer); // a pending reconnect would open a socket after logout
     if (this.ws) this.ws.close();
   }
 }

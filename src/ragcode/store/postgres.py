@@ -1,0 +1,304 @@
+"""Store on PostgreSQL + pgvector: one database behind many processes (issue 12).
+
+The same contract as the embedded SQLite store (tests/integration/test_store_contract.py runs
+one suite against both): collections sharing one database, atomic per-file replacement, the
+embedding model claimed per collection, one summary cache keyed by code hash, owner scopes
+filtered inside each query before its `limit`. Lexical ranking is FTS5's BM25 over bounded
+candidates (pg_lexical.py); vectors go through per-collection HNSW indexes (pg_schema.py);
+each collection's SQL is in pg_tables.py. Server errors become `StoreError`s, and after a
+restart the next call reconnects (pg_pool.py).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+try:
+    import pgvector.psycopg  # noqa: F401 (the `postgres` extra: imported first to say so)
+    import psycopg
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "PostgreSQL 저장소에는 psycopg 와 pgvector 가 필요합니다: pip install 'ragcode[postgres]'"
+    ) from exc
+
+from ragcode.domain import TEAM_ONLY, IndexStatus, SkippedFile, StoredUnit, SummaryState
+from ragcode.store import pg_lexical as lexical
+from ragcode.store.pg_pool import Connection, ConnectionPool, describe, first_line
+from ragcode.store.pg_schema import (
+    EXACT_SEARCH_MAX,
+    configure,
+    create_schema,
+    ensure_vector_index,
+    vector_search_query,
+)
+from ragcode.store.pg_tables import (
+    UNIT_COLUMNS,
+    WRITE_CACHE,
+    PreparedEntry,
+    Tables,
+    from_db,
+    lock,
+    row_to_stored,
+    row_to_unit,
+    to_vector,
+)
+from ragcode.store.protocol import (
+    EmbedderMismatchError,
+    FileRecord,
+    IndexEntry,
+    LexicalField,
+    ScoredId,
+    StoredUnitRef,
+    StoreError,
+    Vector,
+    VectorField,
+)
+
+DEFAULT_COLLECTION = "code"
+UNITS_TTL_S = 30.0
+
+
+class PostgresStore:
+    """One collection of a PostgreSQL database; several stores (and processes) may share it."""
+
+    def __init__(self, url: str, collection: str = DEFAULT_COLLECTION) -> None:
+        self._collection = collection
+        self._tables = Tables(collection)
+        self._pool = ConnectionPool(url, configure)
+        conn = self._pool.connect(configure=False)  # the vector type may not exist yet
+        try:
+            create_schema(conn)
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"PostgreSQL 색인({describe(url)})을 열 수 없습니다: {first_line(exc)}"
+            ) from exc
+        finally:
+            conn.close()
+        self._indexed: set[tuple[VectorField, int]] = set()
+        self._index_lock = threading.Lock()
+        self._embedder_claimed: str | None = None
+        self._units: tuple[int, float] | None = None  # (count, when read)
+
+    def close(self) -> None:
+        self._pool.close()
+
+    # --- embedding model ---------------------------------------------------------
+    def claim_embedder(self, name: str, dim: int) -> None:
+        if self._embedder_claimed == name:
+            return
+        tables = self._tables
+
+        def work(conn: Connection) -> None:
+            lock(conn, "embedder", self._collection)
+            stored = tables.recorded_embedder(conn) or tables.legacy_embedder(conn, dim)
+            if stored is not None and stored != name and tables.has_units(conn):
+                raise EmbedderMismatchError(
+                    f"'{self._collection}' 컬렉션은 다른 임베딩 모델({stored})로 색인되어 있어 "
+                    f"지금 설정된 모델({name})로는 검색할 수 없습니다. 설정을 되돌리거나, "
+                    "이 컬렉션의 파일을 remove 한 뒤 다시 색인하세요."
+                )
+            tables.record_embedder(conn, name)
+
+        self._pool.write("임베딩 모델 기록", work)
+        self._embedder_claimed = name
+
+    def _release_embedder_if_empty(self, conn: Connection) -> None:
+        """An emptied collection may be filled again with another model."""
+        lock(conn, "embedder", self._collection)
+        if not self._tables.has_units(conn):
+            self._tables.record_embedder(conn, None)
+            self._embedder_claimed = None
+
+    # --- files -------------------------------------------------------------------
+    def roots(self) -> list[str]:
+        query = (
+            "SELECT root FROM store_files WHERE collection = %(c)s"
+            " UNION SELECT root FROM store_skipped WHERE collection = %(c)s ORDER BY 1"
+        )
+        return [row[0] for row in self._pool.fetch("색인 읽기", query, {"c": self._collection})]
+
+    def file_hashes(self, root: str) -> dict[str, str]:
+        query = "SELECT path, file_hash FROM store_files WHERE collection = %s AND root = %s"
+        return dict(self._pool.fetch("색인 읽기", query, (self._collection, root)))
+
+    def skipped_paths(self, root: str) -> list[str]:
+        query = "SELECT path FROM store_skipped WHERE collection = %s AND root = %s"
+        return [row[0] for row in self._pool.fetch("색인 읽기", query, (self._collection, root))]
+
+    def replace_file(self, record: FileRecord, entries: Sequence[IndexEntry]) -> None:
+        prepared = [PreparedEntry.of(entry) for entry in entries]  # bad vectors fail here
+        self._ensure_indexes((f, len(v)) for e in prepared for f, v in e.vectors.items())
+        tables, paths = self._tables, [record.path]
+
+        def work(conn: Connection) -> None:
+            tables.lock_files(conn, record.root, paths)
+            deltas = lexical.TermDeltas()
+            tables.delete_units(conn, deltas, record.root, paths, [e.entry.uid for e in prepared])
+            tables.delete_rows(conn, "store_skipped", record.root, paths)
+            tables.upsert_file(conn, record, time.time())
+            tables.insert_units(conn, deltas, record, prepared)
+            deltas.write(conn)
+
+        self._pool.write("색인 쓰기", work)
+
+    def remove_files(self, root: str, paths: Iterable[str]) -> int:
+        wanted, tables = list(dict.fromkeys(paths)), self._tables
+
+        def work(conn: Connection) -> int:
+            tables.lock_files(conn, root, wanted)
+            deltas = lexical.TermDeltas()
+            tables.delete_units(conn, deltas, root, wanted)
+            removed = tables.delete_rows(conn, "store_files", root, wanted)
+            removed += tables.delete_rows(conn, "store_skipped", root, wanted)
+            deltas.write(conn)
+            self._release_embedder_if_empty(conn)
+            return removed
+
+        return self._pool.write("색인에서 파일 지우기", work)
+
+    def set_skipped(self, root: str, skipped: SkippedFile) -> None:
+        tables, paths = self._tables, [skipped.path]
+
+        def work(conn: Connection) -> None:
+            tables.lock_files(conn, root, paths)
+            deltas = lexical.TermDeltas()
+            tables.delete_units(conn, deltas, root, paths)
+            tables.delete_rows(conn, "store_files", root, paths)
+            tables.upsert_skipped(conn, root, skipped)
+            deltas.write(conn)
+
+        self._pool.write("색인 쓰기", work)
+
+    def set_scope(self, root: str, scope: str) -> int:
+        # Postings and vectors live in the unit's row: one UPDATE moves everything.
+        query = (
+            "UPDATE store_units SET scope = %s WHERE collection = %s AND root = %s AND scope <> %s"
+        )
+        params = (scope, self._collection, root, scope)
+        return self._pool.write("공개 범위 바꾸기", lambda c: c.execute(query, params).rowcount)
+
+    def _ensure_indexes(self, wanted: Iterable[tuple[VectorField, int]]) -> None:
+        for fld, dim in sorted(set(wanted) - self._indexed):
+
+            def work(conn: Connection, fld: VectorField = fld, dim: int = dim) -> None:
+                ensure_vector_index(conn, self._collection, fld, dim)
+
+            self._pool.read("벡터 색인 만들기", work)
+            with self._index_lock:
+                self._indexed.add((fld, dim))
+
+    # --- summaries ---------------------------------------------------------------
+    def cached_summary(self, code_hash: str) -> str | None:
+        query = "SELECT summary FROM store_summary_cache WHERE code_hash = %s"
+        rows = self._pool.fetch("요약 캐시 읽기", query, (code_hash,))
+        return str(rows[0][0]) if rows else None
+
+    def export_summary_cache(self) -> list[tuple[str, str, str]]:
+        """(code_hash, summary, model) rows, e.g. to ship summaries beside a dataset."""
+        query = "SELECT code_hash, summary, model FROM store_summary_cache ORDER BY code_hash"
+        return [(h, s, m) for h, s, m in self._pool.fetch("요약 캐시 읽기", query)]
+
+    def import_summary_cache(self, rows: Iterable[tuple[str, str, str]]) -> int:
+        now = time.time()
+        batch = [(h, s, m, now) for h, s, m in rows]
+
+        def work(conn: Connection) -> int:
+            with conn.cursor() as cursor:
+                cursor.executemany(WRITE_CACHE, batch)
+            return len(batch)
+
+        return self._pool.write("요약 캐시 쓰기", work)
+
+    def units_needing_summary(self, *, include_failed: bool, limit: int) -> list[StoredUnitRef]:
+        states = [SummaryState.PENDING.value]
+        if include_failed:
+            states.append(SummaryState.FAILED.value)
+        query = (
+            f"SELECT {UNIT_COLUMNS} FROM store_units WHERE collection = %s"
+            " AND summary_state = ANY(%s) ORDER BY root, path, start_line LIMIT %s"
+        )
+        rows = self._pool.fetch("색인 읽기", query, (self._collection, states, limit))
+        return [StoredUnitRef(uid=row[0], unit=row_to_unit(row)) for row in rows]
+
+    def set_summary(
+        self,
+        uid: str,
+        *,
+        summary: str | None,
+        state: SummaryState,
+        tokens: list[str],
+        vector: Vector | None,
+        model: str,
+    ) -> None:
+        array = to_vector(vector)
+        if array is not None:
+            self._ensure_indexes([("summary", len(array))])
+        postings = lexical.Postings.of(tokens)
+
+        def work(conn: Connection) -> None:
+            written = self._tables.write_summary(conn, uid, summary, state, array, postings)
+            if written is not None and summary and state == SummaryState.DONE:
+                conn.execute(WRITE_CACHE, (written, summary, model, time.time()))
+
+        self._pool.write("요약 쓰기", work)
+
+    # --- search ------------------------------------------------------------------
+    def lexical_search(
+        self,
+        fld: LexicalField,
+        tokens: Sequence[str],
+        limit: int,
+        scopes: Sequence[str] = TEAM_ONLY,
+    ) -> list[ScoredId]:
+        query_terms = lexical.terms(tokens)
+        if not query_terms or not scopes or limit <= 0:
+            return []
+
+        def work(conn: Connection) -> list[ScoredId]:
+            found = lexical.search(conn, self._collection, fld, query_terms, scopes, limit)
+            return [ScoredId(uid, score) for uid, score in found]
+
+        return self._pool.read("키워드 검색", work)
+
+    def vector_search(
+        self, fld: VectorField, query: Vector, limit: int, scopes: Sequence[str] = TEAM_ONLY
+    ) -> list[ScoredId]:
+        array = to_vector(query)
+        if array is None or limit <= 0 or not scopes:
+            return []
+        exact = self._units_estimate() <= EXACT_SEARCH_MAX
+        statement = vector_search_query(self._collection, fld, len(array), exact=exact)
+        params = {"q": array, "scopes": list(scopes), "limit": limit}
+        rows = self._pool.fetch("벡터 검색", statement, params)
+        return [ScoredId(uid, float(score)) for uid, score in rows]
+
+    def _units_estimate(self) -> int:
+        """Units in the collection, re-read at most every UNITS_TTL_S: it only decides
+        between exact and HNSW vector search."""
+        now = time.monotonic()
+        if self._units is None or now - self._units[1] > UNITS_TTL_S:
+            self._units = (self._pool.read("색인 읽기", self._tables.unit_count), now)
+        return self._units[0]
+
+    def stored_vectors(self, uids: Sequence[str]) -> dict[str, list[Vector]]:
+        query = "SELECT uid, vec_code, vec_summary FROM store_units WHERE uid = ANY(%s)"
+
+        def work(conn: Connection) -> list[tuple[Any, ...]]:
+            with conn.cursor(binary=True) as cursor:  # no text round trip for 512 floats
+                return cursor.execute(query, (list(uids),)).fetchall()
+
+        return {
+            uid: [from_db(v) for v in (code, summary) if v is not None]
+            for uid, code, summary in self._pool.read("벡터 읽기", work)
+        }
+
+    def get_units(self, uids: Sequence[str]) -> dict[str, StoredUnit]:
+        query = f"SELECT {UNIT_COLUMNS} FROM store_units WHERE uid = ANY(%s)"
+        rows = self._pool.fetch("색인 읽기", query, (list(uids),))
+        return {row[0]: row_to_stored(row) for row in rows}
+
+    def status(self) -> IndexStatus:
+        return self._pool.read("색인 상태 읽기", self._tables.status)

@@ -1,0 +1,432 @@
+"""The store contract, run against every backend: the embedded SQLite file and a real
+PostgreSQL 18 + pgvector (tests/pg_server.py). Atomic file replacement, both searches,
+summaries and their cache, status, collections, the embedding-model claim and owner scopes
+(private uploads never reach another user's results, and the filter applies before the
+ranking cut). Backend specifics stay beside their adapter: tests/integration/test_store.py
+(SQLite) and tests/integration/test_store_postgres.py."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ragcode.domain import CodeUnit, SkippedFile, SummaryState, UnitKind, user_scope, visible_scopes
+from ragcode.store.protocol import (
+    CodeStore,
+    EmbedderMismatchError,
+    FileRecord,
+    IndexEntry,
+    ScoredId,
+)
+from ragcode.store.sqlite_store import SqliteStore
+
+pytestmark = pytest.mark.integration
+
+ALICE, BOB = 1, 2
+BACKENDS = ["sqlite", "postgres"]
+
+
+def vector(seed: int) -> np.ndarray:
+    values = np.random.default_rng(seed).normal(size=16).astype(np.float32)
+    return values / np.linalg.norm(values)
+
+
+def entry(
+    path: str, name: str, tokens: str, seed: int, state: SummaryState = SummaryState.PENDING
+) -> IndexEntry:
+    unit = CodeUnit(path, name, UnitKind.FUNCTION, "python", 1, 2, f"def {name}(): pass", None)
+    return IndexEntry(
+        uid=f"{path}:{name}",
+        unit=unit,
+        summary=None,
+        summary_state=state,
+        tokens={"code": tokens.split(), "identifiers": [name]},
+        vectors={"code": vector(seed)},
+    )
+
+
+def record(path: str, file_hash: str = "h1", root: str = "/r", scope: str = "team") -> FileRecord:
+    return FileRecord(root=root, path=path, file_hash=file_hash, language="python", scope=scope)
+
+
+def put(
+    store: CodeStore, root: str, path: str, name: str, tokens: str, seed: int, scope: str
+) -> None:
+    store.replace_file(record(path, "h", root, scope), [entry(path, name, tokens, seed)])
+
+
+def uids(found: list[ScoredId]) -> list[str]:
+    return [hit.uid for hit in found]
+
+
+Opener = Callable[..., CodeStore]
+
+
+@pytest.fixture(params=BACKENDS)
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Opens stores (collections) of one fresh database of the backend; closes them after."""
+    opened: list[CodeStore] = []
+    if request.param == "sqlite":
+
+        def opener(collection: str = "code") -> CodeStore:
+            return SqliteStore(tmp_path / "index.sqlite3", collection=collection)
+
+    else:
+        from ragcode.store.postgres import PostgresStore
+
+        url = request.getfixturevalue("pg_database")
+
+        def opener(collection: str = "code") -> CodeStore:
+            return PostgresStore(url, collection=collection)
+
+    def tracked(collection: str = "code") -> CodeStore:
+        store = opener(collection)
+        opened.append(store)
+        return store
+
+    yield tracked
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(open_store: Opener) -> CodeStore:
+    return open_store()
+
+
+# --- files -------------------------------------------------------------------------
+
+
+def test_replace_file_is_all_or_nothing(store: CodeStore) -> None:
+    store.replace_file(record("a.py"), [entry("a.py", "old", "alpha beta", 1)])
+    broken = entry("a.py", "new", "gamma", 2)
+    broken.vectors["code"] = "not a vector"  # type: ignore[assignment]
+    with pytest.raises(ValueError):
+        store.replace_file(record("a.py", "h2"), [entry("a.py", "first", "delta", 3), broken])
+    assert store.file_hashes("/r") == {"a.py": "h1"}
+    assert [hit.uid for hit in store.lexical_search("code", ["alpha"], 5)] == ["a.py:old"]
+    assert store.lexical_search("code", ["delta"], 5) == []
+
+
+def test_replacing_a_file_drops_its_old_units(store: CodeStore) -> None:
+    store.replace_file(
+        record("a.py"), [entry("a.py", "f", "alpha", 1), entry("a.py", "g", "beta", 2)]
+    )
+    store.replace_file(record("a.py", "h2"), [entry("a.py", "g", "gamma", 2)])
+    assert store.lexical_search("code", ["alpha"], 5) == []
+    assert store.lexical_search("code", ["beta"], 5) == []
+    assert uids(store.lexical_search("code", ["gamma"], 5)) == ["a.py:g"]
+    assert store.status().units == 1 and store.file_hashes("/r") == {"a.py": "h2"}
+    store.replace_file(record("a.py", "h3"), [])  # a file whose units all went away
+    assert (store.status().files, store.status().units) == (1, 0)
+
+
+def test_skipped_and_removed_files_in_status(store: CodeStore) -> None:
+    store.replace_file(
+        record("a.py"),
+        [entry("a.py", "f", "x", 1), entry("a.py", "g", "y", 2, SummaryState.TRIVIAL)],
+    )
+    store.set_skipped("/r", SkippedFile("big.py", "too large"))
+    status = store.status()
+    assert (status.files, status.units, status.summaries_pending, status.summaries_trivial) == (
+        1,
+        2,
+        1,
+        1,
+    )
+    assert status.skipped == [SkippedFile("big.py", "too large")]
+    assert store.skipped_paths("/r") == ["big.py"] and store.roots() == ["/r"]
+    assert store.remove_files("/r", ["a.py", "big.py"]) == 2
+    status = store.status()
+    assert (status.files, status.units, status.skipped) == (0, 0, [])
+    assert store.lexical_search("code", ["x"], 5) == []
+    assert store.roots() == []
+
+
+def test_a_skipped_file_loses_its_units(store: CodeStore) -> None:
+    store.replace_file(record("a.py"), [entry("a.py", "f", "alpha", 1)])
+    store.set_skipped("/r", SkippedFile("a.py", "binary"))
+    assert store.file_hashes("/r") == {} and store.skipped_paths("/r") == ["a.py"]
+    assert store.lexical_search("code", ["alpha"], 5) == []
+    assert store.vector_search("code", vector(1), 5) == []
+    store.replace_file(record("a.py", "h2"), [entry("a.py", "f", "alpha", 1)])
+    assert store.skipped_paths("/r") == [] and store.status().skipped == []
+
+
+def test_collections_are_isolated(open_store: Opener) -> None:
+    code, docs = open_store("code"), open_store("docs")
+    code.replace_file(record("a.py"), [entry("a.py", "f", "token verify", 1)])
+    docs.replace_file(record("faq.csv"), [entry("faq.csv", "q1", "token verify", 1)])
+    assert [h.uid for h in code.lexical_search("code", ["token"], 5)] == ["a.py:f"]
+    assert [h.uid for h in docs.lexical_search("code", ["token"], 5)] == ["faq.csv:q1"]
+    assert [h.uid for h in docs.vector_search("code", vector(1), 5)] == ["faq.csv:q1"]
+    assert (code.status().files, docs.status().files) == (1, 1)
+    docs.remove_files("/r", ["faq.csv"])
+    assert docs.status().units == 0 and code.status().units == 1
+    assert code.roots() == ["/r"] and docs.roots() == []
+
+
+# --- search --------------------------------------------------------------------------
+
+
+def test_lexical_and_vector_search(store: CodeStore) -> None:
+    store.replace_file(
+        record("a.py"), [entry("a.py", "f", "token verify", 1), entry("a.py", "g", "file read", 2)]
+    )
+    lexical = store.lexical_search("code", ["verify", "missing"], 5)
+    assert [hit.uid for hit in lexical] == ["a.py:f"] and lexical[0].score > 0
+    nearest = store.vector_search("code", vector(2), 2)
+    assert nearest[0].uid == "a.py:g" and nearest[0].score == pytest.approx(1.0, abs=1e-5)
+    assert store.vector_search("summary", vector(2), 2) == []
+    assert store.lexical_search("code", [], 5) == []
+    assert store.lexical_search("code", ["verify"], 5, scopes=()) == []
+
+
+def test_lexical_ranking_is_bm25_like(store: CodeStore) -> None:
+    """Rarer terms weigh more, a repeated term counts more, a shorter unit ranks higher."""
+    filler = " ".join(f"w{i}" for i in range(8))
+    store.replace_file(
+        record("a.py"),
+        [
+            entry("a.py", "twice", f"rare rare common {filler}", 1),
+            entry("a.py", "both", f"rare common {filler}", 2),
+            entry("a.py", "rare", f"rare {filler}", 3),
+            entry("a.py", "short", "common", 4),
+            entry("a.py", "long", f"common {filler}", 5),
+            *[entry("a.py", f"n{i}", f"noise {filler}", 10 + i) for i in range(12)],
+        ],
+    )
+    found = store.lexical_search("code", ["rare", "common"], 20)
+    ranked = [hit.uid.removeprefix("a.py:") for hit in found]
+    assert ranked == ["twice", "both", "short", "rare", "long"]
+    scores = [hit.score for hit in found]
+    assert scores == sorted(scores, reverse=True) and scores[-1] > 0
+
+
+def test_vectors_refresh_after_writes(store: CodeStore) -> None:
+    store.replace_file(record("a.py"), [entry("a.py", "f", "x", 1)])
+    assert store.vector_search("code", vector(1), 1)[0].uid == "a.py:f"
+    store.replace_file(record("a.py", "h2"), [entry("a.py", "g", "x", 1)])
+    assert [hit.uid for hit in store.vector_search("code", vector(1), 5)] == ["a.py:g"]
+
+
+def test_vector_search_orders_by_cosine(store: CodeStore) -> None:
+    store.replace_file(record("a.py"), [entry("a.py", f"f{i}", "x", i) for i in range(30)])
+    query = vector(7)
+    found = store.vector_search("code", query, 5)
+    expected = sorted(range(30), key=lambda i: -float(vector(i) @ query))[:5]
+    assert uids(found) == [f"a.py:f{i}" for i in expected]
+    assert [h.score for h in found] == pytest.approx([float(vector(i) @ query) for i in expected])
+
+
+def test_units_and_vectors_are_read_back(store: CodeStore) -> None:
+    first = entry("a.py", "f", "x", 1, SummaryState.TRIVIAL)
+    store.replace_file(record("a.py"), [first])
+    unit = store.get_units(["a.py:f", "missing"])
+    assert list(unit) == ["a.py:f"]
+    assert unit["a.py:f"].unit == first.unit and unit["a.py:f"].summary is None
+    assert unit["a.py:f"].summary_state == SummaryState.TRIVIAL
+    vectors = store.stored_vectors(["a.py:f"])["a.py:f"]
+    assert len(vectors) == 1 and vectors[0].dtype == np.float32
+    assert np.allclose(vectors[0], vector(1))
+
+
+# --- summaries ------------------------------------------------------------------------
+
+
+def test_summary_updates_postings_and_cache(store: CodeStore) -> None:
+    store.replace_file(record("a.py"), [entry("a.py", "f", "x", 1)])
+    store.set_summary(
+        "a.py:f", summary="토큰 검증", state=SummaryState.DONE, tokens=["토큰", "검증"],
+        vector=vector(5), model="m",
+    )  # fmt: skip
+    assert [hit.uid for hit in store.lexical_search("summary", ["검증"], 5)] == ["a.py:f"]
+    unit = store.get_units(["a.py:f"])["a.py:f"]
+    assert (unit.summary, unit.summary_state) == ("토큰 검증", SummaryState.DONE)
+    code_hash = unit.unit.code_hash
+    assert store.cached_summary(code_hash) == "토큰 검증"
+    assert len(store.stored_vectors(["a.py:f"])["a.py:f"]) == 2
+    assert uids(store.vector_search("summary", vector(5), 1)) == ["a.py:f"]
+    # A summary for a unit that disappeared meanwhile is dropped, not an error.
+    store.set_summary(
+        "gone", summary="x", state=SummaryState.DONE, tokens=[], vector=None, model="m"
+    )
+
+
+def test_a_new_summary_replaces_the_old_postings(store: CodeStore) -> None:
+    store.replace_file(record("a.py"), [entry("a.py", "f", "x", 1)])
+    store.set_summary(
+        "a.py:f", summary="장부", state=SummaryState.DONE, tokens=["장부"], vector=vector(5),
+        model="m",
+    )  # fmt: skip
+    store.set_summary(
+        "a.py:f", summary=None, state=SummaryState.FAILED, tokens=[], vector=None, model="m"
+    )
+    assert store.lexical_search("summary", ["장부"], 5) == []
+    assert store.vector_search("summary", vector(5), 5) == []
+    assert store.status().summaries_failed == 1
+    assert store.cached_summary(entry("a.py", "f", "x", 1).unit.code_hash) == "장부"
+
+
+def test_units_needing_summary(store: CodeStore) -> None:
+    store.replace_file(
+        record("b.py"),
+        [entry("b.py", "late", "x", 1), entry("b.py", "done", "x", 2, SummaryState.DONE)],
+    )
+    store.replace_file(record("a.py"), [entry("a.py", "early", "x", 3)])
+    store.set_summary(
+        "b.py:late", summary=None, state=SummaryState.FAILED, tokens=[], vector=None, model="m"
+    )
+    assert [u.uid for u in store.units_needing_summary(include_failed=False, limit=10)] == [
+        "a.py:early"
+    ]
+    both = store.units_needing_summary(include_failed=True, limit=10)
+    assert [u.uid for u in both] == ["a.py:early", "b.py:late"]
+    assert both[0].unit == entry("a.py", "early", "x", 3).unit
+    assert len(store.units_needing_summary(include_failed=True, limit=1)) == 1
+
+
+def test_summary_cache_export_and_import(open_store: Opener) -> None:
+    source, target = open_store("code"), open_store("docs")
+    imported = target.import_summary_cache([("h1", "첫 요약", "m"), ("h2", "둘째", "m2")])
+    assert imported == 2
+    assert source.cached_summary("h1") == "첫 요약"  # one cache for the whole database
+    assert source.export_summary_cache() == [("h1", "첫 요약", "m"), ("h2", "둘째", "m2")]
+
+
+# --- the embedding model ---------------------------------------------------------------
+
+
+def test_a_collection_keeps_to_the_embedding_model_it_was_written_with(store: CodeStore) -> None:
+    store.claim_embedder("model-a", 16)
+    store.replace_file(record("a.py"), [entry("a.py", "f", "x", 1)])
+    store.claim_embedder("model-a", 16)  # the same model: fine
+    with pytest.raises(EmbedderMismatchError, match="model-a"):
+        store.claim_embedder("model-b", 16)
+    assert store.vector_search("code", vector(1), 1)[0].uid == "a.py:f", "nothing was lost"
+    assert store.status().embedder == "model-a"
+
+
+def test_the_model_is_recorded_per_collection_and_across_reopening(open_store: Opener) -> None:
+    code, docs = open_store("code"), open_store("docs")
+    code.claim_embedder("model-a", 16)
+    code.replace_file(record("a.py"), [entry("a.py", "f", "x", 1)])
+    docs.claim_embedder("model-b", 16)  # another collection may use another model
+    code.close()
+    docs.close()
+    with pytest.raises(EmbedderMismatchError):
+        open_store("code").claim_embedder("model-b", 16)
+
+
+def test_an_emptied_collection_takes_a_new_model(store: CodeStore) -> None:
+    store.claim_embedder("model-a", 16)
+    store.replace_file(record("a.py"), [entry("a.py", "f", "x", 1)])
+    store.remove_files("/r", ["a.py"])
+    store.claim_embedder("model-b", 16)
+    store.replace_file(record("b.py"), [entry("b.py", "g", "x", 2)])
+    with pytest.raises(EmbedderMismatchError):
+        store.claim_embedder("model-a", 16)
+
+
+def test_an_index_from_before_the_record_is_judged_by_its_vector_size(store: CodeStore) -> None:
+    store.replace_file(record("a.py"), [entry("a.py", "f", "x", 1)])  # 16-dimensional, unclaimed
+    with pytest.raises(EmbedderMismatchError, match="16차원"):
+        store.claim_embedder("bigger-model", 384)
+    store.claim_embedder("same-size-model", 16)  # the same size: taken to be the same model
+
+
+def test_a_new_model_of_another_size_after_emptying(store: CodeStore) -> None:
+    store.replace_file(record("a.py"), [entry("a.py", "f", "x", 1)])
+    store.remove_files("/r", ["a.py"])
+    big = entry("b.py", "g", "x", 2)
+    big.vectors["code"] = np.ones(32, dtype=np.float32) / np.sqrt(32)
+    store.claim_embedder("model-32", 32)
+    store.replace_file(record("b.py"), [big])
+    assert uids(store.vector_search("code", big.vectors["code"], 5)) == ["b.py:g"]
+
+
+# --- owner scopes (issue 11) -------------------------------------------------------------
+
+
+def test_private_units_reach_only_their_owner(store: CodeStore) -> None:
+    put(store, "/team", "t.py", "team_fn", "payment key", 1, "team")
+    put(store, "/up/1", "alice.py", "alice_fn", "payment key secret", 2, user_scope(ALICE))
+    for scopes, expected in [
+        (visible_scopes(BOB), {"t.py:team_fn"}),
+        (visible_scopes(ALICE), {"t.py:team_fn", "alice.py:alice_fn"}),
+    ]:
+        assert (
+            set(uids(store.lexical_search("code", ["secret", "payment"], 10, scopes))) == expected
+        )
+        assert set(uids(store.vector_search("code", vector(2), 10, scopes))) == expected
+    # No scopes given: the team's alone (a caller that forgets never sees private files).
+    assert uids(store.vector_search("code", vector(2), 10)) == ["t.py:team_fn"]
+    assert uids(store.lexical_search("code", ["secret"], 10)) == []
+
+
+def test_filter_applies_before_the_top_k_cut(store: CodeStore) -> None:
+    """Twenty better-matching private units must not push the team's unit out of a top 1."""
+    for i in range(20):
+        put(store, "/up/1", f"p{i}.py", f"p{i}", "token token token", 7, user_scope(ALICE))
+    put(store, "/team", "t.py", "team_fn", "token", 99, "team")
+    assert uids(store.lexical_search("code", ["token"], 1, visible_scopes(BOB))) == ["t.py:team_fn"]
+    assert uids(store.vector_search("code", vector(7), 1, visible_scopes(BOB))) == ["t.py:team_fn"]
+    alice_top = uids(store.vector_search("code", vector(7), 1, visible_scopes(ALICE)))
+    assert alice_top != ["t.py:team_fn"]
+
+
+def test_sharing_moves_every_unit_and_summary_posting(store: CodeStore) -> None:
+    put(store, "/up/1", "a.py", "shared_fn", "ledger", 3, user_scope(ALICE))
+    store.set_summary(
+        "a.py:shared_fn", summary="장부를 맞춘다", state=SummaryState.DONE,
+        tokens=["장부"], vector=vector(4), model="m",
+    )  # fmt: skip
+    bob = visible_scopes(BOB)
+    assert store.lexical_search("summary", ["장부"], 5, bob) == []
+    assert store.vector_search("summary", vector(4), 5, bob) == []
+    assert store.set_scope("/up/1", "team") == 1
+    assert uids(store.lexical_search("summary", ["장부"], 5, bob)) == ["a.py:shared_fn"]
+    assert uids(store.lexical_search("code", ["ledger"], 5, bob)) == ["a.py:shared_fn"]
+    assert uids(store.vector_search("summary", vector(4), 5, bob)) == ["a.py:shared_fn"]
+    assert store.set_scope("/up/1", user_scope(ALICE)) == 1  # taken back
+    assert store.lexical_search("summary", ["장부"], 5, bob) == []
+    assert store.vector_search("code", vector(3), 5, bob) == []
+    assert store.set_scope("/up/1", user_scope(ALICE)) == 0  # idempotent
+
+
+# --- threads ------------------------------------------------------------------------------
+
+
+def test_threads_share_one_store(store: CodeStore) -> None:
+    """The server searches from request threads while an ingest thread writes."""
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(5):
+                path = f"w{n}_{i}.py"
+                store.replace_file(record(path), [entry(path, "f", f"shared t{n}", n * 10 + i)])
+        except BaseException as exc:
+            errors.append(exc)
+
+    def reader() -> None:
+        try:
+            for _ in range(10):
+                store.lexical_search("code", ["shared"], 10)
+                store.vector_search("code", vector(1), 10)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(3)]
+    threads += [threading.Thread(target=reader) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert store.status().files == 15
+    assert len(store.lexical_search("code", ["shared"], 50)) == 15

@@ -1,0 +1,308 @@
+"""What only the PostgreSQL store has: a server that can stop and restart, a schema version in
+the database, BM25 computed in SQL (equal to FTS5's), bounded candidates for common terms,
+HNSW indexes the vector queries must actually use, and term statistics kept by writers.
+The shared contract is in tests/integration/test_store_contract.py."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import pytest
+
+from ragcode.domain import SkippedFile, SummaryState, user_scope
+from ragcode.store import pg_lexical, postgres
+from ragcode.store.pg_schema import vector_search_query
+from ragcode.store.postgres import PostgresStore
+from ragcode.store.protocol import EmbedderMismatchError, StoreError
+from ragcode.store.sqlite_store import SqliteStore
+from tests.integration.test_store_contract import entry, put, record, uids, vector
+from tests.pg_server import PgServer, running_server
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def store(pg_database: str) -> Iterator[PostgresStore]:
+    opened = PostgresStore(pg_database)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="module")
+def own_server() -> Iterator[PgServer]:
+    """A server of this module's own, to stop and restart without disturbing the others."""
+    with running_server() as server:
+        yield server
+
+
+# --- the server going away -----------------------------------------------------------
+
+
+def test_a_stopped_server_is_a_korean_store_error(own_server: PgServer) -> None:
+    store = PostgresStore(own_server.url())
+    try:
+        put(store, "/r", "a.py", "f", "alpha", 1, "team")
+        own_server.stop()
+        for call in (
+            lambda: store.lexical_search("code", ["alpha"], 5),
+            lambda: put(store, "/r", "b.py", "g", "beta", 2, "team"),
+            store.status,
+        ):
+            with pytest.raises(StoreError, match="PostgreSQL 색인 서버") as raised:
+                call()
+            assert not isinstance(raised.value, psycopg.Error)
+        with pytest.raises(StoreError, match=r"연결할 수 없습니다.*서버가 실행 중인지"):
+            PostgresStore(own_server.url())
+        own_server.start()
+        assert uids(store.lexical_search("code", ["alpha"], 5)) == ["a.py:f"]
+    finally:
+        if not own_server.running:
+            own_server.start()
+        store.close()
+
+
+def _busy(store: PostgresStore, threads: int = 4) -> None:
+    """Open several pooled connections at once (all of them go stale in a restart)."""
+    barrier = threading.Barrier(threads)
+
+    def search() -> None:
+        barrier.wait()
+        store.vector_search("code", vector(1), 5)
+
+    workers = [threading.Thread(target=search) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+
+@pytest.mark.parametrize("first_call", ["read", "write"])
+def test_the_store_survives_a_server_restart(own_server: PgServer, first_call: str) -> None:
+    store = PostgresStore(own_server.url(), collection=f"restart_{first_call}")
+    try:
+        put(store, "/r", "a.py", "f", "alpha", 1, "team")
+        _busy(store)
+        own_server.stop()
+        own_server.start()
+        try:  # the first call after the restart either works or says why, in Korean
+            if first_call == "read":
+                store.lexical_search("code", ["alpha"], 5)
+            else:
+                put(store, "/r", "b.py", "g", "beta", 2, "team")
+        except StoreError:
+            pass
+        put(store, "/r", "b.py", "g", "beta", 2, "team")  # and the next ones work
+        assert uids(store.lexical_search("code", ["alpha", "beta"], 5)) == ["a.py:f", "b.py:g"]
+        assert store.status().files == 2
+    finally:
+        store.close()
+
+
+# --- schema --------------------------------------------------------------------------
+
+
+def test_another_schema_version_is_a_clear_error(pg_database: str) -> None:
+    PostgresStore(pg_database).close()
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute("UPDATE store_meta SET value = '999' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match=r"버전 999 .* 다시 색인하세요"):
+        PostgresStore(pg_database)
+
+
+def test_stores_of_two_processes_see_each_other(pg_database: str) -> None:
+    """Replicas share one database: no cache stands between a write and the others' reads."""
+    one, two = PostgresStore(pg_database), PostgresStore(pg_database)
+    try:
+        one.claim_embedder("model-a", 16)
+        put(one, "/r", "a.py", "f", "alpha", 1, "team")
+        assert uids(two.lexical_search("code", ["alpha"], 5)) == ["a.py:f"]
+        assert uids(two.vector_search("code", vector(1), 5)) == ["a.py:f"]
+        two.set_summary(
+            "a.py:f", summary="요약", state=SummaryState.DONE, tokens=["요약"], vector=vector(2),
+            model="m",
+        )  # fmt: skip
+        assert uids(one.lexical_search("summary", ["요약"], 5)) == ["a.py:f"]
+        with pytest.raises(EmbedderMismatchError):
+            two.claim_embedder("model-b", 16)
+    finally:
+        one.close()
+        two.close()
+
+
+# --- lexical ranking -----------------------------------------------------------------
+
+
+def test_bm25_scores_equal_the_embedded_store(pg_database: str, tmp_path: Path) -> None:
+    rng = random.Random(5)
+    words = [f"t{i}" for i in range(40)]
+    entries = []
+    for i in range(300):
+        tokens = [rng.choice(words[: rng.randint(3, 40)]) for _ in range(rng.randint(1, 12))]
+        entries.append(entry("a.py", f"f{i}", " ".join(tokens), i))
+    postgres, sqlite = PostgresStore(pg_database), SqliteStore(tmp_path / "index.sqlite3")
+    try:
+        for store in (postgres, sqlite):
+            store.replace_file(record("a.py"), entries)
+        for query in (["t1"], ["t1", "t30"], ["t39", "t2", "t7"], ["t0", "t1", "t2", "t3"]):
+            ours = postgres.lexical_search("code", query, 20)
+            fts5 = sqlite.lexical_search("code", query, 20)
+            assert uids(ours) == uids(fts5), query
+            assert [h.score for h in ours] == pytest.approx([h.score for h in fts5], rel=1e-6)
+    finally:
+        postgres.close()
+        sqlite.close()
+
+
+def test_term_frequencies_are_read_back_exactly(pg_database: str) -> None:
+    """Pins the weight-class decoding on ts_rank's formula (class weight / ζ(2))."""
+    postings = pg_lexical.Postings.of(["a", "b", "b", "c", "c", "c", "d"] + ["e"] * 7)
+    expression = (
+        "coalesce((%(frequent)s::jsonb ->> %(term)s)::float8, ts_rank(%(weights)s::float4[],"
+        " %(lex)s::tsvector, %(query)s::tsquery) * %(scale)s)"
+    )
+    found = []
+    with psycopg.connect(pg_database) as conn:
+        for term in "abcdez":
+            row = conn.execute(
+                f"SELECT {expression}",
+                {"frequent": postings.frequent, "term": term, "weights": pg_lexical.RANK_WEIGHTS,
+                 "lex": postings.tsvector, "query": f"'{term}'", "scale": pg_lexical.TF_FROM_RANK},
+            ).fetchone()  # fmt: skip
+            assert row is not None
+            found.append(round(float(row[0]), 4))
+    assert found == [1, 2, 3, 1, 7, 0]
+    assert postings.length == 14
+
+
+def test_common_terms_bring_in_a_bounded_sample(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pg_lexical, "GENERATOR_BUDGET", 5)
+    monkeypatch.setattr(pg_lexical, "SAMPLE", 4)
+    filler = " ".join(f"w{i}" for i in range(5))
+    store.replace_file(
+        record("a.py"),
+        [entry("a.py", f"c{i}", f"common {filler}", i) for i in range(40)]
+        + [entry("a.py", "r1", f"rare common {filler}", 50), entry("a.py", "r2", "rare", 51)],
+    )
+    found = uids(store.lexical_search("code", ["common", "rare"], 50))
+    assert set(found[:2]) == {"a.py:r1", "a.py:r2"}  # every unit of the rare term is in
+    assert len(found) <= 2 + 4  # ...and the common term a sample of its own
+    assert len(uids(store.lexical_search("code", ["common"], 50))) == 4
+    stats = {"": (42, 300), "common": (41, 0), "w1": (41, 0), "rare": (2, 0)}
+    plan = pg_lexical.plan(["w1", "common", "rare"], stats)
+    assert plan is not None and plan.sources == [
+        ("'rare'", None),  # all of its units
+        ("'common' & 'w1'", 4),  # a sample of the units holding both common terms
+        ("'common' | 'w1'", 4),  # and of those holding either
+    ]
+
+
+def test_scope_filter_applies_to_the_common_term_sample(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pg_lexical, "GENERATOR_BUDGET", 2)
+    monkeypatch.setattr(pg_lexical, "SAMPLE", 3)
+    for i in range(10):
+        put(store, "/up/1", f"p{i}.py", f"p{i}", "token", 7, user_scope(1))
+    put(store, "/team", "t.py", "team_fn", "token", 99, "team")
+    assert uids(store.lexical_search("code", ["token"], 3)) == ["t.py:team_fn"]
+
+
+def test_term_statistics_stay_exact(store: PostgresStore, pg_database: str) -> None:
+    """Writers keep df and lengths in store_terms; recount them from the postings."""
+    store.replace_file(record("a.py"), [entry("a.py", "f", "x y y", 1), entry("a.py", "g", "y", 2)])
+    store.replace_file(record("b.py"), [entry("b.py", "h", "x z z z", 3)])
+    store.replace_file(record("a.py", "h2"), [entry("a.py", "g", "q", 2)])
+    moved = entry("c.py", "h", "w", 4)
+    moved.uid = "b.py:h"  # the same uid written by another file takes the unit over
+    store.replace_file(record("c.py"), [moved])
+    for summary in ("첫 요약 요약", "둘째"):
+        store.set_summary(
+            "a.py:g", summary=summary, state=SummaryState.DONE, tokens=summary.split(),
+            vector=vector(5), model="m",
+        )  # fmt: skip
+    store.set_skipped("/r", SkippedFile("c.py", "binary"))
+    store.replace_file(record("d.py"), [entry("d.py", "k", "x", 6)])
+    store.remove_files("/r", ["d.py"])
+    store.set_scope("/r", user_scope(1))
+    recount = """
+        SELECT u.collection, f.field, x.lexeme, count(*), 0 FROM store_units u
+        CROSS JOIN LATERAL (VALUES ('summary', u.lex_summary), ('doc', u.lex_doc),
+            ('code', u.lex_code), ('identifiers', u.lex_identifiers)) f(field, lex)
+        CROSS JOIN LATERAL unnest(f.lex) x GROUP BY 1, 2, 3
+        UNION ALL SELECT u.collection, f.field, '', count(*), sum(f.len) FROM store_units u
+        CROSS JOIN LATERAL (VALUES ('summary', u.len_summary), ('doc', u.len_doc),
+            ('code', u.len_code), ('identifiers', u.len_identifiers)) f(field, len)
+        WHERE f.len > 0 GROUP BY 1, 2"""
+    with psycopg.connect(pg_database) as conn:
+        expected = {tuple(row[:3]): (row[3], row[4]) for row in conn.execute(recount)}
+        kept = {
+            tuple(row[:3]): (row[3], row[4])
+            for row in conn.execute(
+                "SELECT collection, field, term, df, total FROM store_terms"
+                " WHERE df <> 0 OR total <> 0"
+            )
+        }
+    assert kept == expected
+    assert expected[("code", "summary", "")] == (1, 1)  # "둘째" replaced "첫 요약 요약"
+
+
+# --- vectors --------------------------------------------------------------------------
+
+
+def test_vector_search_uses_the_hnsw_index(store: PostgresStore, pg_database: str) -> None:
+    store.replace_file(record("a.py"), [entry("a.py", f"f{i}", "x", i) for i in range(50)])
+    with psycopg.connect(pg_database) as conn:
+        indexes = [
+            row[0]
+            for row in conn.execute(
+                "SELECT indexdef FROM pg_indexes WHERE indexname LIKE 'store_units_hnsw_%%'"
+            )
+        ]
+        assert len(indexes) == 1 and "hnsw" in indexes[0] and "vector(16)" in indexes[0]
+        conn.execute("SET enable_seqscan = off")  # a 50-row table is scanned otherwise
+        plan = conn.execute(
+            b"EXPLAIN " + vector_search_query("code", "code", 16).as_bytes(conn),
+            {"q": "[" + ",".join(["0.25"] * 16) + "]", "scopes": ["team"], "limit": 5},
+        ).fetchall()
+    assert "store_units_hnsw_code_16" in "\n".join(str(row[0]) for row in plan)
+
+
+def test_hnsw_search_filters_scopes_before_the_cut(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above EXACT_SEARCH_MAX units the index answers; the owner filter still comes first
+    (pgvector's iterative scan goes on until `limit` visible rows are found)."""
+    monkeypatch.setattr(postgres, "EXACT_SEARCH_MAX", 0)
+    for i in range(30):
+        put(store, "/up/1", f"p{i}.py", f"p{i}", "token", 7, user_scope(1))
+    put(store, "/team", "t.py", "team_fn", "token", 99, "team")
+    store.replace_file(
+        record("u.py", root="/team"), [entry("u.py", f"f{i}", "x", 100 + i) for i in range(40)]
+    )
+    team = {"t.py:team_fn": vector(99)} | {f"u.py:f{i}": vector(100 + i) for i in range(40)}
+    best = max(team, key=lambda uid: float(team[uid] @ vector(7)))
+    assert uids(store.vector_search("code", vector(7), 1)) == [best]  # not one of the 30 p*.py
+    found = store.vector_search("code", vector(103), 10)
+    assert uids(found)[0] == "u.py:f3" and len(found) == 10
+    assert all(not uid.startswith("p") for uid in uids(found))
+
+
+def test_vectors_of_another_collection_and_size_are_apart(pg_database: str) -> None:
+    code, docs = PostgresStore(pg_database), PostgresStore(pg_database, collection="docs")
+    try:
+        put(code, "/r", "a.py", "f", "x", 1, "team")
+        doc = entry("faq.md", "q", "x", 2)
+        doc.vectors["code"] = np.ones(8, dtype=np.float32) / np.sqrt(8)
+        docs.replace_file(record("faq.md"), [doc])
+        assert uids(docs.vector_search("code", doc.vectors["code"], 5)) == ["faq.md:q"]
+        assert uids(code.vector_search("code", vector(1), 5)) == ["a.py:f"]
+    finally:
+        code.close()
+        docs.close()

@@ -1,0 +1,196 @@
+"""Uploads survive a restart: the registry is the job queue, and scopes are re-aligned on start
+(issue 11, defect 8 and the migration of uploads indexed before owner scopes)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ragcode.cli import main
+from ragcode.domain import user_scope, visible_scopes
+from ragcode.embeddings.local import LocalEmbedder
+from ragcode.history.sqlite import SqliteHistory
+from ragcode.server.registry import UPLOADS_DIR, DocumentRegistry
+from ragcode.server.state import WEB_DB
+from tests.integration.test_isolation import ALICE_CODE, CARD_QUESTION, upload
+from tests.scripted_llm import ScriptedLLM
+from tests.server_support import make_server, reply, send, signup
+
+pytestmark = pytest.mark.integration
+
+
+def put_upload(data_dir: Path, doc_id: str, name: str, data: bytes | None) -> Path:
+    """What a killed server leaves behind: the stored upload and its registry row."""
+    files = (data_dir / UPLOADS_DIR / "1" / doc_id / "files").resolve()
+    files.mkdir(parents=True)
+    if data is not None:
+        (files / name).write_bytes(data)
+    else:
+        files.rmdir()  # the files were lost meanwhile
+    return files
+
+
+def states(client: TestClient) -> dict[str, dict[str, object]]:
+    return {d["id"]: d for d in client.get("/api/documents").json()["documents"]}
+
+
+def test_unfinished_uploads_resume_after_a_restart(tmp_path: Path, embedder: LocalEmbedder) -> None:
+    data_dir = tmp_path / "data"
+    llm = ScriptedLLM(lambda m: "카드 결제를 처리합니다.")
+    core, api = make_server(data_dir, llm, embedder)
+    with TestClient(api) as client:
+        signup(client, "alice")
+    core.close()
+    registry = DocumentRegistry(data_dir / WEB_DB)
+    for doc_id, state in [
+        ("queued1", "queued"),
+        ("running1", "indexing"),
+        ("summ1", "summarizing"),
+    ]:
+        path = put_upload(data_dir, doc_id, f"{doc_id}.py", ALICE_CODE)
+        registry.add(doc_id, 1, f"{doc_id}.py", "code", path)
+        registry.update(doc_id, state=state)
+    lost = put_upload(data_dir, "lost1", "lost.py", None)
+    registry.add("lost1", 1, "lost.py", "code", lost)
+    registry.close()
+
+    core, api = make_server(data_dir, llm, embedder)  # the restarted server
+    with TestClient(api) as client:
+        client.post("/api/login", json={"username": "alice", "password": "correct horse battery"})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            docs = states(client)
+            if all(d["state"] in ("ready", "failed") for d in docs.values()):
+                break
+            time.sleep(0.1)
+        assert {k: d["state"] for k, d in docs.items()} == {
+            "queued1": "ready", "running1": "ready", "summ1": "ready", "lost1": "failed",
+        }  # fmt: skip
+        assert docs["queued1"]["units"] == 1
+        assert "찾을 수 없습니다" in str(docs["lost1"]["error"])
+    core.close()
+
+
+def test_uploads_indexed_before_scopes_are_narrowed_on_start(
+    tmp_path: Path, embedder: LocalEmbedder
+) -> None:
+    data_dir = tmp_path / "data"
+    core, api = make_server(data_dir, ScriptedLLM(lambda m: "요약"), embedder)
+    path = put_upload(data_dir, "old1", "payments.py", ALICE_CODE)
+    core.indexer.index(path, own_root=True)  # as an older version did: in the team scope
+    assert any(h.unit.name == "charge_card" for h in core.searcher.search(CARD_QUESTION))
+    registry = DocumentRegistry(data_dir / WEB_DB)
+    registry.add("old1", 1, "payments.py", "code", path)
+    registry.update("old1", state="ready", units=1)
+    registry.close()
+    with TestClient(api):
+        team = core.searcher.search(CARD_QUESTION)
+        own = core.searcher.search(CARD_QUESTION, scopes=visible_scopes(1))
+    assert not any(h.unit.name == "charge_card" for h in team)
+    assert any(h.unit.name == "charge_card" for h in own)
+    core.close()
+
+
+def test_removing_a_user_deletes_their_private_uploads_and_history(
+    tmp_path: Path, embedder: LocalEmbedder
+) -> None:
+    data_dir = tmp_path / "data"
+    core, api = make_server(data_dir, ScriptedLLM(lambda m: "카드 결제를 처리합니다."), embedder)
+    with TestClient(api) as client:
+        signup(client, "alice")
+        private = upload(client, "payments.py", ALICE_CODE)
+        shared = upload(client, "shared.py", ALICE_CODE.replace(b"charge_card", b"refund_card"))
+        assert client.post(f"/api/documents/{shared}/share").status_code == 200
+        with client.websocket_connect("/ws") as ws:
+            send(ws, "r1", "안녕", "normal")
+            reply(ws, "r1")
+    assert main(["user", "remove", "alice", "--data-dir", str(data_dir)]) == 0
+    alice = visible_scopes(1)
+    names = {h.unit.name for h in core.searcher.search(CARD_QUESTION, top_k=20, scopes=alice)}
+    assert "charge_card" not in names and "refund_card" in names
+    assert not (data_dir / UPLOADS_DIR / "1" / private).exists()
+    assert (data_dir / UPLOADS_DIR / "1" / shared).exists()
+    registry = DocumentRegistry(data_dir / WEB_DB)
+    history = SqliteHistory(data_dir / WEB_DB)
+    try:
+        assert [d.id for d in registry.all()] == [shared]
+        assert history.recent(1, ["normal"], 10) == []
+    finally:
+        registry.close()
+        history.close()
+    core.close()
+
+
+def test_one_user_cannot_queue_more_than_the_cap(tmp_path: Path, embedder: LocalEmbedder) -> None:
+    release = threading.Event()
+
+    def slow_summary(messages: object) -> str:
+        release.wait(30)  # uploads stay "summarizing" until released
+        return "요약"
+
+    core, api = make_server(
+        tmp_path / "data", ScriptedLLM(slow_summary), embedder, max_uploads_in_progress=2
+    )
+    try:
+        with TestClient(api) as client:
+            signup(client, "alice")
+            for n in range(2):
+                files = {"file": (f"m{n}.py", ALICE_CODE.replace(b"charge_card", b"f%d" % n))}
+                assert client.post("/api/documents", files=files).status_code == 202
+            third = client.post("/api/documents", files={"file": ("m2.py", ALICE_CODE)})
+            assert third.status_code == 429 and "처리 중인 업로드" in third.json()["detail"]
+            client.cookies.clear()
+            signup(client, "bob")  # another user is not held back by Alice's cap
+            files = {"file": ("b.py", ALICE_CODE)}
+            assert client.post("/api/documents", files=files).status_code == 202
+            release.set()
+    finally:
+        release.set()
+        core.close()
+
+
+def test_orphan_upload_entries_and_folders_are_swept_on_start(
+    tmp_path: Path, embedder: LocalEmbedder
+) -> None:
+    """A crash between removing an upload's registry row and its index entries (or a
+    leftover of an older version) must not leave searchable code nobody can delete."""
+    data_dir = tmp_path / "data"
+    core, api = make_server(data_dir, ScriptedLLM(lambda m: "요약"), embedder)
+    path = put_upload(data_dir, "gone1", "payments.py", ALICE_CODE)
+    core.indexer.index(path, owner=user_scope(1), own_root=True)
+    assert any(
+        h.unit.name == "charge_card"
+        for h in core.searcher.search(CARD_QUESTION, scopes=visible_scopes(1))
+    )
+    with TestClient(api):
+        found = core.searcher.search(CARD_QUESTION, scopes=visible_scopes(1))
+    core.close()
+    assert not any(h.unit.name == "charge_card" for h in found)
+    assert not path.parent.exists()
+
+
+def test_a_failed_unshare_never_leaves_the_upload_visible(
+    tmp_path: Path, embedder: LocalEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    core, api = make_server(tmp_path / "data", ScriptedLLM(lambda m: "요약"), embedder)
+    try:
+        with TestClient(api) as client:
+            signup(client, "alice")
+            doc_id = upload(client, "payments.py", ALICE_CODE)
+            assert client.post(f"/api/documents/{doc_id}/share").status_code == 200
+            registry = client.app.state.server.registry  # type: ignore[attr-defined]
+
+            def broken(doc_id: str, shared: bool) -> None:
+                raise OSError("disk gone")
+
+            monkeypatch.setattr(registry, "set_shared", broken)
+            with pytest.raises(OSError):
+                client.delete(f"/api/documents/{doc_id}/share")
+            team = core.searcher.search(CARD_QUESTION)
+    finally:
+        core.close()
+    assert not any(h.unit.name == "charge_card" for h in team)
