@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,17 @@ def make_server(data_dir: Path, llm: LLM, embedder: Embedder, **server: Any) -> 
 def signup(client: TestClient, username: str, password: str = PASSWORD) -> None:
     response = client.post("/api/signup", json={"username": username, "password": password})
     assert response.status_code == 201, response.text
+
+
+def wait_final(client: TestClient, doc_id: str, timeout_s: float = 60) -> dict[str, Any]:
+    """Poll the document list until an upload is "ready" or "failed"; its last listing."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        docs = {d["id"]: d for d in client.get("/api/documents").json()["documents"]}
+        if docs[doc_id]["state"] in ("ready", "failed"):
+            return dict(docs[doc_id])
+        time.sleep(0.1)
+    raise AssertionError("ingestion did not finish")
 
 
 def send(ws: WebSocketTestSession, request_id: str, body: str, mode: str = "normal") -> None:

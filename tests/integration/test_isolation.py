@@ -21,7 +21,7 @@ from ragcode.embeddings.local import LocalEmbedder
 from ragcode.ingest.indexer import IndexInputError
 from ragcode.llm.protocol import ChatMessage
 from tests.scripted_llm import ScriptedLLM
-from tests.server_support import PASSWORD, make_server, reply, send, signup
+from tests.server_support import PASSWORD, make_server, reply, send, signup, wait_final
 
 pytestmark = pytest.mark.integration
 
@@ -76,14 +76,9 @@ def upload(client: TestClient, name: str, data: bytes) -> str:
     response = client.post("/api/documents", files={"file": (name, data)})
     assert response.status_code == 202, response.text
     doc_id = str(response.json()["id"])
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        docs = {d["id"]: d for d in client.get("/api/documents").json()["documents"]}
-        if docs[doc_id]["state"] in ("ready", "failed"):
-            assert docs[doc_id]["state"] == "ready", docs[doc_id]
-            return doc_id
-        time.sleep(0.1)
-    raise AssertionError("ingestion did not finish")
+    final = wait_final(client, doc_id, timeout_s=120)
+    assert final["state"] == "ready", final
+    return doc_id
 
 
 def ask(client: TestClient, mode: str, body: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from starlette.websockets import WebSocketDisconnect
 from ragcode.domain import visible_scopes
 from ragcode.embeddings.local import LocalEmbedder
 from tests.scripted_llm import ScriptedLLM
-from tests.server_support import PASSWORD, make_server, reply, send, signup
+from tests.server_support import PASSWORD, make_server, reply, send, signup, wait_final
 
 pytestmark = pytest.mark.integration
 HELLO_PY = b'''def greet(name):
@@ -127,16 +126,6 @@ def test_history_is_per_user_paginated_and_deletable(client: TestClient) -> None
     assert client.delete("/api/history").json() == {"deleted": 5}
 
 
-def wait_ready(client: TestClient, doc_id: str) -> dict[str, object]:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        docs = {d["id"]: d for d in client.get("/api/documents").json()["documents"]}
-        if docs[doc_id]["state"] in ("ready", "failed"):
-            return docs[doc_id]
-        time.sleep(0.1)
-    raise AssertionError("ingestion did not finish")
-
-
 def test_upload_streams_progress_and_stays_private(client: TestClient) -> None:
     signup(client, "alice")
     with client.websocket_connect("/ws") as ws:
@@ -204,5 +193,5 @@ def test_zip_repository_is_indexed(client: TestClient) -> None:
     signup(client, "alice")
     archive = zip_bytes({"repo/pkg/hello.py": HELLO_PY, "repo/README.txt": b"readme"})
     doc = client.post("/api/documents", files={"file": ("repo.zip", archive)}).json()
-    final = wait_ready(client, doc["id"])
+    final = wait_final(client, doc["id"])
     assert final["state"] == "ready" and final["units"] == 2

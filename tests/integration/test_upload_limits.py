@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from ragcode.app import App
 from ragcode.embeddings.local import LocalEmbedder
 from tests.scripted_llm import ScriptedLLM
-from tests.server_support import make_server, signup
+from tests.server_support import make_server, signup, wait_final
 from tests.web_server import running_server
 from tests.zip_samples import bomb_docx, zip_bytes
 
@@ -205,16 +205,6 @@ def test_docx_bomb_upload_is_refused_fast_with_bounded_memory(
     assert elapsed < 5.0 and peak < 30_000_000
     assert left_under_uploads(server[0]) == []
     assert client.get("/api/documents").json()["documents"] == []
-
-
-def wait_final(client: TestClient, doc_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        docs = {d["id"]: d for d in client.get("/api/documents").json()["documents"]}
-        if docs[doc_id]["state"] in ("ready", "failed"):
-            return docs[doc_id]
-        time.sleep(0.1)
-    raise AssertionError("ingestion did not finish")
 
 
 def test_a_bad_file_fails_alone_with_a_reason(client: TestClient) -> None:

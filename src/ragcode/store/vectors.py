@@ -47,7 +47,8 @@ class VectorMatrix:
         return cls([row[0] for row in rows], matrix.reshape(len(rows), -1), scopes, names)
 
     def search(self, query: Vector, limit: int, scopes: Sequence[str]) -> list[ScoredId]:
-        wanted = [i for i, name in enumerate(self.scope_names) if name in set(scopes)]
+        visible = set(scopes)
+        wanted = [i for i, name in enumerate(self.scope_names) if name in visible]
         if not self.uids or limit <= 0 or not wanted:
             return []
         scores = self.matrix @ np.asarray(query, dtype=np.float32)
