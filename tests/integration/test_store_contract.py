@@ -2,12 +2,14 @@
 PostgreSQL 18 + pgvector (tests/pg_server.py). Atomic file replacement, both searches,
 summaries and their cache, status, collections, the embedding-model claim and owner scopes
 (private uploads never reach another user's results, and the filter applies before the
-ranking cut). Backend specifics stay beside their adapter: tests/integration/test_store.py
+ranking cut), and the shared summary queue (claims under leases, lost leases, retries, the
+worker registry). Backend specifics stay beside their adapter: tests/integration/test_store.py
 (SQLite) and tests/integration/test_store_postgres.py."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,12 +17,14 @@ import numpy as np
 import pytest
 
 from ragcode.domain import CodeUnit, SkippedFile, SummaryState, UnitKind, user_scope, visible_scopes
+from ragcode.store import claims
 from ragcode.store.protocol import (
     CodeStore,
     EmbedderMismatchError,
     FileRecord,
     IndexEntry,
     ScoredId,
+    WorkerBeat,
 )
 from ragcode.store.sqlite_store import SqliteStore
 
@@ -430,3 +434,142 @@ def test_threads_share_one_store(store: CodeStore) -> None:
     assert errors == []
     assert store.status().files == 15
     assert len(store.lexical_search("code", ["shared"], 50)) == 15
+
+
+# --- the shared summary queue ---------------------------------------------------------------
+
+
+def queued(store: CodeStore, count: int, path: str = "q.py") -> list[str]:
+    """`count` pending units of one file, one per line (claims come in line order)."""
+    entries = []
+    for line in range(1, count + 1):
+        unit = CodeUnit(
+            path, f"f{line}", UnitKind.FUNCTION, "python", line, line, f"def f{line}(): pass", None
+        )
+        entries.append(IndexEntry(f"{path}:{line}", unit, None, SummaryState.PENDING))
+    store.replace_file(record(path), entries)
+    return [e.uid for e in entries]
+
+
+def write(store: CodeStore, uid: str, worker: str | None, text: str = "요약 본문") -> bool:
+    return store.set_summary(
+        uid, summary=text, state=SummaryState.DONE, tokens=text.split(), vector=None, model="m",
+        worker=worker,
+    )  # fmt: skip
+
+
+def fail(store: CodeStore, uid: str, worker: str | None) -> bool:
+    return store.set_summary(
+        uid, summary=None, state=SummaryState.FAILED, tokens=[], vector=None, model="",
+        worker=worker,
+    )  # fmt: skip
+
+
+def claimed(store: CodeStore, worker: str, limit: int, lease_s: float = 60.0) -> list[str]:
+    return [ref.uid for ref in store.claim_summaries(worker, limit, lease_s)]
+
+
+def test_two_claimers_get_disjoint_units_in_file_order(store: CodeStore) -> None:
+    units = queued(store, 5)
+    first, second = store.claim_summaries("w1", 3, 60.0), claimed(store, "w2", 3)
+    assert [ref.uid for ref in first] == units[:3]
+    assert first[0].unit.name == "f1" and first[0].unit.start_line == 1
+    assert second == units[3:]
+    assert claimed(store, "w3", 3) == []
+
+
+def test_an_expired_lease_is_taken_over(store: CodeStore) -> None:
+    units = queued(store, 2)
+    assert claimed(store, "dead", 2, lease_s=0.3) == units
+    assert claimed(store, "alive", 2) == []  # leased
+    time.sleep(0.45)
+    assert claimed(store, "alive", 2) == units
+    assert write(store, units[0], "alive")
+
+
+def test_a_lost_lease_cannot_overwrite_the_new_owners_result(store: CodeStore) -> None:
+    [uid] = queued(store, 1)
+    claimed(store, "stalled", 1, lease_s=0.2)
+    time.sleep(0.3)
+    assert claimed(store, "fresh", 1) == [uid]
+    assert write(store, uid, "fresh", "새 작업자의 요약")
+    assert not write(store, uid, "stalled", "늦은 요약")  # refused, and said so
+    assert not fail(store, uid, "stalled")
+    unit = store.get_units([uid])[uid]
+    assert (unit.summary, unit.summary_state) == ("새 작업자의 요약", SummaryState.DONE)
+    assert store.lexical_search("summary", ["늦은"], 5) == []
+    # The cache holds the winner's summary too.
+    assert store.cached_summary(unit.unit.code_hash) == "새 작업자의 요약"
+
+
+def test_a_unit_reindexed_while_leased_refuses_the_stale_result(store: CodeStore) -> None:
+    [uid] = queued(store, 1)
+    assert claimed(store, "w1", 1) == [uid]
+    queued(store, 1)  # the file is written again while the LLM works on the old rows
+    assert not write(store, uid, "w1")
+    assert store.get_units([uid])[uid].summary_state == SummaryState.PENDING
+    assert claimed(store, "w2", 1) == [uid]  # the new row is free for anyone
+
+
+def test_renewal_keeps_a_unit_and_tells_a_lost_one(store: CodeStore) -> None:
+    units = queued(store, 2)
+    claimed(store, "w1", 1, lease_s=0.3)
+    claimed(store, "w2", 1, lease_s=0.2)
+    assert store.renew_leases("w1", [units[0]], 60.0) == {units[0]}
+    time.sleep(0.35)
+    assert claimed(store, "w3", 2) == [units[1]]  # w1's renewed unit stays w1's
+    assert store.renew_leases("w2", [units[1]], 60.0) == set()  # lost to w3
+    assert store.renew_leases("w1", [], 60.0) == set()
+
+
+def test_released_units_are_claimable_at_once(store: CodeStore) -> None:
+    units = queued(store, 3)
+    claimed(store, "w1", 3)
+    assert write(store, units[0], "w1")
+    assert store.release_leases("w1") == 2  # the written one holds no lease any more
+    assert claimed(store, "w2", 3) == units[1:]
+    assert store.release_leases("nobody") == 0
+
+
+def test_failed_units_back_off_then_wait_for_an_explicit_retry(
+    store: CodeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(claims, "RETRY_BASE_S", 0.25)
+    monkeypatch.setattr(claims, "RETRY_FACTOR", 1.0)
+    [uid] = queued(store, 1)
+    for attempt in range(1, claims.MAX_ATTEMPTS + 1):
+        assert claimed(store, "w", 1) == [uid], f"attempt {attempt}"
+        assert fail(store, uid, "w")
+        assert claimed(store, "w", 1) == []  # backing off: no tight loop
+        queue = store.queue_status()
+        assert (queue.ready, queue.failed) == (0, 1)
+        assert queue.gave_up == (1 if attempt == claims.MAX_ATTEMPTS else 0)
+        time.sleep(0.35)
+    assert claimed(store, "w", 1) == []  # gave up, however long it waits
+    assert store.queue_status().gave_up == 1
+    assert store.retry_failed() == 1  # `ragcode index`, `worker --retry-failed`
+    assert store.queue_status().ready == 1
+    assert claimed(store, "w", 1) == [uid]
+    assert write(store, uid, "w")
+    assert store.status().summaries_failed == 0
+
+
+def test_queue_status_counts_units_live_workers_and_throughput(open_store: Opener) -> None:
+    store = open_store()
+    units = queued(store, 4)
+    claimed(store, "w1", 2)
+    assert write(store, units[0], "w1")
+    now = time.time()
+    store.worker_heartbeat(WorkerBeat("w1", "host-a", 11, now, 60.0, done=1, failed=0))
+    store.worker_heartbeat(WorkerBeat("silent", "host-b", 12, now, 0.1, done=5, failed=0))
+    store.worker_heartbeat(WorkerBeat("gone", "host-c", 13, now, 60.0, done=2, failed=1))
+    store.worker_stopped("gone")
+    time.sleep(0.3)  # "silent" misses two of its leases
+    queue = store.queue_status(window_s=600.0)
+    assert (queue.pending, queue.leased, queue.ready, queue.failed) == (2, 1, 2, 0)
+    assert [(w.id, w.host, w.pid, w.done) for w in queue.workers] == [("w1", "host-a", 11, 1)]
+    assert queue.recent == 1 and queue.per_minute == pytest.approx(0.1)
+    store.worker_heartbeat(WorkerBeat("w1", "host-a", 11, now, 60.0, done=2, failed=1))
+    assert [(w.done, w.failed) for w in store.queue_status().workers] == [(2, 1)]
+    other = open_store("docs").queue_status()  # workers and units are per collection
+    assert (other.pending, other.workers, other.recent) == (0, [], 0)

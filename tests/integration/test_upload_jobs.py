@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -10,12 +11,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from ragcode.app import WEB_DB
 from ragcode.cli import main
 from ragcode.domain import user_scope, visible_scopes
 from ragcode.embeddings.local import LocalEmbedder
 from ragcode.history.sqlite import SqliteHistory
-from ragcode.server.registry import UPLOADS_DIR, DocumentRegistry
-from ragcode.server.state import WEB_DB
+from ragcode.uploads.protocol import UPLOADS_DIR
+from ragcode.uploads.sqlite import SqliteRegistry
 from tests.integration.test_isolation import ALICE_CODE, CARD_QUESTION, upload
 from tests.scripted_llm import ScriptedLLM
 from tests.server_support import make_server, reply, send, signup
@@ -45,7 +47,7 @@ def test_unfinished_uploads_resume_after_a_restart(tmp_path: Path, embedder: Loc
     with TestClient(api) as client:
         signup(client, "alice")
     core.close()
-    registry = DocumentRegistry(data_dir / WEB_DB)
+    registry = SqliteRegistry(data_dir / WEB_DB)
     for doc_id, state in [
         ("queued1", "queued"),
         ("running1", "indexing"),
@@ -83,7 +85,7 @@ def test_uploads_indexed_before_scopes_are_narrowed_on_start(
     path = put_upload(data_dir, "old1", "payments.py", ALICE_CODE)
     core.indexer.index(path, own_root=True)  # as an older version did: in the team scope
     assert any(h.unit.name == "charge_card" for h in core.searcher.search(CARD_QUESTION))
-    registry = DocumentRegistry(data_dir / WEB_DB)
+    registry = SqliteRegistry(data_dir / WEB_DB)
     registry.add("old1", 1, "payments.py", "code", path)
     registry.update("old1", state="ready", units=1)
     registry.close()
@@ -114,7 +116,7 @@ def test_removing_a_user_deletes_their_private_uploads_and_history(
     assert "charge_card" not in names and "refund_card" in names
     assert not (data_dir / UPLOADS_DIR / "1" / private).exists()
     assert (data_dir / UPLOADS_DIR / "1" / shared).exists()
-    registry = DocumentRegistry(data_dir / WEB_DB)
+    registry = SqliteRegistry(data_dir / WEB_DB)
     history = SqliteHistory(data_dir / WEB_DB)
     try:
         assert [d.id for d in registry.all()] == [shared]
@@ -166,11 +168,16 @@ def test_orphan_upload_entries_and_folders_are_swept_on_start(
         h.unit.name == "charge_card"
         for h in core.searcher.search(CARD_QUESTION, scopes=visible_scopes(1))
     )
+    an_hour_ago = time.time() - 3600
+    os.utime(path.parent, (an_hour_ago, an_hour_ago))
+    # Another replica may be writing a new upload's files before its registry row exists.
+    fresh = put_upload(data_dir, "fresh1", "new.py", ALICE_CODE)
     with TestClient(api):
         found = core.searcher.search(CARD_QUESTION, scopes=visible_scopes(1))
     core.close()
     assert not any(h.unit.name == "charge_card" for h in found)
     assert not path.parent.exists()
+    assert fresh.is_dir()
 
 
 def test_a_failed_unshare_never_leaves_the_upload_visible(

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
+from ragcode.accounts.protocol import AccountError, User
+from ragcode.accounts.sqlite import SqliteAccounts as Accounts
+from ragcode.app import WEB_DB
 from ragcode.cli import main
-from ragcode.server.accounts import AccountError, Accounts, User
-from ragcode.server.state import WEB_DB
 
 pytestmark = pytest.mark.unit
 PASSWORD = "correct horse battery"

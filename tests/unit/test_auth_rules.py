@@ -7,8 +7,8 @@ import unicodedata
 
 import pytest
 
+from ragcode.accounts.rules import AccountError, check_password, check_username
 from ragcode.config import ServerSettings, bare_host
-from ragcode.server.account_rules import AccountError, check_password, check_username
 from ragcode.server.host_check import allowed_hosts
 from ragcode.server.run import proxy_options
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from ragcode.accounts.protocol import User
 from ragcode.chat.modes import ChatModes
 from ragcode.history.protocol import NewTurn, StoredTurn
-from ragcode.server.accounts import User
 from ragcode.server.chat_service import ChatService
 from ragcode.server.fair_executor import FairExecutor
 from tests.scripted_llm import ScriptedLLM

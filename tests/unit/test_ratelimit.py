@@ -8,7 +8,8 @@ import tracemalloc
 import pytest
 
 from ragcode.config import ServerSettings
-from ragcode.server.ratelimit import MAX_KEYS, AttemptLimiter, AuthLimits
+from ragcode.limits.memory import MAX_KEYS, AttemptLimiter
+from ragcode.server.ratelimit import AuthLimits
 
 pytestmark = pytest.mark.unit
 
@@ -71,7 +72,10 @@ def test_expired_keys_are_dropped() -> None:
 
 def test_two_hundred_thousand_user_names_keep_memory_bounded() -> None:
     """Each login attempt with a new name once kept its keys forever (183 MB for 200k)."""
-    limits = AuthLimits.from_settings(ServerSettings())
+    settings = ServerSettings()
+    limits = AuthLimits.create(
+        settings, AttemptLimiter(settings.login_window_s), AttemptLimiter(settings.signup_window_s)
+    )
     tracemalloc.start()
     try:
         for n in range(200_000):  # a new name from a new address each time: 3 new keys
@@ -80,5 +84,5 @@ def test_two_hundred_thousand_user_names_keep_memory_bounded() -> None:
         size, _ = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert len(limits.login) <= MAX_KEYS
+    assert isinstance(limits.login, AttemptLimiter) and len(limits.login) <= MAX_KEYS
     assert size < 40_000_000, size

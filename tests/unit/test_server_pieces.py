@@ -9,9 +9,9 @@ from pydantic import ValidationError
 from starlette.datastructures import Headers
 
 from ragcode.config import ServerSettings, Settings
+from ragcode.limits.memory import AttemptLimiter
 from ragcode.server.deps import same_origin
 from ragcode.server.protocol import CLIENT_MESSAGE, Ping, TextRequest, failure
-from ragcode.server.ratelimit import AttemptLimiter
 from ragcode.server.secret import resolve_secret
 
 pytestmark = pytest.mark.unit

@@ -6,10 +6,10 @@ import asyncio
 from dataclasses import dataclass, field
 
 import pytest
-from pydantic import BaseModel
 
+from ragcode.events.local import LocalEvents
 from ragcode.server.hub import Hub, session_key
-from ragcode.server.protocol import CLOSE_REASONS
+from ragcode.server.protocol import CLOSE_REASONS, Progress
 
 pytestmark = pytest.mark.unit
 
@@ -18,15 +18,15 @@ pytestmark = pytest.mark.unit
 class FakePeer:
     user_id: int
     token: str
-    sent: list[BaseModel] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)
     revoked: int = 0
 
     @property
     def session_key(self) -> str:
         return session_key(self.token)
 
-    async def send(self, message: BaseModel) -> None:
-        self.sent.append(message)
+    async def send_text(self, text: str) -> None:
+        self.sent.append(text)
 
     async def revoke(self) -> None:
         self.revoked += 1
@@ -34,7 +34,7 @@ class FakePeer:
 
 def test_sockets_are_capped_per_user() -> None:
     async def scenario() -> None:
-        hub = Hub()
+        hub = Hub(LocalEvents())
         peers = [FakePeer(1, "t") for _ in range(3)]
         assert [hub.admit(p, 2) for p in peers] == [True, True, False]
         assert hub.admit(FakePeer(2, "u"), 2)  # another user is not affected
@@ -45,7 +45,7 @@ def test_sockets_are_capped_per_user() -> None:
 
 
 def test_requests_in_flight_are_counted_per_user() -> None:
-    hub = Hub()
+    hub = Hub(LocalEvents())
     assert [hub.begin_request(1, 2) for _ in range(3)] == [True, True, False]
     assert hub.begin_request(2, 2)
     hub.end_request(1)
@@ -57,7 +57,7 @@ def test_requests_in_flight_are_counted_per_user() -> None:
 
 def test_revoking_a_session_reaches_only_its_sockets() -> None:
     async def scenario() -> None:
-        hub = Hub()
+        hub = Hub(LocalEvents())
         mine = [FakePeer(1, "token-a"), FakePeer(1, "token-a")]
         other_session, other_user = FakePeer(1, "token-b"), FakePeer(2, "token-c")
         for peer in [*mine, other_session, other_user]:
@@ -75,3 +75,46 @@ def test_close_reasons_fit_a_close_frame() -> None:
         assert 4000 <= code < 5000
         assert len(reason.encode("utf-8")) <= 123, reason  # RFC 6455: 125 minus the code
         assert any("가" <= ch <= "힣" for ch in reason)
+
+
+@dataclass
+class RecordingBus(LocalEvents):
+    """The local bus, recording what the hub tells other processes."""
+
+    revoked: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__()
+
+    def revoke(self, session_key: str) -> None:
+        self.revoked.append(session_key)
+
+
+def test_logout_tells_other_processes_and_their_revocations_reach_local_sockets() -> None:
+    async def scenario() -> None:
+        bus = RecordingBus()
+        hub = Hub(bus)
+        here, elsewhere = FakePeer(1, "token-a"), FakePeer(1, "token-b")
+        assert hub.admit(here, 5) and hub.admit(elsewhere, 5)
+        assert hub.revoke_session("token-a") == 1
+        assert bus.revoked == [session_key("token-a")]  # the other replicas are told
+        hub.revoke_key(session_key("token-b"))  # as the bus delivers another's logout
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert (here.revoked, elsewhere.revoked) == (1, 1)
+
+    asyncio.run(scenario())
+
+
+def test_published_progress_travels_through_the_bus_to_the_users_sockets() -> None:
+    async def scenario() -> None:
+        hub = Hub(LocalEvents())
+        mine, other = FakePeer(1, "a"), FakePeer(2, "b")
+        assert hub.admit(mine, 5) and hub.admit(other, 5)
+        message = Progress(document_id="d1", done=1, total=2, unit=None, summary="요약")
+        await asyncio.to_thread(hub.publish_threadsafe, 1, message)  # from a worker thread
+        for _ in range(5):
+            await asyncio.sleep(0.01)
+        assert mine.sent == [message.model_dump_json()] and other.sent == []
+
+    asyncio.run(scenario())

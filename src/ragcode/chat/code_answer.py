@@ -15,7 +15,7 @@ from ragcode.domain import TEAM_ONLY, ChatTurn, Hit
 from ragcode.llm.protocol import LLM, ChatMessage
 from ragcode.retrieve.context import PackedContext, pack_context
 from ragcode.retrieve.fusion import merge_hit_lists
-from ragcode.retrieve.hybrid import HybridSearcher
+from ragcode.retrieve.protocol import Searcher
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class CodeAssistant:
     def __init__(
         self,
         llm: LLM,
-        searcher: HybridSearcher,
+        searcher: Searcher,
         settings: GenerationSettings,
         top_k: int = 8,
     ) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from ragcode.chat.code_answer import AnswerDelta
 from ragcode.chat.language import Lang, question_language
@@ -20,14 +19,9 @@ from ragcode.documents.citations import (
 )
 from ragcode.domain import TEAM_ONLY, Hit
 from ragcode.llm.protocol import LLM, ChatMessage
+from ragcode.retrieve.protocol import Searcher
 
 log = logging.getLogger(__name__)
-
-
-class Searcher(Protocol):
-    def search(
-        self, query: str, top_k: int | None = None, *, scopes: Sequence[str] = TEAM_ONLY
-    ) -> list[Hit]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -64,3 +64,20 @@ class HistoryStore(Protocol):
     def delete_all(self, user_id: int) -> int: ...
 
     def close(self) -> None: ...
+
+
+# --- moving history to another database (`ragcode migrate`): turns travel as `StoredTurn`s,
+# ids and times kept (ids are the `before` cursor of `list`, and give the turns' order).
+class HistoryExport(Protocol):
+    def export_turns(self, after: int, limit: int) -> builtins.list[StoredTurn]:
+        """Up to `limit` turns of every user with ids above `after`, by id (one page)."""
+        ...
+
+    def count_turns(self) -> int: ...
+
+
+class HistoryImport(HistoryExport, Protocol):
+    def import_turns(self, turns: Iterable[StoredTurn]) -> int:
+        """Add the turns whose ids are not there yet, all in one transaction (a failure
+        adds none); new turns recorded afterwards get higher ids. The turns added."""
+        ...

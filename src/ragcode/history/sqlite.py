@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import builtins
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ragcode.db.sqlite import LockedDatabase
 from ragcode.history.protocol import HistoryError, NewTurn, StoredTurn
 
 _SCHEMA = """
@@ -33,39 +31,6 @@ _COLUMNS = (
 )
 
 
-def open_database(path: Path) -> sqlite3.Connection:
-    """A connection shared by threads (callers hold a lock); WAL for concurrent readers."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=30000")
-    except sqlite3.DatabaseError as exc:
-        raise HistoryError(f"데이터베이스를 열 수 없습니다 ({path}): {exc}") from exc
-    return conn
-
-
-class LockedDatabase:
-    """One SQLite connection shared by threads behind a lock, its schema created on open
-    (history, accounts and the upload registry all keep their tables this way)."""
-
-    def __init__(self, path: Path, schema: str) -> None:
-        self._conn = open_database(path)
-        self._lock = threading.Lock()
-        with self._guard() as conn:
-            conn.executescript(schema)
-
-    @contextmanager
-    def _guard(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            yield self._conn
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-
 def _row_to_turn(row: Sequence[object]) -> StoredTurn:
     references = json.loads(str(row[7]))
     return StoredTurn(
@@ -82,16 +47,11 @@ def _row_to_turn(row: Sequence[object]) -> StoredTurn:
 
 
 class SqliteHistory(LockedDatabase):
+    error = HistoryError
+    failure = "대화 기록 저장소 오류"
+
     def __init__(self, path: Path) -> None:
         super().__init__(path, _SCHEMA)
-
-    @contextmanager
-    def _guard(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                yield self._conn
-            except sqlite3.Error as exc:
-                raise HistoryError(f"대화 기록 저장소 오류: {exc}") from exc
 
     def add(self, turn: NewTurn) -> StoredTurn:
         created = datetime.now(UTC)
@@ -136,3 +96,15 @@ class SqliteHistory(LockedDatabase):
     def delete_all(self, user_id: int) -> int:
         with self._guard() as conn:
             return conn.execute("DELETE FROM turns WHERE user_id = ?", (user_id,)).rowcount
+
+    # --- export (`ragcode migrate`) ---------------------------------------------------
+    def export_turns(self, after: int, limit: int) -> builtins.list[StoredTurn]:
+        with self._guard() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM turns WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
+            ).fetchall()
+        return [_row_to_turn(row) for row in rows]
+
+    def count_turns(self) -> int:
+        with self._guard() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM turns").fetchone()[0])

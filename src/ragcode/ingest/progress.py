@@ -15,6 +15,7 @@ class SummaryEvent:
     done: int
     total: int
     failed: bool
+    uid: str = ""  # the store's id of the unit (which upload it belongs to)
 
 
 class IndexProgress(Protocol):

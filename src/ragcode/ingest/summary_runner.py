@@ -2,7 +2,13 @@
 
 Search works before this runs (code, identifiers and docstrings are indexed at once); every
 finished summary is committed immediately, so an interrupted run keeps what it did and the
-next run picks up the rest. A failed unit stays searchable and is retried next time.
+next run picks up the rest. A failed unit stays searchable and is retried (store/claims.py).
+
+Units come from the store's shared queue (summary_queue.py): any number of runners (`ragcode
+index`, each web server's ingest thread, `ragcode worker` processes on other machines) claim
+batches of units under a lease, so each unit is summarized by one of them, and the units of a
+runner that dies are taken over once its lease runs out. A result whose lease was lost
+meanwhile is refused by the store and counted as `lost`, never written over another's.
 
 A remote LLM's calls run on as many threads as it can serve at once (`max_concurrency`: an
 endpoint's bound, or the sum of them for a pool), while this thread alone embeds the finished
@@ -13,25 +19,38 @@ declares no concurrency and runs inline, one unit after the other, as it always 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from ragcode.domain import SummaryState
-from ragcode.embeddings.protocol import EmbeddingError
 from ragcode.ingest.entries import EntryBuilder
-from ragcode.ingest.progress import IndexProgress, SilentProgress, SummaryEvent
+from ragcode.ingest.progress import IndexProgress, SilentProgress
 from ragcode.ingest.summarize import Summarizer
-from ragcode.store.protocol import StoredUnitRef, SummaryQueue
+from ragcode.ingest.summary_pass import SummaryPass, SummaryReport
+from ragcode.ingest.summary_queue import (
+    ClaimFeed,
+    ClaimPolicy,
+    LeaseKeeper,
+    WorkerIdentity,
+    process_alive,
+)
+from ragcode.store.protocol import StoredUnitRef, SummaryWork
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "ClaimPolicy",
+    "SummarizerUnavailableError",
+    "SummaryReport",
+    "SummaryRunner",
+    "summarizer_concurrency",
+]
 
-@dataclass(slots=True)
-class SummaryReport:
-    written: int = 0
-    from_cache: int = 0
-    failed: int = 0
+
+class SummarizerUnavailableError(RuntimeError):
+    """The LLM cannot be built (a model that does not load): a worker stops, it does not
+    mark the whole queue failed."""
 
 
 def summarizer_concurrency(summarizer: Summarizer) -> int | None:
@@ -42,116 +61,198 @@ def summarizer_concurrency(summarizer: Summarizer) -> int | None:
     return None if declared is None else max(1, declared)
 
 
+@dataclass(slots=True)
+class _Totals:
+    """Since this runner was made: what its heartbeat reports."""
+
+    done: int = 0
+    failed: int = 0
+
+
 class SummaryRunner:
     def __init__(
         self,
-        store: SummaryQueue,
+        store: SummaryWork,
         builder: EntryBuilder,
         summarizer_factory: Callable[[], Summarizer],
+        policy: ClaimPolicy | None = None,
     ) -> None:
         self._store = store
         self._builder = builder
         self._summarizer_factory = summarizer_factory
         self._summarizer: Summarizer | None = None
+        self.policy = policy or ClaimPolicy()
+        self.identity = WorkerIdentity.new()
+        self._totals = _Totals()
+        # One run at a time: two runs under one worker id would release each other's leases.
+        self._running = threading.Lock()
+
+    def for_queue(
+        self, store: SummaryWork, builder: EntryBuilder, policy: ClaimPolicy
+    ) -> SummaryRunner:
+        """A runner of another collection or lease policy on the same LLM (`ragcode worker`)."""
+        runner = SummaryRunner(store, builder, self._summarizer_factory, policy)
+        runner._summarizer = self._summarizer
+        return runner
 
     def _get_summarizer(self) -> Summarizer:
         if self._summarizer is None:  # the model loads only when there is work for it
             self._summarizer = self._summarizer_factory()
         return self._summarizer
 
-    def run(self, progress: IndexProgress | None = None, limit: int = 1_000_000) -> SummaryReport:
-        progress = progress or SilentProgress()
-        todo = self._store.units_needing_summary(include_failed=True, limit=limit)
-        progress.summaries_started(len(todo))
-        report = SummaryReport()
-        done = 0
-
-        def finish(ref: StoredUnitRef, summary: str | None) -> None:
-            nonlocal done
-            done += 1
-            event = SummaryEvent(ref.unit, summary, done, len(todo), failed=summary is None)
-            progress.summary_done(event)
-
-        # One LLM call per distinct code; units with the same code share its summary.
-        leaders: dict[str, StoredUnitRef] = {}
-        followers: dict[str, list[StoredUnitRef]] = {}
-        for ref in todo:
-            code_hash = ref.unit.code_hash
-            cached = self._store.cached_summary(code_hash)
-            if cached:
-                report.from_cache += 1
-                finish(ref, self._save(ref, cached, "cache", report))
-            elif code_hash in leaders:
-                followers.setdefault(code_hash, []).append(ref)
-            else:
-                leaders[code_hash] = ref
-
-        def settle(ref: StoredUnitRef, summary: str | None) -> None:
-            finish(ref, summary)
-            for follower in followers.pop(ref.unit.code_hash, []):
-                if summary is None:
-                    self._mark_failed(follower, report)
-                    finish(follower, None)
-                else:
-                    report.from_cache += 1
-                    finish(follower, self._save(follower, summary, "cache", report))
-
-        if leaders:
-            self._summarize_all(list(leaders.values()), report, settle)
-        return report
-
-    def _summarize_all(
+    def run(
         self,
-        refs: list[StoredUnitRef],
-        report: SummaryReport,
-        finish: Callable[[StoredUnitRef, str | None], None],
-    ) -> None:
+        progress: IndexProgress | None = None,
+        limit: int = 1_000_000,
+        *,
+        explicit: bool = True,
+        stop: threading.Event | None = None,
+        resident: bool = False,
+        first_root: str | None = None,
+    ) -> SummaryReport:
+        """Summarize what the queue holds now (at most `limit` units), then return.
+
+        `explicit`: someone asked for summaries now (`ragcode index`, an upload, `worker
+        --retry-failed`): failed units are tried again at once whatever their attempts, and
+        the units held by dead processes of this machine (a `kill -9`-ed index) are taken
+        back at once instead of one lease later; a worker's own polling is not explicit.
+        `stop`: once set, no new unit is started; the ones at the LLM are finished and
+        written. `resident`: a long-lived worker, which stays registered between runs, stops
+        after a streak of failures (a broken endpoint) and raises SummarizerUnavailableError
+        rather than failing every unit when its model cannot be built. `first_root`: its
+        units are claimed before any other (an upload whose owner is waiting)."""
+        if limit <= 0:
+            return SummaryReport()
+        with self._running:
+            return self._run(
+                progress or SilentProgress(), limit, explicit, stop, resident, first_root
+            )
+
+    def _run(
+        self,
+        progress: IndexProgress,
+        limit: int,
+        explicit: bool,
+        stop: threading.Event | None,
+        resident: bool,
+        first_root: str | None = None,
+    ) -> SummaryReport:
+        if explicit:
+            self._store.retry_failed()
+            self._reclaim_from_dead_neighbours()
+        ready = self._store.queue_status().ready
+        if ready == 0:
+            return SummaryReport()
+        progress.summaries_started(min(limit, ready))
+        keeper = LeaseKeeper(self._store, self.identity, self.policy.lease_s, self._counts)
+        state = SummaryPass(self._store, self._builder, keeper, self.identity.id, progress)
+        state.total = min(limit, ready)
+        stop = stop or threading.Event()
+
+        def stopping() -> bool:
+            return stop.is_set() or (resident and state.failing())
+
+        feed = ClaimFeed(
+            self._store, keeper, self.identity.id, self.policy.lease_s, limit, stopping,
+            first_root,
+        )  # fmt: skip
+        keeper.start()
+        try:
+            self._work(state, feed, resident)
+        finally:
+            keeper.stop()
+            self._totals.done += state.report.written + state.report.from_cache
+            self._totals.failed += state.report.failed
+            state.report.claimed = feed.claimed
+            # Claimed but never started (stopped, interrupted): free for the others at once.
+            self._store.release_leases(self.identity.id)
+            if resident:
+                self.heartbeat()
+            else:
+                self._store.worker_stopped(self.identity.id)
+        return state.report
+
+    def _reclaim_from_dead_neighbours(self) -> None:
+        """Workers listed as alive, on this host, whose process is gone: their leases are
+        given back. (A worker elsewhere can only be judged by its lease running out.)"""
+        me = self.identity
+        for worker in self._store.queue_status().workers:
+            if worker.host == me.host and worker.pid != me.pid and not process_alive(worker.pid):
+                released = self._store.release_leases(worker.id)
+                self._store.worker_stopped(worker.id)
+                log.info("reclaimed units of a dead worker=%s units=%d", worker.id, released)
+
+    def heartbeat(self) -> None:
+        """A resident worker between runs: still alive, with its totals."""
+        beat = self.identity.beat(self.policy.lease_s, *self._counts())
+        self._store.worker_heartbeat(beat)
+
+    def retire(self) -> None:
+        """A worker's clean exit: nothing held, no longer listed as alive."""
+        self._store.release_leases(self.identity.id)
+        self._store.worker_stopped(self.identity.id)
+
+    def _counts(self) -> tuple[int, int]:
+        return self._totals.done, self._totals.failed
+
+    def _work(self, state: SummaryPass, feed: ClaimFeed, resident: bool) -> None:
+        first = state.next_leader(feed)
+        if first is None:
+            return
         try:
             summarizer = self._get_summarizer()
-        except Exception as exc:  # the model cannot load: every unit fails, visibly
-            log.warning("summarizer unavailable units=%d error=%s", len(refs), exc)
-            for ref in refs:
-                self._mark_failed(ref, report)
-                finish(ref, None)
+        except Exception as exc:  # the model cannot load
+            if resident:
+                raise SummarizerUnavailableError(str(exc)) from exc
+            log.warning("summarizer unavailable error=%s", exc)
+            ref: StoredUnitRef | None = first
+            while ref is not None:  # every unit fails, visibly (retried by the next run)
+                state.settle(ref, exc, "")
+                ref = state.next_leader(feed)
             return
         workers = summarizer_concurrency(summarizer)
+        feed.batch = self.policy.batch_for(workers)
         if workers is None:  # the embedded default: no threads, same behaviour as ever
-            for ref in refs:
-                finish(ref, self._complete(ref, summarizer, self._attempt(summarizer, ref), report))
+            ref = first
+            while ref is not None:
+                state.settle(ref, self._attempt(summarizer, ref), summarizer.model_name)
+                ref = state.next_leader(feed)
             return
-        self._run_parallel(refs, summarizer, workers, report, finish)
+        self._run_parallel(state, feed, first, summarizer, workers)
 
     def _run_parallel(
         self,
-        refs: list[StoredUnitRef],
+        state: SummaryPass,
+        feed: ClaimFeed,
+        first: StoredUnitRef,
         summarizer: Summarizer,
         workers: int,
-        report: SummaryReport,
-        finish: Callable[[StoredUnitRef, str | None], None],
     ) -> None:
         """A sliding window of 2 x workers requests, so no endpoint slot waits for this
         thread's embedding and store writes; an interrupt cancels what has not started."""
-        log.info("summarizing units=%d workers=%d", len(refs), workers)
-        queue = iter(refs)
+        log.info("summarizing workers=%d batch=%d", workers, feed.batch)
         in_flight: dict[Future[str | Exception], StoredUnitRef] = {}
         executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="summary")
 
-        def submit(ref: StoredUnitRef) -> None:
-            in_flight[executor.submit(self._attempt, summarizer, ref)] = ref
+        def fill(ref: StoredUnitRef | None) -> None:
+            while ref is not None:
+                in_flight[executor.submit(self._attempt, summarizer, ref)] = ref
+                if len(in_flight) >= 2 * workers:
+                    return
+                ref = state.next_leader(feed)
 
         try:
-            for ref in queue:
-                submit(ref)
-                if len(in_flight) >= 2 * workers:
-                    break
+            fill(first)
             while in_flight:
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in finished:
                     ref = in_flight.pop(future)
-                    finish(ref, self._complete(ref, summarizer, future.result(), report))
-                    following = next(queue, None)
-                    if following is not None:
-                        submit(following)
+                    state.settle(ref, future.result(), summarizer.model_name)
+                if feed.stopping():  # requests not sent yet stay unsent (leases given back)
+                    for future in [f for f in in_flight if f.cancel()]:
+                        state.abandon(in_flight.pop(future))
+                elif len(in_flight) < 2 * workers:
+                    fill(state.next_leader(feed))
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
 
@@ -160,47 +261,5 @@ class SummaryRunner:
         """The LLM call (runs on a worker thread): the summary, or the error it raised."""
         try:
             return summarizer.summarize(ref.unit)
-        except Exception as exc:  # any backend failure: keep the unit, retry next run
+        except Exception as exc:  # any backend failure: keep the unit, retry later
             return exc
-
-    def _complete(
-        self,
-        ref: StoredUnitRef,
-        summarizer: Summarizer,
-        result: str | Exception,
-        report: SummaryReport,
-    ) -> str | None:
-        if isinstance(result, Exception):
-            log.warning(
-                "summary failed name=%s path=%s error=%s", ref.unit.name, ref.unit.path, result
-            )
-            self._mark_failed(ref, report)
-            return None
-        saved = self._save(ref, result, summarizer.model_name, report)
-        if saved is not None:
-            report.written += 1
-        return saved
-
-    def _save(
-        self, ref: StoredUnitRef, summary: str, model: str, report: SummaryReport
-    ) -> str | None:
-        if not summary:
-            self._mark_failed(ref, report)
-            return None
-        try:
-            tokens, vector = self._builder.summary_fields(ref.unit, summary)
-        except EmbeddingError as exc:
-            log.warning("summary embedding failed name=%s error=%s", ref.unit.name, exc)
-            self._mark_failed(ref, report)
-            return None
-        self._store.set_summary(
-            ref.uid, summary=summary, state=SummaryState.DONE, tokens=tokens, vector=vector,
-            model=model,
-        )  # fmt: skip
-        return summary
-
-    def _mark_failed(self, ref: StoredUnitRef, report: SummaryReport) -> None:
-        report.failed += 1
-        self._store.set_summary(
-            ref.uid, summary=None, state=SummaryState.FAILED, tokens=[], vector=None, model=""
-        )

@@ -15,6 +15,7 @@ from contextlib import aclosing
 
 from pydantic import BaseModel
 
+from ragcode.accounts.protocol import User
 from ragcode.chat.code_answer import AnswerDelta
 from ragcode.chat.modes import (
     MEMORY_MODES,
@@ -27,7 +28,6 @@ from ragcode.domain import ChatTurn, visible_scopes
 from ragcode.embeddings.protocol import EmbeddingError
 from ragcode.history.protocol import HistoryStore, NewTurn
 from ragcode.llm.protocol import LLMError
-from ragcode.server.accounts import User
 from ragcode.server.fair_executor import FairExecutor
 from ragcode.server.protocol import Completed, Failed, Proceeding, Typing, failure
 from ragcode.server.threads import iterate_in_thread

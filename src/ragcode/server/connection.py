@@ -13,9 +13,9 @@ from pydantic import BaseModel, ValidationError
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from ragcode.accounts.protocol import User
 from ragcode.chat.modes import MODES
 from ragcode.config import ServerSettings
-from ragcode.server.accounts import User
 from ragcode.server.hub import session_key
 from ragcode.server.protocol import (
     CLIENT_MESSAGE,
@@ -62,6 +62,9 @@ class Connection:
         return self._state.core.settings.server
 
     async def send(self, message: BaseModel) -> None:
+        await self.send_text(message.model_dump_json())
+
+    async def send_text(self, text: str) -> None:
         if not self._open:
             return
         async with self._send_lock:
@@ -69,7 +72,7 @@ class Connection:
                 self._open = False
                 return
             try:
-                await self._ws.send_text(message.model_dump_json())
+                await self._ws.send_text(text)
             except _GONE as exc:  # closed under us
                 log.debug("send failed user=%s error=%s", self._user.id, exc)
                 self._open = False

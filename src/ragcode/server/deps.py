@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, HTTPException, Request, status
 from starlette.datastructures import Headers
 
-from ragcode.server.accounts import User
+from ragcode.accounts.protocol import User
 from ragcode.server.state import ServerState
 
 SESSION_COOKIE = "ragcode_session"

@@ -1,7 +1,10 @@
 """Open sockets per user: the per-user caps (sockets, requests in flight across them), logout
 reaching open sockets, and pushes from background work (ingestion) to a user's sockets.
 
-Everything but `publish_threadsafe` runs on the event loop, so the counts need no lock.
+Pushes and revocations travel over the event bus, so that they reach the user's sockets on
+whichever process holds them (one process: the bus delivers at once). Everything but the
+bus callbacks (`deliver`, `revoke_key`) and `publish_threadsafe` runs on the event loop, so
+the counts need no lock.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import logging
 from typing import Protocol
 
 from pydantic import BaseModel
+
+from ragcode.events.protocol import EventBus
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +31,9 @@ class Peer(Protocol):
     @property
     def session_key(self) -> str: ...
 
-    async def send(self, message: BaseModel) -> None: ...
+    async def send_text(self, text: str) -> None:
+        """Send one JSON message, already serialized."""
+        ...
 
     async def revoke(self) -> None:
         """Tell the client its session ended and close the socket (4401)."""
@@ -39,11 +46,13 @@ def session_key(token: str) -> str:
 
 
 class Hub:
-    def __init__(self) -> None:
+    def __init__(self, bus: EventBus) -> None:
+        self._bus = bus
         self._peers: dict[int, set[Peer]] = {}
         self._in_flight: dict[int, int] = {}
         self._revoking: set[asyncio.Task[None]] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # the sockets' loop, once one opens
+        bus.subscribe(self)
 
     def admit(self, peer: Peer, max_sockets: int) -> bool:
         """Register a new socket unless its user already has `max_sockets` open."""
@@ -86,12 +95,16 @@ class Hub:
         return self._in_flight.get(user_id, 0)
 
     def revoke_session(self, token: str) -> int:
-        """Close this process's sockets of a session (logout); returns how many.
-
-        The closing handshakes run as tasks, so a client slow to answer never holds up the
-        logout response. Replicas that share the database notice on the socket's next frame.
-        """
+        """Close this process's sockets of a session (logout) and tell the other processes;
+        returns how many sockets here (the bus sends in the background)."""
         key = session_key(token)
+        count = self._revoke_here(key)
+        self._bus.revoke(key)
+        return count
+
+    def _revoke_here(self, key: str) -> int:
+        """The closing handshakes run as tasks, so a client slow to answer never holds up the
+        logout response."""
         targets = [p for peers in self._peers.values() for p in peers if p.session_key == key]
         for peer in targets:
             task = asyncio.create_task(peer.revoke())
@@ -99,17 +112,28 @@ class Hub:
             task.add_done_callback(self._revoking.discard)
         return len(targets)
 
-    async def publish(self, user_id: int, message: BaseModel) -> None:
+    async def _publish_text(self, user_id: int, text: str) -> None:
         for peer in list(self._peers.get(user_id, ())):
             try:
-                await peer.send(message)
+                await peer.send_text(text)
             except Exception as exc:  # a socket closing meanwhile must not stop the others
                 log.debug("publish failed user=%s error=%s", user_id, exc)
 
     def publish_threadsafe(self, user_id: int, message: BaseModel) -> None:
-        """From a worker thread; dropped when the user has no socket (or no loop runs)."""
+        """From any thread: to the user's sockets on every process (dropped where none)."""
+        self._bus.publish(user_id, message.model_dump_json())
+
+    # --- bus callbacks (any thread) -------------------------------------------------
+    def deliver(self, user_id: int, payload: str) -> None:
         loop = self._loop
         if loop is None or loop.is_closed() or user_id not in self._peers:
             return
         with contextlib.suppress(RuntimeError):  # the loop stopped meanwhile
-            asyncio.run_coroutine_threadsafe(self.publish(user_id, message), loop)
+            asyncio.run_coroutine_threadsafe(self._publish_text(user_id, payload), loop)
+
+    def revoke_key(self, session_key: str) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._revoke_here, session_key)

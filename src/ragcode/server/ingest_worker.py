@@ -1,125 +1,123 @@
 """Background ingestion of uploads, one at a time, pushing per-unit progress to the uploader.
 
-One thread: indexing and summaries share the store and the (single) local model, so uploads
-queue behind each other instead of competing; chat keeps working meanwhile. The queue itself
-is the registry (an upload's state), so a restart resumes what was queued or running.
-Every upload is indexed in its owner's scope until the owner shares it with the team.
+One thread per process: indexing and summaries share the store and the (single) local model,
+so uploads queue behind each other instead of competing; chat keeps working meanwhile. The
+queue itself is the registry: the thread takes the oldest unfinished upload with a lease
+(`UploadRegistry.claim`) and renews it while it works, so among several server replicas on
+one database each upload is processed by one of them, and a restart (or another replica,
+once the lease runs out) resumes what was queued or running. Every upload is indexed in its
+owner's scope until the owner shares it with the team.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import queue
+import os
 import shutil
+import socket
 import threading
+import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from ragcode.app import App
+from ragcode.app import App, uploads_dir
 from ragcode.domain import SkippedFile
-from ragcode.ingest.entries import unit_uid
 from ragcode.ingest.indexer import IndexInputError
-from ragcode.ingest.progress import SilentProgress, SummaryEvent
 from ragcode.server.hub import Hub
-from ragcode.server.protocol import DocumentState, Progress
-from ragcode.server.registry import UPLOADS_DIR, Document, DocumentRegistry
-from ragcode.store.protocol import IndexWriter
-from ragcode.store.sqlite_store import DEFAULT_COLLECTION
+from ragcode.server.protocol import DocumentState
+from ragcode.server.upload_summaries import UploadSummaries
+from ragcode.store.protocol import IndexWriter, StoreError
+from ragcode.uploads.protocol import Document, RegistryError, UploadBusyError, UploadRegistry
 
 log = logging.getLogger(__name__)
 
-_STOP = None
+# With no wake-up (an upload received by another replica), look for work this often.
+POLL_S = 2.0
+RETRY_S = 10.0  # after the database failed under an upload
+# Sharing, taking back and deleting wait this long for an upload's indexing step (another
+# request or replica may hold it), then answer "busy" rather than hold a thread for minutes.
+CHANGE_WAIT_S = 20.0
+# Upload folders the registry does not know are deleted at start only when older than this:
+# another replica may be writing a new upload's files before its registry row exists.
+ORPHAN_AGE_S = 600.0
 
 
-def unit_payload(event: SummaryEvent) -> dict[str, object]:
-    unit = event.unit
-    return {
-        "path": unit.path, "name": unit.name, "kind": str(unit.kind),
-        "start_line": unit.start_line, "end_line": unit.end_line,
-    }  # fmt: skip
-
-
-class DocumentProgress(SilentProgress):
-    """Forwards the summary events of one document's units (the runner does all pending)."""
-
-    def __init__(self, doc: Document, uids: set[str], hub: Hub) -> None:
-        self._doc = doc
-        self._uids = uids
-        self._hub = hub
-        self._done = 0
-
-    def opened(self) -> None:
-        message = Progress(
-            document_id=self._doc.id, done=0, total=len(self._uids), unit=None, summary=None
-        )
-        self._hub.publish_threadsafe(self._doc.user_id, message)
-
-    def summary_done(self, event: SummaryEvent) -> None:
-        uid = unit_uid(DEFAULT_COLLECTION, str(self._doc.path), event.unit)
-        if uid not in self._uids:
-            return
-        self._done += 1
-        message = Progress(
-            document_id=self._doc.id, done=self._done, total=len(self._uids),
-            unit=unit_payload(event), summary=event.summary,
-        )  # fmt: skip
-        self._hub.publish_threadsafe(self._doc.user_id, message)
+def worker_name() -> str:
+    """This process in lease columns and logs: host, pid and a random part (pids repeat)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class IngestWorker:
-    def __init__(self, app: App, registry: DocumentRegistry, hub: Hub) -> None:
+    def __init__(self, app: App, registry: UploadRegistry, hub: Hub) -> None:
         self._app = app
         self._registry = registry
         self._hub = hub
-        self._jobs: queue.Queue[Document | None] = queue.Queue()
-        # One lock per upload: sharing or deleting an upload waits for its own indexing
-        # step, never for another user's.
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
+        self._name = worker_name()
+        self._lease_s = app.settings.server.upload_lease_s
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        # wait_idle(): the loop found nothing to claim after the latest submit.
+        self._idle = threading.Condition()
+        self._submitted = 0
+        self._idle_seen = 0
         self._thread: threading.Thread | None = None
+        self._summaries = UploadSummaries(
+            app.store, app.summaries, hub.publish_threadsafe,
+            patience_s=2 * app.settings.worker.lease_s, stopping=self._stopping,
+        )  # fmt: skip
 
     def start(self) -> None:
         """Start the worker: first align every upload's index scope with the registry (also
-        narrows uploads indexed before scopes existed), then resume unfinished uploads."""
+        narrows uploads indexed before scopes existed), then take unfinished uploads."""
         if self._thread is None:
             self.reconcile()
-            for doc in self._registry.unfinished():
-                self._jobs.put(doc)
-                log.info("resuming upload document=%s state=%s", doc.id, doc.state)
+            self._stopping.clear()
             self._thread = threading.Thread(target=self._loop, name="ingest", daemon=True)
             self._thread.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
         if self._thread is not None:
-            self._jobs.put(_STOP)
+            self._stopping.set()
+            self._wake.set()
             self._thread.join(timeout_s)
             self._thread = None
-
-    def _lock(self, doc_id: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(doc_id, threading.Lock())
 
     def reconcile(self) -> int:
         """Give every upload's index entries the scope the registry says, and drop index
         entries and folders of uploads the registry no longer knows (a crash mid-delete);
-        returns how many units changed scope. Blocking: runs before requests are served."""
+        returns how many units changed scope. Blocking: runs before requests are served.
+
+        Other replicas keep serving meanwhile: each upload is re-read under its exclusive hold
+        (an owner taking it back elsewhere must not be undone by a stale read here), and the
+        index roots are listed before the registry (an upload registered and indexed between
+        the two reads would otherwise look like an orphan)."""
+        roots = {store: store.roots() for store in (self._app.store, self._app.docs.store)}
         docs = self._registry.all()
         moved = 0
-        for doc in docs:
-            moved += self._store_of(doc).set_scope(str(doc.path), doc.scope)
+        for listed in docs:
+            try:
+                with self._registry.exclusive(listed.id, wait_s=1.0):
+                    doc = self._registry.find(listed.id)
+                    if doc is not None:
+                        moved += self._store_of(doc).set_scope(str(doc.path), doc.scope)
+            except UploadBusyError:  # being indexed elsewhere: that step aligns the scope
+                continue
         if moved:
             log.warning("upload scopes corrected units=%d", moved)
         known = {str(doc.path) for doc in docs}
-        uploads = (self._app.settings.data_dir / UPLOADS_DIR).resolve()
-        for store in (self._app.store, self._app.docs.store):
-            for root in store.roots():
+        uploads = uploads_dir(self._app.settings).resolve()
+        for store, store_roots in roots.items():
+            for root in store_roots:
                 if root not in known and uploads in Path(root).parents:
                     store.remove_files(root, store.file_hashes(root).keys())
                     store.remove_files(root, store.skipped_paths(root))
                     log.warning("orphan upload removed from the index root=%s", root)
+        old = time.time() - ORPHAN_AGE_S
         for folder in uploads.glob("*/*/files"):
-            if str(folder) not in known:
+            if str(folder) not in known and _modified(folder.parent) < old:
                 shutil.rmtree(folder.parent, ignore_errors=True)
         return moved
 
@@ -128,7 +126,7 @@ class IngestWorker:
         the upload's own indexing step; the index changes before the registry, so a failure
         between the two never leaves a taken-back upload visible (the registry wins on the
         next start)."""
-        with self._lock(doc.id):
+        with self._registry.exclusive(doc.id, wait_s=CHANGE_WAIT_S):
             current = self._registry.find(doc.id)
             if current is None:
                 return None
@@ -141,29 +139,78 @@ class IngestWorker:
         return self._app.store if doc.kind == "code" else self._app.docs.store
 
     def submit(self, doc: Document) -> None:
+        """A new upload is in the registry: look now (any replica may take it)."""
         self.start()
-        self._jobs.put(doc)
+        with self._idle:
+            self._submitted += 1
+        self._wake.set()
 
-    def wait_idle(self) -> None:
-        """Tests and benches: block until every submitted upload is processed."""
-        self._jobs.join()
+    def wait_idle(self, timeout_s: float | None = None) -> bool:
+        """Tests and benches: block until the loop found no work after the latest submit."""
+        with self._idle:
+            wanted = self._submitted
+            return self._idle.wait_for(lambda: self._idle_seen >= wanted, timeout_s)
 
     def _loop(self) -> None:
-        while True:
-            doc = self._jobs.get()
+        while not self._stopping.is_set():
+            with self._idle:
+                seen = self._submitted
             try:
-                if doc is _STOP:
-                    return
-                self._process(doc)
+                doc = self._registry.claim(self._name, self._lease_s)
+            except Exception as exc:  # the database is away: try again after a pause
+                log.warning("upload claim failed error=%s", exc)
+                doc = None
+            if doc is None:
+                with self._idle:
+                    self._idle_seen = seen
+                    self._idle.notify_all()
+                self._wake.wait(POLL_S)
+                self._wake.clear()
+                continue
+            try:
+                with self._leased(doc) as lost:
+                    self._process(doc, lost)
+            except (StoreError, RegistryError) as exc:
+                # The database (or the index file) is away: the upload is not at fault. It
+                # stays unfinished and is taken again (here or by another replica) later.
+                log.warning("upload postponed document=%s error=%s", doc.id, exc)
+                self._stopping.wait(RETRY_S)
             except Exception as exc:
-                log.exception("ingestion failed document=%s", doc.id if doc else None)
-                if doc is not None and self._registry.exists(doc.id):
-                    self._finish(doc, "failed", error=f"색인에 실패했습니다: {type(exc).__name__}")
-            finally:
-                self._jobs.task_done()
+                log.exception("ingestion failed document=%s", doc.id)
+                error = f"색인에 실패했습니다: {type(exc).__name__}"
+                with contextlib.suppress(Exception):  # the registry may be what failed
+                    if self._registry.exists(doc.id):
+                        self._finish(doc, "failed", error=error)
 
-    def _process(self, doc: Document) -> None:
-        with self._lock(doc.id):
+    @contextlib.contextmanager
+    def _leased(self, doc: Document) -> Iterator[threading.Event]:
+        """Renew the upload's lease while it is processed, give it back after; the event
+        yielded is set when the lease was lost (another process has taken the upload over)."""
+        done = threading.Event()
+        lost = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(self._lease_s / 3):
+                try:
+                    if not self._registry.renew(doc.id, self._name, self._lease_s):
+                        log.warning("upload lease lost document=%s", doc.id)
+                        lost.set()
+                        return
+                except Exception as exc:
+                    log.warning("upload lease renewal failed document=%s error=%s", doc.id, exc)
+
+        renewer = threading.Thread(target=renew, name=f"lease-{doc.id}", daemon=True)
+        renewer.start()
+        try:
+            yield lost
+        finally:
+            done.set()
+            renewer.join()
+            with contextlib.suppress(Exception):
+                self._registry.release(doc.id, self._name)
+
+    def _process(self, doc: Document, lost: threading.Event) -> None:
+        with self._registry.exclusive(doc.id):
             current = self._registry.find(doc.id)
             if current is None:
                 return  # deleted while queued
@@ -174,30 +221,28 @@ class IngestWorker:
             self._registry.update(doc.id, state="indexing")
             indexer = self._app.indexer if doc.kind == "code" else self._app.docs.indexer
             report = indexer.index(doc.path, owner=doc.scope, own_root=True)
-            # Files unchanged since an earlier run keep their rows: align them too.
-            self._store_of(doc).set_scope(report.root, doc.scope)
+            # Files unchanged since an earlier run keep their rows: align them too, to the
+            # scope the registry says now (should the hold have lapsed in a database restart,
+            # an owner's change meanwhile wins over the scope read at the start).
+            now = self._registry.find(doc.id)
+            if now is None:
+                return  # deleted meanwhile (its remover cleans the index)
+            self._store_of(now).set_scope(report.root, now.scope)
+        if lost.is_set():
+            log.warning("upload left to the process that took it over document=%s", doc.id)
+            return
         skipped = [s for s in report.skipped if isinstance(s, SkippedFile)]
         if report.units_written == 0 and not report.files_unchanged:
             reason = skipped[0].reason if skipped else "색인할 함수나 문단을 찾지 못했습니다"
             self._finish(doc, "failed", units=0, error=reason)
             return
-        if doc.kind == "code" and self._app.settings.index.summaries:
+        settings = self._app.settings
+        if doc.kind == "code" and settings.index.summaries and settings.server.summarize:
             units = report.units_written or None  # a resumed upload keeps its count
             self._registry.update(doc.id, state="summarizing", units=units)
-            self._summarize(doc)
+            self._summaries.run(doc)
         if self._registry.exists(doc.id):
             self._finish(doc, "ready", units=report.units_written or None)
-
-    def _summarize(self, doc: Document) -> None:
-        root = str(doc.path)
-        pending = self._app.store.units_needing_summary(include_failed=True, limit=1_000_000)
-        uids = {
-            ref.uid for ref in pending if ref.uid == unit_uid(DEFAULT_COLLECTION, root, ref.unit)
-        }
-        progress = DocumentProgress(doc, uids, self._hub)
-        progress.opened()
-        if uids:
-            self._app.summaries.run(progress)
 
     def _finish(
         self, doc: Document, state: str, units: int | None = None, error: str | None = None
@@ -210,11 +255,16 @@ class IngestWorker:
     def remove(self, doc: Document) -> None:
         """Remove the upload's files and every index entry of it (blocking: call off-loop).
         The index goes first: a crash midway leaves a listed upload, never a hidden one."""
-        with self._lock(doc.id):
+        with self._registry.exclusive(doc.id, wait_s=CHANGE_WAIT_S):
             indexer = self._app.indexer if doc.kind == "code" else self._app.docs.indexer
             with contextlib.suppress(IndexInputError):  # nothing of it was indexed yet
                 indexer.remove(doc.path)
             self._registry.delete(doc.id)
             shutil.rmtree(doc.path.parent, ignore_errors=True)  # uploads/<user>/<id>/
-        with self._locks_guard:
-            self._locks.pop(doc.id, None)
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0

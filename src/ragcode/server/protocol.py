@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 
 class TextRequest(BaseModel):
@@ -22,6 +22,13 @@ class TextRequest(BaseModel):
     request_id: str = Field(min_length=1, max_length=128)
     conv_type: str = "normal"
     body: str
+
+    @field_validator("body", "conv_type")
+    @classmethod
+    def _no_lone_surrogates(cls, value: str) -> str:
+        """JSON may carry lone surrogates ("\\ud800"), which no store, LLM or socket can
+        encode: the turn would stream and then fail to be recorded. Replaced with U+FFFD."""
+        return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in value)
 
 
 class Ping(BaseModel):

@@ -8,8 +8,8 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from ragcode.server.account_rules import check_password, check_username, normalize_username
-from ragcode.server.accounts import AccountError, User
+from ragcode.accounts.protocol import AccountError, User
+from ragcode.accounts.rules import check_password, check_username, normalize_username
 from ragcode.server.deps import SESSION_COOKIE, CurrentUser, StateDep
 from ragcode.server.state import ServerState
 
@@ -69,7 +69,7 @@ async def signup(body: Credentials, request: Request, response: Response, state:
         check_password(body.password, check_username(body.username))
     except AccountError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(exc)) from exc
-    wait = limits.signup.reserve(limits.signup_keys(_client(request)))
+    wait = await run_in_threadpool(limits.signup.reserve, limits.signup_keys(_client(request)))
     if wait > 0:
         raise _too_many(wait, "회원 가입")
     try:
@@ -85,15 +85,16 @@ async def login(body: Credentials, request: Request, response: Response, state: 
     limits = state.limiter
     keys = limits.login_keys(normalize_username(body.username).lower(), _client(request))
     # Counted before the password is checked, atomically with the limit check: parallel
-    # attempts cannot all pass the check while the first ones are still hashing.
-    wait = limits.login.reserve(keys)
+    # attempts cannot all pass the check while the first ones are still hashing. Off the
+    # event loop: a database counter (replicas) waits for the database.
+    wait = await run_in_threadpool(limits.login.reserve, keys)
     if wait > 0:
         raise _too_many(wait, "로그인")
     async with limits.hashing:
         user = await run_in_threadpool(state.accounts.authenticate, body.username, body.password)
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=BAD_LOGIN)
-    limits.login.release(keys)
+    await run_in_threadpool(limits.login.release, keys)
     return await run_in_threadpool(_start_session, state, user, response)
 
 
@@ -102,7 +103,7 @@ async def logout(request: Request, response: Response, state: StateDep) -> None:
     token = state.session_token(request.cookies.get(SESSION_COOKIE))
     if token:
         await run_in_threadpool(state.accounts.close_session, token)
-        state.hub.revoke_session(token)  # this process's open sockets of it: 4401 now
+        state.hub.revoke_session(token)  # open sockets of it, on every replica: 4401 now
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
 
 

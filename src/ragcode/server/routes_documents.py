@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from collections.abc import Awaitable
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from ragcode.accounts.protocol import User
+from ragcode.app import uploads_dir
 from ragcode.ingest.containers import is_zip_container
-from ragcode.server.accounts import User
 from ragcode.server.deps import CurrentUser, StateDep, current_user
-from ragcode.server.registry import UPLOADS_DIR, Document
 from ragcode.server.state import ServerState
 from ragcode.server.upload_body import (
     BodyLimits,
@@ -32,6 +33,7 @@ from ragcode.server.uploads import (
     kind_of,
     safe_name,
 )
+from ragcode.uploads.protocol import Document, UploadBusyError
 
 router = APIRouter(prefix="/api", tags=["documents"])
 _MULTIPART_SLACK = 64 * 1024
@@ -45,6 +47,8 @@ UNSUPPORTED = (
 
 
 NOT_FOUND = "문서를 찾을 수 없습니다."
+UPLOAD_BUSY = "이 업로드를 색인하는 중입니다. 잠시 뒤 다시 시도해 주세요."
+T = TypeVar("T")
 TOO_MANY_PENDING = (
     "처리 중인 업로드가 너무 많습니다 (사용자당 {limit}개). 앞선 업로드가 끝난 뒤 다시 올려 주세요."
 )
@@ -114,7 +118,7 @@ async def upload(
         detail = TOO_MANY_PENDING.format(limit=server.max_uploads_in_progress)
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail=detail, headers=_CLOSE)
     limits = BodyLimits(server.max_upload_bytes, server.max_upload_bytes + _MULTIPART_SLACK)
-    doc_dir = state.core.settings.data_dir / UPLOADS_DIR / str(user.id) / uuid.uuid4().hex[:16]
+    doc_dir = uploads_dir(state.core.settings) / str(user.id) / uuid.uuid4().hex[:16]
     try:
         check_declared_length(request.headers, limits)
         received = await receive_file(request, partial(_incoming, doc_dir), limits)
@@ -157,14 +161,23 @@ async def delete_document(doc_id: str, user: CurrentUser, state: StateDep) -> No
     doc = await _visible(state, user, doc_id)
     if doc.shared and not user.is_admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=TEAM_DELETE_FORBIDDEN)
-    await run_in_threadpool(state.ingest.remove, doc)
+    await _busy_as_conflict(run_in_threadpool(state.ingest.remove, doc))
+
+
+async def _busy_as_conflict(work: Awaitable[T]) -> T:
+    """The upload is being indexed (here or on another replica) for longer than a request
+    waits: 409, try again shortly."""
+    try:
+        return await work
+    except UploadBusyError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=UPLOAD_BUSY) from exc
 
 
 async def _set_shared(state: ServerState, user: User, doc_id: str, shared: bool) -> Document:
     doc = await _visible(state, user, doc_id)
     if doc.user_id != user.id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NOT_OWNER)
-    updated = await run_in_threadpool(state.ingest.share, doc, shared)
+    updated = await _busy_as_conflict(run_in_threadpool(state.ingest.share, doc, shared))
     if updated is None:  # deleted meanwhile
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NOT_FOUND)
     return updated

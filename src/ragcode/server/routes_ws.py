@@ -14,7 +14,7 @@ import logging
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from ragcode.server.accounts import User
+from ragcode.accounts.protocol import User
 from ragcode.server.connection import Connection
 from ragcode.server.deps import SESSION_COOKIE, same_origin
 from ragcode.server.protocol import (

@@ -18,6 +18,13 @@ def resolve_secret(settings: Settings) -> str:
     configured = settings.server.secret_key
     if configured is not None:
         return configured.get_secret_value()
+    if settings.store.url:
+        # Replicas on one database check each other's cookies: a key generated per data
+        # directory would log a user out whenever the next request hits another replica.
+        raise ValueError(
+            "PostgreSQL 저장소(store.url)로 서버를 띄우려면 모든 복제본에 같은 "
+            "server.secret_key (RAGCODE_SERVER__SECRET_KEY, 32자 이상)를 설정해야 합니다"
+        )
     path = settings.data_dir / SECRET_FILE
     if path.is_file():
         return path.read_text(encoding="utf-8").strip()

@@ -7,29 +7,26 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, Signer
 
-from ragcode.app import App
-from ragcode.history.sqlite import SqliteHistory
-from ragcode.server.accounts import Accounts, User
+from ragcode.accounts.protocol import AccountStore, User
+from ragcode.app import App, WebStores, build_web_stores
+from ragcode.history.protocol import HistoryStore
 from ragcode.server.chat_service import ChatService
 from ragcode.server.fair_executor import FairExecutor
 from ragcode.server.hub import Hub
 from ragcode.server.ingest_worker import IngestWorker
 from ragcode.server.ratelimit import AuthLimits
-from ragcode.server.registry import DocumentRegistry
 from ragcode.server.secret import resolve_secret
+from ragcode.uploads.protocol import UploadRegistry
 
-WEB_DB = "web.sqlite3"  # accounts, sessions, chat history, uploaded documents
-# History reads/writes and session checks: each SQLite file sits behind one lock, so more
-# threads would only wait; apart from generation, so that they never queue behind it.
+# History reads/writes and session checks: the embedded SQLite file sits behind one lock, so
+# more threads would only wait; apart from generation, so that they never queue behind it.
 HISTORY_THREADS = 2
 
 
 @dataclass(slots=True)
 class ServerState:
     core: App
-    accounts: Accounts
-    history: SqliteHistory
-    registry: DocumentRegistry
+    stores: WebStores
     signer: Signer
     limiter: AuthLimits
     hub: Hub
@@ -37,6 +34,18 @@ class ServerState:
     ingest: IngestWorker
     executor: FairExecutor  # generation (modes, LLM streams), shared fairly between users
     history_io: ThreadPoolExecutor
+
+    @property
+    def accounts(self) -> AccountStore:
+        return self.stores.accounts
+
+    @property
+    def history(self) -> HistoryStore:
+        return self.stores.history
+
+    @property
+    def registry(self) -> UploadRegistry:
+        return self.stores.registry
 
     def session_cookie(self, token: str) -> str:
         return self.signer.sign(token).decode("ascii")
@@ -57,27 +66,24 @@ class ServerState:
         self.ingest.stop()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.history_io.shutdown(wait=False, cancel_futures=True)
-        self.accounts.close()
-        self.history.close()
-        self.registry.close()
+        self.stores.close()
 
 
-def build_state(core: App) -> ServerState:
+def build_state(core: App, stores: WebStores | None = None) -> ServerState:
+    """The server over the core app; `stores` default to the configured ones."""
     settings = core.settings
-    database = settings.data_dir / WEB_DB
-    history = SqliteHistory(database)
-    registry = DocumentRegistry(database)
-    hub = Hub()
+    signer = Signer(resolve_secret(settings), salt="ragcode.session")  # before opening stores
+    stores = stores or build_web_stores(settings)
+    history = stores.history
+    hub = Hub(stores.events)
     executor = FairExecutor(settings.server.chat_workers, name="chat")
     history_io = ThreadPoolExecutor(max_workers=HISTORY_THREADS, thread_name_prefix="history")
     server = settings.server
     return ServerState(
         core=core,
-        accounts=Accounts(database),
-        history=history,
-        registry=registry,
-        signer=Signer(resolve_secret(settings), salt="ragcode.session"),
-        limiter=AuthLimits.from_settings(server),
+        stores=stores,
+        signer=signer,
+        limiter=AuthLimits.create(server, stores.login_attempts, stores.signup_attempts),
         hub=hub,
         chat=ChatService(
             core.chat_modes(),
@@ -87,7 +93,7 @@ def build_state(core: App) -> ServerState:
             settings.generation.history_turns,
             idle_timeout_s=server.chat_idle_timeout_s,
         ),
-        ingest=IngestWorker(core, registry, hub),
+        ingest=IngestWorker(core, stores.registry, hub),
         executor=executor,
         history_io=history_io,
     )

@@ -4,13 +4,10 @@ chat history are deleted; uploads it shared stay, as team content that admins ma
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from ragcode.app import App
-from ragcode.history.sqlite import SqliteHistory
+from ragcode.app import App, WebStores
 from ragcode.server.hub import Hub
 from ragcode.server.ingest_worker import IngestWorker
-from ragcode.server.registry import DocumentRegistry
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,19 +17,13 @@ class RemovedData:
     kept_shared: int
 
 
-def remove_user_data(core: App, database: Path, user_id: int) -> RemovedData:
+def remove_user_data(core: App, stores: WebStores, user_id: int) -> RemovedData:
     """Blocking; run with no server on the same data directory, or accept that a running
     server may still be ingesting one of these uploads (its writes then find no registry row)."""
-    registry = DocumentRegistry(database)
-    history = SqliteHistory(database)
-    try:
-        worker = IngestWorker(core, registry, Hub())  # never started: removal only
-        docs = registry.list_for(user_id)
-        private = [doc for doc in docs if not doc.shared]
-        for doc in private:
-            worker.remove(doc)
-        turns = history.delete_all(user_id)
-    finally:
-        registry.close()
-        history.close()
+    worker = IngestWorker(core, stores.registry, Hub(stores.events))  # never started
+    docs = stores.registry.list_for(user_id)
+    private = [doc for doc in docs if not doc.shared]
+    for doc in private:
+        worker.remove(doc)
+    turns = stores.history.delete_all(user_id)
     return RemovedData(uploads=len(private), turns=turns, kept_shared=len(docs) - len(private))

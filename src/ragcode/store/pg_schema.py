@@ -19,10 +19,11 @@ import psycopg
 from pgvector.psycopg import register_vector
 from psycopg import sql
 
+from ragcode.store.claims import QUEUED_STATES_SQL
 from ragcode.store.pg_pool import Connection
 from ragcode.store.protocol import LEXICAL_FIELDS, StoreError, VectorField
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: summary leases and the worker registry (the shared summary queue)
 # HNSW candidate list: 200 found 0.90 of the true top 10 on clustered 512-d vectors at 20k
 # (100: 0.83), half of them filtered out by scope; iterative scans go on past it when needed.
 EF_SEARCH = 200
@@ -42,7 +43,9 @@ _LEXICAL_INDEXES = "".join(
     for fld in LEXICAL_FIELDS
 )
 # Text compares byte-wise (COLLATE "C"), as in SQLite: same sort order for roots and paths.
-_TABLES = f"""
+# The version 1 tables, never edited: a new database is created at version 1 and migrated like
+# an old one, so every migration runs on every new database (and is tested that way).
+TABLES_V1 = f"""
 CREATE TABLE IF NOT EXISTS store_files (
     collection text COLLATE "C" NOT NULL,
     root text COLLATE "C" NOT NULL,
@@ -99,29 +102,70 @@ CREATE TABLE IF NOT EXISTS store_summary_cache (
 );
 """
 
-# Serializes schema changes between processes (first start, vector indexes).
+# Version 2: the shared summary queue (store/claims.py). A unit carries its lease (owner and
+# expiry, the database's clock), its failed attempts and when it may be retried, and when its
+# summary was written (throughput); `store_workers` holds the runners' heartbeats. ADD COLUMN
+# with no default or a constant one rewrites nothing: instant even on millions of units.
+_MIGRATE_1_TO_2 = f"""
+ALTER TABLE store_units ADD COLUMN IF NOT EXISTS lease_owner text COLLATE "C";
+ALTER TABLE store_units ADD COLUMN IF NOT EXISTS lease_until double precision;
+ALTER TABLE store_units ADD COLUMN IF NOT EXISTS summary_attempts integer NOT NULL DEFAULT 0;
+ALTER TABLE store_units ADD COLUMN IF NOT EXISTS retry_at double precision;
+ALTER TABLE store_units ADD COLUMN IF NOT EXISTS summarized_at double precision;
+CREATE INDEX IF NOT EXISTS store_units_queued ON store_units (collection, root, path, start_line)
+    WHERE summary_state IN {QUEUED_STATES_SQL};
+CREATE INDEX IF NOT EXISTS store_units_leased ON store_units (lease_owner)
+    WHERE lease_owner IS NOT NULL;
+CREATE INDEX IF NOT EXISTS store_units_summarized ON store_units (collection, summarized_at)
+    WHERE summarized_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS store_workers (
+    id text COLLATE "C" PRIMARY KEY,
+    collection text COLLATE "C" NOT NULL,
+    host text NOT NULL,
+    pid integer NOT NULL,
+    started double precision NOT NULL,
+    last_seen double precision NOT NULL,
+    lease_s double precision NOT NULL,
+    done bigint NOT NULL DEFAULT 0,
+    failed bigint NOT NULL DEFAULT 0,
+    stopped boolean NOT NULL DEFAULT false
+);
+UPDATE store_meta SET value = '2' WHERE key = 'schema_version';
+"""
+# Each step takes a database from the version in the key to the next one.
+_MIGRATIONS = {1: _MIGRATE_1_TO_2}
+
+# Serializes schema changes between processes (first start, migrations, vector indexes).
 DDL_LOCK = "ragcode.store.ddl"
 
 
 def create_schema(conn: Connection) -> None:
-    """Create or check the tables, in one transaction under an advisory lock."""
+    """Create, migrate or check the tables, in one transaction under an advisory lock: the
+    processes starting together on an old database wait while the first migrates it, then
+    find it migrated."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (DDL_LOCK,))
         _ensure_vector_extension(conn)
         conn.execute("CREATE TABLE IF NOT EXISTS store_meta (key text PRIMARY KEY, value text)")
-        row = conn.execute("SELECT value FROM store_meta WHERE key = 'schema_version'").fetchone()
-        if row is not None and str(row[0]) != str(SCHEMA_VERSION):
+        version = _version(conn)
+        if version is None:
+            conn.execute(TABLES_V1.encode())
+            conn.execute("INSERT INTO store_meta (key, value) VALUES ('schema_version', '1')")
+            version = 1
+        if version != SCHEMA_VERSION and version not in _MIGRATIONS:
             raise StoreError(
-                f"PostgreSQL 색인 형식 버전 {row[0]} 은(는) 이 ragcode(버전 {SCHEMA_VERSION})와 "
+                f"PostgreSQL 색인 형식 버전 {version} 은(는) 이 ragcode(버전 {SCHEMA_VERSION})와 "
                 "맞지 않습니다. 맞는 버전의 ragcode 를 쓰거나, 데이터베이스의 store_* 테이블을 "
                 "지우고 다시 색인하세요 (요약 캐시도 함께 지워집니다)"
             )
-        conn.execute(_TABLES.encode())
-        conn.execute(
-            "INSERT INTO store_meta (key, value) VALUES ('schema_version', %s)"
-            " ON CONFLICT (key) DO NOTHING",
-            (str(SCHEMA_VERSION),),
-        )
+        while version in _MIGRATIONS:
+            conn.execute(_MIGRATIONS[version].encode())
+            version = _version(conn)
+
+
+def _version(conn: Connection) -> int | None:
+    row = conn.execute("SELECT value FROM store_meta WHERE key = 'schema_version'").fetchone()
+    return None if row is None else int(str(row[0]))
 
 
 def _ensure_vector_extension(conn: Connection) -> None:

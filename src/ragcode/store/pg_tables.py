@@ -13,6 +13,7 @@ import numpy as np
 from psycopg import sql
 
 from ragcode.domain import CodeUnit, IndexStatus, SkippedFile, StoredUnit, SummaryState, UnitKind
+from ragcode.store import claims
 from ragcode.store.pg_lexical import Postings, TermDeltas
 from ragcode.store.pg_pool import Connection
 from ragcode.store.protocol import (
@@ -40,6 +41,17 @@ _INSERT_UNIT = (
     + ", ".join(["%s"] * 17 + ["%s::tsvector, %s, %s"] * len(LEXICAL_FIELDS))
     + ")"
 )
+# `ragcode migrate` (pg_import.py): the same row followed by the summary queue's columns, so a
+# failed unit keeps its back-off (leases belong to the old setup's processes and stay behind).
+IMPORT_UNIT = (
+    _INSERT_UNIT.replace(
+        ") VALUES (", ", summary_attempts, retry_at, summarized_at) VALUES (", 1
+    ).removesuffix(")")
+    + ", %s, %s, %s)"
+)
+# The database's clock, in seconds like time.time(): leases are compared on one clock, whatever
+# the clocks of the machines the workers run on say. Fixed for the statement.
+NOW_SQL = "extract(epoch from statement_timestamp())::double precision"
 _SEPARATOR = "\x1f"  # between the parts of an advisory lock key (text cannot hold NUL)
 
 
@@ -54,6 +66,16 @@ def from_db(value: object) -> Vector:
     """A vector as pgvector's loader returns it (a `pgvector.Vector`, or numpy in old versions)."""
     to_numpy = getattr(value, "to_numpy", None)
     return np.asarray(to_numpy() if to_numpy is not None else value, dtype=np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryWrite:
+    """A summary (or a failure) ready to be written: postings analysed, vector flattened."""
+
+    text: str | None
+    state: SummaryState
+    vector: Vector | None
+    postings: Postings
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,26 +205,36 @@ class Tables:
         self,
         conn: Connection,
         uid: str,
-        summary: str | None,
-        state: SummaryState,
-        vector: Vector | None,
-        postings: Postings,
+        summary: SummaryWrite,
+        worker: str | None,
     ) -> str | None:
-        """Only the summary's columns, postings and vector; the unit's code hash, or None
-        when the unit is gone (its file changed while the LLM was writing)."""
+        """Only the summary's columns, postings and vector, and the unit's lease freed; the
+        unit's code hash, or None when the unit is gone (its file changed while the LLM was
+        writing) or, with `worker`, when that worker no longer holds its lease."""
         row = conn.execute(
-            "SELECT id, code_hash, collection FROM store_units WHERE uid = %s FOR UPDATE", (uid,)
+            f"SELECT id, code_hash, collection, lease_owner, summary_attempts, {NOW_SQL}"
+            " FROM store_units WHERE uid = %s FOR UPDATE",
+            (uid,),
         ).fetchone()
         if row is None:
             return None
-        unit_id, code_hash, collection = row
+        unit_id, code_hash, collection, owner, attempts, now = row
+        if worker is not None and owner != worker:
+            return None
+        failed = summary.state == SummaryState.FAILED
+        attempts = attempts + 1 if failed else 0
         deltas = TermDeltas()
         deltas.remove_units(conn, sql.SQL("%(id)s"), {"id": unit_id}, ("summary",))
+        postings = summary.postings
         conn.execute(
             "UPDATE store_units SET summary = %s, summary_state = %s, vec_summary = %s,"
-            " lex_summary = %s::tsvector, tf_summary = %s, len_summary = %s WHERE id = %s",
-            (summary, str(state), vector, postings.tsvector, postings.frequent, postings.length,
-             unit_id),
+            " lex_summary = %s::tsvector, tf_summary = %s, len_summary = %s,"
+            " lease_owner = NULL, lease_until = NULL, summary_attempts = %s, retry_at = %s,"
+            " summarized_at = %s WHERE id = %s",
+            (summary.text, str(summary.state), summary.vector, postings.tsvector,
+             postings.frequent, postings.length, attempts,
+             now + claims.retry_delay(attempts) if failed else None,
+             now if summary.state == SummaryState.DONE else None, unit_id),
         )  # fmt: skip
         deltas.add(collection, "summary", postings)
         deltas.write(conn)

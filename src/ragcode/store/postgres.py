@@ -5,7 +5,8 @@ one suite against both): collections sharing one database, atomic per-file repla
 embedding model claimed per collection, one summary cache keyed by code hash, owner scopes
 filtered inside each query before its `limit`. Lexical ranking is FTS5's BM25 over bounded
 candidates (pg_lexical.py); vectors go through per-collection HNSW indexes (pg_schema.py);
-each collection's SQL is in pg_tables.py. Server errors become `StoreError`s, and after a
+each collection's SQL is in pg_tables.py; the shared summary queue (claims under leases,
+`FOR UPDATE SKIP LOCKED`) is in pg_claims.py. Server errors become `StoreError`s, and after a
 restart the next call reconnects (pg_pool.py).
 """
 
@@ -25,6 +26,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
     ) from exc
 
 from ragcode.domain import TEAM_ONLY, IndexStatus, SkippedFile, StoredUnit, SummaryState
+from ragcode.store import pg_claims, pg_import
 from ragcode.store import pg_lexical as lexical
 from ragcode.store.pg_pool import Connection, ConnectionPool, describe, first_line
 from ragcode.store.pg_schema import (
@@ -38,6 +40,7 @@ from ragcode.store.pg_tables import (
     UNIT_COLUMNS,
     WRITE_CACHE,
     PreparedEntry,
+    SummaryWrite,
     Tables,
     from_db,
     lock,
@@ -47,14 +50,17 @@ from ragcode.store.pg_tables import (
 )
 from ragcode.store.protocol import (
     EmbedderMismatchError,
+    ExportedFile,
     FileRecord,
     IndexEntry,
     LexicalField,
+    QueueStatus,
     ScoredId,
     StoredUnitRef,
     StoreError,
     Vector,
     VectorField,
+    WorkerBeat,
 )
 
 DEFAULT_COLLECTION = "code"
@@ -172,6 +178,11 @@ class PostgresStore:
 
         self._pool.write("색인 쓰기", work)
 
+    def summary_states(self, root: str) -> dict[str, SummaryState]:
+        query = "SELECT uid, summary_state FROM store_units WHERE collection = %s AND root = %s"
+        rows = self._pool.fetch("요약 상태 읽기", query, (self._collection, root))
+        return {str(uid): SummaryState(state) for uid, state in rows}
+
     def set_scope(self, root: str, scope: str) -> int:
         # Postings and vectors live in the unit's row: one UPDATE moves everything.
         query = (
@@ -232,18 +243,61 @@ class PostgresStore:
         tokens: list[str],
         vector: Vector | None,
         model: str,
-    ) -> None:
+        worker: str | None = None,
+    ) -> bool:
         array = to_vector(vector)
         if array is not None:
             self._ensure_indexes([("summary", len(array))])
-        postings = lexical.Postings.of(tokens)
+        write = SummaryWrite(summary, state, array, lexical.Postings.of(tokens))
 
-        def work(conn: Connection) -> None:
-            written = self._tables.write_summary(conn, uid, summary, state, array, postings)
+        def work(conn: Connection) -> bool:
+            written = self._tables.write_summary(conn, uid, write, worker)
             if written is not None and summary and state == SummaryState.DONE:
                 conn.execute(WRITE_CACHE, (written, summary, model, time.time()))
+            return written is not None
 
-        self._pool.write("요약 쓰기", work)
+        return self._pool.write("요약 쓰기", work)
+
+    # --- the shared summary queue (pg_claims.py) ------------------------------------
+    def claim_summaries(
+        self, worker: str, limit: int, lease_s: float, first_root: str | None = None
+    ) -> list[StoredUnitRef]:
+        if limit <= 0:
+            return []
+        collection = self._collection
+        return self._pool.write(
+            "요약 대기열에서 가져오기",
+            lambda conn: pg_claims.claim(conn, collection, worker, limit, lease_s, first_root),
+        )
+
+    def renew_leases(self, worker: str, uids: Sequence[str], lease_s: float) -> set[str]:
+        if not uids:
+            return set()
+        return self._pool.write(
+            "요약 임대 연장", lambda conn: pg_claims.renew(conn, worker, uids, lease_s)
+        )
+
+    def release_leases(self, worker: str) -> int:
+        return self._pool.write("요약 임대 반납", lambda conn: pg_claims.release(conn, worker))
+
+    def retry_failed(self) -> int:
+        collection = self._collection
+        return self._pool.write(
+            "실패한 요약 다시 시도", lambda conn: pg_claims.retry_failed(conn, collection)
+        )
+
+    def worker_heartbeat(self, beat: WorkerBeat) -> None:
+        collection = self._collection
+        self._pool.write("작업자 상태 기록", lambda c: pg_claims.heartbeat(c, collection, beat))
+
+    def worker_stopped(self, worker: str) -> None:
+        self._pool.write("작업자 상태 기록", lambda conn: pg_claims.stopped(conn, worker))
+
+    def queue_status(self, window_s: float = 600.0) -> QueueStatus:
+        collection = self._collection
+        return self._pool.read(
+            "요약 대기열 읽기", lambda conn: pg_claims.queue_status(conn, collection, window_s)
+        )
 
     # --- search ------------------------------------------------------------------
     def lexical_search(
@@ -302,3 +356,27 @@ class PostgresStore:
 
     def status(self) -> IndexStatus:
         return self._pool.read("색인 상태 읽기", self._tables.status)
+
+    # --- import (`ragcode migrate`; the SQL is in pg_import.py) ------------------------
+    def collections(self) -> list[str]:
+        return self._pool.read("색인 읽기", pg_import.collections)
+
+    def import_files(self, files: Sequence[ExportedFile]) -> int:
+        prepared = [pg_import.PreparedFile.of(f) for f in files]  # bad vectors fail here
+        tables = self._tables
+        return self._pool.write(
+            "색인 가져오기", lambda conn: pg_import.write_files(conn, tables, prepared)
+        )
+
+    def import_skipped(self, root: str, skipped: Sequence[SkippedFile]) -> int:
+        tables = self._tables
+        return self._pool.write(
+            "색인 가져오기", lambda conn: pg_import.write_skipped(conn, tables, root, skipped)
+        )
+
+    def finish_import(self) -> None:
+        collection = self._collection
+        self._ensure_indexes(
+            self._pool.read("색인 읽기", lambda conn: pg_import.vector_dims(conn, collection))
+        )
+        self._pool.read("통계 갱신", pg_import.analyze)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -91,6 +91,10 @@ class IndexWriter(EmbedderClaim, SummaryCache, Protocol):
 
     def set_skipped(self, root: str, skipped: SkippedFile) -> None: ...
 
+    def summary_states(self, root: str) -> dict[str, SummaryState]:
+        """Every unit of one indexed root and how far its summary got (an upload's progress)."""
+        ...
+
     def set_scope(self, root: str, scope: str) -> int:
         """Move every unit of one indexed root to another owner scope (sharing an upload
         with the team, or taking it back); returns the number of units moved."""
@@ -98,7 +102,7 @@ class IndexWriter(EmbedderClaim, SummaryCache, Protocol):
 
 
 class SummaryQueue(SummaryCache, Protocol):
-    """What the summary runner needs: units waiting for the LLM, and where results go."""
+    """Units waiting for the LLM, and where results go."""
 
     def units_needing_summary(self, *, include_failed: bool, limit: int) -> list[StoredUnitRef]: ...
 
@@ -111,7 +115,104 @@ class SummaryQueue(SummaryCache, Protocol):
         tokens: list[str],
         vector: Vector | None,
         model: str,
-    ) -> None: ...
+        worker: str | None = None,
+    ) -> bool:
+        """Write a unit's summary (DONE) or its failure (FAILED: one more attempt, retried
+        after a back-off, see store/claims.py) and free its lease. With `worker`, only while
+        that worker holds the unit's lease: False when the lease was lost (it expired and
+        another worker took the unit, or the unit was re-indexed), so a late result never
+        overwrites another's. False too when the unit is gone."""
+        ...
+
+
+class SummaryClaims(Protocol):
+    """The shared summary queue: any number of processes take units under a lease.
+
+    A claimed unit belongs to its worker until `now + lease_s`; the worker renews the leases
+    of the units it still holds, and a unit whose lease ran out (its worker died) is claimed
+    by the next worker that asks. Time is the database's clock (PostgreSQL) or the machine's
+    (SQLite, one machine), never the workers' own."""
+
+    def claim_summaries(
+        self, worker: str, limit: int, lease_s: float, first_root: str | None = None
+    ) -> list[StoredUnitRef]:
+        """Atomically lease up to `limit` units: pending ones, and failed ones whose retry is
+        due, whose lease is free or expired; in (root, path, line) order, the units of
+        `first_root` (an upload its owner is waiting for) before all others."""
+        ...
+
+    def renew_leases(self, worker: str, uids: Sequence[str], lease_s: float) -> set[str]:
+        """Extend this worker's leases on `uids`; returns those it still holds."""
+        ...
+
+    def release_leases(self, worker: str) -> int:
+        """Give back every unit this worker holds and has not written (clean shutdown)."""
+        ...
+
+    def retry_failed(self) -> int:
+        """Make every failed unit claimable now, whatever its attempts (`ragcode index`,
+        `ragcode worker --retry-failed`); returns how many."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerBeat:
+    """What a summarizing process says about itself on each heartbeat."""
+
+    id: str
+    host: str
+    pid: int
+    started: float  # time.time() of the machine the worker runs on
+    lease_s: float  # a worker silent for two leases is taken for dead
+    done: int  # summaries written since it started (LLM and cache)
+    failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerState:
+    id: str
+    host: str
+    pid: int
+    started: float
+    last_seen: float  # the store's clock
+    done: int
+    failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStatus:
+    """The summary queue of one collection, for `ragcode status` and the runners."""
+
+    pending: int  # waiting, no live lease
+    leased: int  # being summarized now (live lease)
+    retrying: int  # failed, retried automatically once its back-off is over
+    gave_up: int  # failed too often: waits for `ragcode index` or `worker --retry-failed`
+    ready: int  # claimable right now (pending, and failed ones whose retry is due)
+    workers: list[WorkerState]  # alive: a heartbeat within two of their leases
+    recent: int  # summaries written within `window_s`
+    window_s: float
+
+    @property
+    def failed(self) -> int:
+        return self.retrying + self.gave_up
+
+    @property
+    def per_minute(self) -> float:
+        return self.recent * 60.0 / self.window_s if self.window_s > 0 else 0.0
+
+
+class WorkerRegistry(Protocol):
+    """Who is summarizing: one row per runner, refreshed by its heartbeat."""
+
+    def worker_heartbeat(self, beat: WorkerBeat) -> None: ...
+
+    def worker_stopped(self, worker: str) -> None: ...
+
+    def queue_status(self, window_s: float = 600.0) -> QueueStatus: ...
+
+
+class SummaryWork(SummaryQueue, SummaryClaims, WorkerRegistry, Protocol):
+    """What a summary runner needs: the queue, its leases, and the worker registry."""
 
 
 class SearchIndex(EmbedderClaim, Protocol):
@@ -135,7 +236,7 @@ class SearchIndex(EmbedderClaim, Protocol):
     def get_units(self, uids: Sequence[str]) -> dict[str, StoredUnit]: ...
 
 
-class CodeStore(IndexWriter, SummaryQueue, SearchIndex, Protocol):
+class CodeStore(IndexWriter, SummaryWork, SearchIndex, Protocol):
     """One collection of a store backend: every narrow port above, plus its status."""
 
     def status(self) -> IndexStatus: ...
@@ -153,3 +254,76 @@ class CodeStore(IndexWriter, SummaryQueue, SearchIndex, Protocol):
 class StoredUnitRef:
     uid: str
     unit: CodeUnit
+
+
+# --- moving a collection to another backend (`ragcode migrate`) ----------------------------
+@dataclass(frozen=True, slots=True)
+class ExportedUnit:
+    """A unit exactly as a store holds it: what ingestion computed (tokens, vectors) travels
+    as it is, so nothing is analysed, embedded or summarized again. Leases do not travel:
+    they belong to the processes of the old setup (an unfinished unit is claimable again)."""
+
+    entry: IndexEntry
+    scope: str
+    summary_attempts: int = 0  # failed LLM attempts: the retry back-off goes on from there
+    retry_at: float | None = None  # time.time() seconds, as both stores keep them
+    summarized_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedFile:
+    """One indexed file and every unit of it (a file may have none)."""
+
+    root: str
+    path: str
+    file_hash: str
+    language: str
+    indexed_at: float
+    units: tuple[ExportedUnit, ...]
+
+
+class IndexExport(Protocol):
+    """Reading one collection out whole (the embedded store is the source)."""
+
+    def collections(self) -> list[str]:
+        """Every collection of the same index file or database, this one's included."""
+        ...
+
+    def roots(self) -> list[str]: ...
+
+    def export_files(self) -> Iterator[ExportedFile]:
+        """Every file of the collection, with its units, in the order they were written
+        (a copy that keeps that order breaks ranking ties the same way)."""
+        ...
+
+    def export_skipped(self, root: str) -> list[SkippedFile]: ...
+
+    def export_summary_cache(self) -> list[tuple[str, str, str]]: ...
+
+    def status(self) -> IndexStatus: ...
+
+
+class IndexImport(EmbedderClaim, Protocol):
+    """Writing a collection copied from another store (PostgreSQL is the target). Each call
+    is one transaction; files already there are replaced, so a copy can be run again."""
+
+    def collections(self) -> list[str]: ...
+
+    def file_hashes(self, root: str) -> dict[str, str]: ...
+
+    def import_files(self, files: Sequence[ExportedFile]) -> int:
+        """Write these files and their units as they are; returns the units written."""
+        ...
+
+    def import_skipped(self, root: str, skipped: Sequence[SkippedFile]) -> int: ...
+
+    def import_summary_cache(self, rows: Iterable[tuple[str, str, str]]) -> int: ...
+
+    def finish_import(self) -> None:
+        """After the last batch: build what is faster built once than kept up row by row
+        (vector indexes) and refresh the planner's statistics."""
+        ...
+
+    def export_summary_cache(self) -> list[tuple[str, str, str]]: ...
+
+    def status(self) -> IndexStatus: ...

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import sqlite3
 
+from ragcode.store.claims import QUEUED_STATES_SQL
 from ragcode.store.protocol import LEXICAL_FIELDS
 
-SCHEMA_VERSION = 3  # 3: owner scope per unit and posting
+SCHEMA_VERSION = 4  # 3: owner scope per unit and posting; 4: summary leases and workers
 
+# The version 3 tables, never edited: a new file is created at version 3 and then migrated
+# like an old one, so every migration runs on every new index (and is tested that way).
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
@@ -111,20 +114,77 @@ def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
         raise
 
 
+# Version 4: the shared summary queue (store/claims.py). A unit carries its lease (owner and
+# expiry), its failed attempts and when it may be retried, and when its summary was written
+# (throughput in `ragcode status`); `summary_workers` holds the runners' heartbeats.
+_V4_COLUMNS = (
+    "lease_owner TEXT",
+    "lease_until REAL",
+    "summary_attempts INTEGER NOT NULL DEFAULT 0",
+    "retry_at REAL",
+    "summarized_at REAL",
+)
+_V4_TABLES = f"""
+CREATE INDEX IF NOT EXISTS units_queued ON units (collection, root, path, start_line)
+    WHERE summary_state IN {QUEUED_STATES_SQL};
+CREATE INDEX IF NOT EXISTS units_leased ON units (lease_owner) WHERE lease_owner IS NOT NULL;
+CREATE INDEX IF NOT EXISTS units_summarized ON units (collection, summarized_at)
+    WHERE summarized_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS summary_workers (
+    id TEXT PRIMARY KEY,
+    collection TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    lease_s REAL NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    stopped INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
+    """Add the lease columns in place: existing units start unleased with no attempts."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if int(row[0]) != 3:  # another process migrated between our read and our lock
+            conn.execute("COMMIT")
+            return
+        for column in _V4_COLUMNS:
+            conn.execute(f"ALTER TABLE units ADD COLUMN {column}")
+        for statement in _V4_TABLES.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _version(conn: sqlite3.Connection) -> int | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return None if row is None else int(row[0])
+
+
 def create_schema(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if row is not None and int(row[0]) == 2:
+    version = _version(conn)
+    if version == 2:
         _migrate_2_to_3(conn)
-    elif row is not None and int(row[0]) != SCHEMA_VERSION:
+    elif version is not None and version not in (3, SCHEMA_VERSION):
         raise SchemaMismatchError(
-            f"색인 형식 버전 {row[0]} 은(는) 이 ragcode(버전 {SCHEMA_VERSION})와 맞지 않습니다. "
+            f"색인 형식 버전 {version} 은(는) 이 ragcode(버전 {SCHEMA_VERSION})와 맞지 않습니다. "
             "index.sqlite3 를 지우고 다시 색인하세요 (요약 캐시도 함께 지워집니다)"
         )
+    # IF NOT EXISTS throughout: a no-op on an existing file; a new one starts at version 3
+    # (a concurrent opener may already have migrated it: OR IGNORE keeps its version).
     conn.executescript(_TABLES)
     for field in LEXICAL_FIELDS:
         conn.execute(_fts_definition(field))
-    conn.execute(
-        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-        (str(SCHEMA_VERSION),),
-    )
+    conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '3')")
+    if _version(conn) == 3:
+        _migrate_3_to_4(conn)

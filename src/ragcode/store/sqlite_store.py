@@ -18,19 +18,22 @@ from ragcode.domain import (
     SummaryState,
     UnitKind,
 )
-from ragcode.store import sqlite_errors
+from ragcode.store import claims, sqlite_claims, sqlite_errors, sqlite_export
 from ragcode.store.protocol import (
     LEXICAL_FIELDS,
     VECTOR_FIELDS,
     EmbedderMismatchError,
+    ExportedFile,
     FileRecord,
     IndexEntry,
     LexicalField,
+    QueueStatus,
     ScoredId,
     StoredUnitRef,
     StoreError,
     Vector,
     VectorField,
+    WorkerBeat,
 )
 from ragcode.store.schema import create_schema, fts_table
 from ragcode.store.vectors import VectorMatrix, stored_vectors, to_blob
@@ -71,9 +74,11 @@ class SqliteStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            # The busy timeout first: switching a fresh file to WAL needs it to itself, and
+            # another process (start.sh runs the server and an index together) may be reading.
+            self._conn.execute("PRAGMA busy_timeout=30000")
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA busy_timeout=30000")
             create_schema(self._conn)
         except sqlite3.DatabaseError as exc:
             reason = sqlite_errors.describe(exc, path)
@@ -272,6 +277,13 @@ class SqliteStore:
                 (self._collection, root, skipped.path, skipped.reason),
             )
 
+    def summary_states(self, root: str) -> dict[str, SummaryState]:
+        rows = self._conn.execute(
+            "SELECT uid, summary_state FROM units WHERE collection = ? AND root = ?",
+            (self._collection, root),
+        ).fetchall()
+        return {str(uid): SummaryState(state) for uid, state in rows}
+
     def set_scope(self, root: str, scope: str) -> int:
         with self._transaction() as conn:
             ids = [
@@ -330,26 +342,84 @@ class SqliteStore:
         tokens: list[str],
         vector: Vector | None,
         model: str,
-    ) -> None:
+        worker: str | None = None,
+    ) -> bool:
+        now = time.time()
         with self._transaction(touches=("summary",)) as conn:
             row = conn.execute(
-                "SELECT id, code_hash, scope FROM units WHERE uid = ?", (uid,)
+                "SELECT id, code_hash, scope, lease_owner, summary_attempts FROM units"
+                " WHERE uid = ?",
+                (uid,),
             ).fetchone()
             if row is None:  # the file changed or was removed while the LLM was writing
-                return
-            rowid, code_hash, scope = row
+                return False
+            rowid, code_hash, scope, owner, attempts = row
+            if worker is not None and owner != worker:  # lease lost: another worker's unit
+                return False
+            failed = state == SummaryState.FAILED
+            attempts = int(attempts) + 1 if failed else 0
             conn.execute(
-                "UPDATE units SET summary = ?, summary_state = ?, vec_summary = ? WHERE id = ?",
-                (summary, str(state), to_blob(vector), rowid),
-            )
+                "UPDATE units SET summary = ?, summary_state = ?, vec_summary = ?,"
+                " lease_owner = NULL, lease_until = NULL, summary_attempts = ?, retry_at = ?,"
+                " summarized_at = ? WHERE id = ?",
+                (
+                    summary, str(state), to_blob(vector), attempts,
+                    now + claims.retry_delay(attempts) if failed else None,
+                    now if state == SummaryState.DONE else None, rowid,
+                ),
+            )  # fmt: skip
             conn.execute(f"DELETE FROM {fts_table('summary')} WHERE rowid = ?", (rowid,))
             self._insert_postings(conn, "summary", rowid, tokens, str(scope))
             if summary and state == SummaryState.DONE:
                 conn.execute(
                     "INSERT OR REPLACE INTO summary_cache (code_hash, summary, model, created_at)"
                     " VALUES (?, ?, ?, ?)",
-                    (code_hash, summary, model, time.time()),
+                    (code_hash, summary, model, now),
                 )
+        return True
+
+    # --- the shared summary queue (sqlite_claims.py) --------------------------------
+    def claim_summaries(
+        self, worker: str, limit: int, lease_s: float, first_root: str | None = None
+    ) -> list[StoredUnitRef]:
+        if limit <= 0:
+            return []
+        with self._transaction(touches=()) as conn:
+            ids = sqlite_claims.claim(
+                conn, self._collection, worker, limit, lease_s, time.time(), first_root
+            )
+            rows = conn.execute(
+                f"SELECT {_UNIT_COLUMNS} FROM units WHERE id IN ({','.join('?' * len(ids))})"
+                " ORDER BY root, path, start_line",
+                ids,
+            ).fetchall()
+        return [StoredUnitRef(uid=row[0], unit=_row_to_unit(row)) for row in rows]
+
+    def renew_leases(self, worker: str, uids: Sequence[str], lease_s: float) -> set[str]:
+        if not uids:
+            return set()
+        with self._transaction(touches=()) as conn:
+            return sqlite_claims.renew(conn, worker, uids, lease_s, time.time())
+
+    def release_leases(self, worker: str) -> int:
+        with self._transaction(touches=()) as conn:
+            return sqlite_claims.release(conn, worker)
+
+    def retry_failed(self) -> int:
+        with self._transaction(touches=()) as conn:
+            return sqlite_claims.retry_failed(conn, self._collection)
+
+    def worker_heartbeat(self, beat: WorkerBeat) -> None:
+        with self._transaction(touches=()) as conn:
+            sqlite_claims.heartbeat(conn, self._collection, beat, time.time())
+
+    def worker_stopped(self, worker: str) -> None:
+        with self._transaction(touches=()) as conn:
+            sqlite_claims.stopped(conn, worker, time.time())
+
+    def queue_status(self, window_s: float = 600.0) -> QueueStatus:
+        with self._lock:
+            return sqlite_claims.queue_status(self._conn, self._collection, window_s, time.time())
 
     # --- search ------------------------------------------------------------------
     def lexical_search(
@@ -433,3 +503,15 @@ class SqliteStore:
             skipped=skipped,
             embedder=self._recorded_embedder(self._conn),
         )
+
+    # --- export (`ragcode migrate`; the SQL is in sqlite_export.py) ------------------
+    def collections(self) -> list[str]:
+        with self._lock:
+            return sqlite_export.collections(self._conn)
+
+    def export_files(self) -> Iterator[ExportedFile]:
+        return sqlite_export.export_files(self._path, self._collection)
+
+    def export_skipped(self, root: str) -> list[SkippedFile]:
+        with self._lock:
+            return sqlite_export.skipped(self._conn, self._collection, root)

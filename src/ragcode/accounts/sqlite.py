@@ -1,30 +1,26 @@
-"""Accounts and login sessions: argon2 password hashes, random session tokens (hashed at rest)."""
+"""Accounts and login sessions in the embedded SQLite file (argon2 hashes, hashed tokens)."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
-from ragcode.history.sqlite import LockedDatabase
-from ragcode.server.account_rules import (
-    MAX_PASSWORD,
+from ragcode.accounts.passwords import Passwords
+from ragcode.accounts.protocol import (
     AccountError,
-    check_password,
-    check_username,
-    normalize_username,
+    ExportedSession,
+    ExportedUser,
+    User,
+    UserRecord,
+    token_hash,
 )
-
-__all__ = ["AccountError", "Accounts", "User", "UserRecord"]
+from ragcode.accounts.rules import normalize_username
+from ragcode.db.sqlite import LockedDatabase, immediate
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -42,56 +38,24 @@ CREATE TABLE IF NOT EXISTS sessions (
 """
 
 
-@dataclass(frozen=True, slots=True)
-class User:
-    id: int
-    username: str
-    is_admin: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class UserRecord:
-    """A row of `ragcode user list`."""
-
-    user: User
-    created_at: datetime
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def _user(row: tuple[object, ...]) -> User:
     return User(int(str(row[0])), str(row[1]), bool(row[2]))
-
-
-@contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT (the connection is in autocommit mode otherwise)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def _no_such_user(username: str) -> AccountError:
     return AccountError(f"'{username}' 사용자가 없습니다.")
 
 
-class Accounts(LockedDatabase):
+class SqliteAccounts(LockedDatabase):
     def __init__(self, path: Path, hasher: PasswordHasher | None = None) -> None:
         super().__init__(path, _SCHEMA)
-        self._hasher = hasher or PasswordHasher()
-        self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
+        self._passwords = Passwords(hasher)
         self._add_admin_column()
 
     def _add_admin_column(self) -> None:
         """Databases from before the admin role: add the column; the oldest account is the
         admin. Checked again inside the transaction: the CLI and the server may both open it."""
-        with self._guard() as conn, _transaction(conn):
+        with self._guard() as conn, immediate(conn):
             columns = {str(row[1]) for row in conn.execute("PRAGMA table_info(users)")}
             if "is_admin" in columns:
                 return
@@ -100,9 +64,7 @@ class Accounts(LockedDatabase):
 
     def create(self, username: str, password: str, *, admin: bool = False) -> User:
         """A new account; the first one of the database is an admin whatever `admin` says."""
-        name = check_username(username)
-        check_password(password, name)
-        hashed = self._hasher.hash(password)
+        name, hashed = self._passwords.new_account(username, password)
         try:
             with self._guard() as conn:
                 # One statement: two first sign-ups at once cannot both become the admin.
@@ -124,12 +86,9 @@ class Accounts(LockedDatabase):
                 "SELECT id, username, is_admin, password_hash FROM users WHERE username = ?",
                 (normalize_username(username),),
             ).fetchone()
-        stored = str(row[3]) if row else self._dummy_hash  # same cost for unknown names
-        try:
-            self._hasher.verify(stored, password[:MAX_PASSWORD])
-        except (VerificationError, InvalidHashError):
+        if not self._passwords.matches(str(row[3]) if row else None, password):
             return None
-        return _user(row) if row else None
+        return _user(row)
 
     def list_users(self) -> list[UserRecord]:
         with self._guard() as conn:
@@ -140,7 +99,7 @@ class Accounts(LockedDatabase):
 
     def remove(self, username: str) -> int:
         """Delete the account and its sessions; the removed user's id (AccountError if none)."""
-        with self._guard() as conn, _transaction(conn):
+        with self._guard() as conn, immediate(conn):
             row = conn.execute(
                 "SELECT id FROM users WHERE username = ?", (normalize_username(username),)
             ).fetchone()
@@ -171,7 +130,7 @@ class Accounts(LockedDatabase):
             conn.execute("DELETE FROM sessions WHERE expires_at < ?", (time.time(),))
             conn.execute(
                 "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?, ?, ?)",
-                (_token_hash(token), user.id, time.time() + lifetime_s),
+                (token_hash(token), user.id, time.time() + lifetime_s),
             )
         return token
 
@@ -180,10 +139,30 @@ class Accounts(LockedDatabase):
             row = conn.execute(
                 "SELECT u.id, u.username, u.is_admin FROM sessions s"
                 " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ?",
-                (_token_hash(token), time.time()),
+                (token_hash(token), time.time()),
             ).fetchone()
         return _user(row) if row else None
 
     def close_session(self, token: str) -> None:
         with self._guard() as conn:
-            conn.execute("DELETE FROM sessions WHERE token_hash = ?", (_token_hash(token),))
+            conn.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash(token),))
+
+    # --- export (`ragcode migrate`) ---------------------------------------------------
+    def export_users(self) -> list[ExportedUser]:
+        with self._guard() as conn:
+            rows = conn.execute(
+                "SELECT id, username, password_hash, is_admin, created_at FROM users ORDER BY id"
+            ).fetchall()
+        return [ExportedUser(int(r[0]), str(r[1]), str(r[2]), bool(r[3]), _utc(r[4])) for r in rows]
+
+    def export_sessions(self) -> list[ExportedSession]:
+        with self._guard() as conn:
+            rows = conn.execute(
+                "SELECT token_hash, user_id, expires_at FROM sessions ORDER BY token_hash"
+            ).fetchall()
+        return [ExportedSession(str(r[0]), int(r[1]), _utc(r[2])) for r in rows]
+
+
+def _utc(seconds: object) -> datetime:
+    """A stored time.time() as `list_users` shows it."""
+    return datetime.fromtimestamp(float(str(seconds)), UTC)

@@ -1,15 +1,15 @@
-"""Uploaded documents per user: what was uploaded, where it lies, how far ingestion got, and
-whether its owner shared it with the team (the registry doubles as the persisted job queue:
-an upload whose state is not final is resumed when the server starts)."""
+"""The upload registry in the embedded SQLite file (see `uploads.protocol`)."""
 
 from __future__ import annotations
 
+import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from ragcode.domain import TEAM_SCOPE, user_scope
-from ragcode.history.sqlite import LockedDatabase
+from ragcode.db.sqlite import LockedDatabase, immediate
+from ragcode.uploads.protocol import UNFINISHED, Document, RegistryError, UploadBusyError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -25,36 +25,14 @@ CREATE TABLE IF NOT EXISTS documents (
 );
 CREATE INDEX IF NOT EXISTS documents_user ON documents (user_id, created_at);
 """
+# Columns added after the first release, in order: registries written before them get them.
+_ADDED_COLUMNS = (
+    ("shared", "INTEGER NOT NULL DEFAULT 0"),
+    ("lease_owner", "TEXT"),
+    ("lease_until", "REAL NOT NULL DEFAULT 0"),
+)
 _COLUMNS = "id, user_id, name, kind, path, state, units, error, created_at, shared"
-UPLOADS_DIR = "uploads"  # under the data directory: <user id>/<upload id>/files
-# States a restart must pick up again; "ready" and "failed" are final.
-UNFINISHED = ("queued", "indexing", "summarizing")
-
-
-@dataclass(frozen=True, slots=True)
-class Document:
-    id: str
-    user_id: int
-    name: str
-    kind: str  # "code" | "document"
-    path: Path  # the directory ingestion indexes (one root per upload)
-    state: str  # "queued" | "indexing" | "summarizing" | "ready" | "failed"
-    units: int
-    error: str | None
-    created_at: float
-    shared: bool = False  # visible to the whole team (else to its owner only)
-
-    @property
-    def scope(self) -> str:
-        """The owner scope its index entries carry."""
-        return TEAM_SCOPE if self.shared else user_scope(self.user_id)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "id": self.id, "name": self.name, "kind": self.kind, "state": self.state,
-            "units": self.units, "error": self.error, "created_at": self.created_at,
-            "shared": self.shared,
-        }  # fmt: skip
+_UNFINISHED_MARKS = ",".join("?" * len(UNFINISHED))
 
 
 def _row(row: tuple[object, ...]) -> Document:
@@ -66,16 +44,23 @@ def _row(row: tuple[object, ...]) -> Document:
     )  # fmt: skip
 
 
-class DocumentRegistry(LockedDatabase):
+class SqliteRegistry(LockedDatabase):
+    error = RegistryError
+    failure = "업로드 목록 저장소 오류"
+
     def __init__(self, path: Path) -> None:
         super().__init__(path, _SCHEMA)
-        with self._guard() as conn:  # registries written before sharing existed
+        # Checked inside the write lock: the CLI and the server may open the file together.
+        with self._guard() as conn, immediate(conn):
             columns = {str(row[1]) for row in conn.execute("PRAGMA table_info(documents)")}
-            if "shared" not in columns:
-                conn.execute("ALTER TABLE documents ADD COLUMN shared INTEGER NOT NULL DEFAULT 0")
+            for name, definition in _ADDED_COLUMNS:
+                if name not in columns:
+                    conn.execute(f"ALTER TABLE documents ADD COLUMN {name} {definition}")
+        # One process serves the embedded registry: a lock per upload is enough there.
+        self._uploads: dict[str, threading.Lock] = {}
+        self._uploads_guard = threading.Lock()
 
     def add(self, doc_id: str, user_id: int, name: str, kind: str, path: Path) -> Document:
-        """A new upload: private to its owner, queued for ingestion."""
         now = time.time()
         with self._guard() as conn:
             conn.execute(
@@ -87,40 +72,35 @@ class DocumentRegistry(LockedDatabase):
     def _select(self, where: str, params: tuple[object, ...]) -> list[Document]:
         with self._guard() as conn:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM documents WHERE {where} ORDER BY created_at", params
+                f"SELECT {_COLUMNS} FROM documents WHERE {where} ORDER BY created_at, id", params
             ).fetchall()
         return [_row(row) for row in rows]
 
     def get(self, user_id: int, doc_id: str) -> Document | None:
-        """The upload `doc_id` if `user_id` owns it."""
         found = self._select("id = ? AND user_id = ?", (doc_id, user_id))
         return found[0] if found else None
 
     def find(self, doc_id: str) -> Document | None:
-        """Any user's upload (callers check who may see or change it)."""
         found = self._select("id = ?", (doc_id,))
         return found[0] if found else None
 
     def list_for(self, user_id: int) -> list[Document]:
-        """The user's own uploads."""
         return self._select("user_id = ?", (user_id,))
 
     def list_visible(self, user_id: int) -> list[Document]:
-        """The user's own uploads and those others shared with the team."""
         return self._select("user_id = ? OR shared = 1", (user_id,))
 
     def all(self) -> list[Document]:
         return self._select("1 = 1", ())
 
     def unfinished(self) -> list[Document]:
-        marks = ",".join("?" * len(UNFINISHED))
-        return self._select(f"state IN ({marks})", UNFINISHED)
+        return self._select(f"state IN ({_UNFINISHED_MARKS})", UNFINISHED)
 
     def unfinished_count(self, user_id: int) -> int:
-        marks = ",".join("?" * len(UNFINISHED))
         with self._guard() as conn:
             row = conn.execute(
-                f"SELECT COUNT(*) FROM documents WHERE user_id = ? AND state IN ({marks})",
+                "SELECT COUNT(*) FROM documents WHERE user_id = ?"
+                f" AND state IN ({_UNFINISHED_MARKS})",
                 (user_id, *UNFINISHED),
             ).fetchone()
         return int(row[0])
@@ -147,3 +127,47 @@ class DocumentRegistry(LockedDatabase):
     def delete(self, doc_id: str) -> None:
         with self._guard() as conn:
             conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+
+    @contextmanager
+    def exclusive(self, doc_id: str, wait_s: float | None = None) -> Iterator[None]:
+        with self._uploads_guard:
+            lock = self._uploads.setdefault(doc_id, threading.Lock())
+        if not lock.acquire(timeout=-1 if wait_s is None else wait_s):
+            raise UploadBusyError(f"업로드 {doc_id} 를 다른 작업이 처리하고 있습니다")
+        try:
+            yield
+        finally:
+            lock.release()
+
+    # --- the job queue -----------------------------------------------------------
+    def claim(self, owner: str, lease_s: float) -> Document | None:
+        now = time.time()
+        with self._guard() as conn, immediate(conn):
+            row = conn.execute(
+                f"SELECT {_COLUMNS} FROM documents WHERE state IN ({_UNFINISHED_MARKS})"
+                " AND (lease_owner IS NULL OR lease_until < ?) ORDER BY created_at, id LIMIT 1",
+                (*UNFINISHED, now),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "UPDATE documents SET lease_owner = ?, lease_until = ? WHERE id = ?",
+                (owner, now + lease_s, row[0]),
+            )
+        return _row(row)
+
+    def renew(self, doc_id: str, owner: str, lease_s: float) -> bool:
+        with self._guard() as conn:
+            cursor = conn.execute(
+                "UPDATE documents SET lease_until = ? WHERE id = ? AND lease_owner = ?",
+                (time.time() + lease_s, doc_id, owner),
+            )
+        return cursor.rowcount == 1
+
+    def release(self, doc_id: str, owner: str) -> None:
+        with self._guard() as conn:
+            conn.execute(
+                "UPDATE documents SET lease_owner = NULL, lease_until = 0"
+                " WHERE id = ? AND lease_owner = ?",
+                (doc_id, owner),
+            )

@@ -1,0 +1,1 @@
+"""Accounts of the web app: users, roles and login sessions (the port and its adapters)."""

@@ -1,0 +1,72 @@
+"""One SQLite file of the data directory shared by the threads of a process: history, accounts
+and the upload registry of the embedded default each keep their tables this way."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class DatabaseOpenError(RuntimeError):
+    """The SQLite file cannot be opened (permissions, not a database)."""
+
+
+def open_database(path: Path) -> sqlite3.Connection:
+    """A connection shared by threads (callers hold a lock); WAL for concurrent readers."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout=30000")  # first: the WAL switch may have to wait
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseOpenError(f"데이터베이스를 열 수 없습니다 ({path}): {exc}") from exc
+    return conn
+
+
+@contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT (the connection is in autocommit mode otherwise): the write
+    lock is taken at the start, so two processes cannot both read-then-write the same rows."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+class LockedDatabase:
+    """One SQLite connection shared by threads behind a lock, its schema created on open.
+    A subclass naming `error` gets every SQLite failure (opening included) as that type,
+    its message prefixed with `failure` (what the user was trying to reach)."""
+
+    error: type[Exception] | None = None
+    failure = "데이터베이스 오류"
+
+    def __init__(self, path: Path, schema: str) -> None:
+        self._lock = threading.Lock()
+        try:
+            self._conn = open_database(path)
+        except DatabaseOpenError as exc:
+            raise (self.error or DatabaseOpenError)(str(exc)) from exc
+        with self._guard() as conn:
+            conn.executescript(schema)
+
+    @contextmanager
+    def _guard(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                if self.error is None:
+                    raise
+                raise self.error(f"{self.failure}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

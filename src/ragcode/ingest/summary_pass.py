@@ -1,0 +1,143 @@
+"""One run of the summary runner: what happens to each claimed unit between its claim and its
+write. A cached summary is written at once; units with the same code as one at the LLM wait
+for its summary (one call per distinct code); every write goes through the unit's lease and
+ends with a progress event."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from ragcode.domain import SummaryState
+from ragcode.embeddings.protocol import EmbeddingError
+from ragcode.ingest.entries import EntryBuilder
+from ragcode.ingest.progress import IndexProgress, SummaryEvent
+from ragcode.ingest.summary_queue import ClaimFeed, LeaseKeeper
+from ragcode.store.protocol import StoredUnitRef, SummaryWork
+
+log = logging.getLogger(__name__)
+
+# A resident worker whose LLM failed this many units in a row stops claiming and backs off
+# (an endpoint that is down would otherwise use up every unit's attempts in minutes).
+FAILURE_STREAK = 8
+
+
+@dataclass(slots=True)
+class SummaryReport:
+    written: int = 0  # new summaries from the LLM
+    from_cache: int = 0  # the same code was summarized before
+    failed: int = 0
+    lost: int = 0  # results refused: the unit's lease had passed to another worker
+    claimed: int = 0  # units this run took from the queue
+
+
+class SummaryPass:
+    def __init__(
+        self,
+        store: SummaryWork,
+        builder: EntryBuilder,
+        keeper: LeaseKeeper,
+        worker: str,
+        progress: IndexProgress,
+    ) -> None:
+        self.report = SummaryReport()
+        self.total = 0
+        self._store = store
+        self._builder = builder
+        self._keeper = keeper
+        self._worker = worker
+        self._progress = progress
+        self._done = 0
+        self._streak = 0  # failures since the last success
+        self._followers: dict[str, list[StoredUnitRef]] = {}  # code hash at the LLM -> copies
+
+    def failing(self) -> bool:
+        return self._streak >= FAILURE_STREAK
+
+    def next_leader(self, feed: ClaimFeed) -> StoredUnitRef | None:
+        """The next claimed unit that needs the LLM; the others are settled on the way."""
+        while (ref := feed.next()) is not None:
+            code_hash = ref.unit.code_hash
+            if self._keeper.is_lost(ref.uid):  # another worker has it now
+                self._lost(ref)
+                continue
+            if code_hash in self._followers:  # the same code is at the LLM already
+                self._followers[code_hash].append(ref)
+                continue
+            cached = self._store.cached_summary(code_hash)
+            if cached:
+                self._write(ref, cached, "cache", from_cache=True)
+                continue
+            self._followers[code_hash] = []
+            return ref
+        return None
+
+    def settle(self, ref: StoredUnitRef, result: str | Exception, model: str) -> None:
+        """A leader's LLM result, written for it and for the copies of its code."""
+        followers = self._followers.pop(ref.unit.code_hash, [])
+        if isinstance(result, Exception):
+            log.warning(
+                "summary failed name=%s path=%s error=%s", ref.unit.name, ref.unit.path, result
+            )
+            summary = None
+        else:
+            summary = result or None
+        for unit_ref in [ref, *followers]:
+            if summary is None:
+                self._fail(unit_ref)
+            else:
+                self._write(unit_ref, summary, model, from_cache=unit_ref is not ref)
+
+    def abandon(self, ref: StoredUnitRef) -> None:
+        """A leader never sent to the LLM (stopping): it and its copies stay pending, their
+        leases given back by the run."""
+        self._followers.pop(ref.unit.code_hash, None)
+
+    def _write(self, ref: StoredUnitRef, summary: str, model: str, *, from_cache: bool) -> None:
+        try:
+            tokens, vector = self._builder.summary_fields(ref.unit, summary)
+        except EmbeddingError as exc:
+            log.warning("summary embedding failed name=%s error=%s", ref.unit.name, exc)
+            self._fail(ref)
+            return
+        written = self._store.set_summary(
+            ref.uid, summary=summary, state=SummaryState.DONE, tokens=tokens, vector=vector,
+            model=model, worker=self._worker,
+        )  # fmt: skip
+        self._keeper.settled(ref.uid)
+        if not written:
+            self._lost(ref)
+            return
+        if from_cache:
+            self.report.from_cache += 1
+        else:
+            self.report.written += 1
+        self._streak = 0
+        self._finish(ref, summary, failed=False)
+
+    def _fail(self, ref: StoredUnitRef) -> None:
+        written = self._store.set_summary(
+            ref.uid, summary=None, state=SummaryState.FAILED, tokens=[], vector=None, model="",
+            worker=self._worker,
+        )  # fmt: skip
+        self._keeper.settled(ref.uid)
+        if not written:
+            self._lost(ref)
+            return
+        self.report.failed += 1
+        self._streak += 1
+        self._finish(ref, None, failed=True)
+
+    def _lost(self, ref: StoredUnitRef) -> None:
+        """The lease went to another worker (this one stalled past it), or the unit was
+        re-indexed or removed meanwhile: its result is not ours to write."""
+        log.warning("summary lease lost name=%s path=%s", ref.unit.name, ref.unit.path)
+        self._keeper.settled(ref.uid)
+        self.report.lost += 1
+        self._finish(ref, None, failed=False)
+
+    def _finish(self, ref: StoredUnitRef, summary: str | None, *, failed: bool) -> None:
+        self._done += 1
+        self.total = max(self.total, self._done)
+        event = SummaryEvent(ref.unit, summary, self._done, self.total, failed=failed, uid=ref.uid)
+        self._progress.summary_done(event)

@@ -1,0 +1,127 @@
+"""The summary phase of one code upload, with its per-unit progress for the uploader.
+
+The summary queue is shared: this process's runner claims what nobody holds (this upload's
+units and any other pending ones), while `ragcode worker` processes and other replicas may
+hold some of this upload's units. So the phase runs the local runner, then looks at the
+upload's units in the store, forwards the ones others finished, and goes on until none is
+pending. It gives up waiting (the upload is ready; summaries continue in the background)
+when others hold units and nothing moves for `patience_s`, so a stalled worker elsewhere
+never holds this process's upload queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from ragcode.domain import SummaryState
+from ragcode.ingest.progress import SilentProgress, SummaryEvent
+from ragcode.ingest.summary_runner import SummaryRunner
+from ragcode.server.protocol import Progress
+from ragcode.store.protocol import CodeStore
+from ragcode.uploads.protocol import Document
+
+log = logging.getLogger(__name__)
+
+_SETTLED = (SummaryState.DONE, SummaryState.TRIVIAL, SummaryState.FAILED)
+CHECK_S = 1.0  # how often the store is looked at while others hold units
+
+
+def unit_payload(event: SummaryEvent) -> dict[str, object]:
+    unit = event.unit
+    return {
+        "path": unit.path, "name": unit.name, "kind": str(unit.kind),
+        "start_line": unit.start_line, "end_line": unit.end_line,
+    }  # fmt: skip
+
+
+class DocumentProgress(SilentProgress):
+    """Forwards the summaries of one upload's units to its owner, each once, whoever wrote
+    them (the runner reports all pending units, of every upload)."""
+
+    def __init__(self, doc: Document, uids: set[str], publish: Callable[[Progress], None]) -> None:
+        self._doc = doc
+        self._uids = uids
+        self._publish = publish
+        self._reported: set[str] = set()
+
+    @property
+    def reported(self) -> int:
+        return len(self._reported)
+
+    def unreported(self, uids: set[str]) -> set[str]:
+        return uids - self._reported
+
+    def opened(self) -> None:
+        self._publish(self._message(None))
+
+    def summary_done(self, event: SummaryEvent) -> None:
+        if event.uid not in self._uids or event.uid in self._reported:
+            return
+        self._reported.add(event.uid)
+        self._publish(self._message(event))
+
+    def _message(self, event: SummaryEvent | None) -> Progress:
+        return Progress(
+            document_id=self._doc.id, done=len(self._reported), total=len(self._uids),
+            unit=unit_payload(event) if event else None,
+            summary=event.summary if event else None,
+        )  # fmt: skip
+
+
+class UploadSummaries:
+    def __init__(
+        self,
+        store: CodeStore,
+        runner: SummaryRunner,
+        publish: Callable[[int, Progress], None],
+        *,
+        patience_s: float,
+        stopping: threading.Event,
+    ) -> None:
+        self._store = store
+        self._runner = runner
+        self._publish = publish
+        self._patience_s = patience_s
+        self._stopping = stopping
+
+    def run(self, doc: Document) -> None:
+        root = str(doc.path)
+        states = self._store.summary_states(root)
+        waiting = {uid for uid, state in states.items() if state is not SummaryState.TRIVIAL}
+        progress = DocumentProgress(
+            doc, waiting, lambda message: self._publish(doc.user_id, message)
+        )
+        progress.opened()
+        moved_at = time.monotonic()
+        while waiting and not self._stopping.is_set():
+            before = progress.reported
+            # At most about this upload's size per round, not the whole backlog; no retry of
+            # every failed unit (that is for explicit runs); stops with the server.
+            self._runner.run(
+                progress, limit=len(waiting), explicit=False, stop=self._stopping,
+                first_root=root,
+            )  # fmt: skip
+            states = self._store.summary_states(root)
+            self._catch_up(progress, {u for u in waiting if states.get(u) in _SETTLED})
+            waiting = {uid for uid in waiting if states.get(uid) is SummaryState.PENDING}
+            if progress.reported > before:
+                moved_at = time.monotonic()
+            elif time.monotonic() - moved_at > self._patience_s:
+                log.warning("upload summaries left to others document=%s units=%d", doc.id,
+                            len(waiting))  # fmt: skip
+                return
+            if waiting:
+                self._stopping.wait(CHECK_S)
+
+    def _catch_up(self, progress: DocumentProgress, settled: set[str]) -> None:
+        """Report the units another process summarized (the local runner never saw them)."""
+        missing = progress.unreported(settled)
+        if not missing:
+            return
+        for uid, stored in self._store.get_units(sorted(missing)).items():
+            failed = stored.summary_state is SummaryState.FAILED
+            event = SummaryEvent(stored.unit, stored.summary, 0, 0, failed=failed, uid=uid)
+            progress.summary_done(event)
