@@ -41,6 +41,12 @@ CREATE TABLE ragcode_large_events (
 # Large events are read by every listener right away; kept this long, then deleted.
 _LARGE_KEEP = "5 minutes"
 _STOP = ""
+# TCP keepalives: a listener only reads, so a connection cut without a FIN (a NAT, a failed
+# host) would otherwise look alive forever and deliver nothing; these notice it within ~1 min.
+_CONNECT: dict[str, Any] = {
+    "autocommit": True, "connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30,
+    "keepalives_interval": 10, "keepalives_count": 3,
+}  # fmt: skip
 
 
 class PostgresEvents:
@@ -106,7 +112,7 @@ class PostgresEvents:
                     break
             try:
                 if conn is None or conn.closed:
-                    conn = psycopg.connect(self._url, autocommit=True, connect_timeout=10)
+                    conn = psycopg.connect(self._url, **_CONNECT)
                     _create_table(conn)
                 self._notify(conn, pending)
                 pending = None
@@ -140,7 +146,7 @@ class PostgresEvents:
         while not self._stopping.is_set():
             reader: psycopg.Connection[Any] | None = None  # large events: no query may run
             try:  # on the listening connection while its notifications are iterated
-                with psycopg.connect(self._url, autocommit=True, connect_timeout=10) as conn:
+                with psycopg.connect(self._url, **_CONNECT) as conn:
                     _create_table(conn)
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._listening.set()
@@ -149,7 +155,7 @@ class PostgresEvents:
                             event = self._decode(note.payload)
                             if event is not None and "ref" in event:
                                 if reader is None or reader.closed:
-                                    reader = psycopg.connect(self._url, autocommit=True)
+                                    reader = psycopg.connect(self._url, **_CONNECT)
                                 event = self._fetch_large(reader, event["ref"])
                             if event is not None:
                                 self._dispatch(event)
