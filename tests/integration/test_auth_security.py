@@ -124,7 +124,11 @@ def test_a_burst_of_logins_checks_at_most_five_passwords(
     # The right password got in only if it was one of the five checked.
     assert (statuses[-1] == 200) == (PASSWORD in watch.checked)
     same_client = TestClient(api, client=("127.0.0.1", 123))  # httpx.ASGITransport's
-    assert login(same_client, "alice", PASSWORD).status_code == 429  # still locked
+    # Five failures lock the pair; a burst whose right password was among the five checked
+    # logged in, which took its own reservation back (four failures: not locked). Which
+    # requests reach the limiter first is up to the scheduler, so both cases occur.
+    expected = 200 if PASSWORD in watch.checked else 429
+    assert login(same_client, "alice", PASSWORD).status_code == expected
 
 
 def test_someone_elses_failures_do_not_lock_a_user_out(server: Callable[..., FastAPI]) -> None:
