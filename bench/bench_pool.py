@@ -34,8 +34,7 @@ from pathlib import Path
 from ragcode.app import build_app
 from ragcode.config import Settings
 from ragcode.embeddings.local import LocalEmbedder
-
-FUNCTIONS_PER_FILE = 20
+from synthetic_units import write_units
 
 
 def serve(port: int, latency_s: float, chunks: int) -> None:
@@ -96,22 +95,6 @@ def start_servers(
             except OSError:
                 time.sleep(0.05)
     return started
-
-
-def write_units(root: Path, count: int) -> None:
-    """`count` distinct, non-trivial functions (so every one needs an LLM call)."""
-    root.mkdir(parents=True)
-    for file_index in range(0, count, FUNCTIONS_PER_FILE):
-        functions = []
-        for number in range(file_index, min(count, file_index + FUNCTIONS_PER_FILE)):
-            functions.append(
-                f"def check_record_{number}(record, limit={number + 3}):\n"
-                f'    """Validate record {number} against its size limit."""\n'
-                f"    if not record:\n"
-                f'        raise ValueError("empty record {number}")\n'
-                f"    return record[:limit]\n"
-            )
-        (root / f"module_{file_index:04d}.py").write_text("\n\n".join(functions))
 
 
 def run_once(urls: list[str], per_endpoint: int, units: int, embedder: LocalEmbedder) -> float:

@@ -44,8 +44,7 @@ sys.path.insert(0, str(ROOT))  # for tests.pg_server
 
 from tests.pg_server import running_server  # noqa: E402
 
-FUNCTIONS_PER_FILE = 20
-
+from synthetic_units import write_units  # noqa: E402
 
 # --- the scripted endpoint (its own process) --------------------------------------------------
 
@@ -117,22 +116,6 @@ def start_endpoint(latency_s: float) -> tuple[subprocess.Popen[bytes], str]:
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def write_units(root: Path, count: int) -> None:
-    """`count` distinct, non-trivial functions (so every one needs an LLM call)."""
-    root.mkdir(parents=True)
-    for file_index in range(0, count, FUNCTIONS_PER_FILE):
-        functions = []
-        for number in range(file_index, min(count, file_index + FUNCTIONS_PER_FILE)):
-            functions.append(
-                f"def check_record_{number}(record, limit={number + 3}):\n"
-                f'    """Validate record {number} against its size limit."""\n'
-                f"    if not record:\n"
-                f'        raise ValueError("empty record {number}")\n'
-                f"    return record[:limit]\n"
-            )
-        (root / f"module_{file_index:04d}.py").write_text("\n\n".join(functions))
 
 
 def ragcode(*args: str, env: dict[str, str]) -> None:

@@ -113,7 +113,7 @@ class PostgresEvents:
             try:
                 if conn is None or conn.closed:
                     conn = psycopg.connect(self._url, **_CONNECT)
-                    _create_table(conn)
+                    _apply_migrations(conn)
                 self._notify(conn, pending)
                 pending = None
             except Exception as exc:  # any failure: this thread must live on to send the rest
@@ -147,7 +147,7 @@ class PostgresEvents:
             reader: psycopg.Connection[Any] | None = None  # large events: no query may run
             try:  # on the listening connection while its notifications are iterated
                 with psycopg.connect(self._url, **_CONNECT) as conn:
-                    _create_table(conn)
+                    _apply_migrations(conn)
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._listening.set()
                     while not self._stopping.is_set():
@@ -195,6 +195,6 @@ class PostgresEvents:
             log.warning("malformed event ignored error=%s", exc)
 
 
-def _create_table(conn: psycopg.Connection[Any]) -> None:
+def _apply_migrations(conn: psycopg.Connection[Any]) -> None:
     """The versioned migrations, applied once even when replicas connect together."""
     migrate(conn, SCHEMA)
