@@ -326,7 +326,7 @@ def bench_summaries(data_dir: Path, work: Path, count: int, seed: int, model: st
         ]
     )
     for event in samples.events[:2]:
-        out(f"  sample {event.unit.name}: {event.summary}")
+        out(f"  sample {event.record.title}: {event.summary}")
 
 
 @contextmanager

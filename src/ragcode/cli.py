@@ -65,13 +65,13 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def _print_hit(rank: int, hit: Hit) -> None:
-    unit = hit.unit
-    print(f"{rank}. {unit.path}:{unit.start_line}-{unit.end_line}  {unit.name} ({unit.kind})")
+    unit = hit.record
+    print(f"{rank}. {unit.path}:{unit.start_line}-{unit.end_line}  {unit.title} ({unit.kind})")
     s = hit.scores
     print(f"   점수 {s.final:.3f} (재순위 {s.rerank:.3f}, 융합 {s.fused:.3f})")
     if hit.summary:
         print(f"   요약: {hit.summary}")
-    first = next((line for line in unit.code.splitlines() if line.strip()), "")
+    first = next((line for line in unit.body.splitlines() if line.strip()), "")
     print(f"   {first.strip()[:100]}")
 
 

@@ -20,9 +20,9 @@ def render_references(result: CodeAnswer, out: TextIO) -> None:
     if not result.references:
         out.write("(지식 베이스에 관련된 코드가 없습니다)\n")
     for number, hit in enumerate(result.references, start=1):
-        unit, scores = hit.unit, hit.scores
+        unit, scores = hit.record, hit.scores
         out.write(
-            f"[{number}] {unit.path}:{unit.start_line}-{unit.end_line} {unit.name} "
+            f"[{number}] {unit.path}:{unit.start_line}-{unit.end_line} {unit.title} "
             f"(점수 {scores.final:.3f}: 재순위 {scores.rerank:.3f}, 융합 {scores.fused:.3f})\n"
         )
         if hit.summary:

@@ -83,9 +83,9 @@ def render_sources(result: DocAnswer, out: TextIO) -> None:
     title = "출처" if result.answered else "살펴본 문서 (이 문서들에서 답을 찾지 못했습니다)"
     out.write(f"\n\n--- {title} ---\n")
     for number, hit in enumerate(result.references, start=1):
-        unit = hit.unit
+        chunk = hit.record
         out.write(
-            f"[{number}] {unit.name} — {unit.path} ({location(unit)}), "
+            f"[{number}] {chunk.title} — {chunk.path} ({location(chunk)}), "
             f"관련도 {hit.scores.rerank:.2f}\n"
         )
 

@@ -59,4 +59,4 @@ class TerminalProgress:
         elapsed = time.monotonic() - self._started
         rate = event.done / elapsed * 60 if elapsed > 0 else 0.0
         state = "실패" if event.failed else f"{rate:.1f}/분"
-        self._bar("요약", event.done, event.total, f"{event.unit.name} ({state})")
+        self._bar("요약", event.done, event.total, f"{event.record.title} ({state})")

@@ -52,7 +52,7 @@ class WorkerLog(SilentProgress):
         now = time.monotonic()
         if now - self._last >= LOG_EVERY_S:
             self._last = now
-            self.line(f"마지막: {event.unit.path} {event.unit.name}")
+            self.line(f"마지막: {event.record.path} {event.record.title}")
 
     def line(self, detail: str = "") -> None:
         minutes = max(time.monotonic() - self._started, 1e-9) / 60

@@ -1,8 +1,10 @@
-"""Plain data shared by every layer: what a code unit is, what a search hit carries."""
+"""Plain data shared by every layer: what the parsers cut out of a file (code units, document
+chunks), the neutral record the store keeps of either, what a search hit carries."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -46,6 +48,71 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+# Metadata keys: a code unit's docstring, a FAQ record's category. Stored as they are (the
+# store migrations map the old `docstring` column onto them).
+DOCSTRING = "docstring"
+CATEGORY = "category"
+
+
+class Metadata(Mapping[str, str]):
+    """A record's metadata: read-only and hashable, so that a record stays a frozen value."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, str] | None = None) -> None:
+        self._items: dict[str, str] = dict(sorted((items or {}).items()))
+
+    def __getitem__(self, key: str) -> str:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._items.items()))
+
+    def __repr__(self) -> str:
+        return f"Metadata({self._items!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """What the store holds of a code unit or a document chunk, whichever it came from.
+
+    The store, retrieval and evaluation only see records; each parser's output maps onto one
+    in a single function (`CodeUnit.to_record`, `DocumentChunk.to_record`).
+    """
+
+    path: str  # the source file, relative to its indexed root, with "/" separators
+    title: str  # a code unit's qualified name; a section title or a FAQ question
+    kind: UnitKind
+    language: str  # programming language ("python", "go"...) or document format ("csv", "pdf")
+    start_line: int  # 1-based, inclusive: lines, or a document's records, pages, paragraphs
+    end_line: int
+    body: str  # the code, or the chunk text shown to the LLM
+    # {"docstring": ...} of a documented code unit, {"category": ...} of a FAQ record, or empty.
+    metadata: Mapping[str, str] = field(default_factory=Metadata)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.metadata, Metadata):  # a plain dict would make the record unhashable
+            object.__setattr__(self, "metadata", Metadata(self.metadata))
+
+    @property
+    def code_hash(self) -> str:
+        """Hash of what a summary depends on: the language and the body. The summary cache
+        (and eval/*_summaries.jsonl) is keyed by it: the formula must never change."""
+        return content_hash(f"{self.language}\n{self.body}")
+
+    @property
+    def unit_id(self) -> str:
+        """Content-addressed id: same path, title and body give the same id (exact GC).
+        Existing indexes are keyed by it: the formula must never change."""
+        return content_hash(f"{self.path}\n{self.title}\n{self.start_line}\n{self.code_hash}")[:32]
+
+
 @dataclass(frozen=True, slots=True)
 class CodeUnit:
     """One function, method or class header cut out of a source file by a real parser."""
@@ -69,6 +136,37 @@ class CodeUnit:
         """Content-addressed id: same path, name and code give the same id (exact GC)."""
         return content_hash(f"{self.path}\n{self.name}\n{self.start_line}\n{self.code_hash}")[:32]
 
+    def to_record(self) -> Record:
+        metadata = {DOCSTRING: self.docstring} if self.docstring else {}
+        return Record(
+            self.path, self.name, self.kind, self.language, self.start_line, self.end_line,
+            self.code, metadata,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentChunk:
+    """One chunk of a document (`ragcode docs`), cut by the document's structure: a FAQ
+    record, a Markdown/DOCX section under its heading path, a PDF page, a text's paragraphs."""
+
+    path: str  # relative to the indexed root, always with "/" separators
+    title: str  # the FAQ question, the section title, "<document> (<n>쪽)"
+    kind: UnitKind  # FAQ, SECTION, PAGE or PARAGRAPH
+    format: str  # "csv", "tsv", "json", "jsonl", "markdown", "docx", "pdf", "text"
+    # Where it is, 1-based and inclusive: lines of a text file or CSV, the record index of a
+    # JSON FAQ, pages of a PDF, body paragraphs of a DOCX.
+    start: int
+    end: int
+    text: str  # what the LLM reads: "질문: ...\n답변: ..." of a FAQ, the title and what it heads
+    category: str | None = None  # a FAQ record's category
+
+    def to_record(self) -> Record:
+        metadata = {CATEGORY: self.category} if self.category else {}
+        return Record(
+            self.path, self.title, self.kind, self.format, self.start, self.end, self.text,
+            metadata,
+        )  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class SkippedFile:
@@ -87,10 +185,12 @@ class ParsedFile:
 
 
 @dataclass(frozen=True, slots=True)
-class StoredUnit:
-    """A unit as the store holds it: the code unit plus its summary state."""
+class StoredRecord:
+    """A record as the store holds it, with its description: the LLM summary of a code unit
+    (None while it is pending, trivial or failed). Documents get none: they are written
+    TRIVIAL, their title and body are what search reads."""
 
-    unit: CodeUnit
+    record: Record
     summary: str | None
     summary_state: SummaryState
 
@@ -119,8 +219,8 @@ class Scores:
 
 @dataclass(slots=True)
 class Hit:
-    unit: CodeUnit
-    summary: str | None
+    record: Record
+    summary: str | None  # the record's description (StoredRecord.summary)
     scores: Scores
 
     @property
@@ -128,17 +228,19 @@ class Hit:
         return self.scores.final
 
     def as_dict(self) -> dict[str, object]:
+        """The wire shape the web client and `--json` read (keys kept from before records)."""
+        record = self.record
         return {
-            "path": self.unit.path,
-            "name": self.unit.name,
-            "kind": str(self.unit.kind),
-            "language": self.unit.language,
-            "start_line": self.unit.start_line,
-            "end_line": self.unit.end_line,
+            "path": record.path,
+            "name": record.title,
+            "kind": str(record.kind),
+            "language": record.language,
+            "start_line": record.start_line,
+            "end_line": record.end_line,
             "score": self.scores.final,
             "scores": self.scores.as_dict(),
             "summary": self.summary,
-            "code": self.unit.code,
+            "code": record.body,
         }
 
 

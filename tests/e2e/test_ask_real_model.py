@@ -52,10 +52,10 @@ def test_answer_streams_with_real_references(real_app: App) -> None:
     chunks, result = ask(real_app, "설정 파일을 읽어서 딕셔너리로 돌려주는 함수를 만들어줘")
     assert chunks > 5, "tokens arrive one by one, not as one block"
     assert result.answer.strip()
-    names = [hit.unit.name for hit in result.references]
+    names = [hit.record.title for hit in result.references]
     assert names[0] == "read_config"
     assert all(
-        hit.unit.path in {"app/config.py", "app/mailer.py", "web/checksum.js"}
+        hit.record.path in {"app/config.py", "app/mailer.py", "web/checksum.js"}
         for hit in result.references
     )
     assert result.code_language == "python"
@@ -69,11 +69,11 @@ def test_unrelated_question_gets_no_code_context(real_app: App) -> None:
 
 def test_follow_up_retrieves_the_code_it_refers_to(real_app: App) -> None:
     _, first = ask(real_app, "이메일 보내는 코드 보여줘")
-    assert "Mailer.send_email" in [hit.unit.name for hit in first.references[:2]]
+    assert "Mailer.send_email" in [hit.record.title for hit in first.references[:2]]
     history = [ChatTurn("이메일 보내는 코드 보여줘", first.answer, "이메일 보내는 코드 보여줘")]
     _, follow = ask(real_app, "그럼 그걸 비동기로 바꿔줘", history)
     assert follow.rewritten_question and follow.rewritten_question != "그럼 그걸 비동기로 바꿔줘"
-    assert "Mailer.send_email" in [hit.unit.name for hit in follow.references[:3]]
+    assert "Mailer.send_email" in [hit.record.title for hit in follow.references[:3]]
 
 
 def test_cli_ask_json(indexed: Path, cli_env: dict[str, str]) -> None:

@@ -22,7 +22,14 @@ from ragcode.accounts.postgres import PostgresAccounts
 from ragcode.accounts.sqlite import SqliteAccounts
 from ragcode.app import WEB_DB, App, build_app
 from ragcode.config import Settings
-from ragcode.domain import TEAM_ONLY, TEAM_SCOPE, user_scope, visible_scopes
+from ragcode.domain import (
+    CATEGORY,
+    DOCSTRING,
+    TEAM_ONLY,
+    TEAM_SCOPE,
+    user_scope,
+    visible_scopes,
+)
 from ragcode.embeddings.batches import LazyEncoder
 from ragcode.embeddings.local import LocalEmbedder
 from ragcode.embeddings.local_e5 import E5Embedder
@@ -188,7 +195,7 @@ def no_model_work(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 # --- what is compared ------------------------------------------------------------------------
 def results(searcher: HybridSearcher, query: str, scopes: Sequence[str]) -> list[tuple[Any, ...]]:
     hits = searcher.search(query, top_k=10, scopes=scopes)
-    return [(h.unit.path, h.unit.name, h.unit.start_line, h.score) for h in hits]
+    return [(h.record.path, h.record.title, h.record.start_line, h.score) for h in hits]
 
 
 def scopes_of(users: dict[str, int]) -> list[Sequence[str]]:
@@ -288,19 +295,28 @@ def test_migrate_copies_everything_and_postgres_answers_the_same(
         finally:
             alone.close()
         secret = "배포 서명 토큰 만들기"
-        alice_hits = [h.unit.name for h in target.searcher.search(
+        alice_hits = [h.record.title for h in target.searcher.search(
             secret, top_k=10, scopes=visible_scopes(users["alice"]))]  # fmt: skip
         assert "issue_alice_secret_token" in alice_hits
         for scope in (TEAM_ONLY, visible_scopes(users["bob"])):
-            names = [h.unit.name for h in target.searcher.search(secret, top_k=50, scopes=scope)]
+            names = [h.record.title for h in target.searcher.search(secret, top_k=50, scopes=scope)]
             assert "issue_alice_secret_token" not in names
             documents = target.docs.searcher.search(
                 "배포 서명 키 발급 절차", top_k=50, scopes=scope
             )
-            assert all("앨리스" not in h.unit.code for h in documents)
+            assert all("앨리스" not in h.record.body for h in documents)
         # Status: the same counts, states, skipped files (with reasons) and embedding models.
         for mine, theirs in ((source.store, target.store), (source.docs.store, target.docs.store)):
             assert theirs.status() == mine.status()
+        # Records: every one the same, metadata included (docstrings; the FAQ's categories).
+        stores = [(DOCSTRING, source.store, target.store)]
+        stores.append((CATEGORY, source.docs.store, target.docs.store))
+        for key, mine, theirs in stores:
+            assert isinstance(mine, SqliteStore)
+            uids = [unit.entry.uid for file in mine.export_files() for unit in file.units]
+            copied = theirs.get_units(uids)
+            assert len(copied) == len(uids) and copied == mine.get_units(uids)
+            assert sum(key in stored.record.metadata for stored in copied.values()) > 3
         queues = [app.store.queue_status() for app in (source, target)]
         mine, theirs = ((q.pending, q.retrying, q.gave_up, q.ready) for q in queues)
         assert theirs == mine and theirs[1] == 1  # verifyChecksum failed: its back-off goes on

@@ -51,7 +51,7 @@ def test_sample_faq_is_searchable_without_summaries(
     assert app.summaries.run().written == 0 and not llm.calls  # no LLM call for documents
 
     hits = app.docs.searcher.search("지점에 가지 않고 휴대폰으로 통장을 만들 수 있나요", top_k=5)
-    assert "영업점에 가지 않고 계좌를 만들 수 있나요?" in [h.unit.name for h in hits]
+    assert "영업점에 가지 않고 계좌를 만들 수 있나요?" in [h.record.title for h in hits]
     answer = ask(app, "지점에 가지 않고 휴대폰으로 통장을 만들 수 있나요")
     assert answer.answered and answer.cited == [1] and len(llm.calls) == 1
     no_answer = ask(app, "파이썬에서 리스트를 정렬하는 방법을 알려 주세요")
@@ -75,8 +75,8 @@ def test_code_and_documents_do_not_mix(make_app: Callable[..., App], tmp_path: P
     doc_hits = app.docs.searcher.search(question, top_k=10)
     code_hits = app.searcher.search(question, top_k=10)
     assert doc_hits and code_hits
-    assert {h.unit.language for h in doc_hits} <= DOC_FORMATS
-    assert not {h.unit.language for h in code_hits} & DOC_FORMATS
+    assert {h.record.language for h in doc_hits} <= DOC_FORMATS
+    assert not {h.record.language for h in code_hits} & DOC_FORMATS
     assert app.store.status().files == 3 and app.docs.store.status().files == 1
 
 
@@ -117,7 +117,7 @@ def test_replace_and_remove_a_document(make_app: Callable[..., App], tmp_path: P
     assert (report.files_changed, report.files_unchanged) == (1, 1)
     assert sorted(n for n, _ in units_of(app, "guide.md")) == ["계좌", "이체"]
     hits = app.docs.searcher.search("카드 분실 신고", top_k=10)
-    assert all("분실 신고." not in h.unit.code for h in hits)
+    assert all("분실 신고." not in h.record.body for h in hits)
 
     guide.write_text("질문,답변\n", encoding="utf-8")  # now a broken file: old chunks go too
     guide.rename(docs / "guide.csv")

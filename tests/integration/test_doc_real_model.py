@@ -35,7 +35,7 @@ def test_real_model_answers_in_korean_from_the_faq(
     assert isinstance(final, DocAnswer) and final.answered
     assert "".join(e.text for e in events if isinstance(e, AnswerDelta)) == final.answer
     assert any("\uac00" <= ch <= "\ud7a3" for ch in final.answer), final.answer
-    assert "OTP는 어디서 발급받나요?" in [hit.unit.name for hit in final.references]
+    assert "OTP는 어디서 발급받나요?" in [hit.record.title for hit in final.references]
 
 
 def test_real_model_answer_evaluation_is_consistent(

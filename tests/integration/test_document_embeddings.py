@@ -97,6 +97,6 @@ def test_switching_the_document_model_asks_for_a_new_index_and_loses_nothing(
         switched.docs.indexer.remove(faq)
         switched.docs.indexer.index(faq)  # emptied: the new model takes the collection
         hits = switched.docs.searcher.search("카드를 잃어버렸어요", top_k=3)
-        assert hits and hits[0].unit.name == "카드를 잃어버렸어요."
+        assert hits and hits[0].record.title == "카드를 잃어버렸어요."
     finally:
         switched.close()

@@ -50,7 +50,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def names(app: App, query: str) -> list[str]:
-    return [hit.unit.name for hit in app.searcher.search(query, top_k=5)]
+    return [hit.record.title for hit in app.searcher.search(query, top_k=5)]
 
 
 def all_units(app: App) -> list[tuple[str, str]]:
@@ -80,7 +80,7 @@ def test_summaries_make_korean_questions_work(make_app: Callable[..., App], proj
     assert report.written == summary_calls(llm) > 0
     assert len(llm.calls) == 2 * summary_calls(llm)  # description, then doc2query questions
     hits = app.searcher.search("이메일 발송하는 코드", top_k=3)
-    assert hits[0].unit.name == "Mailer.send_email"
+    assert hits[0].record.title == "Mailer.send_email"
     assert hits[0].summary is not None and hits[0].summary.startswith("보낸 사람")  # label stripped
     assert hits[0].summary.endswith("예상 질문: 이 코드는 언제 쓰나요? / 비슷한 기능 찾기")
     assert hits[0].scores.ranks.get("lexical:summary") == 1

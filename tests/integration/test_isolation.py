@@ -125,7 +125,7 @@ def test_private_uploads_never_reach_another_user(client: TestClient) -> None:
         assert client.request(method, path).status_code == 404, path
 
     core = client.app.state.server.core  # type: ignore[attr-defined]
-    assert not any(h.unit.name == "charge_card" for h in core.searcher.search(CARD_QUESTION))
+    assert not any(h.record.title == "charge_card" for h in core.searcher.search(CARD_QUESTION))
 
 
 def test_sharing_with_the_team_and_taking_it_back(client: TestClient) -> None:
@@ -182,7 +182,7 @@ def test_a_data_directory_inside_a_team_folder_keeps_uploads_private(
         if not team_first:
             core.indexer.index(project)
         seen = {
-            who: {h.unit.name for h in core.searcher.search(CARD_QUESTION, 20, scopes=scopes)}
+            who: {h.record.title for h in core.searcher.search(CARD_QUESTION, 20, scopes=scopes)}
             for who, scopes in [
                 ("team", ("team",)),
                 ("alice", visible_scopes(1)),

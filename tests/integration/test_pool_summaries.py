@@ -89,7 +89,7 @@ def test_failures_are_marked_counted_and_reported(
     assert report.failed == 1
     assert app.store.status().summaries_failed == 1
     assert states(app)["write_config"] == SummaryState.FAILED
-    failed = [event.unit.name for event in progress.events if event.failed]
+    failed = [event.record.title for event in progress.events if event.failed]
     assert failed == ["write_config"]
     assert len(progress.events) == progress.total
 

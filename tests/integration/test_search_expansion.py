@@ -79,7 +79,7 @@ def test_the_expansion_adds_lexical_matches_on_english_identifiers(
     plain = app.searcher.search(QUESTION, top_k=4, retrievers=RetrieverChoice(expand=False))
     assert not any(name.startswith("lexical:") for hit in plain for name in hit.scores.ranks)
     hits = app.searcher.search(QUESTION, top_k=4)
-    assert hits[0].unit.name == "flatten_nested_list"
+    assert hits[0].record.title == "flatten_nested_list"
     assert hits[0].scores.ranks["expanded-lexical:identifiers"] == 1
     assert hits[0].scores.ranks["expanded-lexical:code"] == 1
 
@@ -102,5 +102,5 @@ def test_the_embedded_model_expands_a_korean_question_into_code_words(
     ((question, expansion),) = app.searcher.expander.known()
     assert question == QUESTION
     assert any(word in expansion.lower() for word in ("flatten", "nested", "list"))
-    assert hits[0].unit.name == "flatten_nested_list"
+    assert hits[0].record.title == "flatten_nested_list"
     assert any(name.startswith("expanded-lexical:") for name in hits[0].scores.ranks)

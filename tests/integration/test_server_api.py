@@ -157,12 +157,12 @@ def test_upload_streams_progress_and_stays_private(client: TestClient) -> None:
     core = client.app.state.server.core  # type: ignore[attr-defined]
     alice = visible_scopes(1)  # the first account
     found = core.searcher.search("greeting for a person", scopes=alice)
-    assert any(h.unit.name == "greet" for h in found)
-    assert not any(h.unit.name == "greet" for h in core.searcher.search("greeting for a person"))
+    assert any(h.record.title == "greet" for h in found)
+    assert not any(h.record.title == "greet" for h in core.searcher.search("greeting for a person"))
     assert client.delete(f"/api/documents/{doc['id']}").status_code == 204
     assert client.get("/api/documents").json()["documents"] == []
     found = core.searcher.search("greeting for a person", scopes=alice)
-    assert not any(h.unit.name == "greet" for h in found)
+    assert not any(h.record.title == "greet" for h in found)
     assert not list((core.settings.data_dir / "uploads").rglob("*.py"))
 
 

@@ -47,7 +47,7 @@ def test_questions_about_a_protocol_find_its_special_method(
         ("점을 딕셔너리 키로 쓸 수 있게 해시값을 계산하는 곳", "Point.__hash__"),
     ]:
         hits = app.searcher.search(question, top_k=3)
-        assert hits and hits[0].unit.name == wanted, [hit.unit.name for hit in hits]
+        assert hits and hits[0].record.title == wanted, [hit.record.title for hit in hits]
 
 
 def test_terms_are_for_python_special_names_only() -> None:

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from ragcode.domain import SummaryState
+from ragcode.domain import DOCSTRING, SummaryState
+from ragcode.store import schema
 from ragcode.store.protocol import StoreError
 from ragcode.store.sqlite_store import SqliteStore
 from tests.integration.test_store_contract import entry, record, vector
+from tests.old_stores import OLD_UNITS, open_at_once, sqlite_schema, write_sqlite_v4
 
 pytestmark = pytest.mark.integration
 
@@ -52,3 +54,21 @@ def test_other_schema_version_is_a_clear_error(tmp_path: Path) -> None:
         conn.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
     with pytest.raises(StoreError, match="다시 색인하세요"):
         SqliteStore(tmp_path / "index.sqlite3")
+
+
+def test_two_processes_opening_a_version_4_index_at_once_both_succeed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both read version 4 before either migrates; the second must find the metadata moved
+    (not move it twice, nor fail on the dropped column)."""
+    path = tmp_path / "index.sqlite3"
+    write_sqlite_v4(path, {unit.uid: vector(unit.seed) for unit in OLD_UNITS})
+    errors = open_at_once(path, monkeypatch, "_migrate_4_to_5")
+    assert errors == []
+    version, columns = sqlite_schema(path)
+    assert version == schema.SCHEMA_VERSION and "docstring" not in columns
+    store = SqliteStore(path)
+    try:
+        assert store.get_units(["u1"])["u1"].record.metadata == {DOCSTRING: "Loads the file."}
+    finally:
+        store.close()

@@ -2,22 +2,33 @@
 PostgreSQL 18 + pgvector (tests/pg_server.py). Atomic file replacement, both searches,
 summaries and their cache, status, collections, the embedding-model claim and owner scopes
 (private uploads never reach another user's results, and the filter applies before the
-ranking cut), and the shared summary queue (claims under leases, lost leases, retries, the
-worker registry). Backend specifics stay beside their adapter: tests/integration/test_store.py
-(SQLite) and tests/integration/test_store_postgres.py."""
+ranking cut), the shared summary queue (claims under leases, lost leases, retries, the
+worker registry), records' metadata, and the migration of a store written before it.
+Backend specifics stay beside their adapter: tests/integration/test_store.py (SQLite) and
+tests/integration/test_store_postgres.py."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ragcode.domain import CodeUnit, SkippedFile, SummaryState, UnitKind, user_scope, visible_scopes
-from ragcode.store import claims
+from ragcode.domain import (
+    CATEGORY,
+    DOCSTRING,
+    Record,
+    SkippedFile,
+    SummaryState,
+    UnitKind,
+    user_scope,
+    visible_scopes,
+)
+from ragcode.store import claims, schema
 from ragcode.store.protocol import (
     CodeStore,
     EmbedderMismatchError,
@@ -27,6 +38,13 @@ from ragcode.store.protocol import (
     WorkerBeat,
 )
 from ragcode.store.sqlite_store import SqliteStore
+from tests.old_stores import (
+    OLD_UNITS,
+    postgres_schema,
+    sqlite_schema,
+    write_postgres_v2,
+    write_sqlite_v4,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -42,10 +60,10 @@ def vector(seed: int) -> np.ndarray:
 def entry(
     path: str, name: str, tokens: str, seed: int, state: SummaryState = SummaryState.PENDING
 ) -> IndexEntry:
-    unit = CodeUnit(path, name, UnitKind.FUNCTION, "python", 1, 2, f"def {name}(): pass", None)
+    code = Record(path, name, UnitKind.FUNCTION, "python", 1, 2, f"def {name}(): pass")
     return IndexEntry(
         uid=f"{path}:{name}",
-        unit=unit,
+        record=code,
         summary=None,
         summary_state=state,
         tokens={"code": tokens.split(), "identifiers": [name]},
@@ -232,11 +250,47 @@ def test_units_and_vectors_are_read_back(store: CodeStore) -> None:
     store.replace_file(record("a.py"), [first])
     unit = store.get_units(["a.py:f", "missing"])
     assert list(unit) == ["a.py:f"]
-    assert unit["a.py:f"].unit == first.unit and unit["a.py:f"].summary is None
+    assert unit["a.py:f"].record == first.record and unit["a.py:f"].summary is None
     assert unit["a.py:f"].summary_state == SummaryState.TRIVIAL
     vectors = store.stored_vectors(["a.py:f"])["a.py:f"]
     assert len(vectors) == 1 and vectors[0].dtype == np.float32
     assert np.allclose(vectors[0], vector(1))
+
+
+# --- records and their metadata ----------------------------------------------------------
+
+
+def test_metadata_round_trips(store: CodeStore) -> None:
+    """Every record comes back with its metadata as written, whichever way it is read: Korean,
+    quotes, backslashes and newlines, text that looks like JSON, several keys, none."""
+    written = {
+        "a.py:doc": Record(
+            "a.py", "Repo.load", UnitKind.METHOD, "python", 3, 9, "def load(self): ...",
+            {DOCSTRING: '파일을 읽는다.\n"quoted" \\ {"not": "metadata"}'},
+        ),
+        "a.py:faq": Record(
+            "a.py", "카드를 잃어버렸어요?", UnitKind.FAQ, "csv", 12, 12,
+            "질문: 카드를 잃어버렸어요?\n답변: 바로 신고하세요.", {CATEGORY: "카드"},
+        ),
+        "a.py:many": Record(
+            "a.py", "안내 > 가입", UnitKind.SECTION, "markdown", 20, 24, "안내 > 가입\n\n앱에서.",
+            {"출처": "내부 문서", "b": "", "a": "1"},
+        ),
+        "a.py:bare": Record("a.py", "bare", UnitKind.FUNCTION, "python", 30, 31, "def bare(): 0"),
+    }  # fmt: skip
+    entries = [IndexEntry(uid, item, None, SummaryState.PENDING) for uid, item in written.items()]
+    store.replace_file(record("a.py"), entries)
+    stored = store.get_units(list(written))
+    assert {uid: found.record for uid, found in stored.items()} == written
+    assert {uid: dict(found.record.metadata) for uid, found in stored.items()} == {
+        uid: dict(item.metadata) for uid, item in written.items()
+    }
+    assert stored["a.py:bare"].record.metadata == {}
+    assert len({found.record for found in stored.values()}) == 4  # frozen, hashable values
+    waiting = store.units_needing_summary(include_failed=False, limit=10)
+    assert {ref.uid: ref.record for ref in waiting} == written
+    claimed_refs = store.claim_summaries("w", 10, 60.0)
+    assert {ref.uid: ref.record for ref in claimed_refs} == written
 
 
 # --- summaries ------------------------------------------------------------------------
@@ -251,7 +305,7 @@ def test_summary_updates_postings_and_cache(store: CodeStore) -> None:
     assert [hit.uid for hit in store.lexical_search("summary", ["검증"], 5)] == ["a.py:f"]
     unit = store.get_units(["a.py:f"])["a.py:f"]
     assert (unit.summary, unit.summary_state) == ("토큰 검증", SummaryState.DONE)
-    code_hash = unit.unit.code_hash
+    code_hash = unit.record.code_hash
     assert store.cached_summary(code_hash) == "토큰 검증"
     assert len(store.stored_vectors(["a.py:f"])["a.py:f"]) == 2
     assert uids(store.vector_search("summary", vector(5), 1)) == ["a.py:f"]
@@ -273,7 +327,7 @@ def test_a_new_summary_replaces_the_old_postings(store: CodeStore) -> None:
     assert store.lexical_search("summary", ["장부"], 5) == []
     assert store.vector_search("summary", vector(5), 5) == []
     assert store.status().summaries_failed == 1
-    assert store.cached_summary(entry("a.py", "f", "x", 1).unit.code_hash) == "장부"
+    assert store.cached_summary(entry("a.py", "f", "x", 1).record.code_hash) == "장부"
 
 
 def test_units_needing_summary(store: CodeStore) -> None:
@@ -290,7 +344,7 @@ def test_units_needing_summary(store: CodeStore) -> None:
     ]
     both = store.units_needing_summary(include_failed=True, limit=10)
     assert [u.uid for u in both] == ["a.py:early", "b.py:late"]
-    assert both[0].unit == entry("a.py", "early", "x", 3).unit
+    assert both[0].record == entry("a.py", "early", "x", 3).record
     assert len(store.units_needing_summary(include_failed=True, limit=1)) == 1
 
 
@@ -443,10 +497,10 @@ def queued(store: CodeStore, count: int, path: str = "q.py") -> list[str]:
     """`count` pending units of one file, one per line (claims come in line order)."""
     entries = []
     for line in range(1, count + 1):
-        unit = CodeUnit(
-            path, f"f{line}", UnitKind.FUNCTION, "python", line, line, f"def f{line}(): pass", None
+        code = Record(
+            path, f"f{line}", UnitKind.FUNCTION, "python", line, line, f"def f{line}(): pass"
         )
-        entries.append(IndexEntry(f"{path}:{line}", unit, None, SummaryState.PENDING))
+        entries.append(IndexEntry(f"{path}:{line}", code, None, SummaryState.PENDING))
     store.replace_file(record(path), entries)
     return [e.uid for e in entries]
 
@@ -473,7 +527,7 @@ def test_two_claimers_get_disjoint_units_in_file_order(store: CodeStore) -> None
     units = queued(store, 5)
     first, second = store.claim_summaries("w1", 3, 60.0), claimed(store, "w2", 3)
     assert [ref.uid for ref in first] == units[:3]
-    assert first[0].unit.name == "f1" and first[0].unit.start_line == 1
+    assert first[0].record.title == "f1" and first[0].record.start_line == 1
     assert second == units[3:]
     assert claimed(store, "w3", 3) == []
 
@@ -499,7 +553,7 @@ def test_a_lost_lease_cannot_overwrite_the_new_owners_result(store: CodeStore) -
     assert (unit.summary, unit.summary_state) == ("새 작업자의 요약", SummaryState.DONE)
     assert store.lexical_search("summary", ["늦은"], 5) == []
     # The cache holds the winner's summary too.
-    assert store.cached_summary(unit.unit.code_hash) == "새 작업자의 요약"
+    assert store.cached_summary(unit.record.code_hash) == "새 작업자의 요약"
 
 
 def test_a_unit_reindexed_while_leased_refuses_the_stale_result(store: CodeStore) -> None:
@@ -573,3 +627,84 @@ def test_queue_status_counts_units_live_workers_and_throughput(open_store: Opene
     assert [(w.done, w.failed) for w in store.queue_status().workers] == [(2, 1)]
     other = open_store("docs").queue_status()  # workers and units are per collection
     assert (other.pending, other.workers, other.recent) == (0, [], 0)
+
+
+# --- a store written before record metadata ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OldStore:
+    open: Opener
+    schema: Callable[[], tuple[int, set[str]]]  # its version and unit columns now
+    version: int  # the version opening it migrates it to
+
+
+@pytest.fixture(params=BACKENDS)
+def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OldStore]:
+    """An SQLite index at schema version 4 or a PostgreSQL database at version 2, holding
+    tests/old_stores.OLD_UNITS, and an opener of its collections."""
+    vectors = {unit.uid: vector(unit.seed) for unit in OLD_UNITS}
+    opened: list[CodeStore] = []
+    if request.param == "sqlite":
+        path = tmp_path / "index.sqlite3"
+        write_sqlite_v4(path, vectors)
+
+        def opener(collection: str = "code") -> CodeStore:
+            return SqliteStore(path, collection=collection)
+
+        old = OldStore(opener, lambda: sqlite_schema(path), schema.SCHEMA_VERSION)
+    else:
+        from ragcode.store import pg_schema
+        from ragcode.store.postgres import PostgresStore
+
+        url = request.getfixturevalue("pg_database")
+        write_postgres_v2(url, vectors)
+
+        def opener(collection: str = "code") -> CodeStore:
+            return PostgresStore(url, collection=collection)
+
+        old = OldStore(opener, lambda: postgres_schema(url), pg_schema.SCHEMA_VERSION)
+
+    def tracked(collection: str = "code") -> CodeStore:
+        store = old.open(collection)
+        opened.append(store)
+        return store
+
+    yield OldStore(tracked, old.schema, old.version)
+    for store in opened:
+        store.close()
+
+
+def test_an_old_store_moves_docstrings_and_categories_into_metadata(old_store: OldStore) -> None:
+    """Opening it migrates it: what the `docstring` column held becomes metadata under the
+    key its kind means (a code unit's docstring, a FAQ record's category; nothing for an
+    empty one or a document section), the column goes, and nothing else changes: ids, code
+    hashes and the summary cache keyed by them, summaries, postings, vectors."""
+    code, docs = old_store.open("code"), old_store.open("docs")
+    version, columns = old_store.schema()
+    assert version == old_store.version
+    assert "metadata" in columns and "docstring" not in columns
+    found = {**code.get_units(["u1", "u2"]), **docs.get_units(["u3", "u4"])}
+    assert {uid: dict(stored.record.metadata) for uid, stored in found.items()} == {
+        "u1": {DOCSTRING: "Loads the file."},
+        "u2": {},
+        "u3": {CATEGORY: "카드"},
+        "u4": {},
+    }
+    for unit in OLD_UNITS:
+        stored = found[unit.uid]
+        item = stored.record
+        assert (item.path, item.title, str(item.kind), item.language) == (
+            unit.path, unit.name, unit.kind, unit.language,
+        )  # fmt: skip
+        assert (item.start_line, item.end_line, item.body) == (
+            unit.start_line, unit.end_line, unit.code,
+        )  # fmt: skip
+        assert (stored.summary, str(stored.summary_state)) == (unit.summary, unit.summary_state)
+        assert item.code_hash == unit.code_hash
+    assert code.cached_summary(found["u2"].record.code_hash) == "저장한다"
+    [ref] = code.claim_summaries("w", 10, 60.0)
+    assert (ref.uid, ref.record) == ("u1", found["u1"].record)
+    assert uids(code.lexical_search("doc", ["loads"], 5)) == ["u1"]
+    assert uids(code.lexical_search("code", ["save"], 5)) == ["u2"]
+    assert uids(docs.vector_search("code", vector(3), 1)) == ["u3"]

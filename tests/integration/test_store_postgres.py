@@ -14,14 +14,20 @@ import numpy as np
 import psycopg
 import pytest
 
+from ragcode.app import build_app
+from ragcode.config import Settings, StoreSettings
 from ragcode.domain import SkippedFile, SummaryState, user_scope
+from ragcode.embeddings.local import LocalEmbedder
+from ragcode.ingest.progress import SilentProgress
 from ragcode.store import pg_lexical, postgres
-from ragcode.store.pg_schema import vector_search_query
+from ragcode.store.pg_schema import configure, ensure_vector_index, vector_search_query
 from ragcode.store.postgres import PostgresStore
-from ragcode.store.protocol import EmbedderMismatchError, StoreError
+from ragcode.store.protocol import EmbedderMismatchError, IndexEntry, StoreError, VectorField
 from ragcode.store.sqlite_store import SqliteStore
 from tests.integration.test_store_contract import entry, put, record, uids, vector
+from tests.old_stores import OLD_UNITS, write_postgres_v2
 from tests.pg_server import PgServer, running_server
+from tests.sample_project import write_sample_project
 
 pytestmark = pytest.mark.integration
 
@@ -292,6 +298,173 @@ def test_hnsw_search_filters_scopes_before_the_cut(
     found = store.vector_search("code", vector(103), 10)
     assert uids(found)[0] == "u.py:f3" and len(found) == 10
     assert all(not uid.startswith("p") for uid in uids(found))
+
+
+def hnsw_indexes(url: str) -> list[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE indexname LIKE 'store_units_hnsw_%%' ORDER BY 1"
+        ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def hnsw_finds(url: str, fld: VectorField, query: np.ndarray, limit: int) -> list[str]:
+    """The vector query as the store runs it above EXACT_SEARCH_MAX, made to use the index."""
+    with psycopg.connect(url) as conn:
+        configure(conn)
+        conn.execute("SET enable_seqscan = off")
+        statement = vector_search_query("code", fld, 16)
+        params = {"q": query, "scopes": ["team"], "limit": limit}
+        return [str(row[0]) for row in conn.execute(statement, params).fetchall()]
+
+
+def summarized(path: str, name: str, seed: int) -> IndexEntry:
+    made = entry(path, name, "x", seed, SummaryState.DONE)
+    made.summary, made.vectors["summary"] = f"{name} 요약", vector(seed + 1000)
+    return made
+
+
+def test_a_first_index_builds_each_hnsw_graph_once_at_the_end(
+    store: PostgresStore, pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres, "EXACT_SEARCH_MAX", 0)  # the query that asks the index
+    with store.bulk_writes():
+        for f in range(3):
+            path = f"m{f}.py"
+            store.replace_file(
+                record(path), [summarized(path, f"f{i}", 10 * f + i) for i in range(10)]
+            )
+            assert hnsw_indexes(pg_database) == []  # the rows go in without graph upkeep
+        # Committed and searchable meanwhile (a scan: there is no index to ask yet).
+        assert uids(store.vector_search("code", vector(12), 1)) == ["m1.py:f2"]
+    built = hnsw_indexes(pg_database)
+    assert [name.split("_")[3] for name in built] == ["code", "summary"]
+    assert hnsw_finds(pg_database, "code", vector(25), 1) == ["m2.py:f5"]
+    assert hnsw_finds(pg_database, "summary", vector(1007), 1) == ["m0.py:f7"]
+    # Later writes go into the graphs that now exist, row by row.
+    store.replace_file(record("late.py"), [entry("late.py", "g", "x", 77)])
+    assert hnsw_finds(pg_database, "code", vector(77), 1) == ["late.py:g"]
+
+
+def test_bulk_writes_keep_existing_indexes_up(store: PostgresStore, pg_database: str) -> None:
+    """Only an empty collection defers: in a collection already in use, the first summary
+    vectors get their index at once, inside the block."""
+    put(store, "/r", "a.py", "f", "x", 1, "team")
+    assert len(hnsw_indexes(pg_database)) == 1
+    with store.bulk_writes():
+        store.replace_file(record("b.py"), [summarized("b.py", "g", 2)])
+        assert [name.split("_")[3] for name in hnsw_indexes(pg_database)] == ["code", "summary"]
+        assert hnsw_finds(pg_database, "summary", vector(1002), 1) == ["b.py:g"]
+
+
+def test_a_first_index_cut_short_builds_nothing_and_the_next_run_builds(
+    store: PostgresStore, pg_database: str
+) -> None:
+    """Ctrl-C in a first index stops at once; the next indexing run (its files unchanged, so
+    nothing written) finds the graphs missing and builds them."""
+    with pytest.raises(KeyboardInterrupt), store.bulk_writes():
+        store.replace_file(record("a.py"), [summarized("a.py", "f", 1)])
+        raise KeyboardInterrupt
+    assert hnsw_indexes(pg_database) == []
+    reopened = PostgresStore(pg_database)
+    try:
+        with reopened.bulk_writes():
+            pass
+    finally:
+        reopened.close()
+    assert [name.split("_")[3] for name in hnsw_indexes(pg_database)] == ["code", "summary"]
+
+
+def test_a_build_cut_short_is_dropped_and_built_again(
+    store: PostgresStore, pg_database: str
+) -> None:
+    """CREATE INDEX CONCURRENTLY that fails (a crash, a lost connection) leaves an invalid
+    index that PostgreSQL keeps but never uses; the next builder must not take it as done."""
+    store.replace_file(record("a.py"), [entry("a.py", f"f{i}", "x", i) for i in range(20)])
+    [name] = hnsw_indexes(pg_database)
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE pg_index SET indisvalid = false WHERE indexrelid = %s::regclass", (name,)
+        )
+    reopened = PostgresStore(pg_database)
+    try:
+        reopened.replace_file(record("b.py"), [entry("b.py", "g", "x", 99)])
+    finally:
+        reopened.close()
+    with psycopg.connect(pg_database) as conn:
+        valid = conn.execute(
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = %s::regclass", (name,)
+        ).fetchone()
+    assert valid == (True,)
+    assert hnsw_finds(pg_database, "code", vector(99), 1) == ["b.py:g"]
+
+
+def test_the_metadata_migration_keeps_the_hnsw_indexes(pg_database: str) -> None:
+    """Version 2 -> 3 rewrites every documented row: the graphs are dropped around the update
+    and built again, with the same names."""
+    write_postgres_v2(pg_database, {unit.uid: vector(unit.seed) for unit in OLD_UNITS})
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        ensure_vector_index(conn, "code", "code", 16)  # as a version 2 store built it
+    before = hnsw_indexes(pg_database)
+    assert len(before) == 1
+    PostgresStore(pg_database).close()
+    assert hnsw_indexes(pg_database) == before
+    assert hnsw_finds(pg_database, "code", vector(1), 1) == ["u1"]
+
+
+def test_blocks_open_in_two_threads_build_once_all_rows_are_in(
+    store: PostgresStore, pg_database: str
+) -> None:
+    """Two uploads indexing at once into an empty collection: the graphs are built once, when
+    the last open block ends, with every row of both in them."""
+    first_done, second_open = threading.Event(), threading.Event()
+
+    def second() -> None:
+        with store.bulk_writes():
+            second_open.set()
+            store.replace_file(record("s1.py"), [entry("s1.py", "s1", "x", 201)])
+            first_done.wait(30)
+            store.replace_file(record("s2.py"), [entry("s2.py", "s2", "x", 202)])
+
+    worker = threading.Thread(target=second)
+    with store.bulk_writes():
+        worker.start()
+        assert second_open.wait(30)
+        store.replace_file(record("p.py"), [entry("p.py", "p", "x", 101)])
+    assert hnsw_indexes(pg_database) == []  # the other block is still writing
+    first_done.set()
+    worker.join(30)
+    assert len(hnsw_indexes(pg_database)) == 1
+    for seed, uid in ((101, "p.py:p"), (201, "s1.py:s1"), (202, "s2.py:s2")):
+        assert hnsw_finds(pg_database, "code", vector(seed), 1) == [uid]
+
+
+class IndexesSeen(SilentProgress):
+    """The HNSW indexes of the database after each file `ragcode index` writes."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.seen: list[list[str]] = []
+
+    def file_done(self, path: str, units: int, done: int) -> None:
+        self.seen.append(hnsw_indexes(self.url))
+
+
+def test_ragcode_index_builds_the_graphs_after_its_files(
+    tmp_path: Path, settings: Settings, embedder: LocalEmbedder, pg_database: str
+) -> None:
+    write_sample_project(tmp_path / "project")
+    settings = settings.model_copy(update={"store": StoreSettings(url=pg_database)})
+    app = build_app(settings, embedder=embedder)
+    try:
+        progress = IndexesSeen(pg_database)
+        report = app.indexer.index(tmp_path / "project", progress)
+        assert report.files_changed == len(progress.seen) == 3
+        assert all(seen == [] for seen in progress.seen)
+        assert [name.split("_")[3:5] for name in hnsw_indexes(pg_database)] == [["code", "512"]]
+        assert app.searcher.search("설정 파일을 읽어서 딕셔너리로", top_k=2)
+    finally:
+        app.close()
 
 
 def test_vectors_of_another_collection_and_size_are_apart(pg_database: str) -> None:

@@ -6,17 +6,16 @@ backend in tests/integration/test_store_contract.py."""
 from __future__ import annotations
 
 import sqlite3
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ragcode.domain import user_scope
-from ragcode.store import schema
 from ragcode.store.schema import SCHEMA_VERSION
 from ragcode.store.sqlite_store import SqliteStore
 from tests.integration.test_store_contract import uids, vector
+from tests.old_stores import open_at_once
 
 pytestmark = pytest.mark.integration
 
@@ -81,25 +80,5 @@ def test_two_processes_opening_a_version_2_index_at_once_both_succeed(
         conn.execute(f"CREATE VIRTUAL TABLE fts_{field} USING fts5(tokens, collection UNINDEXED)")
     conn.commit()
     conn.close()
-    migrate = schema._migrate_2_to_3
-    both_read_version_2 = threading.Barrier(2, timeout=10)
-
-    def late_migration(connection: sqlite3.Connection) -> None:
-        both_read_version_2.wait()
-        migrate(connection)
-
-    monkeypatch.setattr(schema, "_migrate_2_to_3", late_migration)
-    errors: list[BaseException] = []
-
-    def open_store() -> None:
-        try:
-            SqliteStore(path).close()
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=open_store) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    errors = open_at_once(path, monkeypatch, "_migrate_2_to_3")
     assert errors == []

@@ -84,7 +84,7 @@ def test_uploads_indexed_before_scopes_are_narrowed_on_start(
     core, api = make_server(data_dir, ScriptedLLM(lambda m: "요약"), embedder)
     path = put_upload(data_dir, "old1", "payments.py", ALICE_CODE)
     core.indexer.index(path, own_root=True)  # as an older version did: in the team scope
-    assert any(h.unit.name == "charge_card" for h in core.searcher.search(CARD_QUESTION))
+    assert any(h.record.title == "charge_card" for h in core.searcher.search(CARD_QUESTION))
     registry = SqliteRegistry(data_dir / WEB_DB)
     registry.add("old1", 1, "payments.py", "code", path)
     registry.update("old1", state="ready", units=1)
@@ -92,8 +92,8 @@ def test_uploads_indexed_before_scopes_are_narrowed_on_start(
     with TestClient(api):
         team = core.searcher.search(CARD_QUESTION)
         own = core.searcher.search(CARD_QUESTION, scopes=visible_scopes(1))
-    assert not any(h.unit.name == "charge_card" for h in team)
-    assert any(h.unit.name == "charge_card" for h in own)
+    assert not any(h.record.title == "charge_card" for h in team)
+    assert any(h.record.title == "charge_card" for h in own)
     core.close()
 
 
@@ -112,7 +112,7 @@ def test_removing_a_user_deletes_their_private_uploads_and_history(
             reply(ws, "r1")
     assert main(["user", "remove", "alice", "--data-dir", str(data_dir)]) == 0
     alice = visible_scopes(1)
-    names = {h.unit.name for h in core.searcher.search(CARD_QUESTION, top_k=20, scopes=alice)}
+    names = {h.record.title for h in core.searcher.search(CARD_QUESTION, top_k=20, scopes=alice)}
     assert "charge_card" not in names and "refund_card" in names
     assert not (data_dir / UPLOADS_DIR / "1" / private).exists()
     assert (data_dir / UPLOADS_DIR / "1" / shared).exists()
@@ -165,7 +165,7 @@ def test_orphan_upload_entries_and_folders_are_swept_on_start(
     path = put_upload(data_dir, "gone1", "payments.py", ALICE_CODE)
     core.indexer.index(path, owner=user_scope(1), own_root=True)
     assert any(
-        h.unit.name == "charge_card"
+        h.record.title == "charge_card"
         for h in core.searcher.search(CARD_QUESTION, scopes=visible_scopes(1))
     )
     an_hour_ago = time.time() - 3600
@@ -175,7 +175,7 @@ def test_orphan_upload_entries_and_folders_are_swept_on_start(
     with TestClient(api):
         found = core.searcher.search(CARD_QUESTION, scopes=visible_scopes(1))
     core.close()
-    assert not any(h.unit.name == "charge_card" for h in found)
+    assert not any(h.record.title == "charge_card" for h in found)
     assert not path.parent.exists()
     assert fresh.is_dir()
 
@@ -200,4 +200,4 @@ def test_a_failed_unshare_never_leaves_the_upload_visible(
             team = core.searcher.search(CARD_QUESTION)
     finally:
         core.close()
-    assert not any(h.unit.name == "charge_card" for h in team)
+    assert not any(h.record.title == "charge_card" for h in team)

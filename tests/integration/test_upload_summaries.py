@@ -55,7 +55,7 @@ def test_units_summarized_elsewhere_are_reported_and_the_upload_waits_for_them(
 
         def write_elsewhere() -> None:
             time.sleep(1.5)
-            tokens, vector = builder.summary_fields(other.unit, "다른 곳에서 쓴 요약")
+            tokens, vector = builder.summary_fields(other.record, "다른 곳에서 쓴 요약")
             assert core.store.set_summary(
                 other.uid, summary="다른 곳에서 쓴 요약", state=SummaryState.DONE,
                 tokens=tokens, vector=vector, model="remote", worker="elsewhere",
@@ -74,7 +74,7 @@ def test_units_summarized_elsewhere_are_reported_and_the_upload_waits_for_them(
         writer.join()
         assert time.monotonic() - started >= 1.4  # it waited for the unit held elsewhere
         by_unit = {m.unit["name"]: m.summary for m in sent if m.unit}  # type: ignore[index]
-        assert by_unit[other.unit.name] == "다른 곳에서 쓴 요약"
+        assert by_unit[other.record.title] == "다른 곳에서 쓴 요약"
         assert any(s and s.startswith("여기서 쓴 요약") for s in by_unit.values())
         total = len([u for u, s in core.store.summary_states(root).items()
                      if s is not SummaryState.TRIVIAL])  # fmt: skip

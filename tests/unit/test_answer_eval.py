@@ -48,9 +48,9 @@ def test_answer_metrics_count_citations_and_both_kinds_of_no_answer() -> None:
     )
     faq = "bank_faq_ko.csv"
     cases = [
-        EvalCase("인증서 기간 연장은?", faq, CERT.unit.name),  # cited right
-        EvalCase("인증서 말고 OTP 발급은?", faq, OTP.unit.name),  # answered, cites [1]=CERT
-        EvalCase("OTP 수수료는?", faq, OTP.unit.name),  # the LLM refused an answerable one
+        EvalCase("인증서 기간 연장은?", faq, CERT.record.title),  # cited right
+        EvalCase("인증서 말고 OTP 발급은?", faq, OTP.record.title),  # answered, cites [1]=CERT
+        EvalCase("OTP 수수료는?", faq, OTP.record.title),  # the LLM refused an answerable one
         EvalCase("자동차 보험 갱신은?", None, None),  # the LLM refused: right
         EvalCase("오늘 날씨는?", None, None),  # nothing passed the cut-off: right
     ]

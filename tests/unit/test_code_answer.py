@@ -10,7 +10,7 @@ from ragcode.chat.code_answer import AnswerDelta, AnswerRestart, CodeAnswer, Cod
 from ragcode.chat.code_blocks import extract_code_blocks, python_syntax_error
 from ragcode.chat.language import question_language, requested_code_language
 from ragcode.config import GenerationSettings
-from ragcode.domain import TEAM_ONLY, ChatTurn, CodeUnit, Hit, Scores, UnitKind
+from ragcode.domain import TEAM_ONLY, ChatTurn, Hit, Record, Scores, UnitKind
 from ragcode.llm.protocol import ChatMessage
 from ragcode.retrieve.context import pack_context
 from tests.scripted_llm import ScriptedLLM
@@ -20,8 +20,8 @@ pytestmark = pytest.mark.unit
 
 def hit(name: str, path: str = "app/mail.py", lines: int = 5, language: str = "python") -> Hit:
     code = f"def {name}():\n" + "    pass\n" * (lines - 1)
-    unit = CodeUnit(path, name, UnitKind.FUNCTION, language, 1, lines, code)
-    return Hit(unit=unit, summary=f"{name} 설명", scores=Scores(final=0.5, rerank=0.4))
+    record = Record(path, name, UnitKind.FUNCTION, language, 1, lines, code)
+    return Hit(record=record, summary=f"{name} 설명", scores=Scores(final=0.5, rerank=0.4))
 
 
 class StubSearcher:
@@ -58,7 +58,7 @@ def test_answer_streams_deltas_and_lists_context_units() -> None:
     events, final = collect(assistant, "메일 보내기")
     deltas = [e for e in events if isinstance(e, AnswerDelta)]
     assert len(deltas) > 1 and "".join(d.text for d in deltas) == final.answer
-    assert [h.unit.name for h in final.references] == ["send_mail", "render_body"]
+    assert [h.record.title for h in final.references] == ["send_mail", "render_body"]
     assert final.code_blocks[0].code.startswith("def send()")
     assert final.rewritten_question is None  # no history, no rewrite call
     assert len(llm.calls) == 1
@@ -117,7 +117,7 @@ def test_follow_up_is_rewritten_and_keeps_previous_code() -> None:
     history = [ChatTurn("이메일 보내는 코드", "send_email 을 쓰세요", "이메일 보내는 코드")]
     _, final = collect(assistant, "그럼 그걸 비동기로 바꿔줘", history)
     assert final.rewritten_question == "send_email 함수를 비동기로 바꾸기"
-    assert "send_email" in [h.unit.name for h in final.references]
+    assert "send_email" in [h.record.title for h in final.references]
     assert searcher.queries == ["send_email 함수를 비동기로 바꾸기", "이메일 보내는 코드"]
     assert "이메일 보내는 코드" in llm.calls[0][-1].content  # the history reached the rewrite
 
@@ -153,9 +153,10 @@ def test_code_blocks_and_syntax_check() -> None:
 def test_context_packing_respects_budget_and_file_share() -> None:
     hits = [hit(f"f{i}", path="big.py", lines=40) for i in range(6)] + [hit("other", path="b.py")]
     packed = pack_context(hits, max_tokens=100_000, max_per_file=3)
-    assert [h.unit.name for h in packed.hits] == ["f0", "f1", "f2", "other"]
+    assert [h.record.title for h in packed.hits] == ["f0", "f1", "f2", "other"]
     tight = pack_context(hits, max_tokens=60, max_per_file=3)
-    assert [h.unit.name for h in tight.hits] == ["other"]  # long units never cut, a short one fits
+    # Long units are never cut; a short one fits.
+    assert [h.record.title for h in tight.hits] == ["other"]
     small = pack_context([hit(f"s{i}", path="s.py", lines=3) for i in range(5)], max_tokens=100_000)
     assert len(small.hits) == 5  # a small file may give all its units
 

@@ -14,7 +14,7 @@ from ragcode.chat.refusal import stream_unless_refusal
 from ragcode.cli_docs import render_sources
 from ragcode.config import DocumentSettings
 from ragcode.documents.citations import cited_numbers, pack_documents
-from ragcode.domain import TEAM_ONLY, CodeUnit, Hit, Scores, UnitKind
+from ragcode.domain import TEAM_ONLY, Hit, Record, Scores, UnitKind
 from ragcode.llm.protocol import LLM, ChatMessage
 from tests.scripted_llm import ScriptedLLM
 
@@ -23,8 +23,8 @@ pytestmark = pytest.mark.unit
 
 def faq_hit(question: str, answer: str, line: int, score: float = 0.6) -> Hit:
     code = f"질문: {question}\n답변: {answer}"
-    unit = CodeUnit("bank_faq_ko.csv", question, UnitKind.FAQ, "csv", line, line, code)
-    return Hit(unit=unit, summary=None, scores=Scores(final=score, rerank=score))
+    record = Record("bank_faq_ko.csv", question, UnitKind.FAQ, "csv", line, line, code)
+    return Hit(record=record, summary=None, scores=Scores(final=score, rerank=score))
 
 
 class StubSearcher:
@@ -61,7 +61,7 @@ def test_answer_streams_and_cites_numbered_sources() -> None:
     deltas, final = run(assistant, "날짜를 정해서 송금하려면?")
     assert len(deltas) > 1 and "".join(d.text for d in deltas) == final.answer
     assert final.answered and final.cited == [1, 2]  # [7] points at nothing
-    assert [h.unit.name for h in final.references] == [h.unit.name for h in hits]
+    assert [h.record.title for h in final.references] == [h.record.title for h in hits]
     system, user = llm.calls[0]
     assert system.role == "system" and "[1]" in system.content
     assert "[1] 예약이체는 어떻게 하나요? (출처: bank_faq_ko.csv 22행)" in user.content
@@ -98,7 +98,7 @@ def test_llm_refusal_is_reported_as_no_answer(said: str) -> None:
     deltas, final = run(assistant, "자동차 보험을 갱신하려면 어떻게 하나요?")
     assert "".join(d.text for d in deltas) == final.answer == said
     assert not final.answered and final.cited == []
-    assert [hit.unit.name for hit in final.references] == ["인증서 갱신은 어떻게 하나요?"]
+    assert [hit.record.title for hit in final.references] == ["인증서 갱신은 어떻게 하나요?"]
     assert final.as_dict()["answered"] is False
 
 
@@ -119,7 +119,7 @@ def test_system_prompts_name_the_refusal_sentence_that_is_detected() -> None:
 def test_context_keeps_whole_chunks_within_the_budget() -> None:
     hits = [faq_hit(f"질문 {n}", "가" * 300, n) for n in range(1, 6)]
     context = pack_documents(hits, max_tokens=700)
-    assert [h.unit.name for h in context.hits] == ["질문 1", "질문 2"]
+    assert [h.record.title for h in context.hits] == ["질문 1", "질문 2"]
     assert context.text.count("가" * 300) == 2
     alone = pack_documents(hits[:1], max_tokens=10)  # the best chunk always goes in
     assert len(alone.hits) == 1

@@ -12,7 +12,7 @@ from ragcode.documents.blocks import Block, sections
 from ragcode.documents.errors import DocumentError
 from ragcode.documents.parse import DocumentParser, chunk_body
 from ragcode.documents.scan import scan_documents
-from ragcode.domain import CodeUnit, SkippedFile, UnitKind
+from ragcode.domain import Record, SkippedFile, UnitKind
 from ragcode.ingest.files import FileLimits, SourceFile
 from tests.doc_samples import docx_bytes, image_only_pdf, pdf_bytes
 
@@ -26,7 +26,8 @@ FAQ_CSV = (
 )
 
 
-def parse(tmp_path: Path, name: str, content: str | bytes, **settings: object) -> list[CodeUnit]:
+def parse(tmp_path: Path, name: str, content: str | bytes, **settings: object) -> list[Record]:
+    """The file's chunks as the indexer gets them: records."""
     path = tmp_path / name
     if isinstance(content, bytes):
         path.write_bytes(content)
@@ -40,30 +41,30 @@ def parse(tmp_path: Path, name: str, content: str | bytes, **settings: object) -
 
 def test_csv_faq_one_record_per_chunk_with_lines(tmp_path: Path) -> None:
     units = parse(tmp_path, "faq.csv", FAQ_CSV)
-    assert [u.name for u in units] == [
+    assert [u.title for u in units] == [
         "이체 한도는 얼마인가요?", "카드를 잃어버렸어요, 어떡하죠?", "통장 재발행은?",
     ]  # fmt: skip
     assert all(u.kind == UnitKind.FAQ and u.language == "csv" for u in units)
     assert [(u.start_line, u.end_line) for u in units] == [(2, 2), (3, 4), (5, 5)]
-    assert units[1].code == (
+    assert units[1].body == (
         "질문: 카드를 잃어버렸어요, 어떡하죠?\n답변: 즉시 분실 신고를 하세요.\n재발급은 앱에서."
     )
-    assert units[1].docstring == "카드"
+    assert [u.metadata for u in units] == [{"category": c} for c in ("이체", "카드", "계좌")]
     assert chunk_body(units[0]) == "1일 5천만 원입니다."
 
 
 def test_csv_columns_are_configurable_and_cp949_is_read(tmp_path: Path) -> None:
     content = "Q,A\nWhat is OTP?,A one-time password device.\n"
-    assert [u.name for u in parse(tmp_path, "en.csv", content)] == ["What is OTP?"]
+    assert [u.title for u in parse(tmp_path, "en.csv", content)] == ["What is OTP?"]
     custom = "문항,설명\n환전은?,앱에서 신청합니다.\n"
     with pytest.raises(DocumentError, match="질문 열이 없습니다"):
         parse(tmp_path, "custom.csv", custom)
     units = parse(
         tmp_path, "custom.csv", custom, question_columns=["문항"], answer_columns=["설명"]
     )
-    assert units[0].code == "질문: 환전은?\n답변: 앱에서 신청합니다."
+    assert units[0].body == "질문: 환전은?\n답변: 앱에서 신청합니다."
     units = parse(tmp_path, "legacy.csv", "질문,답변\n환전은?,앱에서.\n".encode("cp949"))
-    assert units[0].name == "환전은?"
+    assert units[0].title == "환전은?"
 
 
 @pytest.mark.parametrize(
@@ -86,12 +87,13 @@ def test_json_and_jsonl_faq(tmp_path: Path) -> None:
     records = [{"question": "OTP란?", "answer": "일회용 비밀번호 기기입니다."},
                {"질문": "환전은?", "답변": "앱에서 신청합니다.", "분류": "외환"}]  # fmt: skip
     units = parse(tmp_path, "faq.json", json.dumps({"faq": records}, ensure_ascii=False))
-    assert [(u.name, u.start_line, u.language) for u in units] == [
+    assert [(u.title, u.start_line, u.language) for u in units] == [
         ("OTP란?", 1, "json"), ("환전은?", 2, "json"),
     ]  # fmt: skip
+    assert [u.metadata for u in units] == [{}, {"category": "외환"}]
     lines = "\n".join(json.dumps(r, ensure_ascii=False) for r in records)
     units = parse(tmp_path, "faq.jsonl", "\n" + lines + "\n")
-    assert [(u.name, u.start_line) for u in units] == [("OTP란?", 2), ("환전은?", 3)]
+    assert [(u.title, u.start_line) for u in units] == [("OTP란?", 2), ("환전은?", 3)]
     with pytest.raises(DocumentError, match="JSONL 2행"):
         parse(tmp_path, "broken.jsonl", lines[:-1])
     with pytest.raises(DocumentError, match="JSON 형식 오류"):
@@ -128,15 +130,16 @@ title: 안내서
 
 def test_markdown_sections_carry_their_heading_path(tmp_path: Path) -> None:
     units = parse(tmp_path, "guide.md", MARKDOWN)
-    assert [(u.name, u.start_line, u.end_line) for u in units] == [
+    assert [(u.title, u.start_line, u.end_line) for u in units] == [
         ("인터넷뱅킹 안내", 4, 6),
         ("인터넷뱅킹 안내 > 가입", 8, 14),
         ("인터넷뱅킹 안내 > 인증서", 16, 19),
         ("카드 > 분실", 22, 24),
     ]
-    assert "# 이 줄은 제목이 아닙니다" in units[1].code
-    assert units[1].code.startswith("인터넷뱅킹 안내 > 가입\n\n영업점이나")
+    assert "# 이 줄은 제목이 아닙니다" in units[1].body
+    assert units[1].body.startswith("인터넷뱅킹 안내 > 가입\n\n영업점이나")
     assert all(u.kind == UnitKind.SECTION and u.language == "markdown" for u in units)
+    assert all(u.metadata == {} for u in units)
 
 
 def test_long_sections_split_at_paragraphs_never_inside(tmp_path: Path) -> None:
@@ -144,7 +147,7 @@ def test_long_sections_split_at_paragraphs_never_inside(tmp_path: Path) -> None:
     text = "# 긴 절\n\n" + "\n\n".join(paragraphs) + "\n"
     units = parse(tmp_path, "long.md", text, chunk_chars=500)
     assert len(units) > 2
-    assert {u.name for u in units} == {"긴 절"}
+    assert {u.title for u in units} == {"긴 절"}
     bodies = [chunk_body(u) for u in units]
     for paragraph in paragraphs:  # each paragraph whole in exactly one chunk
         assert sum(paragraph.strip() in body for body in bodies) == 1
@@ -162,7 +165,7 @@ def test_oversized_paragraph_is_cut_at_sentence_ends() -> None:
 def test_plain_text_paragraphs(tmp_path: Path) -> None:
     text = "공지사항\n시스템 점검 안내\n\n점검 시간에는 이체가 중단됩니다.\n"
     units = parse(tmp_path, "notice.txt", text, chunk_chars=200)
-    assert [(u.name, u.kind, u.start_line, u.end_line) for u in units] == [
+    assert [(u.title, u.kind, u.start_line, u.end_line) for u in units] == [
         ("공지사항", UnitKind.PARAGRAPH, 1, 4)
     ]
     with pytest.raises(DocumentError, match="빈 문서"):
@@ -172,10 +175,10 @@ def test_plain_text_paragraphs(tmp_path: Path) -> None:
 def test_pdf_pages_with_page_numbers(tmp_path: Path) -> None:
     data = pdf_bytes([["Transfer limits", "Daily limit is 50 million won."], ["Card loss."]])
     units = parse(tmp_path, "guide.pdf", data)
-    assert [(u.name, u.kind, u.start_line, u.end_line) for u in units] == [
+    assert [(u.title, u.kind, u.start_line, u.end_line) for u in units] == [
         ("guide (1쪽)", UnitKind.PAGE, 1, 1), ("guide (2쪽)", UnitKind.PAGE, 2, 2),
     ]  # fmt: skip
-    assert "Daily limit is 50 million won." in units[0].code
+    assert "Daily limit is 50 million won." in units[0].body
 
 
 @pytest.mark.parametrize(
@@ -193,9 +196,9 @@ def test_unusable_pdf_is_refused_clearly(tmp_path: Path, data: bytes, message: s
 
 def test_docx_headings_from_styles_and_tables(tmp_path: Path) -> None:
     units = parse(tmp_path, "transfer.docx", docx_bytes())
-    assert [u.name for u in units] == ["이체 안내", "이체 안내 > 예약이체", "이체 안내 > 수수료"]
+    assert [u.title for u in units] == ["이체 안내", "이체 안내 > 예약이체", "이체 안내 > 수수료"]
     assert [(u.start_line, u.end_line) for u in units] == [(1, 2), (3, 4), (5, 6)]
-    assert "창구 | 1,000원\n인터넷뱅킹 | 무료" in units[2].code
+    assert "창구 | 1,000원\n인터넷뱅킹 | 무료" in units[2].body
     with pytest.raises(DocumentError, match="DOCX 파일이 손상"):
         parse(tmp_path, "broken.docx", b"PK\x03\x04 not a real zip")
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ragcode.domain import CodeUnit, UnitKind
+from ragcode.domain import Record, UnitKind
 from ragcode.evaluation.dataset import DatasetError, EvalCase, load_dataset
 from ragcode.evaluation.metrics import compute_metrics
 from ragcode.retrieve.fusion import best_scores, ranks_by_id, reciprocal_rank_fusion
@@ -44,11 +44,11 @@ def test_metrics() -> None:
 
 
 def test_case_matches_path_suffix_and_bare_or_qualified_name() -> None:
-    unit = CodeUnit("pkg/toolz/functoolz.py", "curry.bind", UnitKind.METHOD, "python", 1, 2, "x")
+    unit = Record("pkg/toolz/functoolz.py", "curry.bind", UnitKind.METHOD, "python", 1, 2, "x")
     assert EvalCase("q", "toolz/functoolz.py", "curry.bind").matches(unit)
     assert EvalCase("q", "functoolz.py", "bind").matches(unit)
     assert not EvalCase("q", "oolz/functoolz.py", "curry.bind").matches(
-        CodeUnit("pkg/xtoolz/functoolz.py", "curry.bind", UnitKind.METHOD, "python", 1, 2, "x")
+        Record("pkg/xtoolz/functoolz.py", "curry.bind", UnitKind.METHOD, "python", 1, 2, "x")
     )
     assert not EvalCase("q", "toolz/itertoolz.py", "curry.bind").matches(unit)
 

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from ragcode.config import DocumentSettings
 from ragcode.documents.parse import DocumentParser
 from ragcode.documents.scan import load_document
-from ragcode.domain import CodeUnit, SkippedFile
+from ragcode.domain import Record, SkippedFile
 from ragcode.ingest.files import FileLimits, load_source
 from ragcode.ingest.indexer import FileRejectedError, parse_code
 from tests.doc_samples import docx_bytes, pdf_bytes
@@ -138,7 +138,7 @@ def read_document(name: str, data: bytes) -> None:
             return
         finally:
             assert time.monotonic() - started < SLOWEST_S
-        assert units and all(isinstance(unit, CodeUnit) for unit in units)
+        assert units and all(isinstance(unit, Record) for unit in units)
 
 
 def read_code(name: str, data: bytes) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ragcode.domain import CodeUnit, UnitKind
+from ragcode.domain import DOCSTRING, Record, UnitKind
 from ragcode.ingest.summarize import build_messages, clean_summary, is_trivial
 
 pytestmark = pytest.mark.unit
@@ -10,9 +10,10 @@ pytestmark = pytest.mark.unit
 
 def unit(
     name: str, code: str, kind: UnitKind = UnitKind.FUNCTION, doc: str | None = None
-) -> CodeUnit:
+) -> Record:
+    """A code unit as the summarizer gets it from the store: a record."""
     lines = code.count("\n") + 1
-    return CodeUnit("a.py", name, kind, "python", 1, lines, code, doc)
+    return Record("a.py", name, kind, "python", 1, lines, code, {DOCSTRING: doc} if doc else {})
 
 
 def test_clean_summary_strips_artefacts() -> None:

@@ -38,7 +38,7 @@ def requested_code_language(question: str, hits: Sequence[Hit]) -> str:
             return language
     if hits:
         counts = Counter(
-            "typescript" if h.unit.language == "tsx" else h.unit.language for h in hits
+            "typescript" if h.record.language == "tsx" else h.record.language for h in hits
         )
         return counts.most_common(1)[0][0]
     return "python"

@@ -6,44 +6,44 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ragcode.domain import CodeUnit, Hit
+from ragcode.domain import Hit, Record
 
 _HANGUL = re.compile(r"[가-힣]")
 _CITATION = re.compile(r"\[(\d{1,2})\]")
 
 
-def location(unit: CodeUnit) -> str:
+def location(record: Record) -> str:
     """Human position of a chunk in its file: lines, record, page or paragraphs."""
-    start, end = unit.start_line, unit.end_line
+    start, end = record.start_line, record.end_line
     span = str(start) if start == end else f"{start}-{end}"
-    if unit.language == "pdf":
+    if record.language == "pdf":
         return f"{span}쪽"
-    if unit.language == "docx":
+    if record.language == "docx":
         return f"문단 {span}"
-    if unit.language == "json":
+    if record.language == "json":
         return f"{span}번째 항목"
     return f"{span}행"
 
 
 def render_chunk(number: int, hit: Hit) -> str:
-    unit = hit.unit
-    return f"[{number}] {unit.name} (출처: {unit.path} {location(unit)})\n{unit.code}"
+    record = hit.record
+    return f"[{number}] {record.title} (출처: {record.path} {location(record)})\n{record.body}"
 
 
 def reference(number: int, hit: Hit) -> dict[str, object]:
-    unit = hit.unit
+    record = hit.record
     return {
         "number": number,
-        "title": unit.name,
-        "source": unit.path,
-        "location": location(unit),
-        "kind": str(unit.kind),
-        "format": unit.language,
-        "start": unit.start_line,
-        "end": unit.end_line,
+        "title": record.title,
+        "source": record.path,
+        "location": location(record),
+        "kind": str(record.kind),
+        "format": record.language,
+        "start": record.start_line,
+        "end": record.end_line,
         "score": hit.scores.final,
         "relevance": hit.scores.rerank,
-        "text": unit.code,
+        "text": record.body,
     }
 
 

@@ -1,9 +1,9 @@
 """The parser strategy of the documents indexer: one read file in, structural chunks out.
 
-Each chunk becomes a `CodeUnit` so that the store, retrieval and evaluation stay shared:
-`name` is the FAQ question or the section title, `code` the chunk text shown to the LLM,
-`language` the file format, and `start_line`/`end_line` the position (lines of a text file
-or CSV, record index of a JSON FAQ, pages of a PDF, body paragraphs of a DOCX).
+Each chunk is a `DocumentChunk` (its title, text, format, position and a FAQ's category); the
+indexer gets them as records (`DocumentChunk.to_record`), as the store, retrieval and
+evaluation share them with code: `title` is the FAQ question or the section title, `body` the
+chunk text shown to the LLM, `language` the file format, `metadata` the FAQ category.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ragcode.documents.markdown import markdown_blocks
 from ragcode.documents.pdf import read_pdf
 from ragcode.documents.plain import paragraphs
 from ragcode.documents.word import docx_blocks
-from ragcode.domain import CodeUnit, UnitKind
+from ragcode.domain import DocumentChunk, Record, UnitKind
 from ragcode.ingest.files import SourceFile
 
 EMPTY = "색인할 텍스트가 없는 빈 문서입니다"
@@ -34,12 +34,12 @@ def chunk_text(chunk: Chunk) -> str:
     return chunk.body if chunk.body.startswith(chunk.title) else f"{chunk.title}\n\n{chunk.body}"
 
 
-def chunk_body(unit: CodeUnit) -> str:
+def chunk_body(record: Record) -> str:
     """The chunk without its title: the answer of a FAQ record, the text under a heading."""
-    if unit.kind == UnitKind.FAQ and _ANSWER in unit.code:
-        return unit.code.split(_ANSWER, 1)[1]
-    head = f"{unit.name}\n\n"
-    return unit.code[len(head) :] if unit.code.startswith(head) else unit.code
+    if record.kind == UnitKind.FAQ and _ANSWER in record.body:
+        return record.body.split(_ANSWER, 1)[1]
+    head = f"{record.title}\n\n"
+    return record.body[len(head) :] if record.body.startswith(head) else record.body
 
 
 class DocumentParser:
@@ -51,7 +51,11 @@ class DocumentParser:
             category=settings.category_columns,
         )
 
-    def __call__(self, path: str, source: SourceFile) -> list[CodeUnit]:
+    def __call__(self, path: str, source: SourceFile) -> list[Record]:
+        """The indexer's parser strategy (ingest.indexer.UnitParser)."""
+        return [chunk.to_record() for chunk in self.chunks(path, source)]
+
+    def chunks(self, path: str, source: SourceFile) -> list[DocumentChunk]:
         fmt = detect_format(path) or source.language
         if fmt in {"csv", "tsv", "json", "jsonl"}:
             return self._faq(path, fmt, source.text)
@@ -64,9 +68,9 @@ class DocumentParser:
         else:
             blocks = paragraphs(source.text)
         kind = UnitKind.PARAGRAPH if fmt == "text" else UnitKind.SECTION
-        return self._units(path, fmt, kind, sections(blocks, self._settings.chunk_chars))
+        return self._chunks(path, fmt, kind, sections(blocks, self._settings.chunk_chars))
 
-    def _faq(self, path: str, fmt: str, text: str) -> list[CodeUnit]:
+    def _faq(self, path: str, fmt: str, text: str) -> list[DocumentChunk]:
         if fmt == "json":
             records = faq.read_json(text, self._columns)
         elif fmt == "jsonl":
@@ -74,20 +78,20 @@ class DocumentParser:
         else:
             records = faq.read_csv(text, self._columns, "\t" if fmt == "tsv" else ",")
         return [
-            CodeUnit(
+            DocumentChunk(
                 path=path,
-                name=r.question,
+                title=r.question,
                 kind=UnitKind.FAQ,
-                language=fmt,
-                start_line=r.start,
-                end_line=r.end,
-                code=faq_text(r.question, r.answer),
-                docstring=r.category,
+                format=fmt,
+                start=r.start,
+                end=r.end,
+                text=faq_text(r.question, r.answer),
+                category=r.category,
             )
             for r in records
         ]
 
-    def _pdf(self, path: str, data: bytes) -> list[CodeUnit]:
+    def _pdf(self, path: str, data: bytes) -> list[DocumentChunk]:
         document = read_pdf(data)
         title = document.title or PurePosixPath(path).stem
         chunks: list[Chunk] = []
@@ -96,20 +100,22 @@ class DocumentParser:
             for group in pack(blocks, self._settings.chunk_chars):
                 body = "\n\n".join(block.text for block in group)
                 chunks.append(Chunk(f"{title} ({number}쪽)", body, number, number))
-        return self._units(path, "pdf", UnitKind.PAGE, chunks)
+        return self._chunks(path, "pdf", UnitKind.PAGE, chunks)
 
-    def _units(self, path: str, fmt: str, kind: UnitKind, chunks: list[Chunk]) -> list[CodeUnit]:
+    def _chunks(
+        self, path: str, fmt: str, kind: UnitKind, chunks: list[Chunk]
+    ) -> list[DocumentChunk]:
         if not chunks:
             raise DocumentError(EMPTY)
         return [
-            CodeUnit(
+            DocumentChunk(
                 path=path,
-                name=chunk.title or first_line(chunk.body),
+                title=chunk.title or first_line(chunk.body),
                 kind=kind,
-                language=fmt,
-                start_line=chunk.start,
-                end_line=chunk.end,
-                code=chunk_text(chunk),
+                format=fmt,
+                start=chunk.start,
+                end=chunk.end,
+                text=chunk_text(chunk),
             )
             for chunk in chunks
         ]

@@ -4,15 +4,15 @@ The title/question gets its own vector (stored as the "summary" vector: a paraph
 question lands next to the FAQ question) and its own lexical field ("identifiers"); the body
 (the answer, the text under the heading) gets the other vector, so the two vectors carry
 different evidence (on eval/bank_faq_ko.jsonl, Recall@5 0.87 -> 0.92 against embedding the
-whole chunk), and the whole chunk text goes to the "code" field. The FAQ category stays out
-of the lexical fields: a category word shared by a dozen records only adds noise.
+whole chunk), and the whole chunk text goes to the "code" field. The FAQ category (metadata)
+stays out of the lexical fields: a category word shared by a dozen records only adds noise.
 Documents have no LLM summary.
 """
 
 from __future__ import annotations
 
 from ragcode.documents.parse import chunk_body
-from ragcode.domain import CodeUnit
+from ragcode.domain import Record
 from ragcode.store.protocol import LexicalField, VectorField
 from ragcode.text.analyzer import TextAnalyzer
 
@@ -21,13 +21,13 @@ EMBED_CHARS = 1200
 
 
 class DocumentTexts:
-    def embedding_texts(self, unit: CodeUnit, summary: str | None) -> dict[VectorField, str]:
-        return {"code": chunk_body(unit)[:EMBED_CHARS], "summary": unit.name}
+    def embedding_texts(self, record: Record, summary: str | None) -> dict[VectorField, str]:
+        return {"code": chunk_body(record)[:EMBED_CHARS], "summary": record.title}
 
     def tokens(
-        self, analyzer: TextAnalyzer, unit: CodeUnit, summary: str | None
+        self, analyzer: TextAnalyzer, record: Record, summary: str | None
     ) -> dict[LexicalField, list[str]]:
         return {
-            "identifiers": analyzer.analyze_text(unit.name),
-            "code": analyzer.analyze_text(unit.code),
+            "identifiers": analyzer.analyze_text(record.title),
+            "code": analyzer.analyze_text(record.body),
         }

@@ -43,8 +43,8 @@ Ask = Callable[[str], Iterator[DocEvent]]
 def answer_case(ask: Ask, case: EvalCase) -> AnswerResult:
     final = next(event for event in ask(case.question) if isinstance(event, DocAnswer))
     cited = [final.references[n - 1] for n in final.cited]
-    cites_answer = final.answered and any(case.matches(hit.unit) for hit in cited)
-    given = final.answered and any(case.matches(hit.unit) for hit in final.references)
+    cites_answer = final.answered and any(case.matches(hit.record) for hit in cited)
+    given = final.answered and any(case.matches(hit.record) for hit in final.references)
     return AnswerResult(case, final.answered, given, cites_answer, final.answer)
 
 

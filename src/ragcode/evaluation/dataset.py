@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ragcode.domain import CodeUnit
+from ragcode.domain import Record
 
 
 class DatasetError(ValueError):
@@ -17,18 +17,18 @@ class DatasetError(ValueError):
 class EvalCase:
     question: str
     path: str | None  # a suffix of the indexed path; None: the index holds no answer
-    name: str | None  # qualified or bare name
+    name: str | None  # qualified or bare name (a code unit), or the title (a document chunk)
 
     @property
     def answerable(self) -> bool:
         return self.path is not None
 
-    def matches(self, unit: CodeUnit) -> bool:
+    def matches(self, record: Record) -> bool:
         if self.path is None or self.name is None:
             return False
-        if not (unit.path == self.path or unit.path.endswith("/" + self.path.lstrip("/"))):
+        if not (record.path == self.path or record.path.endswith("/" + self.path.lstrip("/"))):
             return False
-        return unit.name == self.name or unit.name.rsplit(".", 1)[-1] == self.name
+        return record.title == self.name or record.title.rsplit(".", 1)[-1] == self.name
 
 
 def _case(record: dict[str, object]) -> EvalCase:

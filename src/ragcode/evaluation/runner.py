@@ -27,8 +27,8 @@ class CaseResult:
 
 def rank_case(searcher: HybridSearcher, case: EvalCase, choice: RetrieverChoice) -> CaseResult:
     hits = searcher.search(case.question, top_k=10, retrievers=choice)
-    rank = next((i for i, hit in enumerate(hits, start=1) if case.matches(hit.unit)), None)
-    top = f"{hits[0].unit.path}:{hits[0].unit.name}" if hits else None
+    rank = next((i for i, hit in enumerate(hits, start=1) if case.matches(hit.record)), None)
+    top = f"{hits[0].record.path}:{hits[0].record.title}" if hits else None
     return CaseResult(case=case, rank=rank, top=top, hits=len(hits))
 
 

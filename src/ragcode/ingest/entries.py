@@ -1,11 +1,11 @@
-"""Turn parsed units into index entries: analysed tokens per field and embeddings."""
+"""Turn parsed records into index entries: analysed tokens per field and embeddings."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol
 
-from ragcode.domain import CodeUnit, SummaryState, content_hash
+from ragcode.domain import DOCSTRING, Record, SummaryState, content_hash
 from ragcode.embeddings.protocol import Embedder
 from ragcode.ingest.python_protocols import protocol_terms
 from ragcode.store.protocol import VECTOR_FIELDS, IndexEntry, LexicalField, Vector, VectorField
@@ -13,68 +13,70 @@ from ragcode.text.analyzer import TextAnalyzer
 from ragcode.text.identifiers import split_identifier
 
 
-def unit_uid(collection: str, root: str, unit: CodeUnit) -> str:
+def unit_uid(collection: str, root: str, record: Record) -> str:
     """Unique across collections and roots; content-addressed so unchanged units keep it."""
-    return content_hash(f"{collection}\n{root}\n{unit.unit_id}")[:32]
+    return content_hash(f"{collection}\n{root}\n{record.unit_id}")[:32]
 
 
-def signature_line(unit: CodeUnit) -> str:
-    for line in unit.code.splitlines():
+def signature_line(record: Record) -> str:
+    for line in record.body.splitlines():
         stripped = line.strip()
         if stripped and not stripped.startswith("@"):
             return stripped[:200]
     return ""
 
 
-def code_embedding_text(unit: CodeUnit) -> str:
+def code_embedding_text(record: Record) -> str:
     """What the code vector encodes: the name in words, the docstring and the signature.
 
     The sentence encoder understands prose, not code, so the name is spelled out as words.
     """
-    words = " ".join(split_identifier(unit.name))
-    doc = described_doc(unit)[:700]
-    return f"{words}. {doc} {signature_line(unit)}".strip()
+    words = " ".join(split_identifier(record.title))
+    doc = described_doc(record)[:700]
+    return f"{words}. {doc} {signature_line(record)}".strip()
 
 
-def summary_embedding_text(unit: CodeUnit, summary: str) -> str:
-    return f"{summary} ({' '.join(split_identifier(unit.name))})"
+def summary_embedding_text(record: Record, summary: str) -> str:
+    return f"{summary} ({' '.join(split_identifier(record.title))})"
 
 
-def described_doc(unit: CodeUnit) -> str:
-    """The docstring plus what a special method's name means (`__reduce__` -> pickle): nobody
-    asks for a dunder by name. Not in the summary field: only a few units have such terms,
-    and a sparse field would put them at the top of its ranked lists for every question."""
-    parts = [(unit.docstring or "").strip()[:600], protocol_terms(unit.name, unit.language)]
+def described_doc(record: Record) -> str:
+    """A code unit's docstring plus what a special method's name means (`__reduce__` ->
+    pickle): nobody asks for a dunder by name. Not in the summary field: only a few units have
+    such terms, and a sparse field would put them at the top of its ranked lists for every
+    question."""
+    docstring = record.metadata.get(DOCSTRING, "")
+    parts = [docstring.strip()[:600], protocol_terms(record.title, record.language)]
     return " ".join(part for part in parts if part)
 
 
 class EntryTexts(Protocol):
-    """Which texts a unit's vectors encode and its lexical fields hold (code or documents)."""
+    """Which texts a record's vectors encode and its lexical fields hold (code or documents)."""
 
-    def embedding_texts(self, unit: CodeUnit, summary: str | None) -> dict[VectorField, str]: ...
+    def embedding_texts(self, record: Record, summary: str | None) -> dict[VectorField, str]: ...
 
     def tokens(
-        self, analyzer: TextAnalyzer, unit: CodeUnit, summary: str | None
+        self, analyzer: TextAnalyzer, record: Record, summary: str | None
     ) -> dict[LexicalField, list[str]]: ...
 
 
 class CodeTexts:
     """Code units: the name in words + docstring + signature, and the LLM summary if any."""
 
-    def embedding_texts(self, unit: CodeUnit, summary: str | None) -> dict[VectorField, str]:
-        texts: dict[VectorField, str] = {"code": code_embedding_text(unit)}
+    def embedding_texts(self, record: Record, summary: str | None) -> dict[VectorField, str]:
+        texts: dict[VectorField, str] = {"code": code_embedding_text(record)}
         if summary:
-            texts["summary"] = summary_embedding_text(unit, summary)
+            texts["summary"] = summary_embedding_text(record, summary)
         return texts
 
     def tokens(
-        self, analyzer: TextAnalyzer, unit: CodeUnit, summary: str | None
+        self, analyzer: TextAnalyzer, record: Record, summary: str | None
     ) -> dict[LexicalField, list[str]]:
         return {
             "summary": analyzer.analyze_text(summary or ""),
-            "doc": analyzer.analyze_text(described_doc(unit)),
-            "code": analyzer.analyze_code(unit.code),
-            "identifiers": analyzer.analyze_identifiers([unit.name]),
+            "doc": analyzer.analyze_text(described_doc(record)),
+            "code": analyzer.analyze_code(record.body),
+            "identifiers": analyzer.analyze_identifiers([record.title]),
         }
 
 
@@ -102,31 +104,33 @@ class EntryBuilder:
     def build(
         self,
         root: str,
-        units: Sequence[CodeUnit],
+        records: Sequence[Record],
         summaries: Sequence[tuple[str | None, SummaryState]],
     ) -> list[IndexEntry]:
-        if not units:
+        if not records:
             return []
-        vectors = self._embed_fields(units, [summary for summary, _ in summaries])
+        vectors = self._embed_fields(records, [summary for summary, _ in summaries])
         entries = []
-        for index, unit in enumerate(units):
+        for index, record in enumerate(records):
             summary, state = summaries[index]
             entry = IndexEntry(
-                uid=unit_uid(self._collection, root, unit),
-                unit=unit,
+                uid=unit_uid(self._collection, root, record),
+                record=record,
                 summary=summary,
                 summary_state=state,
-                tokens=self._texts.tokens(self._analyzer, unit, summary),
+                tokens=self._texts.tokens(self._analyzer, record, summary),
                 vectors={fld: of[index] for fld, of in vectors.items() if index in of},
             )
             entries.append(entry)
         return entries
 
     def _embed_fields(
-        self, units: Sequence[CodeUnit], summaries: Sequence[str | None]
+        self, records: Sequence[Record], summaries: Sequence[str | None]
     ) -> dict[VectorField, dict[int, Vector]]:
-        """One batched embedding call per vector field, over the units that have its text."""
-        texts = [self._texts.embedding_texts(unit, summaries[i]) for i, unit in enumerate(units)]
+        """One batched embedding call per vector field, over the records that have its text."""
+        texts = [
+            self._texts.embedding_texts(record, summaries[i]) for i, record in enumerate(records)
+        ]
         vectors: dict[VectorField, dict[int, Vector]] = {}
         for fld in VECTOR_FIELDS:
             indices = [i for i, unit_texts in enumerate(texts) if fld in unit_texts]
@@ -135,6 +139,6 @@ class EntryBuilder:
                 vectors[fld] = dict(zip(indices, embedded, strict=True))
         return vectors
 
-    def summary_fields(self, unit: CodeUnit, summary: str) -> tuple[list[str], Vector]:
-        vector = self._embedder.embed([summary_embedding_text(unit, summary)])[0]
+    def summary_fields(self, record: Record, summary: str) -> tuple[list[str], Vector]:
+        vector = self._embedder.embed([summary_embedding_text(record, summary)])[0]
         return self._analyzer.analyze_text(summary), vector

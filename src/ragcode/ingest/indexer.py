@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ragcode.domain import TEAM_SCOPE, CodeUnit, SkippedFile, SummaryState
+from ragcode.domain import TEAM_SCOPE, Record, SkippedFile, SummaryState
 from ragcode.ingest.entries import EntryBuilder
 from ragcode.ingest.files import FileLimits, SourceFile, SourceScan, scan_sources
 from ragcode.ingest.parser import parse_source
@@ -31,14 +31,15 @@ class FileRejectedError(ValueError):
     missing FAQ column...); the message is the skip reason, shown as is."""
 
 
-# Strategies: which files a run reads and how one file becomes units (code by default).
+# Strategies: which files a run reads and how one file becomes records (code by default).
 Scanner = Callable[[Path, FileLimits], SourceScan]
-# The parser gets the path as stored (relative to the indexed root), then the file read.
-UnitParser = Callable[[str, SourceFile], list[CodeUnit]]
+# The parser gets the path as stored (relative to the indexed root), then the file read; it
+# returns the file's records (code units or document chunks, each mapped onto a Record).
+UnitParser = Callable[[str, SourceFile], list[Record]]
 
 
-def parse_code(path: str, source: SourceFile) -> list[CodeUnit]:
-    return parse_source(path, source.language, source.text)
+def parse_code(path: str, source: SourceFile) -> list[Record]:
+    return [unit.to_record() for unit in parse_source(path, source.language, source.text)]
 
 
 def parse_failure(path: str, exc: Exception) -> str:
@@ -159,6 +160,13 @@ class Indexer:
             if not scope.is_file:
                 self._absorb_nested_roots(scope.root)
         root = str(scope.root)
+        with self._store.bulk_writes():  # PostgreSQL: a first index builds each HNSW graph once
+            return self._index_files(target, root, scope, owner, progress, own_root=own_root)
+
+    def _index_files(
+        self, target: Path, root: str, scope: Scope, owner: str, progress: IndexProgress,
+        *, own_root: bool,
+    ) -> IndexReport:  # fmt: skip
         known = self._store.file_hashes(root)
         report = IndexReport(root=root)
         scan = self._scan(target, self._limits)
@@ -196,24 +204,24 @@ class Indexer:
         self, root: str, path: str, source: SourceFile, owner: str
     ) -> int | SkippedFile:
         try:
-            units = self._parse(path, source)
+            records = self._parse(path, source)
         except Exception as exc:  # one file (or a parser bug) must never stop the whole run
             skipped = SkippedFile(path=path, reason=parse_failure(path, exc))
             self._store.set_skipped(root, skipped)
             return skipped
         summaries: list[tuple[str | None, SummaryState]] = []
-        for unit in units:
+        for item in records:
             if not self._summaries:
                 summaries.append((None, SummaryState.TRIVIAL))
                 continue
-            cached = self._store.cached_summary(unit.code_hash)
+            cached = self._store.cached_summary(item.code_hash)
             if cached:
                 summaries.append((cached, SummaryState.DONE))
-            elif is_trivial(unit):
+            elif is_trivial(item):
                 summaries.append((None, SummaryState.TRIVIAL))
             else:
                 summaries.append((None, SummaryState.PENDING))
-        entries = self._builder.build(root, units, summaries)
+        entries = self._builder.build(root, records, summaries)
         record = FileRecord(
             root=root, path=path, file_hash=source.file_hash, language=source.language,
             scope=owner,

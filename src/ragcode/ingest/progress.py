@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from ragcode.domain import CodeUnit, SkippedFile
+from ragcode.domain import Record, SkippedFile
 
 
 @dataclass(frozen=True, slots=True)
 class SummaryEvent:
-    unit: CodeUnit
+    record: Record  # the code unit summarized (or whose summary failed)
     summary: str | None
     done: int
     total: int

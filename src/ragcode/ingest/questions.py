@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ragcode.domain import CodeUnit
+from ragcode.domain import Record
 from ragcode.ingest.summary_prompt import (
     QUESTIONS_EXAMPLE_ANSWER,
     QUESTIONS_EXAMPLE_USER,
@@ -20,8 +20,8 @@ QUESTIONS_LABEL = "예상 질문: "
 _NUMBERING = re.compile(r"^\s*(?:[-*•]|\d+[.)]|질문\s*\d*\s*[:：])\s*")
 
 
-def build_question_messages(unit: CodeUnit) -> list[ChatMessage]:
-    code = unit.code[:QUESTIONS_CODE_CHARS]
+def build_question_messages(unit: Record) -> list[ChatMessage]:
+    code = unit.body[:QUESTIONS_CODE_CHARS]
     return [
         ChatMessage("system", QUESTIONS_SYSTEM),
         ChatMessage("user", QUESTIONS_EXAMPLE_USER),

@@ -1,11 +1,12 @@
-"""Korean summaries of code units through the LLM port, with trivial units skipped."""
+"""Korean summaries of code units (as the store's records) through the LLM port, with trivial
+units skipped."""
 
 from __future__ import annotations
 
 import logging
 import re
 
-from ragcode.domain import CodeUnit, UnitKind
+from ragcode.domain import DOCSTRING, Record, UnitKind
 from ragcode.ingest.questions import (
     QUESTIONS_MAX_TOKENS,
     build_question_messages,
@@ -43,33 +44,33 @@ _TERMS = re.compile(r"(?:검색어|키워드)\s*[:：]\s*(.*)", re.DOTALL)
 MAX_SEARCH_TERMS = 8
 
 
-def body_lines(unit: CodeUnit) -> int:
-    return sum(1 for line in unit.code.splitlines() if line.strip())
+def body_lines(unit: Record) -> int:
+    return sum(1 for line in unit.body.splitlines() if line.strip())
 
 
-def is_trivial(unit: CodeUnit) -> bool:
+def is_trivial(unit: Record) -> bool:
     """One-line getters, stubs, pass-through dunders and empty class headers need no LLM call.
 
     A one-line body that calls something (`return type(self)(self, *args)`) is not trivial:
     it is short, but what it does is not in its name.
     """
-    bare_name = unit.name.rsplit(".", 1)[-1]
+    bare_name = unit.title.rsplit(".", 1)[-1]
     lines = body_lines(unit)
     if bare_name in _TRIVIAL_DUNDERS and lines <= 6:
         return True
     if unit.kind == UnitKind.CLASS:
         return lines <= 1
-    if lines > 2 or unit.docstring:
+    if lines > 2 or unit.metadata.get(DOCSTRING):
         return False
-    last_line = unit.code.strip().splitlines()[-1].strip() if unit.code.strip() else ""
+    last_line = unit.body.strip().splitlines()[-1].strip() if unit.body.strip() else ""
     return _PLAIN_STATEMENT.search(last_line) is not None
 
 
-def build_messages(unit: CodeUnit, max_code_chars: int) -> list[ChatMessage]:
-    code = unit.code
+def build_messages(unit: Record, max_code_chars: int) -> list[ChatMessage]:
+    code = unit.body
     if len(code) > max_code_chars:
         code = code[:max_code_chars] + "\n# ... (생략)"
-    user = SUMMARY_USER.format(language=unit.language, kind=unit.kind, name=unit.name, code=code)
+    user = SUMMARY_USER.format(language=unit.language, kind=unit.kind, name=unit.title, code=code)
     return [
         ChatMessage("system", SUMMARY_SYSTEM),
         ChatMessage("user", EXAMPLE_USER),
@@ -139,7 +140,7 @@ class Summarizer:
         value = getattr(self._llm, "max_concurrency", None)
         return value if isinstance(value, int) else None
 
-    def summarize(self, unit: CodeUnit) -> str:
+    def summarize(self, unit: Record) -> str:
         messages = build_messages(unit, self._max_code_chars)
         raw = "".join(
             self._llm.stream(
@@ -151,7 +152,7 @@ class Summarizer:
             return summary
         return with_questions(summary, self._ask_questions(unit))
 
-    def _ask_questions(self, unit: CodeUnit) -> list[str]:
+    def _ask_questions(self, unit: Record) -> list[str]:
         """A second, short call; the summary stands on its own if this one fails."""
         try:
             raw = "".join(
@@ -163,6 +164,6 @@ class Summarizer:
                 )
             )
         except LLMError as exc:
-            log.warning("summary questions failed name=%s error=%s", unit.name, exc)
+            log.warning("summary questions failed name=%s error=%s", unit.title, exc)
             return []
         return clean_questions(raw)

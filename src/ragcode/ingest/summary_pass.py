@@ -13,7 +13,7 @@ from ragcode.embeddings.protocol import EmbeddingError
 from ragcode.ingest.entries import EntryBuilder
 from ragcode.ingest.progress import IndexProgress, SummaryEvent
 from ragcode.ingest.summary_queue import ClaimFeed, LeaseKeeper
-from ragcode.store.protocol import StoredUnitRef, SummaryWork
+from ragcode.store.protocol import RecordRef, SummaryWork
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +49,15 @@ class SummaryPass:
         self._progress = progress
         self._done = 0
         self._streak = 0  # failures since the last success
-        self._followers: dict[str, list[StoredUnitRef]] = {}  # code hash at the LLM -> copies
+        self._followers: dict[str, list[RecordRef]] = {}  # code hash at the LLM -> copies
 
     def failing(self) -> bool:
         return self._streak >= FAILURE_STREAK
 
-    def next_leader(self, feed: ClaimFeed) -> StoredUnitRef | None:
+    def next_leader(self, feed: ClaimFeed) -> RecordRef | None:
         """The next claimed unit that needs the LLM; the others are settled on the way."""
         while (ref := feed.next()) is not None:
-            code_hash = ref.unit.code_hash
+            code_hash = ref.record.code_hash
             if self._keeper.is_lost(ref.uid):  # another worker has it now
                 self._lost(ref)
                 continue
@@ -72,12 +72,12 @@ class SummaryPass:
             return ref
         return None
 
-    def settle(self, ref: StoredUnitRef, result: str | Exception, model: str) -> None:
+    def settle(self, ref: RecordRef, result: str | Exception, model: str) -> None:
         """A leader's LLM result, written for it and for the copies of its code."""
-        followers = self._followers.pop(ref.unit.code_hash, [])
+        followers = self._followers.pop(ref.record.code_hash, [])
         if isinstance(result, Exception):
             log.warning(
-                "summary failed name=%s path=%s error=%s", ref.unit.name, ref.unit.path, result
+                "summary failed name=%s path=%s error=%s", ref.record.title, ref.record.path, result
             )
             summary = None
         else:
@@ -88,16 +88,16 @@ class SummaryPass:
             else:
                 self._write(unit_ref, summary, model, from_cache=unit_ref is not ref)
 
-    def abandon(self, ref: StoredUnitRef) -> None:
+    def abandon(self, ref: RecordRef) -> None:
         """A leader never sent to the LLM (stopping): it and its copies stay pending, their
         leases given back by the run."""
-        self._followers.pop(ref.unit.code_hash, None)
+        self._followers.pop(ref.record.code_hash, None)
 
-    def _write(self, ref: StoredUnitRef, summary: str, model: str, *, from_cache: bool) -> None:
+    def _write(self, ref: RecordRef, summary: str, model: str, *, from_cache: bool) -> None:
         try:
-            tokens, vector = self._builder.summary_fields(ref.unit, summary)
+            tokens, vector = self._builder.summary_fields(ref.record, summary)
         except EmbeddingError as exc:
-            log.warning("summary embedding failed name=%s error=%s", ref.unit.name, exc)
+            log.warning("summary embedding failed name=%s error=%s", ref.record.title, exc)
             self._fail(ref)
             return
         written = self._store.set_summary(
@@ -115,7 +115,7 @@ class SummaryPass:
         self._streak = 0
         self._finish(ref, summary, failed=False)
 
-    def _fail(self, ref: StoredUnitRef) -> None:
+    def _fail(self, ref: RecordRef) -> None:
         written = self._store.set_summary(
             ref.uid, summary=None, state=SummaryState.FAILED, tokens=[], vector=None, model="",
             worker=self._worker,
@@ -128,16 +128,18 @@ class SummaryPass:
         self._streak += 1
         self._finish(ref, None, failed=True)
 
-    def _lost(self, ref: StoredUnitRef) -> None:
+    def _lost(self, ref: RecordRef) -> None:
         """The lease went to another worker (this one stalled past it), or the unit was
         re-indexed or removed meanwhile: its result is not ours to write."""
-        log.warning("summary lease lost name=%s path=%s", ref.unit.name, ref.unit.path)
+        log.warning("summary lease lost name=%s path=%s", ref.record.title, ref.record.path)
         self._keeper.settled(ref.uid)
         self.report.lost += 1
         self._finish(ref, None, failed=False)
 
-    def _finish(self, ref: StoredUnitRef, summary: str | None, *, failed: bool) -> None:
+    def _finish(self, ref: RecordRef, summary: str | None, *, failed: bool) -> None:
         self._done += 1
         self.total = max(self.total, self._done)
-        event = SummaryEvent(ref.unit, summary, self._done, self.total, failed=failed, uid=ref.uid)
+        event = SummaryEvent(
+            ref.record, summary, self._done, self.total, failed=failed, uid=ref.uid
+        )
         self._progress.summary_done(event)

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ragcode.store.protocol import StoredUnitRef, StoreError, SummaryWork, WorkerBeat
+from ragcode.store.protocol import RecordRef, StoreError, SummaryWork, WorkerBeat
 
 log = logging.getLogger(__name__)
 
@@ -168,13 +168,13 @@ class ClaimFeed:
         self._limit = limit
         self._stopping = stopping
         self._first_root = first_root
-        self._buffer: deque[StoredUnitRef] = deque()
+        self._buffer: deque[RecordRef] = deque()
         self._exhausted = False
 
     def stopping(self) -> bool:
         return self._stopping()
 
-    def next(self) -> StoredUnitRef | None:
+    def next(self) -> RecordRef | None:
         """The next claimed unit; None once stopping, or when nothing is left to claim (units
         claimed but not handed out stay leased until the run releases them)."""
         if self._stopping():

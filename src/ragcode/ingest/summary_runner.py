@@ -35,7 +35,7 @@ from ragcode.ingest.summary_queue import (
     WorkerIdentity,
     process_alive,
 )
-from ragcode.store.protocol import StoredUnitRef, SummaryWork
+from ragcode.store.protocol import RecordRef, SummaryWork
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +205,7 @@ class SummaryRunner:
             if resident:
                 raise SummarizerUnavailableError(str(exc)) from exc
             log.warning("summarizer unavailable error=%s", exc)
-            ref: StoredUnitRef | None = first
+            ref: RecordRef | None = first
             while ref is not None:  # every unit fails, visibly (retried by the next run)
                 state.settle(ref, exc, "")
                 ref = state.next_leader(feed)
@@ -224,17 +224,17 @@ class SummaryRunner:
         self,
         state: SummaryPass,
         feed: ClaimFeed,
-        first: StoredUnitRef,
+        first: RecordRef,
         summarizer: Summarizer,
         workers: int,
     ) -> None:
         """A sliding window of 2 x workers requests, so no endpoint slot waits for this
         thread's embedding and store writes; an interrupt cancels what has not started."""
         log.info("summarizing workers=%d batch=%d", workers, feed.batch)
-        in_flight: dict[Future[str | Exception], StoredUnitRef] = {}
+        in_flight: dict[Future[str | Exception], RecordRef] = {}
         executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="summary")
 
-        def fill(ref: StoredUnitRef | None) -> None:
+        def fill(ref: RecordRef | None) -> None:
             while ref is not None:
                 in_flight[executor.submit(self._attempt, summarizer, ref)] = ref
                 if len(in_flight) >= 2 * workers:
@@ -257,9 +257,9 @@ class SummaryRunner:
             executor.shutdown(wait=True, cancel_futures=True)
 
     @staticmethod
-    def _attempt(summarizer: Summarizer, ref: StoredUnitRef) -> str | Exception:
+    def _attempt(summarizer: Summarizer, ref: RecordRef) -> str | Exception:
         """The LLM call (runs on a worker thread): the summary, or the error it raised."""
         try:
-            return summarizer.summarize(ref.unit)
+            return summarizer.summarize(ref.record)
         except Exception as exc:  # any backend failure: keep the unit, retry later
             return exc

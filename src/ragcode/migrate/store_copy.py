@@ -1,9 +1,10 @@
 """Copying one collection of the index, and the summary cache, from store to store.
 
-Files travel with their units as the source holds them (tokens, vectors, summaries, states,
-owner scopes): nothing is analysed, embedded or summarized again. Files go in batches, each
-one transaction on the target; a file the target already holds with the same hash is left
-alone, so a copy interrupted between batches goes on where it stopped when run again."""
+Files travel with their units as the source holds them (records with their metadata, tokens,
+vectors, summaries, states, owner scopes): nothing is analysed, embedded or summarized again.
+Files go in batches, each one transaction on the target; a file the target already holds with
+the same hash is left alone, so a copy interrupted between batches goes on where it stopped
+when run again."""
 
 from __future__ import annotations
 

@@ -27,10 +27,10 @@ class PackedContext:
 
 
 def render_unit(number: int, hit: Hit) -> str:
-    unit = hit.unit
-    header = f"[{number}] {unit.path}:{unit.start_line}-{unit.end_line} {unit.name} ({unit.kind})"
+    unit = hit.record
+    header = f"[{number}] {unit.path}:{unit.start_line}-{unit.end_line} {unit.title} ({unit.kind})"
     summary = f"\n설명: {hit.summary}" if hit.summary else ""
-    return f"{header}{summary}\n```{unit.language}\n{unit.code}\n```"
+    return f"{header}{summary}\n```{unit.language}\n{unit.body}\n```"
 
 
 def pack_context(
@@ -44,12 +44,12 @@ def pack_context(
     per_file: dict[str, int] = {}
     file_sizes: dict[str, int] = {}
     for hit in hits:
-        file_sizes[hit.unit.path] = file_sizes.get(hit.unit.path, 0) + 1
+        file_sizes[hit.record.path] = file_sizes.get(hit.record.path, 0) + 1
     chosen: list[Hit] = []
     blocks: list[str] = []
     used = 0
     for hit in hits:
-        path = hit.unit.path
+        path = hit.record.path
         # A file whose every hit is short may contribute all of them.
         limit = (
             small_file_units
@@ -70,4 +70,4 @@ def pack_context(
 
 
 def _short(hit: Hit) -> bool:
-    return hit.unit.end_line - hit.unit.start_line < 15
+    return hit.record.end_line - hit.record.start_line < 15

@@ -52,7 +52,7 @@ def merge_hit_lists(
     for number, hits in enumerate(lists):
         ranked[str(number)] = []
         for hit in hits:
-            key = f"{hit.unit.path}\n{hit.unit.name}\n{hit.unit.start_line}"
+            key = f"{hit.record.path}\n{hit.record.title}\n{hit.record.start_line}"
             by_key.setdefault(key, hit)
             ranked[str(number)].append(ScoredId(key, hit.score))
     list_weights = {str(number): weight for number, weight in enumerate(weights)}

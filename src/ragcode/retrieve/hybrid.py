@@ -128,7 +128,7 @@ class HybridSearcher:
         weights = settings.list_weights
         fused = reciprocal_rank_fusion(lists, k=settings.rrf_k, weights=weights)
         ordered = sorted(fused, key=lambda uid: -fused[uid])[: settings.rerank_depth]
-        units = self._store.get_units(ordered)
+        records = self._store.get_units(ordered)
         vectors = self._store.stored_vectors(ordered)
         ranks = ranks_by_id(lists)
         lexical = best_scores(lists, "lexical:")
@@ -138,12 +138,12 @@ class HybridSearcher:
         hits: list[Hit] = []
         seen_code: set[str] = set()
         for uid in ordered:
-            stored = units.get(uid)
+            stored = records.get(uid)
             if stored is None:
                 continue
-            if stored.unit.code_hash in seen_code:  # the same code copied to another place
+            if stored.record.code_hash in seen_code:  # the same code copied to another place
                 continue
-            seen_code.add(stored.unit.code_hash)
+            seen_code.add(stored.record.code_hash)
             rerank = _best_cosine(vectors.get(uid, []), query_vector)
             if rerank_on and rerank < settings.min_relevance:
                 continue
@@ -161,7 +161,7 @@ class HybridSearcher:
                 final=final,
                 ranks=ranks.get(uid, {}),
             )
-            hits.append(Hit(unit=stored.unit, summary=stored.summary, scores=scores))
+            hits.append(Hit(record=stored.record, summary=stored.summary, scores=scores))
         hits.sort(key=lambda hit: -hit.scores.final)
         return hits[:top_k]
 

@@ -30,9 +30,9 @@ CHECK_S = 1.0  # how often the store is looked at while others hold units
 
 
 def unit_payload(event: SummaryEvent) -> dict[str, object]:
-    unit = event.unit
+    unit = event.record
     return {
-        "path": unit.path, "name": unit.name, "kind": str(unit.kind),
+        "path": unit.path, "name": unit.title, "kind": str(unit.kind),
         "start_line": unit.start_line, "end_line": unit.end_line,
     }  # fmt: skip
 
@@ -123,5 +123,5 @@ class UploadSummaries:
             return
         for uid, stored in self._store.get_units(sorted(missing)).items():
             failed = stored.summary_state is SummaryState.FAILED
-            event = SummaryEvent(stored.unit, stored.summary, 0, 0, failed=failed, uid=uid)
+            event = SummaryEvent(stored.record, stored.summary, 0, 0, failed=failed, uid=uid)
             progress.summary_done(event)

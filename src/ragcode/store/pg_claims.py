@@ -12,11 +12,11 @@ from collections.abc import Sequence
 
 from ragcode.store import claims
 from ragcode.store.pg_pool import Connection
-from ragcode.store.pg_tables import NOW_SQL, row_to_unit
-from ragcode.store.protocol import QueueStatus, StoredUnitRef, WorkerBeat, WorkerState
+from ragcode.store.pg_tables import NOW_SQL, row_to_record
+from ragcode.store.protocol import QueueStatus, RecordRef, WorkerBeat, WorkerState
 
 _CLAIMABLE = claims.claimable_sql(NOW_SQL, "%(max_attempts)s")
-_UNIT = "u.uid, u.path, u.name, u.kind, u.language, u.start_line, u.end_line, u.code, u.docstring"
+_UNIT = "u.uid, u.path, u.name, u.kind, u.language, u.start_line, u.end_line, u.code, u.metadata"
 _CLAIM = f"""
 UPDATE store_units AS u SET lease_owner = %(worker)s, lease_until = {NOW_SQL} + %(lease)s
 FROM (
@@ -36,7 +36,7 @@ def claim(
     limit: int,
     lease_s: float,
     first_root: str | None = None,
-) -> list[StoredUnitRef]:
+) -> list[RecordRef]:
     rows = conn.execute(
         _CLAIM,
         {"worker": worker, "lease": lease_s, "c": collection, "limit": limit,
@@ -44,7 +44,7 @@ def claim(
     ).fetchall()  # fmt: skip
     # RETURNING has no order: back to the claim's (first root, root, path, line).
     rows.sort(key=lambda row: (row[-1] != first_root, row[-1], row[1], row[5]))
-    return [StoredUnitRef(uid=row[0], unit=row_to_unit(row)) for row in rows]
+    return [RecordRef(uid=row[0], record=row_to_record(row)) for row in rows]
 
 
 def renew(conn: Connection, worker: str, uids: Sequence[str], lease_s: float) -> set[str]:

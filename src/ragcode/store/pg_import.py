@@ -1,11 +1,12 @@
 """Writing a collection copied from another store into PostgreSQL (`ragcode migrate`).
 
-Units arrive with their tokens and vectors: the postings are built from the stored tokens the
-same way as when a file is indexed (pg_lexical.Postings), so the lexical index and the term
-statistics equal what indexing the same files here would have written. A batch of files is
-one transaction and replaces whatever those files held before, so a copy interrupted between
-batches can simply be run again. The HNSW indexes are built after the last batch (from
-`vector_dims`): one build costs much less than keeping an index up row by row.
+Units arrive as records (metadata included) with their tokens and vectors: the postings are
+built from the stored tokens the same way as when a file is indexed (pg_lexical.Postings), so
+the lexical index and the term statistics equal what indexing the same files here would have
+written. A batch of files is one transaction and replaces whatever those files held before,
+so a copy interrupted between batches can simply be run again. The HNSW indexes are built
+after the last batch (from `vector_dims`): one build costs much less than keeping an index up
+row by row.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """PostgreSQL schema of the store: the same collections, units and summary cache as the
 embedded SQLite file, with lexical postings as `tsvector` columns and vectors as pgvector.
 
-One row per unit holds its text, its four lexical postings (`lex_<field>` GIN-indexed, with
-`tf_<field>` for frequent terms and `len_<field>` tokens) and its two vectors, so one
-transaction replaces a file's units everywhere, and moving an upload to another owner scope is
-one UPDATE. `store_terms` holds the
+One row per unit (a record: a code unit or a document chunk) holds its text, its metadata
+(jsonb), its four lexical postings (`lex_<field>` GIN-indexed, with `tf_<field>` for frequent
+terms and `len_<field>` tokens) and its two vectors, so one transaction replaces a file's units
+everywhere, and moving an upload to another owner scope is one UPDATE. `store_terms` holds the
 document frequency of every term per collection and field (and, under the empty term, the
 number of units with postings and their total length): BM25 needs them, and counting matches
 of a common term through the GIN index is what made full-text search slow at 100k units.
@@ -20,10 +20,12 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 
 from ragcode.store.claims import QUEUED_STATES_SQL
+from ragcode.store.metadata import LEGACY_KEY_SQL
 from ragcode.store.pg_pool import Connection
 from ragcode.store.protocol import LEXICAL_FIELDS, StoreError, VectorField
 
-SCHEMA_VERSION = 2  # 2: summary leases and the worker registry (the shared summary queue)
+# 2: summary leases and the worker registry (the shared summary queue); 3: record metadata
+SCHEMA_VERSION = 3
 # HNSW candidate list: 200 found 0.90 of the true top 10 on clustered 512-d vectors at 20k
 # (100: 0.83), half of them filtered out by scope; iterative scans go on past it when needed.
 EF_SEARCH = 200
@@ -132,8 +134,38 @@ CREATE TABLE IF NOT EXISTS store_workers (
 );
 UPDATE store_meta SET value = '2' WHERE key = 'schema_version';
 """
+# Version 3: records carry metadata. The `docstring` column (a code unit's docstring, a FAQ
+# record's category) becomes a jsonb object; ADD COLUMN with a constant default and DROP COLUMN
+# rewrite nothing, only the rows that had a docstring are updated. Each updated row is a new row
+# version in every index: the HNSW graphs are dropped first and built again after the update,
+# once (row by row, half a million documented units would hold the table for most of an hour).
+_MIGRATE_2_TO_3 = f"""
+ALTER TABLE store_units ADD COLUMN IF NOT EXISTS metadata jsonb NOT NULL DEFAULT '{{}}'::jsonb;
+CREATE TEMPORARY TABLE ragcode_hnsw_v2 ON COMMIT DROP AS
+    SELECT indexname, indexdef FROM pg_indexes
+    WHERE schemaname = current_schema() AND tablename = 'store_units'
+      AND indexname LIKE 'store_units_hnsw_%';
+DO $$
+DECLARE found record;
+BEGIN
+    FOR found IN SELECT indexname FROM ragcode_hnsw_v2 LOOP
+        EXECUTE format('DROP INDEX %I', found.indexname);
+    END LOOP;
+END $$;
+UPDATE store_units SET metadata = jsonb_build_object({LEGACY_KEY_SQL}, docstring)
+    WHERE docstring IS NOT NULL AND docstring <> '';
+ALTER TABLE store_units DROP COLUMN docstring;
+DO $$
+DECLARE found record;
+BEGIN
+    FOR found IN SELECT indexdef FROM ragcode_hnsw_v2 LOOP
+        EXECUTE found.indexdef;
+    END LOOP;
+END $$;
+UPDATE store_meta SET value = '3' WHERE key = 'schema_version';
+"""
 # Each step takes a database from the version in the key to the next one.
-_MIGRATIONS = {1: _MIGRATE_1_TO_2}
+_MIGRATIONS = {1: _MIGRATE_1_TO_2, 2: _MIGRATE_2_TO_3}
 
 # Serializes schema changes between processes (first start, migrations, vector indexes).
 DDL_LOCK = "ragcode.store.ddl"
@@ -197,7 +229,7 @@ def vector_index(collection: str, fld: VectorField, dim: int) -> sql.Composed:
     column is an untyped `vector` and each (collection, field, size) gets its own index on
     the typed expression; `vector_search` repeats the same expression and predicate."""
     return sql.SQL(
-        "CREATE INDEX IF NOT EXISTS {name} ON store_units USING hnsw"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON store_units USING hnsw"
         " (({column}::vector({dim})) vector_ip_ops) WHERE {predicate}"
     ).format(
         name=sql.Identifier(vector_index_name(collection, fld, dim)),
@@ -217,16 +249,46 @@ def vector_predicate(collection: str, fld: VectorField, dim: int) -> sql.Compose
     )
 
 
-def ensure_vector_index(conn: Connection, collection: str, fld: VectorField, dim: int) -> None:
-    """Create the index before the first vectors of that size arrive, in a short transaction
-    of its own (CREATE INDEX inside a file's write transaction could deadlock with others'),
-    and only when it is missing (even IF NOT EXISTS waits for every writer first)."""
+def ensure_vector_index(conn: Connection, collection: str, fld: VectorField, dim: int) -> bool:
+    """Build the HNSW index of one (collection, field, size) unless a valid one exists; returns
+    whether one does now.
+
+    CREATE INDEX CONCURRENTLY: writers (other files, summaries, every replica and worker) go on
+    while the graph is built, which matters when it is built over rows already written (the end
+    of a first index, `ragcode migrate`). One builder at a time holds a session advisory lock of
+    that index; the others do not wait for it (a concurrent build waits for every open
+    transaction, a waiting one included: that would deadlock) but return False and write on:
+    the build takes in rows written meanwhile, and they ask again at their next write. A build
+    cut short (a crash, a lost connection) leaves an invalid index behind, which the next
+    builder drops and builds again. `conn` must be in autocommit, outside any transaction."""
     name = vector_index_name(collection, fld, dim)
-    if dim > HNSW_MAX_DIM or conn.execute("SELECT to_regclass(%s)", (name,)).fetchone() != (None,):
-        return
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (DDL_LOCK,))
+    if dim > HNSW_MAX_DIM or _index_valid(conn, name):
+        return True  # larger vectors are always searched exactly
+    key = (f"{DDL_LOCK}:{name}",)
+    locked = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", key).fetchone()
+    if locked is None or not locked[0]:
+        return False
+    try:
+        valid = _index_valid(conn, name)
+        if valid:  # another process built it before we took the lock
+            return True
+        if valid is False:
+            drop = sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(name))
+            conn.execute(drop)
         conn.execute(vector_index(collection, fld, dim))
+        return True
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", key)
+
+
+def _index_valid(conn: Connection, name: str) -> bool | None:
+    """None: no such index; False: one whose build did not finish (unusable, still kept up)."""
+    row = conn.execute(
+        "SELECT i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid"
+        " WHERE c.relname = %s AND c.relnamespace = current_schema()::regnamespace",
+        (name,),
+    ).fetchone()
+    return None if row is None else bool(row[0])
 
 
 def vector_search_query(

@@ -11,13 +11,15 @@ from typing import Any
 
 import numpy as np
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
-from ragcode.domain import CodeUnit, IndexStatus, SkippedFile, StoredUnit, SummaryState, UnitKind
-from ragcode.store import claims
+from ragcode.domain import IndexStatus, Record, SkippedFile, StoredRecord, SummaryState, UnitKind
+from ragcode.store import claims, metadata
 from ragcode.store.pg_lexical import Postings, TermDeltas
 from ragcode.store.pg_pool import Connection
 from ragcode.store.protocol import (
     LEXICAL_FIELDS,
+    VECTOR_FIELDS,
     FileRecord,
     IndexEntry,
     LexicalField,
@@ -25,8 +27,9 @@ from ragcode.store.protocol import (
     VectorField,
 )
 
+# A record in the columns of a store_units row (named as they were when units were code only).
 UNIT_COLUMNS = (
-    "uid, path, name, kind, language, start_line, end_line, code, docstring, summary, summary_state"
+    "uid, path, name, kind, language, start_line, end_line, code, metadata, summary, summary_state"
 )
 WRITE_CACHE = (
     "INSERT INTO store_summary_cache (code_hash, summary, model, created_at)"
@@ -35,7 +38,7 @@ WRITE_CACHE = (
 )
 _INSERT_UNIT = (
     "INSERT INTO store_units (uid, collection, root, path, name, kind, language, start_line,"
-    " end_line, code, docstring, code_hash, summary, summary_state, scope, vec_code, vec_summary,"
+    " end_line, code, metadata, code_hash, summary, summary_state, scope, vec_code, vec_summary,"
     + ",".join(f" lex_{fld}, tf_{fld}, len_{fld}" for fld in LEXICAL_FIELDS)
     + ") VALUES ("
     + ", ".join(["%s"] * 17 + ["%s::tsvector, %s, %s"] * len(LEXICAL_FIELDS))
@@ -94,29 +97,31 @@ class PreparedEntry:
         )
 
     def params(self, collection: str, record: FileRecord) -> tuple[object, ...]:
-        unit, entry = self.entry.unit, self.entry
+        item, entry = self.entry.record, self.entry
         lexical = [
             value
             for postings in (self.postings[fld] for fld in LEXICAL_FIELDS)
             for value in (postings.tsvector, postings.frequent, postings.length)
         ]
         return (
-            entry.uid, collection, record.root, unit.path, unit.name, str(unit.kind),
-            unit.language, unit.start_line, unit.end_line, unit.code, unit.docstring,
-            unit.code_hash, entry.summary, str(entry.summary_state), record.scope,
+            entry.uid, collection, record.root, item.path, item.title, str(item.kind),
+            item.language, item.start_line, item.end_line, item.body, Jsonb(dict(item.metadata)),
+            item.code_hash, entry.summary, str(entry.summary_state), record.scope,
             self.vectors.get("code"), self.vectors.get("summary"), *lexical,
         )  # fmt: skip
 
 
-def row_to_unit(row: Sequence[Any]) -> CodeUnit:
-    return CodeUnit(
-        path=row[1], name=row[2], kind=UnitKind(row[3]), language=row[4], start_line=row[5],
-        end_line=row[6], code=row[7], docstring=row[8],
+def row_to_record(row: Sequence[Any]) -> Record:
+    return Record(
+        path=row[1], title=row[2], kind=UnitKind(row[3]), language=row[4], start_line=row[5],
+        end_line=row[6], body=row[7], metadata=metadata.from_json(row[8]),
     )  # fmt: skip
 
 
-def row_to_stored(row: Sequence[Any]) -> StoredUnit:
-    return StoredUnit(unit=row_to_unit(row), summary=row[9], summary_state=SummaryState(row[10]))
+def row_to_stored(row: Sequence[Any]) -> StoredRecord:
+    return StoredRecord(
+        record=row_to_record(row), summary=row[9], summary_state=SummaryState(row[10])
+    )
 
 
 def lock(conn: Connection, *key: str) -> None:
@@ -253,6 +258,20 @@ class Tables:
             "SELECT 1 FROM store_units WHERE collection = %s LIMIT 1", (self.collection,)
         )
         return found.fetchone() is not None
+
+    def vector_sizes(self, conn: Connection) -> list[tuple[VectorField, int]]:
+        """The size of the stored vectors of each field (one embedding model per collection:
+        one row each tells it), i.e. the HNSW indexes the collection needs."""
+        found: list[tuple[VectorField, int]] = []
+        for fld in VECTOR_FIELDS:
+            query = sql.SQL(
+                "SELECT vector_dims({column}) FROM store_units"
+                " WHERE collection = %s AND {column} IS NOT NULL LIMIT 1"
+            ).format(column=sql.Identifier(f"vec_{fld}"))
+            row = conn.execute(query, (self.collection,)).fetchone()
+            if row is not None:
+                found.append((fld, int(row[0])))
+        return found
 
     # --- the embedding model --------------------------------------------------------
     def recorded_embedder(self, conn: Connection) -> str | None:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 try:
@@ -25,7 +26,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "PostgreSQL 저장소에는 psycopg 와 pgvector 가 필요합니다: pip install 'ragcode[postgres]'"
     ) from exc
 
-from ragcode.domain import TEAM_ONLY, IndexStatus, SkippedFile, StoredUnit, SummaryState
+from ragcode.domain import TEAM_ONLY, IndexStatus, SkippedFile, StoredRecord, SummaryState
 from ragcode.store import pg_claims, pg_import
 from ragcode.store import pg_lexical as lexical
 from ragcode.store.pg_pool import Connection, ConnectionPool, describe, first_line
@@ -44,8 +45,8 @@ from ragcode.store.pg_tables import (
     Tables,
     from_db,
     lock,
+    row_to_record,
     row_to_stored,
-    row_to_unit,
     to_vector,
 )
 from ragcode.store.protocol import (
@@ -55,8 +56,8 @@ from ragcode.store.protocol import (
     IndexEntry,
     LexicalField,
     QueueStatus,
+    RecordRef,
     ScoredId,
-    StoredUnitRef,
     StoreError,
     Vector,
     VectorField,
@@ -85,6 +86,8 @@ class PostgresStore:
             conn.close()
         self._indexed: set[tuple[VectorField, int]] = set()
         self._index_lock = threading.Lock()
+        self._bulk_depth = 0  # open bulk_writes blocks that defer the first HNSW builds
+        self._deferred: set[tuple[VectorField, int]] = set()
         self._embedder_claimed: str | None = None
         self._units: tuple[int, float] | None = None  # (count, when read)
 
@@ -191,15 +194,51 @@ class PostgresStore:
         params = (scope, self._collection, root, scope)
         return self._pool.write("공개 범위 바꾸기", lambda c: c.execute(query, params).rowcount)
 
-    def _ensure_indexes(self, wanted: Iterable[tuple[VectorField, int]]) -> None:
-        for fld, dim in sorted(set(wanted) - self._indexed):
-
-            def work(conn: Connection, fld: VectorField = fld, dim: int = dim) -> None:
-                ensure_vector_index(conn, self._collection, fld, dim)
-
-            self._pool.read("벡터 색인 만들기", work)
+    @contextmanager
+    def bulk_writes(self) -> Iterator[None]:
+        """A collection's first indexing writes its rows without HNSW indexes and builds each
+        one once at the end: keeping two graphs up row by row made one file per transaction
+        ~5x slower (bench/README.md). Only when the collection is empty at the start (an index
+        that exists is kept up as usual); while such a block is open in this process, other
+        writes of this store defer too, and the last block to end builds. A block that ends
+        with an exception builds nothing (an interrupted run should stop at once); the next
+        block on the collection builds what is missing, as does the next write. Until then
+        vector searches scan every visible row: slower, never wrong."""
+        tables = self._tables
+        if self._pool.read("색인 읽기", tables.has_units):
+            self._ensure_indexes(self._pool.read("색인 읽기", tables.vector_sizes))
+            yield
+            return
+        with self._index_lock:
+            self._bulk_depth += 1
+        finished = False
+        try:
+            yield
+            finished = True
+        finally:
             with self._index_lock:
-                self._indexed.add((fld, dim))
+                self._bulk_depth -= 1
+                deferred: set[tuple[VectorField, int]] = set()
+                if self._bulk_depth == 0:
+                    deferred, self._deferred = self._deferred, set()
+        if finished and deferred:
+            self._ensure_indexes(deferred)
+            self._pool.read("통계 갱신", pg_import.analyze)
+
+    def _ensure_indexes(self, wanted: Iterable[tuple[VectorField, int]]) -> None:
+        missing = set(wanted) - self._indexed
+        with self._index_lock:
+            if self._bulk_depth > 0:
+                self._deferred |= missing
+                return
+        for fld, dim in sorted(missing):
+
+            def work(conn: Connection, fld: VectorField = fld, dim: int = dim) -> bool:
+                return ensure_vector_index(conn, self._collection, fld, dim)
+
+            if self._pool.read("벡터 색인 만들기", work):  # False: another one is building it
+                with self._index_lock:
+                    self._indexed.add((fld, dim))
 
     # --- summaries ---------------------------------------------------------------
     def cached_summary(self, code_hash: str) -> str | None:
@@ -223,7 +262,7 @@ class PostgresStore:
 
         return self._pool.write("요약 캐시 쓰기", work)
 
-    def units_needing_summary(self, *, include_failed: bool, limit: int) -> list[StoredUnitRef]:
+    def units_needing_summary(self, *, include_failed: bool, limit: int) -> list[RecordRef]:
         states = [SummaryState.PENDING.value]
         if include_failed:
             states.append(SummaryState.FAILED.value)
@@ -232,7 +271,7 @@ class PostgresStore:
             " AND summary_state = ANY(%s) ORDER BY root, path, start_line LIMIT %s"
         )
         rows = self._pool.fetch("색인 읽기", query, (self._collection, states, limit))
-        return [StoredUnitRef(uid=row[0], unit=row_to_unit(row)) for row in rows]
+        return [RecordRef(uid=row[0], record=row_to_record(row)) for row in rows]
 
     def set_summary(
         self,
@@ -261,7 +300,7 @@ class PostgresStore:
     # --- the shared summary queue (pg_claims.py) ------------------------------------
     def claim_summaries(
         self, worker: str, limit: int, lease_s: float, first_root: str | None = None
-    ) -> list[StoredUnitRef]:
+    ) -> list[RecordRef]:
         if limit <= 0:
             return []
         collection = self._collection
@@ -349,7 +388,7 @@ class PostgresStore:
             for uid, code, summary in self._pool.read("벡터 읽기", work)
         }
 
-    def get_units(self, uids: Sequence[str]) -> dict[str, StoredUnit]:
+    def get_units(self, uids: Sequence[str]) -> dict[str, StoredRecord]:
         query = f"SELECT {UNIT_COLUMNS} FROM store_units WHERE uid = ANY(%s)"
         rows = self._pool.fetch("색인 읽기", query, (list(uids),))
         return {row[0]: row_to_stored(row) for row in rows}

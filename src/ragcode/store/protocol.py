@@ -1,8 +1,11 @@
-"""The store port: units with their lexical tokens and vectors, searchable both ways."""
+"""The store port: records (code units and document chunks alike, domain.Record) with their
+lexical tokens and vectors, searchable both ways. An adapter keeps every field of a record,
+its metadata included, exactly as written; what the fields mean is ingestion's business."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -12,10 +15,10 @@ import numpy.typing as npt
 from ragcode.domain import (
     TEAM_ONLY,
     TEAM_SCOPE,
-    CodeUnit,
     IndexStatus,
+    Record,
     SkippedFile,
-    StoredUnit,
+    StoredRecord,
     SummaryState,
 )
 
@@ -37,11 +40,11 @@ class EmbedderMismatchError(StoreError):
 
 @dataclass(slots=True)
 class IndexEntry:
-    """A unit ready to be written: the analysis and embeddings are done by ingestion."""
+    """A record ready to be written: the analysis and embeddings are done by ingestion."""
 
     uid: str
-    unit: CodeUnit
-    summary: str | None
+    record: Record
+    summary: str | None  # the record's description (see StoredRecord)
     summary_state: SummaryState
     tokens: dict[LexicalField, list[str]] = field(default_factory=dict)
     vectors: dict[VectorField, Vector] = field(default_factory=dict)
@@ -100,11 +103,17 @@ class IndexWriter(EmbedderClaim, SummaryCache, Protocol):
         with the team, or taking it back); returns the number of units moved."""
         ...
 
+    def bulk_writes(self) -> AbstractContextManager[None]:
+        """Many writes in a row follow (a whole indexing run): the store may leave index
+        maintenance to the end of the block. Every write still commits on its own, and a
+        search in between still finds it (maybe more slowly)."""
+        ...
+
 
 class SummaryQueue(SummaryCache, Protocol):
     """Units waiting for the LLM, and where results go."""
 
-    def units_needing_summary(self, *, include_failed: bool, limit: int) -> list[StoredUnitRef]: ...
+    def units_needing_summary(self, *, include_failed: bool, limit: int) -> list[RecordRef]: ...
 
     def set_summary(
         self,
@@ -135,7 +144,7 @@ class SummaryClaims(Protocol):
 
     def claim_summaries(
         self, worker: str, limit: int, lease_s: float, first_root: str | None = None
-    ) -> list[StoredUnitRef]:
+    ) -> list[RecordRef]:
         """Atomically lease up to `limit` units: pending ones, and failed ones whose retry is
         due, whose lease is free or expired; in (root, path, line) order, the units of
         `first_root` (an upload its owner is waiting for) before all others."""
@@ -233,7 +242,9 @@ class SearchIndex(EmbedderClaim, Protocol):
 
     def stored_vectors(self, uids: Sequence[str]) -> dict[str, list[Vector]]: ...
 
-    def get_units(self, uids: Sequence[str]) -> dict[str, StoredUnit]: ...
+    def get_units(self, uids: Sequence[str]) -> dict[str, StoredRecord]:
+        """The records stored under these ids, with their descriptions (missing ones left out)."""
+        ...
 
 
 class CodeStore(IndexWriter, SummaryWork, SearchIndex, Protocol):
@@ -251,9 +262,11 @@ class CodeStore(IndexWriter, SummaryWork, SearchIndex, Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class StoredUnitRef:
+class RecordRef:
+    """A stored record waiting for its summary, and its id in the store."""
+
     uid: str
-    unit: CodeUnit
+    record: Record
 
 
 # --- moving a collection to another backend (`ragcode migrate`) ----------------------------

@@ -1,6 +1,7 @@
 """SQLite schema of the embedded store: the single source of truth in the data directory.
 
-Code units and document chunks live in named collections ("code", "docs", ...).
+Records (code units and document chunks) live in named collections ("code", "docs", ...); a
+row of `units` is one record, its metadata a JSON object (version 5).
 Units, their summaries, vectors and lexical postings all live in one database file, so one
 transaction replaces a file's units everywhere: a process killed mid-ingestion leaves either
 the old or the new version of each file, never a mix, and never an orphan posting.
@@ -9,11 +10,14 @@ the old or the new version of each file, never a mix, and never an orphan postin
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
+from ragcode.store import metadata
 from ragcode.store.claims import QUEUED_STATES_SQL
 from ragcode.store.protocol import LEXICAL_FIELDS
 
-SCHEMA_VERSION = 4  # 3: owner scope per unit and posting; 4: summary leases and workers
+# 3: owner scope per unit and posting; 4: summary leases and workers; 5: record metadata
+SCHEMA_VERSION = 5
 
 # The version 3 tables, never edited: a new file is created at version 3 and then migrated
 # like an old one, so every migration runs on every new index (and is tested that way).
@@ -90,13 +94,8 @@ def _fts_definition(field: str) -> str:
 def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
     """Version 2 had no owner scopes: everything indexed so far becomes team content (the
     web server then narrows its uploads back to their owners, see IngestWorker.reconcile)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        # Another process may have migrated between our read and our write lock.
-        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if int(row[0]) != 2:
-            conn.execute("COMMIT")
-            return
+
+    def apply(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE units ADD COLUMN scope TEXT NOT NULL DEFAULT 'team'")
         for field in LEXICAL_FIELDS:
             table = fts_table(field)
@@ -107,11 +106,8 @@ def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
                 f" SELECT rowid, tokens, collection, 'team' FROM {table}_v2"
             )
             conn.execute(f"DROP TABLE {table}_v2")
-        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+
+    _migration_step(conn, 2, apply)
 
 
 # Version 4: the shared summary queue (store/claims.py). A unit carries its lease (owner and
@@ -145,24 +141,53 @@ CREATE TABLE IF NOT EXISTS summary_workers (
 """
 
 
-def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
-    """Add the lease columns in place: existing units start unleased with no attempts."""
+def _migration_step(
+    conn: sqlite3.Connection, version: int, apply: Callable[[sqlite3.Connection], None]
+) -> None:
+    """One schema step in one write transaction, from `version` to the next one."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if int(row[0]) != 3:  # another process migrated between our read and our lock
+        if _version(conn) != version:  # another process migrated between our read and our lock
             conn.execute("COMMIT")
             return
+        apply(conn)
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version + 1),))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
+    """Add the lease columns in place: existing units start unleased with no attempts."""
+
+    def apply(conn: sqlite3.Connection) -> None:
         for column in _V4_COLUMNS:
             conn.execute(f"ALTER TABLE units ADD COLUMN {column}")
         for statement in _V4_TABLES.split(";"):
             if statement.strip():
                 conn.execute(statement)
-        conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+
+    _migration_step(conn, 3, apply)
+
+
+def _migrate_4_to_5(conn: sqlite3.Connection) -> None:
+    """Records carry metadata: the `docstring` column (a code unit's docstring, a FAQ record's
+    category) becomes a JSON object in `metadata`, then goes. The JSON is written here rather
+    than by SQLite's json_object(), which not every SQLite build has."""
+
+    def apply(conn: sqlite3.Connection) -> None:
+        conn.execute("ALTER TABLE units ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}'")
+        rows = conn.execute(
+            "SELECT id, kind, docstring FROM units WHERE docstring IS NOT NULL AND docstring != ''"
+        ).fetchall()
+        conn.executemany(
+            "UPDATE units SET metadata = ? WHERE id = ?",
+            [(metadata.to_json({metadata.legacy_key(kind): text}), i) for i, kind, text in rows],
+        )
+        conn.execute("ALTER TABLE units DROP COLUMN docstring")
+
+    _migration_step(conn, 4, apply)
 
 
 def _version(conn: sqlite3.Connection) -> int | None:
@@ -175,7 +200,7 @@ def create_schema(conn: sqlite3.Connection) -> None:
     version = _version(conn)
     if version == 2:
         _migrate_2_to_3(conn)
-    elif version is not None and version not in (3, SCHEMA_VERSION):
+    elif version is not None and version not in (3, 4, SCHEMA_VERSION):
         raise SchemaMismatchError(
             f"색인 형식 버전 {version} 은(는) 이 ragcode(버전 {SCHEMA_VERSION})와 맞지 않습니다. "
             "index.sqlite3 를 지우고 다시 색인하세요 (요약 캐시도 함께 지워집니다)"
@@ -188,3 +213,5 @@ def create_schema(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '3')")
     if _version(conn) == 3:
         _migrate_3_to_4(conn)
+    if _version(conn) == 4:
+        _migrate_4_to_5(conn)

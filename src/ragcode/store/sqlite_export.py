@@ -9,7 +9,8 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from ragcode.domain import CodeUnit, SkippedFile, SummaryState, UnitKind
+from ragcode.domain import Record, SkippedFile, SummaryState, UnitKind
+from ragcode.store import metadata
 from ragcode.store.protocol import (
     LEXICAL_FIELDS,
     VECTOR_FIELDS,
@@ -44,7 +45,7 @@ _FILES = (
 )
 _UNITS = (
     "SELECT u.root, u.path, u.uid, u.name, u.kind, u.language, u.start_line, u.end_line, u.code,"
-    " u.docstring, u.summary, u.summary_state, u.vec_code, u.vec_summary, u.scope,"
+    " u.metadata, u.summary, u.summary_state, u.vec_code, u.vec_summary, u.scope,"
     f" u.summary_attempts, u.retry_at, u.summarized_at, {_FTS_COLUMNS}"
     f" FROM units u {_FTS_JOINS} WHERE u.collection = ? AND u.root = ? AND u.path = ?"
     " ORDER BY u.id"
@@ -91,10 +92,10 @@ def export_files(path: Path, collection: str) -> Iterator[ExportedFile]:
 
 
 def _unit(row: Sequence[object]) -> ExportedUnit:
-    unit = CodeUnit(
-        path=str(row[1]), name=str(row[3]), kind=UnitKind(str(row[4])), language=str(row[5]),
-        start_line=int(str(row[6])), end_line=int(str(row[7])), code=str(row[8]),
-        docstring=None if row[9] is None else str(row[9]),
+    record = Record(
+        path=str(row[1]), title=str(row[3]), kind=UnitKind(str(row[4])), language=str(row[5]),
+        start_line=int(str(row[6])), end_line=int(str(row[7])), body=str(row[8]),
+        metadata=metadata.from_json(row[9]),
     )  # fmt: skip
     tokens: dict[LexicalField, list[str]] = {
         fld: str(text).split(" ")
@@ -107,7 +108,7 @@ def _unit(row: Sequence[object]) -> ExportedUnit:
         if isinstance(blob, bytes)
     }
     entry = IndexEntry(
-        uid=str(row[2]), unit=unit, summary=None if row[10] is None else str(row[10]),
+        uid=str(row[2]), record=record, summary=None if row[10] is None else str(row[10]),
         summary_state=SummaryState(str(row[11])), tokens=tokens, vectors=vectors,
     )  # fmt: skip
     return ExportedUnit(

@@ -6,19 +6,19 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from ragcode.domain import (
     TEAM_ONLY,
-    CodeUnit,
     IndexStatus,
+    Record,
     SkippedFile,
-    StoredUnit,
+    StoredRecord,
     SummaryState,
     UnitKind,
 )
-from ragcode.store import claims, sqlite_claims, sqlite_errors, sqlite_export
+from ragcode.store import claims, metadata, sqlite_claims, sqlite_errors, sqlite_export
 from ragcode.store.protocol import (
     LEXICAL_FIELDS,
     VECTOR_FIELDS,
@@ -28,8 +28,8 @@ from ragcode.store.protocol import (
     IndexEntry,
     LexicalField,
     QueueStatus,
+    RecordRef,
     ScoredId,
-    StoredUnitRef,
     StoreError,
     Vector,
     VectorField,
@@ -38,21 +38,22 @@ from ragcode.store.protocol import (
 from ragcode.store.schema import create_schema, fts_table
 from ragcode.store.vectors import VectorMatrix, stored_vectors, to_blob
 
+# A record in the columns of a `units` row (named as they were when units were code only).
 _UNIT_COLUMNS = (
-    "uid, path, name, kind, language, start_line, end_line, code, docstring, summary, summary_state"
+    "uid, path, name, kind, language, start_line, end_line, code, metadata, summary, summary_state"
 )
 
 
-def _row_to_unit(row: Sequence[object]) -> CodeUnit:
-    return CodeUnit(
+def _row_to_record(row: Sequence[object]) -> Record:
+    return Record(
         path=str(row[1]),
-        name=str(row[2]),
+        title=str(row[2]),
         kind=UnitKind(str(row[3])),
         language=str(row[4]),
         start_line=int(str(row[5])),
         end_line=int(str(row[6])),
-        code=str(row[7]),
-        docstring=None if row[8] is None else str(row[8]),
+        body=str(row[7]),
+        metadata=metadata.from_json(row[8]),
     )
 
 
@@ -204,16 +205,16 @@ class SqliteStore:
     def _insert_entry(
         self, conn: sqlite3.Connection, record: FileRecord, entry: IndexEntry
     ) -> None:
-        unit = entry.unit
+        item = entry.record
         cursor = conn.execute(
             "INSERT OR REPLACE INTO units (uid, collection, root, path, name, kind, language,"
-            " start_line, end_line, code, docstring, code_hash, summary, summary_state,"
+            " start_line, end_line, code, metadata, code_hash, summary, summary_state,"
             " vec_code, vec_summary, scope)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                entry.uid, self._collection, record.root, unit.path, unit.name, str(unit.kind),
-                unit.language, unit.start_line, unit.end_line, unit.code, unit.docstring,
-                unit.code_hash,
+                entry.uid, self._collection, record.root, item.path, item.title, str(item.kind),
+                item.language, item.start_line, item.end_line, item.body,
+                metadata.to_json(item.metadata), item.code_hash,
                 entry.summary, str(entry.summary_state),
                 to_blob(entry.vectors.get("code")), to_blob(entry.vectors.get("summary")),
                 record.scope,
@@ -298,6 +299,9 @@ class SqliteStore:
                 conn.executemany(f"UPDATE {fts_table(fld)} SET scope = ? WHERE rowid = ?", ids)
         return len(ids)
 
+    def bulk_writes(self) -> AbstractContextManager[None]:
+        return nullcontext()  # FTS5 and the vector blobs cost the same row by row
+
     # --- summaries ---------------------------------------------------------------
     def cached_summary(self, code_hash: str) -> str | None:
         row = self._conn.execute(
@@ -321,7 +325,7 @@ class SqliteStore:
             )
             return cursor.rowcount
 
-    def units_needing_summary(self, *, include_failed: bool, limit: int) -> list[StoredUnitRef]:
+    def units_needing_summary(self, *, include_failed: bool, limit: int) -> list[RecordRef]:
         states = [SummaryState.PENDING.value] + (
             [SummaryState.FAILED.value] if include_failed else []
         )
@@ -331,7 +335,7 @@ class SqliteStore:
             f" AND summary_state IN ({marks}) ORDER BY root, path, start_line LIMIT ?",
             (self._collection, *states, limit),
         ).fetchall()
-        return [StoredUnitRef(uid=row[0], unit=_row_to_unit(row)) for row in rows]
+        return [RecordRef(uid=row[0], record=_row_to_record(row)) for row in rows]
 
     def set_summary(
         self,
@@ -381,7 +385,7 @@ class SqliteStore:
     # --- the shared summary queue (sqlite_claims.py) --------------------------------
     def claim_summaries(
         self, worker: str, limit: int, lease_s: float, first_root: str | None = None
-    ) -> list[StoredUnitRef]:
+    ) -> list[RecordRef]:
         if limit <= 0:
             return []
         with self._transaction(touches=()) as conn:
@@ -393,7 +397,7 @@ class SqliteStore:
                 " ORDER BY root, path, start_line",
                 ids,
             ).fetchall()
-        return [StoredUnitRef(uid=row[0], unit=_row_to_unit(row)) for row in rows]
+        return [RecordRef(uid=row[0], record=_row_to_record(row)) for row in rows]
 
     def renew_leases(self, worker: str, uids: Sequence[str], lease_s: float) -> set[str]:
         if not uids:
@@ -464,15 +468,15 @@ class SqliteStore:
     def stored_vectors(self, uids: Sequence[str]) -> dict[str, list[Vector]]:
         return stored_vectors(self._conn, uids)
 
-    def get_units(self, uids: Sequence[str]) -> dict[str, StoredUnit]:
-        found: dict[str, StoredUnit] = {}
+    def get_units(self, uids: Sequence[str]) -> dict[str, StoredRecord]:
+        found: dict[str, StoredRecord] = {}
         for start in range(0, len(uids), 500):
             chunk = list(uids[start : start + 500])
             marks = ",".join("?" * len(chunk))
             query = f"SELECT {_UNIT_COLUMNS} FROM units WHERE uid IN ({marks})"
             for row in self._conn.execute(query, chunk):
-                found[row[0]] = StoredUnit(
-                    unit=_row_to_unit(row), summary=row[9], summary_state=SummaryState(row[10])
+                found[row[0]] = StoredRecord(
+                    record=_row_to_record(row), summary=row[9], summary_state=SummaryState(row[10])
                 )
         return found
 
