@@ -1,7 +1,9 @@
 """Store search latency: the embedded SQLite store against PostgreSQL + pgvector.
 
 Run: ``python bench/bench_store_pg.py`` (``--sizes 10000,100000`` by default);
-``python bench/bench_store_pg.py --sizes 1000000 --bulk`` for a million units.
+``python bench/bench_store_pg.py --sizes 1000000 --bulk`` for a million units;
+``--real-vectors`` embeds each unit's code and summary text with the real encoder instead of
+drawing random vectors (slow: ~150 texts/s here), for HNSW recall on vectors that cluster.
 
 Both stores get the same synthetic units as ``bench_search.py`` (its generator: Zipf-distributed
 Korean/English tokens, random unit vectors of dim 512, ~200 units per file), with every second
@@ -47,6 +49,8 @@ from tests.pg_server import running_server  # noqa: E402
 
 from bench_search import DIM, QUERIES, WARMUP, EntryFactory, build_vocabulary  # noqa: E402
 from ragcode.domain import user_scope, visible_scopes  # noqa: E402
+from ragcode.embeddings.local import LocalEmbedder  # noqa: E402
+from ragcode.embeddings.protocol import Embedder  # noqa: E402
 from ragcode.store.pg_schema import EF_SEARCH, configure, vector_search_query  # noqa: E402
 from ragcode.store.postgres import DEFAULT_COLLECTION, PostgresStore  # noqa: E402
 from ragcode.store.protocol import (  # noqa: E402
@@ -106,13 +110,29 @@ def load_note() -> str:
     return f"load avg {one:.2f} (1 min) {five:.2f} (5 min), {os.cpu_count()} cores"
 
 
-def make_queries(analyzer: TextAnalyzer, seed: int) -> list[Query]:
+def make_queries(analyzer: TextAnalyzer, seed: int, embedder: Embedder | None) -> list[Query]:
     rng = np.random.default_rng(seed + 1)
-    queries = []
-    for text in [*WARMUP, *QUERIES]:
-        vector = rng.standard_normal(DIM).astype(np.float32)
-        queries.append(Query(text, analyzer.analyze_query(text), vector / np.linalg.norm(vector)))
-    return queries
+    texts = [*WARMUP, *QUERIES]
+    if embedder is not None:
+        vectors = [np.asarray(v, dtype=np.float32) for v in embedder.embed(texts)]
+    else:
+        vectors = [rng.standard_normal(DIM).astype(np.float32) for _ in texts]
+    return [
+        Query(text, analyzer.analyze_query(text), vector / np.linalg.norm(vector))
+        for text, vector in zip(texts, vectors, strict=True)
+    ]
+
+
+def embed_entries(embedder: Embedder, entries: Sequence[IndexEntry]) -> None:
+    """--real-vectors: the real encoder's vectors of each unit's code and summary text instead
+    of random ones (HNSW recall depends on how the vectors cluster; random ones do not)."""
+    codes = embedder.embed([entry.record.body for entry in entries])
+    summarized = [entry for entry in entries if entry.summary]
+    summaries = embedder.embed([entry.summary or "" for entry in summarized])
+    for entry, vector in zip(entries, codes, strict=True):
+        entry.vectors["code"] = np.asarray(vector, dtype=np.float32)
+    for entry, vector in zip(summarized, summaries, strict=True):
+        entry.vectors["summary"] = np.asarray(vector, dtype=np.float32)
 
 
 def exported(record: FileRecord, entries: Sequence[IndexEntry]) -> ExportedFile:
@@ -121,12 +141,15 @@ def exported(record: FileRecord, entries: Sequence[IndexEntry]) -> ExportedFile:
 
 
 def grow(stores: dict[str, CodeStore], factory: EntryFactory, have: int, target: int,
-         batch: int, write_s: dict[str, float], bulk: bool) -> None:  # fmt: skip
+         batch: int, write_s: dict[str, float], bulk: bool,
+         embedder: Embedder | None = None) -> None:  # fmt: skip
     pending: list[ExportedFile] = []
     while have < target:
         count = min(batch, target - have)
         file_index = have // batch
         record, entries = factory.file(file_index, have, count)
+        if embedder is not None:
+            embed_entries(embedder, entries)
         if file_index % 2:  # every second file is another user's private upload
             record = dataclasses.replace(record, scope=user_scope(OTHER))
         for name, store in stores.items():
@@ -278,6 +301,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--bulk", action="store_true", help="PostgreSQL written as migrate does")
     parser.add_argument(
+        "--real-vectors", action="store_true", help="the real encoder's vectors, not random ones"
+    )
+    parser.add_argument(
         "--ef-sweep", default="", help="e.g. 100,200,400: HNSW recall and latency per ef_search"
     )
     args = parser.parse_args()
@@ -285,7 +311,8 @@ def main() -> None:
     out(f"start: {load_note()}")
     analyzer = TextAnalyzer()
     factory = EntryFactory(build_vocabulary(analyzer, np.random.default_rng(args.seed)), args.seed)
-    queries = make_queries(analyzer, args.seed)
+    embedder = LocalEmbedder(threads=2) if args.real_vectors else None
+    queries = make_queries(analyzer, args.seed, embedder)
     settings = BULK_SETTINGS if args.bulk else PG_SETTINGS
     with running_server(settings) as server, tempfile.TemporaryDirectory() as tmp:
         stores: dict[str, CodeStore] = {
@@ -296,7 +323,7 @@ def main() -> None:
         have = 0
         try:
             for size in sizes:
-                grow(stores, factory, have, size, args.batch, write_s, args.bulk)
+                grow(stores, factory, have, size, args.batch, write_s, args.bulk, embedder)
                 have = size
                 with psycopg.connect(server.url(), autocommit=True) as conn:
                     conn.execute("ANALYZE")

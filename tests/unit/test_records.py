@@ -16,7 +16,8 @@ from ragcode.domain import (
     UnitKind,
     content_hash,
 )
-from ragcode.ingest.entries import unit_uid
+from ragcode.ingest.entries import CodeTexts, code_embedding_text, unit_uid
+from ragcode.text.analyzer import TextAnalyzer
 
 pytestmark = pytest.mark.unit
 
@@ -89,3 +90,17 @@ def test_metadata_is_read_only_and_hashable() -> None:
     other = Record("a.py", "f", UnitKind.FUNCTION, "python", 1, 2, "x", {"a": "1"})
     assert other != record
     assert len({record, same, other}) == 2
+
+
+def test_a_parsed_docstring_reaches_the_doc_field_and_the_code_vector_text() -> None:
+    """The docstring travels in metadata now: the lexical `doc` field and the code embedding
+    text must still get it (and a FAQ category must not become a docstring)."""
+    unit = CodeUnit(
+        "io.py", "read_config", UnitKind.FUNCTION, "python", 1, 3,
+        "def read_config(path):\n    return {}\n", "설정 파일을 읽어 사전으로 돌려준다",
+    )  # fmt: skip
+    tokens = CodeTexts().tokens(TextAnalyzer(), unit.to_record(), None)
+    assert {"설정", "파일"} <= set(tokens["doc"])
+    assert "설정 파일을 읽어" in code_embedding_text(unit.to_record())
+    faq_tokens = CodeTexts().tokens(TextAnalyzer(), FAQ.to_record(), None)
+    assert faq_tokens["doc"] == []
