@@ -127,13 +127,13 @@ def report(modes: Sequence[Mode]) -> None:
         "prefill+1st token s per unit",
         [sum(c.first_s for c in m.calls) / m.units for m in modes],
         ".2f",
-    )  # noqa: E501
+    )
     row("decode s per unit", [sum(c.decode_s for c in m.calls) / m.units for m in modes], ".2f")
     row(
         "pieces (~tokens) per unit",
         [sum(c.pieces for c in m.calls) / m.units for m in modes],
         ".1f",
-    )  # noqa: E501
+    )
     row("decode pieces/s", [
         sum(c.pieces for c in m.calls) / max(1e-9, sum(c.decode_s for c in m.calls)) for m in modes
     ], ".1f")  # fmt: skip
