@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -23,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from console import load_note, out
 from ragcode.app import build_app
 from ragcode.config import load_settings
 from ragcode.ingest.progress import SilentProgress, SummaryEvent
@@ -229,23 +229,10 @@ class Stopwatch:
         return timed
 
 
-def out(line: str = "") -> None:
-    sys.stdout.write(line + "\n")
-
-
 def table(rows: list[tuple[str, str]]) -> None:
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         out(f"  {label:<{width}}  {value:>12}")
-
-
-def load_note() -> str:
-    one, five, _ = os.getloadavg()
-    blas = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
-    cores = os.cpu_count()
-    return (
-        f"load avg {one:.2f} (1 min) {five:.2f} (5 min), {cores} cores, OPENBLAS_NUM_THREADS={blas}"
-    )
 
 
 def bench_indexing(data_dir: Path, work: Path, files: int, seed: int) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import os
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))  # for bench_search's generator
 from tests.pg_server import running_server  # noqa: E402
 
 from bench_search import DIM, EntryFactory, build_vocabulary  # noqa: E402
+from console import load_note, out  # noqa: E402
 from ragcode.accounts.sqlite import SqliteAccounts  # noqa: E402
 from ragcode.app import INDEX_FILE, WEB_DB  # noqa: E402
 from ragcode.config import Settings  # noqa: E402
@@ -54,16 +54,6 @@ PG_SETTINGS = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "o
                "shared_buffers": "256MB", "maintenance_work_mem": "256MB"}  # fmt: skip
 OWNER = 1  # the user whose private uploads half of the files are
 Files = list[tuple[FileRecord, list[IndexEntry]]]
-
-
-def out(line: str = "") -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
-def load_note() -> str:
-    one, five, _ = os.getloadavg()
-    return f"load avg {one:.2f} (1 min) {five:.2f} (5 min), {os.cpu_count()} cores"
 
 
 def fill_index(path: Path, units: int, batch: int, seed: int) -> Files:

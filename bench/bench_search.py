@@ -11,8 +11,6 @@ one size to the next. Then ~50 Korean/English queries run through ``app.searcher
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -26,6 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from console import load_note, out
 from ragcode.app import App, build_app
 from ragcode.config import load_settings
 from ragcode.domain import CodeUnit, SummaryState, UnitKind, content_hash
@@ -282,10 +281,6 @@ def measure(app: App, watch: Stopwatch, units: int, gen_s: float, write_s: float
     )  # fmt: skip
 
 
-def out(line: str = "") -> None:
-    sys.stdout.write(line + "\n")
-
-
 def report(results: list[SizeResult]) -> None:
     header = [f"{r.units:,} units" for r in results]
     rows: list[tuple[str, list[str]]] = [
@@ -313,15 +308,6 @@ def report(results: list[SizeResult]) -> None:
         first, last = results[0], results[-1]
         ratio = last.percentile(50) / first.percentile(50)
         out(f"  p50 ratio {last.units:,}/{first.units:,}: {ratio:.2f}")
-
-
-def load_note() -> str:
-    one, five, _ = os.getloadavg()
-    blas = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
-    cores = os.cpu_count()
-    return (
-        f"load avg {one:.2f} (1 min) {five:.2f} (5 min), {cores} cores, OPENBLAS_NUM_THREADS={blas}"
-    )
 
 
 @contextmanager

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import statistics
 import sys
 import tempfile
@@ -48,6 +47,7 @@ sys.path.insert(0, str(ROOT / "bench"))  # for bench_search's generator
 from tests.pg_server import running_server  # noqa: E402
 
 from bench_search import DIM, QUERIES, WARMUP, EntryFactory, build_vocabulary  # noqa: E402
+from console import load_note, out  # noqa: E402
 from ragcode.domain import user_scope, visible_scopes  # noqa: E402
 from ragcode.embeddings.local import LocalEmbedder  # noqa: E402
 from ragcode.embeddings.protocol import Embedder  # noqa: E402
@@ -98,16 +98,6 @@ class Timings:
     def all_ms(self) -> list[float]:
         """The store's share of one search: every list of the query."""
         return [a + b for a, b in zip(self.lexical_ms, self.vector_ms, strict=True)]
-
-
-def out(line: str = "") -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
-def load_note() -> str:
-    one, five, _ = os.getloadavg()
-    return f"load avg {one:.2f} (1 min) {five:.2f} (5 min), {os.cpu_count()} cores"
 
 
 def make_queries(analyzer: TextAnalyzer, seed: int, embedder: Embedder | None) -> list[Query]:

@@ -33,6 +33,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from console import out
 from ragcode.app import build_app
 from ragcode.config import load_settings
 from ragcode.domain import Record
@@ -105,11 +106,6 @@ def fetch_toolz() -> Path:
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     return Path(done.stdout.strip().splitlines()[-1])
-
-
-def out(line: str = "") -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
 
 
 def report(modes: Sequence[Mode]) -> None:

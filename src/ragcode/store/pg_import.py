@@ -5,8 +5,8 @@ built from the stored tokens the same way as when a file is indexed (pg_lexical.
 the lexical index and the term statistics equal what indexing the same files here would have
 written. A batch of files is one transaction and replaces whatever those files held before,
 so a copy interrupted between batches can simply be run again. The HNSW indexes are built
-after the last batch (from `vector_dims`): one build costs much less than keeping an index up
-row by row.
+after the last batch (`PostgresStore.finish_import`): one build costs much less than keeping
+an index up row by row.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ragcode.domain import TEAM_SCOPE, SkippedFile
 from ragcode.store.pg_lexical import TermDeltas
 from ragcode.store.pg_pool import Connection
 from ragcode.store.pg_tables import IMPORT_UNIT, PreparedEntry, Tables
-from ragcode.store.protocol import ExportedFile, ExportedUnit, FileRecord, VectorField
+from ragcode.store.protocol import ExportedFile, ExportedUnit, FileRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,21 +86,6 @@ def write_skipped(
         tables.upsert_skipped(conn, root, item)
     deltas.write(conn)
     return len(skipped)
-
-
-def vector_dims(conn: Connection, collection: str) -> list[tuple[VectorField, int]]:
-    """The (field, size) of every vector in the collection: the HNSW indexes it needs."""
-    rows = conn.execute(
-        "SELECT DISTINCT 'code', vector_dims(vec_code) FROM store_units"
-        " WHERE collection = %(c)s AND vec_code IS NOT NULL"
-        " UNION SELECT DISTINCT 'summary', vector_dims(vec_summary) FROM store_units"
-        " WHERE collection = %(c)s AND vec_summary IS NOT NULL",
-        {"c": collection},
-    ).fetchall()
-    found: list[tuple[VectorField, int]] = []
-    for fld, dim in rows:
-        found.append(("code" if fld == "code" else "summary", int(dim)))
-    return found
 
 
 def analyze(conn: Connection) -> None:

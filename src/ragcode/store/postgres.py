@@ -414,8 +414,5 @@ class PostgresStore:
         )
 
     def finish_import(self) -> None:
-        collection = self._collection
-        self._ensure_indexes(
-            self._pool.read("색인 읽기", lambda conn: pg_import.vector_dims(conn, collection))
-        )
+        self._ensure_indexes(self._pool.read("색인 읽기", self._tables.vector_sizes))
         self._pool.read("통계 갱신", pg_import.analyze)
