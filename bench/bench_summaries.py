@@ -1,23 +1,27 @@
-"""Summaries per minute: today's runner against a one-call-per-function baseline, with the
-prefill/decode split of every LLM call (the first measurement issue 13 asks for).
+"""Summaries per minute: the product's summarizer against the two-call runner it replaced and a
+one-call-per-function baseline, with the prefill/decode split of every sequential LLM call.
 
-Run: ``python bench/bench_summaries.py [--model qwen2.5-coder-0.5b] [--units 12]``
+Run: ``python bench/bench_summaries.py [--model qwen2.5-coder-0.5b] [--units 16]``
 
 Units: the toolz source of the evaluation set (``eval/fetch_source.py``) indexed by ragcode
 itself, then the first ``--units`` units of its summary queue (trivial units never reach the
-LLM, as in the product). Every unit is summarized twice on the same loaded model (llama.cpp,
-the settings' threads), the two ways alternating unit by unit so that both see the same load:
+LLM, as in the product). Every unit is summarized three ways on the same loaded model:
 
-- **today**: ``Summarizer.summarize``, as ``ragcode index`` and ``ragcode worker`` run it: the
-  summary call (system prompt, one worked example, the code), then the short doc2query call
-  (the code again after its own prompt);
+- **before**: the runner as it was until issue 13 (``summary_before.py`` keeps its prompts):
+  a summary call (system prompt, one worked example, the code), then a short doc2query call
+  (the code again after its own prompt), one unit after the other on the interactive path;
 - **baseline**: one call per function, as the original design did: a Korean system prompt
-  asking what the function does, the code, the same ``max_tokens`` as today's summary call.
+  asking what the function does, the code, the same ``max_tokens`` as the summary call;
+- **now**: ``Summarizer`` as ``ragcode index`` builds it (``app.background_llm``): one call
+  writes description, detail, search terms and questions; on the embedded model the calls of
+  the runner's threads are decoded together in one batch (``llm/llamacpp_batch.py``) and the
+  shared prompt prefix is computed once.
 
-Each LLM call is timed by a proxy around ``llm.stream``: the wait for the first streamed piece
-(the prompt's prefill plus one decoded token) and the rest (decode), with the number of pieces
-(about one per token). Nothing here is used to choose a prompt or a setting; the output is the
-baseline that later changes are compared with, in one run.
+before and baseline alternate unit by unit so that both see the same load; now runs right
+after them on the same units, as the runner runs it (``llm.batch_slots`` threads). Each call
+is timed by a proxy around ``llm.stream``: the wait for the first streamed piece (prefill plus
+one decoded token; for ``now`` also the wait for a batch slot) and the rest (decode). Nothing
+here chooses a prompt or a setting.
 """
 
 from __future__ import annotations
@@ -30,15 +34,17 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from console import out
-from ragcode.app import build_app
+from ragcode.app import background_llm, build_app
 from ragcode.config import load_settings
 from ragcode.domain import Record
 from ragcode.ingest.summarize import Summarizer
 from ragcode.llm.protocol import LLM, ChatMessage
+from summary_before import summarize_before
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE_SYSTEM = (
@@ -68,6 +74,10 @@ class TimedLLM:
     @property
     def name(self) -> str:
         return self.llm.name
+
+    @property
+    def max_concurrency(self) -> object:
+        return getattr(self.llm, "max_concurrency", None)
 
     def stream(self, messages: Sequence[ChatMessage], **options: object) -> Iterator[str]:
         start = time.perf_counter()
@@ -136,9 +146,14 @@ def report(modes: Sequence[Mode]) -> None:
     row("median call s", [statistics.median(c.total_s for c in m.calls) for m in modes], ".2f")
     for label, values in rows:
         out(f"{label:<34}" + "".join(f"{value:>14}" for value in values))
-    today, base = modes
-    ratio = (today.units / today.seconds) / (base.units / base.seconds)
-    out(f"\nunits/min today / baseline: {ratio:.2f}")
+    before, base, now = modes
+
+    def rate(mode: Mode) -> float:
+        return mode.units / mode.seconds
+
+    out(f"\nunits/min now / before: {rate(now) / rate(before):.2f}")
+    out(f"units/min now / baseline: {rate(now) / rate(base):.2f}")
+    out(f"units/min before / baseline: {rate(before) / rate(base):.2f}")
     for mode in modes:
         for sample in mode.samples[:2]:
             out(f"  [{mode.name}] {' '.join(sample.split())[:160]}")
@@ -147,7 +162,7 @@ def report(modes: Sequence[Mode]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="qwen2.5-coder-0.5b")
-    parser.add_argument("--units", type=int, default=12)
+    parser.add_argument("--units", type=int, default=16)
     parser.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args()
     os.environ["RAGCODE_LLM__MODEL"] = args.model
@@ -160,36 +175,48 @@ def main() -> None:
             queue = app.store.units_needing_summary(include_failed=False, limit=args.units)
             index = settings.index
             timed = TimedLLM(app.llm.get())
-            summarizer = Summarizer(
-                timed,
-                max_tokens=index.summary_max_tokens,
-                max_chars=index.summary_max_chars,
-                max_code_chars=index.summary_code_chars,
-                questions=index.summary_questions,
-            )
+            records = [ref.record for ref in queue]
             started = time.perf_counter()
-            summarizer.summarize(queue[0].record)  # loads the model; not counted
+            summarize_before(timed, records[0], index)  # loads the model; not counted
             out(f"model {timed.name}: load + one summary {time.perf_counter() - started:.1f} s")
             timed.calls.clear()
-            today, base = Mode("today"), Mode("baseline")
-            for ref in queue:
-                for mode in (today, base):
+            before, base, now = Mode("before"), Mode("baseline"), Mode("now")
+            for record in records:
+                for mode in (before, base):
                     start = time.perf_counter()
-                    if mode is today:
-                        text = summarizer.summarize(ref.record)
+                    if mode is before:
+                        text = summarize_before(timed, record, index)
                     else:
                         text = baseline(
-                            timed, ref.record, index.summary_max_tokens, index.summary_code_chars
+                            timed, record, index.summary_max_tokens, index.summary_code_chars
                         )
                     mode.seconds += time.perf_counter() - start
                     mode.units += 1
                     mode.calls.extend(timed.calls)
                     timed.calls.clear()
-                    mode.samples.append(f"{ref.record.title}: {text}")
+                    mode.samples.append(f"{record.title}: {text}")
+                out(f"  {before.units}/{len(records)} units (before, baseline)")
+            batched = TimedLLM(background_llm(app.llm.get(), settings.llm))
+            summarizer = Summarizer(
+                batched,
+                max_tokens=index.summary_max_tokens,
+                max_chars=index.summary_max_chars,
+                max_code_chars=index.summary_code_chars,
+                questions=index.summary_questions,
+            )
+            threads = summarizer.max_concurrency or 1
+            start = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                texts = list(pool.map(summarizer.summarize, records))
+            now.seconds = time.perf_counter() - start
+            now.units = len(records)
+            now.calls = list(batched.calls)
+            now.samples = [f"{r.title}: {t}" for r, t in zip(records, texts, strict=True)]
+            out(f"now: {threads} threads (llm.batch_slots)")
         finally:
             app.close()
     load = os.getloadavg()
-    report([today, base])
+    report([before, base, now])
     out(f"(load avg {load[0]:.2f} / {load[1]:.2f}, {os.cpu_count()} cores)")
 
 

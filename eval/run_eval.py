@@ -127,8 +127,14 @@ def postgres_databases(stack: contextlib.ExitStack) -> StoreUrl:
 
 
 def run(
-    data_dir: Path, regenerate: bool, cache_only: bool, store_url: StoreUrl = embedded_store
+    data_dir: Path,
+    regenerate: bool,
+    cache_only: bool,
+    store_url: StoreUrl = embedded_store,
+    new_summaries: bool = False,
 ) -> dict[str, object]:
+    """`regenerate`: write summaries and query expansions anew; `new_summaries`: summaries
+    only (the expansions stay those of the cache, so that only the summaries change)."""
     source = fetch_source()
     results: dict[str, object] = {}
     plain = open_app(data_dir / "without-summaries", cache_only, regenerate, store_url())
@@ -142,11 +148,11 @@ def run(
     if full.searcher.expander is not None:  # the same questions: expand each only once
         full.searcher.expander.preload(expanded)
     try:
-        if not regenerate:
+        if not (regenerate or new_summaries):
             load_cache(full)
         full.indexer.index(source)
         report = full.summaries.run(limit=0 if cache_only else 1_000_000)
-        if regenerate or report.written:
+        if regenerate or new_summaries or report.written:
             save_cache(full)
         status = full.store.status()
         results["summaries"] = {
@@ -178,6 +184,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument(
+        "--regenerate-summaries", action="store_true", help="summaries anew, cached expansions"
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--cache-only", action="store_true", help="never call the LLM")
     parser.add_argument(
@@ -189,7 +198,10 @@ def main() -> None:
         contextlib.ExitStack() as stack,
     ):
         store_url = postgres_databases(stack) if args.postgres else embedded_store
-        results = run(args.data_dir or Path(scratch), args.regenerate, args.cache_only, store_url)
+        results = run(
+            args.data_dir or Path(scratch), args.regenerate, args.cache_only, store_url,
+            new_summaries=args.regenerate_summaries,
+        )  # fmt: skip
     if args.postgres:
         results["store"] = "postgresql"
     if args.json:

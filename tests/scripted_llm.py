@@ -5,13 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from ragcode.ingest.summary_prompt import QUESTIONS_SYSTEM
 from ragcode.llm.protocol import ChatMessage, LLMError
-
-
-def is_questions_prompt(messages: Sequence[ChatMessage]) -> bool:
-    """The second summary call (doc2query) rather than the description itself."""
-    return messages[0].content == QUESTIONS_SYSTEM
 
 
 @dataclass

@@ -12,7 +12,7 @@ from ragcode.accounts.protocol import AccountStore
 from ragcode.chat.code_answer import CodeAssistant
 from ragcode.chat.doc_answer import DocumentAssistant
 from ragcode.chat.modes import ChatModes
-from ragcode.config import LlmEndpoint, Settings
+from ragcode.config import LlmEndpoint, LlmSettings, Settings
 from ragcode.documents.parse import DocumentParser
 from ragcode.documents.scan import scan_documents
 from ragcode.documents.texts import DocumentTexts
@@ -202,14 +202,26 @@ def build_embedder(settings: Settings) -> Embedder:
     return LocalEmbedder(threads=embeddings.threads, batch_size=embeddings.batch_size)
 
 
+def background_llm(llm: LLM, settings: LlmSettings) -> LLM:
+    """What summaries run on: the embedded model decodes several at once on its own context,
+    yielding to chat; any other backend is used as it is (a pool spreads calls itself)."""
+    if isinstance(llm, LlamaCppLLM):
+        return llm.background(
+            slots=settings.batch_slots, n_ctx=settings.batch_ctx,
+            no_repeat_ngram=settings.batch_no_repeat_ngram,
+        )  # fmt: skip
+    return llm
+
+
 class LazyLLM:
     """Builds the LLM on first use (the model loads only when there is work for it).
 
     The first chat requests of a fresh server arrive together: without the lock each would
     load its own copy of the model (hundreds of MB to GBs of RAM) and all but one leak."""
 
-    def __init__(self, factory: Callable[[], LLM]) -> None:
+    def __init__(self, factory: Callable[[], LLM], *, owned: bool = True) -> None:
         self._factory = factory
+        self._owned = owned  # False: the caller's LLM (tests, benches), closed by the caller
         self._llm: LLM | None = None
         self._lock = threading.Lock()
 
@@ -221,6 +233,14 @@ class LazyLLM:
             if self._llm is None:  # a failed load leaves None: the next call tries again
                 self._llm = self._factory()
             return self._llm
+
+    def close(self) -> None:
+        """Stop what the LLM runs in the background (the embedded model's batch thread)."""
+        with self._lock:
+            llm = self._llm if self._owned else None
+        close = getattr(llm, "close", None)
+        if callable(close):
+            close()
 
 
 @dataclass(slots=True)
@@ -315,6 +335,7 @@ class App:
         )  # fmt: skip
 
     def close(self) -> None:
+        self.llm.close()
         self.store.close()
         self.docs.store.close()
 
@@ -331,11 +352,11 @@ def build_app(settings: Settings, llm: LLM | None = None, embedder: Embedder | N
         max_bytes=settings.index.max_file_bytes, max_line_length=settings.index.max_line_length
     )
     index_settings = settings.index
-    lazy_llm = LazyLLM(lambda: llm if llm is not None else build_llm(settings))
+    lazy_llm = LazyLLM(lambda: llm if llm is not None else build_llm(settings), owned=llm is None)
 
     def make_summarizer() -> Summarizer:
         return Summarizer(
-            lazy_llm.get(),
+            background_llm(lazy_llm.get(), settings.llm),
             max_tokens=index_settings.summary_max_tokens,
             max_chars=index_settings.summary_max_chars,
             max_code_chars=index_settings.summary_code_chars,

@@ -18,7 +18,10 @@ pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_FAQ = REPO / "samples" / "bank_faq_ko.csv"
 FAQ_QUESTIONS = REPO / "eval" / "bank_faq_ko.jsonl"
-NOISE = 0.01  # the stores rank ties and float sums in their own order
+# The stores rank ties and float sums in their own order: at most one question may land on
+# the other side of a near tie (with the one-call summaries of issue 13, vector-only R@1 on
+# toolz: 19 vs 20 of 85), never more.
+ONE_QUESTION_SLACK = 1e-9
 
 Metrics = dict[str, float]
 
@@ -32,21 +35,19 @@ def run(args: list[str], env: dict[str, str]) -> str:
 
 
 def figures(report: dict[str, dict[str, float]]) -> dict[str, Metrics]:
-    return {
-        name: {key: value for key, value in metrics.items() if key != "questions"}
-        for name, metrics in report.items()
-    }
+    return {name: dict(metrics) for name, metrics in report.items()}
 
 
 def assert_same(sqlite: dict[str, Metrics], postgres: dict[str, Metrics]) -> None:
     assert sqlite.keys() == postgres.keys()
     for name, metrics in sqlite.items():
+        one_question = 1 / metrics["questions"]
         for key, value in metrics.items():
             other = postgres[name][key]
             if value is None or other is None:
                 assert value == other, (name, key)
-            else:
-                assert abs(value - other) <= NOISE, (name, key, value, other)
+            else:  # recall, MRR and counts: no further apart than one question can move them
+                assert abs(value - other) <= one_question + ONE_QUESTION_SLACK, (name, key)
 
 
 def embedded(env: dict[str, str]) -> dict[str, str]:
@@ -63,8 +64,9 @@ def test_toolz_code_figures_are_the_same_on_postgres(cli_env: dict[str, str]) ->
     assert on_postgres["summaries"]["done"] >= 140  # the shipped cache was used, not skipped
     for index in ("without_summaries", "with_summaries"):
         assert_same(figures(on_sqlite[index]), figures(on_postgres[index]))
-    # The figures themselves, so that two equally broken stores cannot agree (README: 0.835).
-    assert on_postgres["with_summaries"]["hybrid"]["recall_at_5"] >= 0.8
+    # The figures themselves, so that two equally broken stores cannot agree (README: 0.788
+    # with the one-call summaries of issue 13; no summaries at all give 0.553).
+    assert on_postgres["with_summaries"]["hybrid"]["recall_at_5"] >= 0.75
 
 
 def test_bank_faq_document_figures_are_the_same_on_postgres(

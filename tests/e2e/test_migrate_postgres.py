@@ -49,7 +49,7 @@ from ragcode.uploads.sqlite import SqliteRegistry
 from tests.integration.test_indexer import korean_summary, unit_name
 from tests.pg_server import PgServer
 from tests.sample_project import write_sample_project
-from tests.scripted_llm import ScriptedLLM, is_questions_prompt
+from tests.scripted_llm import ScriptedLLM
 
 pytestmark = pytest.mark.e2e
 
@@ -84,7 +84,7 @@ def summarize(messages: Sequence[ChatMessage]) -> str:
 
 def fails(messages: Sequence[ChatMessage]) -> bool:
     """One unit's summary fails: its failed state and back-off must travel too."""
-    return not is_questions_prompt(messages) and unit_name(messages) == "verifyChecksum"
+    return unit_name(messages) == "verifyChecksum"
 
 
 @dataclass(frozen=True, slots=True)

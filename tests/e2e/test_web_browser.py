@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ from ragcode.app import App
 from ragcode.embeddings.local import LocalEmbedder
 from ragcode.ingest.summary_prompt import SUMMARY_SYSTEM
 from ragcode.llm.protocol import ChatMessage
+from ragcode.server.eta import remaining_text
 from ragcode.server.factory import create_app
 from tests.server_support import PASSWORD, make_server
 from tests.web_server import free_port, running_server
@@ -274,3 +276,100 @@ def test_too_many_sockets_shows_the_reason(
         assert second.is_visible("#notice")
         context.close()
     core.close()
+
+
+class HeldSummaries:
+    """Summaries (prompts with a unit's code) take half a second each; after the first two
+    calls they wait for `release`, so the page is seen mid-summary. Chat answers at once."""
+
+    name = "held"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.calls = 0
+
+    def stream(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2,
+        stop: Sequence[str] = (),
+    ) -> Iterator[str]:  # fmt: skip
+        if any("def " in message.content for message in messages):
+            self.calls += 1
+            time.sleep(0.5)
+            if self.calls > 2:
+                self.release.wait(60)
+            yield "설명: 카드 결제와 관련된 일을 처리한다.\n검색어: 카드, 결제"
+            return
+        yield "월 500만원입니다 [1]"
+
+
+CARD_PY = b'''def charge_card(amount, card_number):
+    """Charge a credit card payment."""
+    return post_payment(amount, card_number)
+
+
+def refund_card(card_id, amount):
+    """Give money back to a card."""
+    return open_ledger(card_id).credit(amount)
+
+
+def card_statement(card_id, month):
+    """List the payments of a card in one month."""
+    return [row for row in load_payments(card_id, month) if row.amount > 0]
+'''
+FAQ_CSV = "질문,답변\n법인카드 한도는 얼마인가요?,월 500만원입니다.\n".encode()
+ETA_CASES = [None, 0, 12, 150, 4801, 60 * 3600]
+
+
+def test_a_document_is_ready_while_code_is_summarized_with_an_estimate(
+    browser: object, tmp_path: Path, embedder: LocalEmbedder
+) -> None:
+    llm = HeldSummaries()
+    core, api = make_server(tmp_path / "data", llm, embedder)  # type: ignore[arg-type]
+    page = browser.new_page()  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        with running_server(api) as url:
+            sign_up(page, url, "hana")
+            # The client words the estimate as `ragcode status` does (server/eta.py).
+            worded = page.evaluate(
+                """async (cases) => {
+                    const { remainingText } = await import("/static/js/eta.js");
+                    return [cases.map((s) => remainingText(s)), remainingText(150, "en"),
+                            remainingText(null, "en"), remainingText(undefined)];
+                }""",
+                ETA_CASES,
+            )
+            assert worded[0] == [remaining_text(s) for s in ETA_CASES]
+            assert worded[1:] == ["about 3 min left", "estimating time left", "남은 시간 측정 중"]
+
+            page.set_input_files(
+                "#upload-input",
+                files=[{"name": "cards.py", "mimeType": "text/x-python", "buffer": CARD_PY}],
+            )
+            status = ".upload-card .upload-status"
+            # Settled units and the time the rest take, measured from their rate.
+            page.wait_for_function(
+                f"""() => /[12]\\/3 · 남은 시간 (1분 미만|약 \\d+분)/.test(
+                    document.querySelector("{status}")?.textContent ?? "")""",
+                timeout=30000,
+            )
+            assert "검색 가능 · 요약 중" in page.inner_text(status)
+            page.set_input_files(
+                "#upload-input",
+                files=[{"name": "policy.csv", "mimeType": "text/csv", "buffer": FAQ_CSV}],
+            )
+            faq = page.locator(".document", has_text="policy.csv")
+            faq.locator(".state-ready").wait_for(timeout=30000)
+            code = page.locator(".document", has_text="cards.py")
+            assert code.locator(".state-summarizing").count() == 1
+            assert "검색 가능 · 요약 중" in code.inner_text()
+            llm.release.set()
+            code.locator(".state-ready").wait_for(timeout=30000)
+            assert page.locator(f"{status} >> nth=0").inner_text().startswith("완료")
+            assert page.locator(".upload-card .unit-summary").count() == 3
+            assert not errors, errors
+    finally:
+        llm.release.set()
+        page.close()
+        core.close()

@@ -70,7 +70,7 @@ def test_pool_summarizes_in_parallel_and_saves_everything(
     assert (status.summaries_pending, status.summaries_done) == (0, pending)
     hits = app.searcher.search("설정을 읽는다", top_k=3)
     assert hits and hits[0].summary is not None  # label stripped, stored, searchable
-    assert hits[0].summary.startswith("설정을 읽는다.\n예상 질문: ")
+    assert hits[0].summary == "설정을 읽는다."
 
 
 def test_failures_are_marked_counted_and_reported(
@@ -109,8 +109,8 @@ def test_same_code_in_two_files_costs_one_call(
     app = make_app(pool_of(servers))
     app.indexer.index(project)
     report = app.summaries.run()
-    # One unit's summary: its description and its doc2query questions, nothing for the copies.
-    assert sum(server.stats.requests for server in servers) == 2
+    # One request for the unit (description, terms and questions), nothing for the copies.
+    assert sum(server.stats.requests for server in servers) == 1
     assert (report.written, report.from_cache, report.failed) == (1, 2, 0)
     assert app.store.status().summaries_done == 3
 

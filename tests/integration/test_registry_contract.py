@@ -169,6 +169,45 @@ def test_claim_takes_the_oldest_unfinished_job_once(registry: UploadRegistry) ->
     assert registry.claim("replica-b", 60) is None  # both leased, d1 is finished
 
 
+def test_indexing_never_claims_an_upload_being_summarized(open_registry: Opener) -> None:
+    """An indexed code upload waits in `summarizing` for the summary stage; the ingest loop
+    must not take it again because it is unfinished (issue 13)."""
+    one, other = open_registry(), open_registry()
+    for doc_id in ("s1", "s2", "q1", "r1"):
+        add(one, doc_id)
+    one.update("s1", state="summarizing", units=5)
+    one.update("s2", state="summarizing", units=2)
+    one.update("r1", state="ready")
+    taken = one.claim("replica-a", 60)
+    assert taken is not None and taken.id == "q1"
+    assert other.claim("replica-b", 60) is None  # s1 and s2 are for the summary stage
+    first = one.claim_summarizing("replica-a:summaries", 60)
+    assert first is not None and (first.id, first.state, first.units) == ("s1", "summarizing", 5)
+    second = other.claim_summarizing("replica-b:summaries", 60)
+    assert second is not None and second.id == "s2"  # s1 is leased
+    assert other.claim_summarizing("replica-b:summaries", 60) is None
+    assert one.renew("s1", "replica-a:summaries", 60)
+    one.update("s1", state="ready")
+    one.release("s1", "replica-a:summaries")
+    assert other.claim_summarizing("replica-b:summaries", 60) is None  # ready is final
+    assert one.unfinished_count(ALICE) == 2  # q1 and s2 still count as in progress
+
+
+def test_a_summarizing_upload_of_a_crashed_replica_is_taken_over(
+    open_registry: Opener,
+) -> None:
+    crashed, survivor = open_registry(), open_registry()
+    add(crashed, "s1")
+    crashed.update("s1", state="summarizing")
+    assert crashed.claim_summarizing("replica-a:summaries", 1.0) is not None
+    assert survivor.claim_summarizing("replica-b:summaries", 60) is None  # the lease is live
+    time.sleep(1.2)
+    again = survivor.claim_summarizing("replica-b:summaries", 60)
+    assert again is not None and again.id == "s1"
+    assert not crashed.renew("s1", "replica-a:summaries", 60)
+    assert survivor.claim("replica-b", 60) is None  # never indexed again meanwhile
+
+
 def test_concurrent_claims_from_two_replicas_never_share_a_job(open_registry: Opener) -> None:
     replicas = [open_registry(), open_registry()]
     expected = [f"d{n:02d}" for n in range(24)]

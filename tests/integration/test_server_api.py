@@ -138,8 +138,11 @@ def test_upload_streams_progress_and_stays_private(client: TestClient) -> None:
         while True:
             message = ws.receive_json()
             events.append(message)
-            if message.get("status") == "document":
+            if message.get("status") == "document" and message["document"]["state"] == "ready":
                 break
+    # Searchable first (indexed, summaries pending), then ready when its units are settled.
+    states = [e["document"]["state"] for e in events if e["status"] == "document"]
+    assert states == ["summarizing", "ready"]
     progress = [e for e in events if e["status"] == "progress"]
     assert progress[0]["done"] == 0 and progress[0]["total"] == 2
     named = {e["unit"]["name"]: e["summary"] for e in progress[1:]}

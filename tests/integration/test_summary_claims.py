@@ -21,7 +21,7 @@ from ragcode.app import App, build_app
 from ragcode.config import Settings, StoreSettings
 from ragcode.embeddings.local import LocalEmbedder
 from ragcode.ingest.summary_runner import ClaimPolicy, SummaryRunner
-from ragcode.llm.protocol import ChatMessage
+from ragcode.llm.protocol import ChatMessage, LLMStopped
 from ragcode.store import schema
 from ragcode.store.pg_schema import SCHEMA_VERSION as PG_VERSION
 from ragcode.store.pg_schema import TABLES_V1
@@ -29,7 +29,7 @@ from ragcode.store.postgres import PostgresStore
 from ragcode.store.protocol import CodeStore, WorkerBeat
 from ragcode.store.sqlite_store import SqliteStore
 from tests.integration.test_store_contract import claimed, queued
-from tests.scripted_llm import ScriptedLLM, is_questions_prompt
+from tests.scripted_llm import ScriptedLLM
 
 pytestmark = pytest.mark.integration
 
@@ -104,7 +104,7 @@ def unit_name(messages: Sequence[ChatMessage]) -> str:
 
 
 def summary_calls(llm: ScriptedLLM) -> Counter[str]:
-    return Counter(unit_name(m) for m in llm.calls if not is_questions_prompt(m))
+    return Counter(unit_name(m) for m in llm.calls)
 
 
 def answer_slowly(delay_s: float) -> Callable[[Sequence[ChatMessage]], str]:
@@ -246,7 +246,7 @@ def test_stop_finishes_the_unit_at_hand_and_gives_back_the_rest(
 def test_an_interrupt_keeps_what_was_done_and_gives_back_the_rest(
     make_apps: Callable[..., App], tmp_path: Path
 ) -> None:
-    answers = iter(["요약: 첫 단위.", "요약: 둘째 질문."])
+    answers = iter(["요약: 첫 단위."])
 
     def answer(messages: Sequence[ChatMessage]) -> str:
         try:
@@ -402,3 +402,24 @@ def test_a_runner_made_for_another_queue_shares_the_llm(
     assert [w.id for w in app.store.queue_status().workers] == [runner.identity.id]
     runner.retire()
     assert app.store.queue_status().workers == []
+
+
+def test_a_stopped_generation_leaves_the_unit_pending_not_failed(
+    make_apps: Callable[..., App], tmp_path: Path
+) -> None:
+    """The LLM stopped under a unit (the server shutting down): the unit was not summarized,
+    but it did not fail either; no attempt is used up and the next run takes it."""
+
+    def answer(messages: Sequence[ChatMessage]) -> str:
+        if unit_name(messages) == "task_0_1":
+            raise LLMStopped("종료 중")
+        return "요약: 항목을 걸러 곱한 목록을 돌려준다."
+
+    app = make_apps(ScriptedLLM(answer))
+    app.indexer.index(write_project(tmp_path / "project", files=1, functions=4))
+    report = app.summaries.run()
+    status = app.store.status()
+    assert (report.written, report.failed) == (3, 0)
+    assert (status.summaries_done, status.summaries_pending, status.summaries_failed) == (3, 1, 0)
+    left = app.store.claim_summaries("next", 10, 60.0)  # its lease was given back at once
+    assert [ref.record.title for ref in left] == ["task_0_1"]

@@ -106,3 +106,37 @@ def test_a_stalled_holder_elsewhere_does_not_hold_the_upload_queue(
         assert time.monotonic() - started < 10.0
     finally:
         core.close()
+
+
+def test_a_resumed_upload_reports_its_settled_units_without_a_burst_in_the_estimate(
+    tmp_path: Path, embedder: LocalEmbedder
+) -> None:
+    """Units summarized before a restart are reported at once, but they were not settled
+    now: the time left must not be computed as if they had all finished in a second."""
+    core = build_app(
+        Settings(data_dir=tmp_path / "data"), llm=ScriptedLLM(lambda m: "요약"), embedder=embedder
+    )
+    try:
+        files = tmp_path / "upload" / "files"
+        files.mkdir(parents=True)
+        (files / "payments.py").write_bytes(
+            ALICE_CODE + SECOND + SECOND.replace(b"refund", b"void")
+        )
+        core.indexer.index(files, owner=user_scope(1), own_root=True)
+        assert core.summaries.run(limit=1).written == 1  # before the restart
+        sent: list[Progress] = []
+        doc = Document("d1", 1, "payments.py", "code", files.resolve(), "summarizing", 0, None, 0)
+        summaries = UploadSummaries(
+            core.store, core.summaries, lambda user, message: sent.append(message),
+            patience_s=30.0, stopping=threading.Event(),
+        )  # fmt: skip
+        summaries.run(doc)
+    finally:
+        core.close()
+    assert [m.done for m in sent] == [0, 1, 2, 3] and {m.total for m in sent} == {3}
+    # One summary in the queue's last ten minutes: 0.1 a minute, so 2 units take 20 minutes
+    # by the queue's throughput; a burst of one unit "in a second" would say 2 seconds.
+    assert sent[0].remaining_s == pytest.approx(3 * 600.0)
+    assert sent[1].remaining_s == pytest.approx(2 * 600.0)
+    assert sent[2].remaining_s is not None and sent[2].remaining_s > 0
+    assert sent[3].remaining_s == 0

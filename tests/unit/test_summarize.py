@@ -88,35 +88,45 @@ def test_search_terms_are_deduplicated_and_bounded() -> None:
     assert clean_summary(many, 300).count(",") == 7  # at most 8 terms
 
 
-def test_summary_gets_doc2query_questions_and_survives_their_failure() -> None:
+def test_one_call_writes_description_terms_and_doc2query_questions() -> None:
     from ragcode.ingest.questions import clean_questions
     from ragcode.ingest.summarize import Summarizer
-    from ragcode.llm.protocol import LLMError
-    from tests.scripted_llm import ScriptedLLM, is_questions_prompt
+    from ragcode.ingest.summary_prompt import DESCRIPTION_SYSTEM, SUMMARY_SYSTEM
+    from tests.scripted_llm import ScriptedLLM
 
     def answer(messages: object) -> str:
-        if is_questions_prompt(messages):  # type: ignore[arg-type]
-            return (
-                "1. 설정 파일 읽기?\n- 설정 파일 읽기?\n```py\nx\n```\n"
-                "JSON 불러오기\n넷째\n다섯째 질문"
-            )
-        return "설명: 설정을 읽는다.\n검색어: 설정, 읽기"
+        return (
+            "설명: 설정을 읽는다.\n검색어: 설정, 읽기\n"
+            "질문: 1. 설정 파일 읽기? / 설정 파일 읽기? / ```py x``` / JSON 불러오기 / 넷 / "
+            "다섯째 질문 / 여섯째 질문"
+        )
 
     code = "def load(p):\n    data = read(p)\n    return parse(data)"
-    summarizer = Summarizer(ScriptedLLM(answer), max_tokens=64, max_chars=300, max_code_chars=999)
+    llm = ScriptedLLM(answer)
+    summarizer = Summarizer(llm, max_tokens=64, max_chars=300, max_code_chars=999)
     summary = summarizer.summarize(unit("load", code))
     questions = "설정 파일 읽기? / JSON 불러오기 / 다섯째 질문"
     assert summary == f"설정을 읽는다.\n검색어: 설정, 읽기\n예상 질문: {questions}"
+    assert len(llm.calls) == 1 and llm.calls[0][0].content == SUMMARY_SYSTEM
     assert clean_questions("") == []
+    # One per line also counts.
+    assert clean_questions("첫째 질문?\n둘째 질문?") == ["첫째 질문?", "둘째 질문?"]
 
-    failing = ScriptedLLM(answer, fail_when=is_questions_prompt)
-    plain = Summarizer(failing, max_tokens=64, max_chars=300, max_code_chars=999)
+    bare = ScriptedLLM(lambda _m: "설명: 설정을 읽는다.\n검색어: 설정, 읽기")
+    plain = Summarizer(bare, max_tokens=64, max_chars=300, max_code_chars=999)
     assert plain.summarize(unit("load", code)) == "설정을 읽는다.\n검색어: 설정, 읽기"
-    off = Summarizer(
-        ScriptedLLM(answer), max_tokens=64, max_chars=300, max_code_chars=999, questions=False
+    off_llm = ScriptedLLM(answer)
+    off = Summarizer(off_llm, max_tokens=64, max_chars=300, max_code_chars=999, questions=False)
+    off.summarize(unit("load", code))
+    assert off_llm.calls[0][0].content == DESCRIPTION_SYSTEM
+    assert "질문" not in off_llm.calls[0][0].content + off_llm.calls[0][2].content
+
+
+def test_questions_without_a_description_are_dropped() -> None:
+    assert clean_summary("질문: 무엇을 하나?\n", 300) == ""
+    assert clean_summary("설명: 읽는다.\n질문: 무엇을 읽나? / 어디서?", 300) == (
+        "읽는다.\n예상 질문: 무엇을 읽나? / 어디서?"
     )
-    assert "예상 질문" not in off.summarize(unit("load", code))
-    assert LLMError  # the failing call raised LLMError inside the scripted LLM
 
 
 def test_the_distinguishing_detail_continues_the_description() -> None:

@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 
 from ragcode.domain import DOCSTRING, Record, UnitKind
-from ragcode.ingest.questions import (
-    QUESTIONS_MAX_TOKENS,
-    build_question_messages,
-    clean_questions,
-    with_questions,
-)
+from ragcode.ingest.questions import QUESTIONS_MAX_TOKENS, clean_questions, with_questions
 from ragcode.ingest.summary_prompt import (
-    EXAMPLE_ANSWER,
+    DESCRIPTION_EXAMPLE,
+    DESCRIPTION_SYSTEM,
     EXAMPLE_USER,
+    SUMMARY_EXAMPLE,
     SUMMARY_SYSTEM,
     SUMMARY_USER,
 )
-from ragcode.llm.protocol import LLM, ChatMessage, LLMError
+from ragcode.llm.protocol import LLM, ChatMessage, LLMStopped
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +39,7 @@ _PREFIXES = re.compile(r"^(?:요약|설명|summary|description)\s*[:：]\s*", re
 _DETAIL_LABEL = re.compile(r"\s*(?:특징|detail)\s*[:：]\s*", re.IGNORECASE)
 _FENCE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
 _TERMS = re.compile(r"(?:검색어|키워드)\s*[:：]\s*(.*)", re.DOTALL)
+_QUESTIONS = re.compile(r"^\s*(?:예상\s*)?질문\s*[:：]\s*(.*)", re.DOTALL | re.MULTILINE)
 MAX_SEARCH_TERMS = 8
 
 
@@ -66,15 +65,17 @@ def is_trivial(unit: Record) -> bool:
     return _PLAIN_STATEMENT.search(last_line) is not None
 
 
-def build_messages(unit: Record, max_code_chars: int) -> list[ChatMessage]:
+def build_messages(
+    unit: Record, max_code_chars: int, *, questions: bool = True
+) -> list[ChatMessage]:
     code = unit.body
     if len(code) > max_code_chars:
         code = code[:max_code_chars] + "\n# ... (생략)"
     user = SUMMARY_USER.format(language=unit.language, kind=unit.kind, name=unit.title, code=code)
     return [
-        ChatMessage("system", SUMMARY_SYSTEM),
+        ChatMessage("system", SUMMARY_SYSTEM if questions else DESCRIPTION_SYSTEM),
         ChatMessage("user", EXAMPLE_USER),
-        ChatMessage("assistant", EXAMPLE_ANSWER),
+        ChatMessage("assistant", SUMMARY_EXAMPLE if questions else DESCRIPTION_EXAMPLE),
         ChatMessage("user", user),
     ]
 
@@ -99,8 +100,17 @@ def _search_terms(line: str) -> list[str]:
 
 def clean_summary(raw: str, max_chars: int) -> str:
     """Strip prompt artefacts (fences, labels, quotes), bound the length at a sentence end and
-    keep at most a few distinct search terms on a second line."""
+    keep at most a few distinct search terms on a second line and the questions on a third."""
     text = _FENCE.sub(" ", raw)
+    asked = _QUESTIONS.search(text)
+    questions = clean_questions(asked.group(1)) if asked else []
+    if asked:
+        text = text[: asked.start()]
+    description = _described(text, max_chars)
+    return with_questions(description, questions) if description else ""
+
+
+def _described(text: str, max_chars: int) -> str:
     match = _TERMS.search(text)
     terms = _search_terms(match.group(1)) if match else []
     if match:
@@ -115,6 +125,8 @@ def clean_summary(raw: str, max_chars: int) -> str:
 
 
 class Summarizer:
+    """One LLM call per unit writes the description, search terms and (doc2query) questions."""
+
     def __init__(
         self,
         llm: LLM,
@@ -125,7 +137,7 @@ class Summarizer:
         questions: bool = True,
     ) -> None:
         self._llm = llm
-        self._max_tokens = max_tokens
+        self._max_tokens = max_tokens + (QUESTIONS_MAX_TOKENS if questions else 0)
         self._max_chars = max_chars
         self._max_code_chars = max_code_chars
         self._questions = questions
@@ -140,30 +152,21 @@ class Summarizer:
         value = getattr(self._llm, "max_concurrency", None)
         return value if isinstance(value, int) else None
 
-    def summarize(self, unit: Record) -> str:
-        messages = build_messages(unit, self._max_code_chars)
-        raw = "".join(
-            self._llm.stream(
-                messages, max_tokens=self._max_tokens, temperature=0.1, stop=("\n\n", "\n설명")
-            )
+    def summarize(self, unit: Record, cancel: threading.Event | None = None) -> str:
+        """`cancel`: once set, the generation is given up between two pieces (LLMStopped) and
+        the backend stops spending on it."""
+        messages = build_messages(unit, self._max_code_chars, questions=self._questions)
+        stream = self._llm.stream(
+            messages, max_tokens=self._max_tokens, temperature=0.1, stop=("\n\n", "\n설명")
         )
-        summary = clean_summary(raw, self._max_chars)
-        if not summary or not self._questions:
-            return summary
-        return with_questions(summary, self._ask_questions(unit))
-
-    def _ask_questions(self, unit: Record) -> list[str]:
-        """A second, short call; the summary stands on its own if this one fails."""
+        pieces: list[str] = []
         try:
-            raw = "".join(
-                self._llm.stream(
-                    build_question_messages(unit),
-                    max_tokens=QUESTIONS_MAX_TOKENS,
-                    temperature=0.1,
-                    stop=("\n\n",),
-                )
-            )
-        except LLMError as exc:
-            log.warning("summary questions failed name=%s error=%s", unit.title, exc)
-            return []
-        return clean_questions(raw)
+            for piece in stream:
+                if cancel is not None and cancel.is_set():
+                    raise LLMStopped("요약을 멈췄습니다")
+                pieces.append(piece)
+        finally:
+            close = getattr(stream, "close", None)
+            if callable(close):
+                close()  # a generator given up early: the backend frees its sequence
+        return clean_summary("".join(pieces), self._max_chars)

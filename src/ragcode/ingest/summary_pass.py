@@ -13,6 +13,7 @@ from ragcode.embeddings.protocol import EmbeddingError
 from ragcode.ingest.entries import EntryBuilder
 from ragcode.ingest.progress import IndexProgress, SummaryEvent
 from ragcode.ingest.summary_queue import ClaimFeed, LeaseKeeper
+from ragcode.llm.protocol import LLMStopped
 from ragcode.store.protocol import RecordRef, SummaryWork
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,9 @@ class SummaryPass:
 
     def settle(self, ref: RecordRef, result: str | Exception, model: str) -> None:
         """A leader's LLM result, written for it and for the copies of its code."""
+        if isinstance(result, LLMStopped):  # shutdown or cancel: pending, not failed
+            self.abandon(ref)
+            return
         followers = self._followers.pop(ref.record.code_hash, [])
         if isinstance(result, Exception):
             log.warning(

@@ -1,17 +1,28 @@
-"""Prompt for the Korean description of a code unit, with search terms (doc2query style)."""
+"""Prompt for the Korean description of a code unit, with search terms and the questions a
+developer would ask (doc2query), all in one call."""
 
 from __future__ import annotations
 
 # Intent: a short, factual Korean description of behaviour (input, action, result), the detail
 # that tells it apart from its look-alikes (questions about `partition` vs `partition_all` hinge
-# on such details), plus the Korean search terms a developer would type to find it, so that
-# Korean questions match it lexically as well as by meaning. One worked example fixes the format.
-SUMMARY_SYSTEM = (
-    "당신은 숙련된 소프트웨어 엔지니어입니다. 주어진 코드를 한국어로 설명합니다. 다음 세 줄 형식으로만 답하세요.\n"
+# on such details), the Korean search terms a developer would type to find it, so that Korean
+# questions match it lexically as well as by meaning, and (doc2query) the questions themselves:
+# a question is closer to a question than a description is. One call writes all four lines:
+# the code is read once, and every unit's prompt starts with the same system text and worked
+# example, which the embedded model keeps computed across units (llm/llamacpp_batch.py).
+_LINES = (
     "설명: 무엇을 입력받아 무엇을 하고 무엇을 돌려주는지 1~2문장\n"
     "특징: 비슷한 다른 함수와 구별되는 세부 동작(경계 조건, 예외 처리, 특별한 경우) 1문장\n"
     "검색어: 이 코드를 찾는 개발자가 입력할 만한 한국어 검색어와 동의어 6~8개, 쉼표로 구분"
 )
+_QUESTIONS_LINE = (
+    "\n질문: 이 코드를 찾으려는 한국 개발자가 검색창에 입력할 만한 한국어 질문 3개, "
+    "함수 이름 없이 동작을 자기 말로, ' / '로 구분"
+)
+_INTRO = "당신은 숙련된 소프트웨어 엔지니어입니다. 주어진 코드를 한국어로 설명합니다."
+SUMMARY_SYSTEM = f"{_INTRO} 다음 네 줄 형식으로만 답하세요.\n{_LINES}{_QUESTIONS_LINE}"
+# `index.summary_questions = false`: the three lines without the questions.
+DESCRIPTION_SYSTEM = f"{_INTRO} 다음 세 줄 형식으로만 답하세요.\n{_LINES}"
 
 SUMMARY_USER = "언어: {language}\n종류: {kind}\n이름: {name}\n\n```{language}\n{code}\n```"
 
@@ -21,25 +32,13 @@ EXAMPLE_USER = SUMMARY_USER.format(
     name="read_json",
     code="def read_json(path):\n    with open(path, encoding='utf-8') as f:\n        return json.load(f)",
 )
-EXAMPLE_ANSWER = (
+DESCRIPTION_EXAMPLE = (
     "설명: 경로의 JSON 파일을 UTF-8로 열어 파싱한 파이썬 객체(딕셔너리 등)를 돌려준다.\n"
     "특징: 인코딩을 UTF-8로 고정하고, 파일은 with 문으로 열어 읽은 뒤 바로 닫는다.\n"
     "검색어: JSON 파일 읽기, 설정 파일 로드, 파일 파싱, 딕셔너리로 변환, 역직렬화, 파일 열기"
 )
-
-# Intent (second call, doc2query): the questions a Korean developer would type to find this
-# code, in their own words; a question is closer to a question than a description is.
-QUESTIONS_SYSTEM = (
-    "당신은 숙련된 소프트웨어 엔지니어입니다. 주어진 코드를 찾으려는 한국 개발자가 검색창에 입력할 만한 한국어 질문 3개를 씁니다. "
-    "함수 이름을 쓰지 말고 동작을 자기 말로 설명하는 질문을 한 줄에 하나씩, 번호 없이 쓰세요."
-)
-QUESTIONS_USER = "```{language}\n{code}\n```"
-QUESTIONS_EXAMPLE_USER = QUESTIONS_USER.format(
-    language="python",
-    code="def read_json(path):\n    with open(path, encoding='utf-8') as f:\n        return json.load(f)",
-)
-QUESTIONS_EXAMPLE_ANSWER = (
-    "JSON 설정 파일을 읽어서 딕셔너리로 바꾸려면?\n"
-    "파일 경로를 받아 JSON 내용을 파이썬 객체로 불러오는 코드\n"
-    "UTF-8 JSON 파일 파싱하기"
+SUMMARY_EXAMPLE = (
+    f"{DESCRIPTION_EXAMPLE}\n"
+    "질문: JSON 설정 파일을 읽어서 딕셔너리로 바꾸려면? / "
+    "파일 경로를 받아 JSON 내용을 파이썬 객체로 불러오는 코드 / UTF-8 JSON 파일 파싱하기"
 )

@@ -233,10 +233,13 @@ class SummaryRunner:
         log.info("summarizing workers=%d batch=%d", workers, feed.batch)
         in_flight: dict[Future[str | Exception], RecordRef] = {}
         executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="summary")
+        # Set when this run ends abnormally (Ctrl+C, an error): what is at the LLM is given
+        # up (its units stay pending) instead of holding the exit for a whole batch.
+        halt = threading.Event()
 
         def fill(ref: RecordRef | None) -> None:
             while ref is not None:
-                in_flight[executor.submit(self._attempt, summarizer, ref)] = ref
+                in_flight[executor.submit(self._attempt, summarizer, ref, halt)] = ref
                 if len(in_flight) >= 2 * workers:
                     return
                 ref = state.next_leader(feed)
@@ -253,13 +256,18 @@ class SummaryRunner:
                         state.abandon(in_flight.pop(future))
                 elif len(in_flight) < 2 * workers:
                     fill(state.next_leader(feed))
+        except BaseException:
+            halt.set()
+            raise
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
 
     @staticmethod
-    def _attempt(summarizer: Summarizer, ref: RecordRef) -> str | Exception:
+    def _attempt(
+        summarizer: Summarizer, ref: RecordRef, halt: threading.Event | None = None
+    ) -> str | Exception:
         """The LLM call (runs on a worker thread): the summary, or the error it raised."""
         try:
-            return summarizer.summarize(ref.record)
+            return summarizer.summarize(ref.record, halt)
         except Exception as exc:  # any backend failure: keep the unit, retry later
             return exc

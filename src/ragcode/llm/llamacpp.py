@@ -8,14 +8,18 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ragcode.llm.protocol import ChatMessage, LLMError
+from ragcode.llm.gate import InteractiveGate
+from ragcode.llm.llamacpp_batch import BatchEngine, BatchRequest
+from ragcode.llm.protocol import ChatMessage, LLMError, LLMStopped
 
 log = logging.getLogger(__name__)
 
 
 class LlamaCppLLM:
-    """Loads the model on first use; one generation at a time (a llama.cpp context is not
-    thread-safe), so concurrent callers queue on a lock instead of corrupting state."""
+    """Loads the model on first use; one interactive generation at a time (a llama.cpp
+    context is not thread-safe), so concurrent callers queue on a lock instead of corrupting
+    state. Background work (`background()`) runs on a second context of the same weights and
+    pauses while an interactive generation runs."""
 
     def __init__(self, model_path: Path, *, name: str, n_ctx: int, n_threads: int, seed: int):
         self._model_path = model_path
@@ -25,6 +29,10 @@ class LlamaCppLLM:
         self._seed = seed
         self._model: Any = None
         self._lock = threading.Lock()
+        self._gate = InteractiveGate()
+        self._engine: BatchEngine | None = None
+        self._closed = False
+        self._formatter: Any = None
 
     @property
     def name(self) -> str:
@@ -56,11 +64,11 @@ class LlamaCppLLM:
         temperature: float = 0.2,
         stop: Sequence[str] = (),
     ) -> Iterator[str]:
-        with self._lock:
+        with self._gate.interactive(), self._lock:
             model = self._load()
             try:
                 chunks = model.create_chat_completion(
-                    messages=[{"role": m.role, "content": m.content} for m in messages],
+                    messages=_as_dicts(messages),
                     max_tokens=max_tokens,
                     temperature=temperature,
                     stop=list(stop) or None,
@@ -72,3 +80,104 @@ class LlamaCppLLM:
                         yield delta
             except ValueError as exc:  # llama.cpp reports context overflow this way
                 raise LLMError(f"로컬 LLM 생성 실패: {exc}") from exc
+
+    def gate(self) -> InteractiveGate:
+        """Held while an interactive generation runs; background work waits for it."""
+        return self._gate
+
+    def background(self, *, slots: int, n_ctx: int, no_repeat_ngram: int = 0) -> LlamaCppBackground:
+        """The same model for background work (summaries): up to `slots` generations decoded
+        together in a batch of at most `n_ctx` cache cells, greedily (never repeating an
+        n-gram of `no_repeat_ngram` tokens, when given)."""
+        return LlamaCppBackground(self, slots=slots, n_ctx=n_ctx, no_repeat_ngram=no_repeat_ngram)
+
+    def _batch_engine(self, slots: int, n_ctx: int) -> BatchEngine:
+        with self._lock:
+            if self._closed:
+                raise LLMStopped("로컬 LLM 이 종료되었습니다")
+            if self._engine is None or not self._engine.alive:  # a dead batch is rebuilt
+                self._engine = BatchEngine(
+                    self._load(), slots=slots, n_ctx=n_ctx, n_threads=self._n_threads,
+                    gate=self._gate,
+                )  # fmt: skip
+            return self._engine
+
+    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
+        """The prompt as `stream` gives it to the model: the GGUF's own chat template."""
+        with self._lock:
+            model = self._load()
+            if self._formatter is None:
+                from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+                template = model.metadata.get("tokenizer.chat_template")
+                if not template:
+                    raise LLMError("이 GGUF 모델에는 대화 템플릿이 없어 요약 배치를 쓸 수 없습니다")
+                eos, bos = model.token_eos(), model.token_bos()
+                self._formatter = Jinja2ChatFormatter(
+                    template=template,
+                    eos_token=model._model.token_get_text(eos) if eos != -1 else "",
+                    bos_token=model._model.token_get_text(bos) if bos != -1 else "",
+                )
+            rendered = self._formatter(messages=_as_dicts(messages))
+            tokens: list[int] = model.tokenize(
+                rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
+            )
+            return tokens
+
+    def close(self) -> None:
+        """Free the background context (the interactive one goes with the object)."""
+        with self._lock:
+            engine, self._engine = self._engine, None
+            self._closed = True
+        if engine is not None:
+            engine.close()
+
+
+class LlamaCppBackground:
+    """An LLM for background work on the embedded model: calls from several threads (the
+    summary runner's) are decoded together; each pauses while an interactive call runs."""
+
+    def __init__(
+        self, owner: LlamaCppLLM, *, slots: int, n_ctx: int, no_repeat_ngram: int = 0
+    ) -> None:
+        self._owner = owner
+        self._slots = slots
+        self._n_ctx = n_ctx
+        self._no_repeat_ngram = no_repeat_ngram
+
+    @property
+    def name(self) -> str:
+        return self._owner.name
+
+    @property
+    def max_concurrency(self) -> int:
+        return self._slots
+
+    def engine(self) -> BatchEngine:
+        """The batch (started on first use)."""
+        return self._owner._batch_engine(self._slots, self._n_ctx)
+
+    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
+        return self._owner.prompt_tokens(messages)
+
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float = 0.2,
+        stop: Sequence[str] = (),
+    ) -> Iterator[str]:
+        """Greedy decoding whatever `temperature` says: a summary should not depend on luck,
+        and the batch samples every sequence the same way."""
+        del temperature
+        engine = self.engine()
+        request = BatchRequest(
+            self.prompt_tokens(messages), max_tokens, tuple(stop), self._no_repeat_ngram
+        )
+        engine.submit(request)
+        yield from request.pieces()
+
+
+def _as_dicts(messages: Sequence[ChatMessage]) -> list[dict[str, str]]:
+    return [{"role": m.role, "content": m.content} for m in messages]

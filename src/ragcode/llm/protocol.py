@@ -19,6 +19,11 @@ class LLMError(RuntimeError):
     """A backend failed to produce an answer (model missing, timeout, server error)."""
 
 
+class LLMStopped(LLMError):
+    """The generation was stopped before its end (the process is shutting down, or the caller
+    cancelled it): the work was not done, which is not a failure of the work."""
+
+
 class LLM(Protocol):
     @property
     def name(self) -> str:

@@ -1,12 +1,15 @@
-"""Background ingestion of uploads, one at a time, pushing per-unit progress to the uploader.
+"""Background ingestion of uploads, one at a time, pushing progress to the uploader.
 
-One thread per process: indexing and summaries share the store and the (single) local model,
-so uploads queue behind each other instead of competing; chat keeps working meanwhile. The
-queue itself is the registry: the thread takes the oldest unfinished upload with a lease
-(`UploadRegistry.claim`) and renews it while it works, so among several server replicas on
-one database each upload is processed by one of them, and a restart (or another replica,
-once the lease runs out) resumes what was queued or running. Every upload is indexed in its
-owner's scope until the owner shares it with the team.
+Two threads per process: this ingest loop indexes uploads (parse, embed, store: seconds), one
+after the other, and the summary stage (`summary_stage.SummaryStage`) follows the summaries
+of indexed code uploads (minutes to hours) on its own thread. So an upload is searchable as
+soon as it is indexed, and a document uploaded while a large repository is being summarized
+waits for indexing only, never for those summaries. The queue itself is the registry: the
+loop takes the oldest upload waiting to be indexed with a lease (`UploadRegistry.claim`) and
+renews it while it works, so among several server replicas on one database each upload is
+indexed by one of them, and a restart (or another replica, once the lease runs out) resumes
+what was queued or running. Every upload is indexed in its owner's scope until the owner
+shares it with the team.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,8 +29,8 @@ from ragcode.app import App, uploads_dir
 from ragcode.domain import SkippedFile
 from ragcode.ingest.indexer import IndexInputError
 from ragcode.server.hub import Hub
-from ragcode.server.protocol import DocumentState
-from ragcode.server.upload_summaries import UploadSummaries
+from ragcode.server.summary_stage import SummaryStage
+from ragcode.server.upload_jobs import IdleSignal, announce_state, leased, next_claimed
 from ragcode.store.protocol import IndexWriter, StoreError
 from ragcode.uploads.protocol import Document, RegistryError, UploadBusyError, UploadRegistry
 
@@ -59,29 +61,25 @@ class IngestWorker:
         self._lease_s = app.settings.server.upload_lease_s
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        # wait_idle(): the loop found nothing to claim after the latest submit.
-        self._idle = threading.Condition()
-        self._submitted = 0
-        self._idle_seen = 0
+        self._idle = IdleSignal()  # wait_idle(): nothing to claim after the latest submit
         self._thread: threading.Thread | None = None
-        self._summaries = UploadSummaries(
-            app.store, app.summaries, hub.publish_threadsafe,
-            patience_s=2 * app.settings.worker.lease_s, stopping=self._stopping,
-        )  # fmt: skip
+        self._summaries = SummaryStage(app, registry, hub, self._name, reindex=self._wake.set)
 
     def start(self) -> None:
-        """Start the worker: first align every upload's index scope with the registry (also
+        """Start both threads: first align every upload's index scope with the registry (also
         narrows uploads indexed before scopes existed), then take unfinished uploads."""
         if self._thread is None:
             self.reconcile()
             self._stopping.clear()
             self._thread = threading.Thread(target=self._loop, name="ingest", daemon=True)
             self._thread.start()
+            self._summaries.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
         if self._thread is not None:
             self._stopping.set()
             self._wake.set()
+            self._summaries.stop(timeout_s)
             self._thread.join(timeout_s)
             self._thread = None
 
@@ -141,35 +139,38 @@ class IngestWorker:
     def submit(self, doc: Document) -> None:
         """A new upload is in the registry: look now (any replica may take it)."""
         self.start()
-        with self._idle:
-            self._submitted += 1
+        self._idle.announce()
         self._wake.set()
 
     def wait_idle(self, timeout_s: float | None = None) -> bool:
-        """Tests and benches: block until the loop found no work after the latest submit."""
-        with self._idle:
-            wanted = self._submitted
-            return self._idle.wait_for(lambda: self._idle_seen >= wanted, timeout_s)
+        """Tests and benches: block until the loop found nothing to index after the latest
+        submit. Uploads are then searchable; code uploads may still be `summarizing`."""
+        return self._idle.wait(timeout_s)
+
+    def wait_summaries(self, timeout_s: float | None = None) -> bool:
+        """Tests and benches: `wait_idle`, then until the summary stage found nothing to
+        follow: every upload is then `ready` or `failed` (or its summaries were left to other
+        processes, as `UploadSummaries` does when they stall)."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+
+        def left() -> float | None:
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+        return self.wait_idle(left()) and self._summaries.wait_idle(left())
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
-            with self._idle:
-                seen = self._submitted
-            try:
-                doc = self._registry.claim(self._name, self._lease_s)
-            except Exception as exc:  # the database is away: try again after a pause
-                log.warning("upload claim failed error=%s", exc)
-                doc = None
+            doc = next_claimed(
+                lambda: self._registry.claim(self._name, self._lease_s),
+                self._idle, self._wake, POLL_S, "upload",
+            )  # fmt: skip
             if doc is None:
-                with self._idle:
-                    self._idle_seen = seen
-                    self._idle.notify_all()
-                self._wake.wait(POLL_S)
-                self._wake.clear()
                 continue
             try:
-                with self._leased(doc) as lost:
-                    self._process(doc, lost)
+                with leased(self._registry, doc.id, self._name, self._lease_s) as lost:
+                    handed = self._process(doc, lost)
+                if handed:  # its lease is given back: the summary stage may take it now
+                    self._summaries.handed()
             except (StoreError, RegistryError) as exc:
                 # The database (or the index file) is away: the upload is not at fault. It
                 # stays unfinished and is taken again (here or by another replica) later.
@@ -182,42 +183,16 @@ class IngestWorker:
                     if self._registry.exists(doc.id):
                         self._finish(doc, "failed", error=error)
 
-    @contextlib.contextmanager
-    def _leased(self, doc: Document) -> Iterator[threading.Event]:
-        """Renew the upload's lease while it is processed, give it back after; the event
-        yielded is set when the lease was lost (another process has taken the upload over)."""
-        done = threading.Event()
-        lost = threading.Event()
-
-        def renew() -> None:
-            while not done.wait(self._lease_s / 3):
-                try:
-                    if not self._registry.renew(doc.id, self._name, self._lease_s):
-                        log.warning("upload lease lost document=%s", doc.id)
-                        lost.set()
-                        return
-                except Exception as exc:
-                    log.warning("upload lease renewal failed document=%s error=%s", doc.id, exc)
-
-        renewer = threading.Thread(target=renew, name=f"lease-{doc.id}", daemon=True)
-        renewer.start()
-        try:
-            yield lost
-        finally:
-            done.set()
-            renewer.join()
-            with contextlib.suppress(Exception):
-                self._registry.release(doc.id, self._name)
-
-    def _process(self, doc: Document, lost: threading.Event) -> None:
+    def _process(self, doc: Document, lost: threading.Event) -> bool:
+        """Index the upload; True when it was left `summarizing` for the summary stage."""
         with self._registry.exclusive(doc.id):
             current = self._registry.find(doc.id)
             if current is None:
-                return  # deleted while queued
+                return False  # deleted while queued
             doc = current  # shared meanwhile? index in the scope it has now
             if not doc.path.is_dir():
                 self._finish(doc, "failed", error="업로드한 파일을 찾을 수 없습니다")
-                return
+                return False
             self._registry.update(doc.id, state="indexing")
             indexer = self._app.indexer if doc.kind == "code" else self._app.docs.indexer
             report = indexer.index(doc.path, owner=doc.scope, own_root=True)
@@ -226,31 +201,31 @@ class IngestWorker:
             # an owner's change meanwhile wins over the scope read at the start).
             now = self._registry.find(doc.id)
             if now is None:
-                return  # deleted meanwhile (its remover cleans the index)
+                return False  # deleted meanwhile (its remover cleans the index)
             self._store_of(now).set_scope(report.root, now.scope)
         if lost.is_set():
             log.warning("upload left to the process that took it over document=%s", doc.id)
-            return
+            return False
         skipped = [s for s in report.skipped if isinstance(s, SkippedFile)]
         if report.units_written == 0 and not report.files_unchanged:
             reason = skipped[0].reason if skipped else "색인할 함수나 문단을 찾지 못했습니다"
             self._finish(doc, "failed", units=0, error=reason)
-            return
+            return False
         settings = self._app.settings
+        units = report.units_written or None  # a resumed upload keeps its count
+        if not self._registry.exists(doc.id):
+            return False
         if doc.kind == "code" and settings.index.summaries and settings.server.summarize:
-            units = report.units_written or None  # a resumed upload keeps its count
-            self._registry.update(doc.id, state="summarizing", units=units)
-            self._summaries.run(doc)
-        if self._registry.exists(doc.id):
-            self._finish(doc, "ready", units=report.units_written or None)
+            # Searchable from now on; the summary stage settles it to `ready`.
+            self._finish(doc, "summarizing", units=units)
+            return True
+        self._finish(doc, "ready", units=units)
+        return False
 
     def _finish(
         self, doc: Document, state: str, units: int | None = None, error: str | None = None
     ) -> None:
-        self._registry.update(doc.id, state=state, units=units, error=error)
-        current = self._registry.get(doc.user_id, doc.id)
-        if current is not None:
-            self._hub.publish_threadsafe(doc.user_id, DocumentState(document=current.as_dict()))
+        announce_state(self._registry, self._hub, doc, state, units, error)
 
     def remove(self, doc: Document) -> None:
         """Remove the upload's files and every index entry of it (blocking: call off-loop).

@@ -82,6 +82,9 @@ class Progress(BaseModel):
     total: int
     unit: dict[str, Any] | None  # path, name, kind, start_line; None for the opening event
     summary: str | None
+    # Seconds until the upload's summaries are settled, from the measured rate (server/eta.py);
+    # None while no rate is measured yet.
+    remaining_s: float | None = None
 
 
 class DocumentState(BaseModel):

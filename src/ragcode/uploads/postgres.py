@@ -15,11 +15,19 @@ import psycopg
 from ragcode.db.pg import PgDatabase, pg_text
 from ragcode.db.pg_migrations import Component, Migration
 from ragcode.store.pg_pool import Connection
-from ragcode.uploads.protocol import UNFINISHED, Document, RegistryError, UploadBusyError
+from ragcode.uploads.protocol import (
+    SUMMARIZING,
+    TO_INDEX,
+    UNFINISHED,
+    Document,
+    RegistryError,
+    UploadBusyError,
+)
 
 # Ids compare byte-wise (COLLATE "C") as in SQLite, so ties on created_at order the same way.
-# The partial index serves `claim` and `unfinished`; its states are UNFINISHED when written
-# (a later change to UNFINISHED needs a migration that rebuilds it).
+# The partial index serves `claim`, `claim_summarizing` and `unfinished`; its states are
+# UNFINISHED when written (a later change to UNFINISHED needs a migration that rebuilds it).
+# Both claims ask for a subset of those states, which the planner proves implies the index.
 SCHEMA = Component("uploads", (
     Migration(1, "documents and leases", """
 CREATE TABLE upload_documents (
@@ -46,10 +54,18 @@ _COLUMNS = (
     " extract(epoch FROM created_at)::float8, shared"
 )
 _ORDER = "ORDER BY created_at, id"
-# Written out (not a parameter) so that the planner matches the partial index's predicate.
-_UNFINISHED = "state IN ({})".format(", ".join(f"'{state}'" for state in UNFINISHED))
+
+
+def _states(states: tuple[str, ...]) -> str:
+    """Written out (not a parameter) so that the planner matches the partial index."""
+    return "state IN ({})".format(", ".join(f"'{state}'" for state in states))
+
+
+_UNFINISHED = _states(UNFINISHED)
 # A lease is free when nobody holds it or it ran out (its holder crashed or hangs).
-_FREE_JOB = f"{_UNFINISHED} AND (lease_owner IS NULL OR lease_until < now())"
+_FREE = "(lease_owner IS NULL OR lease_until < now())"
+_FREE_TO_INDEX = f"{_states(TO_INDEX)} AND {_FREE}"
+_FREE_SUMMARIZING = f"{_states((SUMMARIZING,))} AND {_FREE}"
 _LEASE_END = "now() + make_interval(secs => %(lease)s)"
 
 
@@ -158,10 +174,16 @@ class PostgresRegistry:
 
     # --- the job queue -----------------------------------------------------------
     def claim(self, owner: str, lease_s: float) -> Document | None:
+        return self._claim(owner, lease_s, _FREE_TO_INDEX)
+
+    def claim_summarizing(self, owner: str, lease_s: float) -> Document | None:
+        return self._claim(owner, lease_s, _FREE_SUMMARIZING)
+
+    def _claim(self, owner: str, lease_s: float, free_job: str) -> Document | None:
         def take(conn: Connection) -> list[tuple[Any, ...]]:
             return conn.execute(
                 f"UPDATE upload_documents SET lease_owner = %(owner)s, lease_until = {_LEASE_END}"
-                f" WHERE id = (SELECT id FROM upload_documents WHERE {_FREE_JOB} {_ORDER}"
+                f" WHERE id = (SELECT id FROM upload_documents WHERE {free_job} {_ORDER}"
                 f" LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {_COLUMNS}",
                 {"owner": owner, "lease": float(lease_s)},
             ).fetchall()

@@ -1,6 +1,8 @@
-"""The upload registry port. An upload whose state is not final is a job: a server process
-takes it with a lease (`claim`), renews the lease while it works, and another process takes
-the job over when the lease runs out (the first one crashed), so each upload is processed by
+"""The upload registry port. An upload whose state is not final is a job, in two stages: a
+server process takes a queued upload with a lease (`claim`) and indexes it, then a code
+upload waits in `summarizing` until a summary thread takes it (`claim_summarizing`) and
+follows its summaries to the end. Leases are renewed while the work goes on and taken over by
+another process when they run out (the first one crashed), so each stage of an upload runs in
 one process at a time, whichever replica received it."""
 
 from __future__ import annotations
@@ -14,8 +16,13 @@ from typing import Protocol
 from ragcode.domain import TEAM_SCOPE, user_scope
 
 UPLOADS_DIR = "uploads"  # under the data directory: <user id>/<upload id>/files
-# States a restart must pick up again; "ready" and "failed" are final.
+# States a restart must pick up again (and that count against a user's uploads in
+# progress); "ready" and "failed" are final.
 UNFINISHED = ("queued", "indexing", "summarizing")
+# The indexing stage (`claim`): seconds to minutes. An upload in SUMMARIZING is already
+# searchable and is never indexed again because its summaries are unfinished.
+TO_INDEX = ("queued", "indexing")
+SUMMARIZING = "summarizing"  # the summary stage (`claim_summarizing`): minutes to hours
 
 
 class RegistryError(RuntimeError):
@@ -90,8 +97,14 @@ class UploadRegistry(Protocol):
     def delete(self, doc_id: str) -> None: ...
 
     def claim(self, owner: str, lease_s: float) -> Document | None:
-        """The oldest unfinished upload that no live lease holds, now leased to `owner` for
-        `lease_s` seconds (atomic: two processes never get the same upload)."""
+        """The oldest upload waiting to be indexed (TO_INDEX) that no live lease holds, now
+        leased to `owner` for `lease_s` seconds (atomic: two processes never get the same
+        upload)."""
+        ...
+
+    def claim_summarizing(self, owner: str, lease_s: float) -> Document | None:
+        """As `claim`, for the oldest upload in SUMMARIZING (indexed, summaries to follow).
+        The same lease columns: `renew` and `release` serve both stages."""
         ...
 
     def renew(self, doc_id: str, owner: str, lease_s: float) -> bool:

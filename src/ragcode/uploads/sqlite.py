@@ -9,7 +9,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ragcode.db.sqlite import LockedDatabase, immediate
-from ragcode.uploads.protocol import UNFINISHED, Document, RegistryError, UploadBusyError
+from ragcode.uploads.protocol import (
+    SUMMARIZING,
+    TO_INDEX,
+    UNFINISHED,
+    Document,
+    RegistryError,
+    UploadBusyError,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -141,12 +148,19 @@ class SqliteRegistry(LockedDatabase):
 
     # --- the job queue -----------------------------------------------------------
     def claim(self, owner: str, lease_s: float) -> Document | None:
+        return self._claim(owner, lease_s, TO_INDEX)
+
+    def claim_summarizing(self, owner: str, lease_s: float) -> Document | None:
+        return self._claim(owner, lease_s, (SUMMARIZING,))
+
+    def _claim(self, owner: str, lease_s: float, states: tuple[str, ...]) -> Document | None:
         now = time.time()
+        marks = ",".join("?" * len(states))
         with self._guard() as conn, immediate(conn):
             row = conn.execute(
-                f"SELECT {_COLUMNS} FROM documents WHERE state IN ({_UNFINISHED_MARKS})"
+                f"SELECT {_COLUMNS} FROM documents WHERE state IN ({marks})"
                 " AND (lease_owner IS NULL OR lease_until < ?) ORDER BY created_at, id LIMIT 1",
-                (*UNFINISHED, now),
+                (*states, now),
             ).fetchone()
             if row is None:
                 return None

@@ -1,6 +1,9 @@
 // Uploads and the documents panel: upload progress and each unit's summary as it completes.
+// A code upload is searchable once indexed ("summarizing"); its card counts the summaries
+// and shows the time they still take.
 import { api } from "./api.js";
-import { t } from "./i18n.js";
+import { remainingText } from "./eta.js";
+import { lang, t } from "./i18n.js";
 import { el } from "./render.js";
 
 export class Documents {
@@ -88,7 +91,9 @@ export class Documents {
     const card = this.card(message.document_id, "");
     card.bar.max = Math.max(1, message.total);
     card.bar.value = message.done;
-    card.status.textContent = `${t("summarizing")} ${message.done}/${message.total}`;
+    // Searchable already; the estimate comes from the measured summary rate (none yet: said so).
+    const left = message.done < message.total ? ` · ${remainingText(message.remaining_s, lang())}` : "";
+    card.status.textContent = `${t("summarizing")} ${message.done}/${message.total}${left}`;
     if (message.unit) {
       const item = el("li", "unit-summary");
       const unit = message.unit;

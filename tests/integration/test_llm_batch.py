@@ -1,0 +1,138 @@
+"""Background generation on the real embedded model: several sequences in one batch, the
+shared prompt prefix computed once, stop strings, cancellation, and interactive calls first."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Generator, Iterator
+from pathlib import Path
+
+import pytest
+
+from ragcode.llm.llamacpp import LlamaCppBackground, LlamaCppLLM
+from ragcode.llm.protocol import ChatMessage, LLMError, LLMStopped
+
+pytestmark = pytest.mark.integration
+
+SYSTEM = (
+    "당신은 숙련된 소프트웨어 엔지니어입니다. "
+    "주어진 코드가 하는 일을 한국어 한 문장으로 설명합니다."
+)
+
+
+def ask(number: int) -> list[ChatMessage]:
+    code = f"def add_{number}(a, b):\n    return a + b + {100 + number}"
+    return [ChatMessage("system", SYSTEM), ChatMessage("user", f"```python\n{code}\n```")]
+
+
+@pytest.fixture(scope="module")
+def model(models_dir: Path) -> Iterator[LlamaCppLLM]:
+    llm = LlamaCppLLM(
+        next(models_dir.glob("*.gguf")), name="small", n_ctx=2048, n_threads=2, seed=1
+    )
+    yield llm
+    llm.close()
+
+
+@pytest.fixture(scope="module")
+def background(model: LlamaCppLLM) -> LlamaCppBackground:
+    return model.background(slots=4, n_ctx=2048)
+
+
+def run_together(background: LlamaCppBackground, numbers: list[int]) -> dict[int, str]:
+    answers: dict[int, str] = {}
+
+    def one(number: int) -> None:
+        answers[number] = "".join(background.stream(ask(number), max_tokens=40, stop=("\n",)))
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in numbers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return answers
+
+
+def test_a_batch_answers_each_prompt_like_the_model_alone(
+    model: LlamaCppLLM, background: LlamaCppBackground
+) -> None:
+    # Six requests on four slots: two wait for a slot and join the running batch.
+    answers = run_together(background, [1, 2, 3, 4, 5, 6])
+    assert sorted(answers) == [1, 2, 3, 4, 5, 6]
+    for number, answer in answers.items():
+        # Each answer is about its own prompt (its function name or its constant).
+        assert f"add_{number}" in answer or str(100 + number) in answer, answer
+        assert "\n" not in answer  # the stop string ends it and is not sent
+    alone = "".join(model.stream(ask(3), max_tokens=40, temperature=0.0, stop=("\n",)))
+    # Greedy decoding in a batch follows the same tokens as the interactive greedy path
+    # (float sums in another order may flip a near tie late in the text, so compare a start).
+    assert answers[3][:20] == alone[:20]
+
+
+def test_the_shared_prefix_is_computed_once(background: LlamaCppBackground) -> None:
+    run_together(background, [7, 8])
+    engine = background.engine()
+    shared = engine.prefix_tokens
+    # The system prompt and the code fence opening are common to every prompt here.
+    assert shared >= 40
+    before = engine.computed_prompt_tokens
+    run_together(background, [9])
+    prompt = len(background.prompt_tokens(ask(9)))
+    assert engine.computed_prompt_tokens - before == prompt - shared
+
+
+def test_closing_a_stream_early_frees_its_slot(background: LlamaCppBackground) -> None:
+    long = [ChatMessage("user", "Repeat the word 'ragcode' 300 times separated by spaces.")]
+    stream = background.stream(long, max_tokens=400)
+    assert next(stream)
+    assert isinstance(stream, Generator)
+    stream.close()  # the caller gave up: the sequence must stop spending the batch
+    answers = run_together(background, [10, 11, 12, 13])  # needs all four slots
+    assert sorted(answers) == [10, 11, 12, 13]
+
+
+def test_background_waits_while_an_interactive_call_runs(
+    model: LlamaCppLLM, background: LlamaCppBackground
+) -> None:
+    pieces: list[float] = []
+    done = threading.Event()
+
+    def work() -> None:
+        for _piece in background.stream(ask(14), max_tokens=20):
+            pieces.append(time.monotonic())
+        done.set()
+
+    with model.gate().interactive():  # as if a chat answer were being generated
+        worker = threading.Thread(target=work)
+        worker.start()
+        time.sleep(3.0)
+        assert pieces == []  # nothing decoded while someone waits for an answer
+        released = time.monotonic()
+    assert done.wait(60)
+    assert pieces and pieces[0] >= released
+
+
+def test_a_prompt_longer_than_the_batch_context_is_a_clear_error(
+    background: LlamaCppBackground,
+) -> None:
+    huge = [ChatMessage("user", "x = 1\n" * 2000)]
+    with pytest.raises(LLMError, match="너무 깁니다"):
+        "".join(background.stream(huge, max_tokens=10))
+    answer = "".join(background.stream(ask(15), max_tokens=30, stop=("\n",)))
+    assert "add_15" in answer or "115" in answer
+
+
+def test_closing_the_model_stops_the_batch_without_failing_the_work(models_dir: Path) -> None:
+    llm = LlamaCppLLM(
+        next(models_dir.glob("*.gguf")), name="small", n_ctx=1024, n_threads=2, seed=1
+    )
+    background = llm.background(slots=2, n_ctx=2048)
+    long = [ChatMessage("user", "Repeat the word 'ragcode' 300 times separated by spaces.")]
+    stream = background.stream(long, max_tokens=400)
+    assert next(stream)
+    llm.close()  # the server stops while a summary is being written
+    with pytest.raises(LLMStopped):  # "not done", which the summary runner keeps pending
+        list(stream)
+    with pytest.raises(LLMStopped):
+        list(background.stream(ask(16), max_tokens=10))
