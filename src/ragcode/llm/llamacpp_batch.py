@@ -191,28 +191,28 @@ class BatchEngine:
                 self._closed = True
             stopped = LLMStopped("로컬 LLM 배치가 종료되었습니다")
             self._fail_all(stopped)
-            while True:
-                try:
-                    self._waiting.append(self._pending.get_nowait())  # type: ignore[arg-type]
-                except queue.Empty:
-                    break
-            for request in self._waiting:
+            for request in [*self._waiting, *self._drain_pending()]:
                 if request is not None:
                     request.out.put(stopped)
             self._waiting = []
             self._lib.llama_batch_free(self._batch)
             self._lib.llama_free(self._ctx)
 
+    def _drain_pending(self) -> list[BatchRequest | None]:
+        """Everything submitted so far, without waiting."""
+        items: list[BatchRequest | None] = []
+        while True:
+            try:
+                items.append(self._pending.get_nowait())
+            except queue.Empty:
+                return items
+
     def _receive(self) -> bool:
         """Take new requests, blocking only when there is nothing to do; False once closed."""
         items: list[BatchRequest | None] = []
         if not self._active and not self._waiting:
             items.append(self._pending.get())
-        while True:
-            try:
-                items.append(self._pending.get_nowait())
-            except queue.Empty:
-                break
+        items += self._drain_pending()
         self._waiting.extend(item for item in items if item is not None)
         return None not in items
 
