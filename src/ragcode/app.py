@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+from ragcode.accounts.apikeys import ApiKeyStore
 from ragcode.accounts.protocol import AccountStore
 from ragcode.chat.code_answer import CodeAssistant
 from ragcode.chat.doc_answer import DocumentAssistant
 from ragcode.chat.modes import ChatModes
-from ragcode.config import LlmEndpoint, LlmSettings, Settings
+from ragcode.config import (
+    DocumentSettings,
+    GenerationSettings,
+    LlmEndpoint,
+    LlmSettings,
+    Settings,
+)
 from ragcode.documents.parse import DocumentParser
 from ragcode.documents.scan import scan_documents
 from ragcode.documents.texts import DocumentTexts
@@ -27,15 +36,18 @@ from ragcode.history.protocol import HistoryStore
 from ragcode.ingest.entries import EntryBuilder
 from ragcode.ingest.files import FileLimits
 from ragcode.ingest.indexer import Indexer
-from ragcode.ingest.summarize import Summarizer
+from ragcode.ingest.summarize import Summarizer, summary_prompt_version
 from ragcode.ingest.summary_runner import ClaimPolicy, SummaryRunner
 from ragcode.limits.protocol import AttemptCounter
 from ragcode.llm import weights
 from ragcode.llm.bedrock import BedrockLLM
 from ragcode.llm.llamacpp import LlamaCppLLM
 from ragcode.llm.openai_compat import OpenAICompatLLM
-from ragcode.llm.pool import LLMPool, PoolPolicy
+from ragcode.llm.pool import LLMPool, PoolPolicy, pool_name
 from ragcode.llm.protocol import LLM
+from ragcode.repos.protocol import RepoRegistry
+from ragcode.repos.sources import REPOS_DIR, RepoSources
+from ragcode.repos.sync import GitOptions, RepoSyncer
 from ragcode.retrieve.expand import ExpansionSettings, QueryExpander
 from ragcode.retrieve.expansion_prompts import (
     CODE_EXPANSION,
@@ -43,15 +55,19 @@ from ragcode.retrieve.expansion_prompts import (
     ExpansionPrompt,
 )
 from ragcode.retrieve.hybrid import HybridSearcher
-from ragcode.store.protocol import CodeStore, StoreError
+from ragcode.store.protocol import CodeStore, StoreError, SummaryOrigin
 from ragcode.store.sqlite_store import DEFAULT_COLLECTION, SqliteStore
 from ragcode.text.analyzer import TextAnalyzer
 from ragcode.uploads.protocol import UPLOADS_DIR, UploadRegistry
 
 log = logging.getLogger(__name__)
+TunedSettings = TypeVar("TunedSettings", GenerationSettings, DocumentSettings)
 
+# The user-facing start of the line logged when the model that writes summaries is unknown.
+UNVOUCHED = "요약을 쓸 모델을 알 수 없어, 어느 모델이 쓴 요약인지 보증할 수 없으므로"
 INDEX_FILE = "index.sqlite3"
 WEB_DB = "web.sqlite3"  # embedded: accounts, sessions, chat history, uploaded documents
+REPOS_DB = "repos.sqlite3"  # embedded: the registered git repositories (`ragcode repo`)
 _POSTGRES_EXTRA = (
     "PostgreSQL 저장소(store.url)에는 psycopg 와 pgvector 가 필요합니다: "
     "pip install 'ragcode[postgres]'"
@@ -80,12 +96,14 @@ class WebStores:
     login_attempts: AttemptCounter
     signup_attempts: AttemptCounter
     events: EventBus
+    api_keys: ApiKeyStore  # the OpenAI-compatible API's keys, next to the accounts
+    api_requests: AttemptCounter  # requests per API key (rate limit)
 
     def close(self) -> None:
         self.events.close()
         for closable in (
             self.accounts, self.history, self.registry, self.login_attempts,
-            self.signup_attempts,
+            self.signup_attempts, self.api_keys, self.api_requests,
         ):  # fmt: skip
             closable.close()
 
@@ -101,8 +119,20 @@ def build_accounts(settings: Settings) -> AccountStore:
     return SqliteAccounts(settings.data_dir / WEB_DB)
 
 
+def build_api_keys(settings: Settings) -> ApiKeyStore:
+    """The API keys alone (`ragcode apikey ...`); open the accounts first (their table)."""
+    if settings.store.url:
+        from ragcode.accounts.apikeys_postgres import PostgresApiKeys
+
+        return PostgresApiKeys(settings.store.url)
+    from ragcode.accounts.apikeys_sqlite import SqliteApiKeys
+
+    return SqliteApiKeys(settings.data_dir / WEB_DB)
+
+
 def build_web_stores(settings: Settings) -> WebStores:
     server = settings.server
+    api = settings.api
     url = settings.store.url
     if url:
         try:
@@ -117,7 +147,8 @@ def build_web_stores(settings: Settings) -> WebStores:
             registry=PostgresRegistry(url),
             login_attempts=PostgresAttempts(url, "login", server.login_window_s),
             signup_attempts=PostgresAttempts(url, "signup", server.signup_window_s),
-            events=PostgresEvents(url),
+            events=PostgresEvents(url), api_keys=build_api_keys(settings),
+            api_requests=PostgresAttempts(url, "api", api.window_s),
         )  # fmt: skip
     from ragcode.events.local import LocalEvents
     from ragcode.history.sqlite import SqliteHistory
@@ -130,8 +161,35 @@ def build_web_stores(settings: Settings) -> WebStores:
         registry=SqliteRegistry(database),
         login_attempts=AttemptLimiter(server.login_window_s),
         signup_attempts=AttemptLimiter(server.signup_window_s),
-        events=LocalEvents(),
+        events=LocalEvents(), api_keys=build_api_keys(settings),
+        api_requests=AttemptLimiter(api.window_s),
     )  # fmt: skip
+
+
+def build_repo_registry(settings: Settings) -> RepoRegistry:
+    """The registered git repositories, in the database of the knowledge store."""
+    if settings.store.url:
+        try:
+            from ragcode.repos.postgres import PostgresRepos
+        except ImportError as exc:
+            raise StoreError(_POSTGRES_EXTRA) from exc
+        return PostgresRepos(settings.store.url)
+    from ragcode.repos.sqlite import SqliteRepos
+
+    return SqliteRepos(settings.data_dir / REPOS_DB)
+
+
+def build_repo_sources(app: App, registry: RepoRegistry) -> RepoSources:
+    """`ragcode repo ...` on an app's index: each repository under its own root."""
+    settings = app.settings
+    git = GitOptions(binary=settings.repos.git, timeout_s=settings.repos.timeout_s)
+    syncer = RepoSyncer(registry, app.indexer, app.store, _file_limits(settings), git)
+    return RepoSources(registry, app.store, syncer, settings.data_dir / REPOS_DIR)
+
+
+def _file_limits(settings: Settings) -> FileLimits:
+    index = settings.index
+    return FileLimits(max_bytes=index.max_file_bytes, max_line_length=index.max_line_length)
 
 
 def uploads_dir(settings: Settings) -> Path:
@@ -139,11 +197,26 @@ def uploads_dir(settings: Settings) -> Path:
     return settings.server.uploads_dir or settings.data_dir / UPLOADS_DIR
 
 
+def model_file_name(path: Path) -> str:
+    """The model name of an explicit GGUF file (`model_path`): its file name and a short
+    identity of its content, its size and a hash of its first MiB (the GGUF header: the
+    architecture, name, quantization, tokenizer), cheap to read and the same for a copy on
+    another machine, so that another file under the same name is another model in the summary
+    cache. The bare file name when it cannot be read (it will not load either)."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(1 << 20)
+    except OSError:
+        return path.name
+    return f"{path.name}@{size}-{hashlib.sha256(head).hexdigest()[:8]}"
+
+
 def _embedded_llm(settings: Settings, model_path: Path | None, model_name: str | None) -> LLM:
     llm = settings.llm
     if model_path is not None:
         return LlamaCppLLM(
-            model_path, name=model_path.stem, n_ctx=llm.n_ctx,
+            model_path, name=model_file_name(model_path), n_ctx=llm.n_ctx,
             n_threads=llm.n_threads, seed=llm.seed,
         )  # fmt: skip
     model = weights.choose_model(model_name or llm.model)
@@ -151,6 +224,36 @@ def _embedded_llm(settings: Settings, model_path: Path | None, model_name: str |
     return LlamaCppLLM(
         path, name=model.name, n_ctx=llm.n_ctx, n_threads=llm.n_threads, seed=llm.seed
     )
+
+
+def _embedded_name(settings: Settings, model_path: Path | None, model_name: str | None) -> str:
+    """`_embedded_llm`'s name, by the same choice, with no weights assembled or loaded."""
+    if model_path is not None:
+        return model_file_name(model_path)
+    return weights.choose_model(model_name or settings.llm.model).name
+
+
+def _endpoint_name(settings: Settings, profile: LlmEndpoint) -> str:
+    """`_endpoint_llm`'s name (`LLM.name` of each adapter), without building it."""
+    if profile.kind == "llamacpp":
+        return _embedded_name(settings, profile.model_path, profile.model)
+    if profile.kind == "bedrock":
+        return profile.model_id or ""
+    return profile.model or ""
+
+
+def llm_model_name(settings: Settings) -> str:
+    """The name `build_llm(settings)` goes by, read from the settings: nothing is built, no
+    weights are assembled or loaded (the indexer's summary-cache lookups need only the name).
+    Raises what choosing the model raises (no weights installed). tests/unit/
+    test_summary_origin.py checks it against the built LLM for every kind of configuration."""
+    llm = settings.llm
+    if not llm.endpoints:
+        return _embedded_name(settings, llm.model_path, None)
+    names = [_endpoint_name(settings, profile) for profile in llm.endpoints]
+    if len(names) == 1 and llm.endpoints[0].kind == "llamacpp":
+        return names[0]
+    return pool_name(names)
 
 
 def _endpoint_llm(settings: Settings, profile: LlmEndpoint) -> LLM:
@@ -317,20 +420,28 @@ class App:
     llm: LazyLLM
     docs: DocumentIndex
 
-    def code_assistant(self) -> CodeAssistant:
-        return CodeAssistant(self.llm.get(), self.searcher, self.settings.generation)
+    def code_assistant(self, settings: GenerationSettings | None = None) -> CodeAssistant:
+        return CodeAssistant(self.llm.get(), self.searcher, settings or self.settings.generation)
 
-    def document_assistant(self) -> DocumentAssistant:
+    def document_assistant(self, settings: DocumentSettings | None = None) -> DocumentAssistant:
         return DocumentAssistant(
-            self.llm.get, self.docs.searcher, self.settings.documents, self.docs.retry_relevance
-        )
+            self.llm.get, self.docs.searcher, settings or self.settings.documents,
+            self.docs.retry_relevance,
+        )  # fmt: skip
 
-    def chat_modes(self) -> ChatModes:
-        """Every chat mode of the web app (`conv_type`), on this app's LLM and searchers."""
-        generation = self.settings.generation
+    def chat_modes(
+        self, max_tokens: int | None = None, temperature: float | None = None
+    ) -> ChatModes:
+        """Every chat mode of the web app (`conv_type`), on this app's LLM and searchers.
+        `max_tokens`/`temperature`: a client's choice (OpenAI API); the token budgets only
+        go down, so a client cannot make one answer hold the model longer than configured."""
+        generation = _tuned(self.settings.generation, max_tokens, temperature)
+        documents = _tuned(self.settings.documents, max_tokens, temperature)
+        chat_tokens = self.settings.server.chat_max_tokens
         return ChatModes(
-            self.llm.get, self.code_assistant, self.document_assistant,
-            max_tokens=self.settings.server.chat_max_tokens,
+            self.llm.get, lambda: self.code_assistant(generation),
+            lambda: self.document_assistant(documents),
+            max_tokens=min(chat_tokens, max_tokens or chat_tokens),
             temperature=generation.temperature, history_turns=generation.history_turns,
         )  # fmt: skip
 
@@ -338,6 +449,18 @@ class App:
         self.llm.close()
         self.store.close()
         self.docs.store.close()
+
+
+def _tuned(
+    settings: TunedSettings, max_tokens: int | None, temperature: float | None
+) -> TunedSettings:
+    """`settings` with a request's answer budget (never above the configured) and temperature."""
+    update: dict[str, object] = {}
+    if max_tokens is not None:
+        update["max_answer_tokens"] = min(max_tokens, settings.max_answer_tokens)
+    if temperature is not None:
+        update["temperature"] = temperature
+    return settings.model_copy(update=update) if update else settings
 
 
 def build_app(settings: Settings, llm: LLM | None = None, embedder: Embedder | None = None) -> App:
@@ -348,9 +471,7 @@ def build_app(settings: Settings, llm: LLM | None = None, embedder: Embedder | N
     analyzer = TextAnalyzer()
     embedder = embedder or build_embedder(settings)
     builder = EntryBuilder(analyzer, embedder)
-    limits = FileLimits(
-        max_bytes=settings.index.max_file_bytes, max_line_length=settings.index.max_line_length
-    )
+    limits = _file_limits(settings)
     index_settings = settings.index
     lazy_llm = LazyLLM(lambda: llm if llm is not None else build_llm(settings), owned=llm is None)
 
@@ -363,15 +484,39 @@ def build_app(settings: Settings, llm: LLM | None = None, embedder: Embedder | N
             questions=index_settings.summary_questions,
         )
 
+    def summary_origin() -> SummaryOrigin | None:
+        """What summaries are written with now, for the indexer's cache lookups: read from
+        the settings, the LLM is not built (nor its weights assembled) to name its model."""
+        try:
+            model = llm.name if llm is not None else llm_model_name(settings)
+        except Exception as exc:  # no weights installed, a model that cannot be chosen
+            log.warning("%s 캐시된 요약을 재사용하지 않습니다: %s", UNVOUCHED, exc)
+            return None
+        if not model:  # an endpoint with no model name: its summaries cannot be told apart
+            log.warning("%s 요약 캐시를 쓰지 않습니다: LLM 모델 이름이 비어 있습니다", UNVOUCHED)
+            return None
+        prompt = summary_prompt_version(
+            questions=index_settings.summary_questions,
+            max_tokens=index_settings.summary_max_tokens,
+            max_chars=index_settings.summary_max_chars,
+            max_code_chars=index_settings.summary_code_chars,
+        )
+        return SummaryOrigin(prompt=prompt, model=model)
+
     code_expander = build_expander(settings, lazy_llm, CODE_EXPANSION)
     claims = ClaimPolicy(lease_s=settings.worker.lease_s, batch=settings.worker.batch)
+    summaries = SummaryRunner(store, builder, make_summarizer, claims)
+    indexer = Indexer(
+        store, builder, limits, private_dir=data_dir,
+        summary_origin=summary_origin if index_settings.summaries else None,
+    )  # fmt: skip
     return App(
         settings=settings,
         store=store,
         analyzer=analyzer,
         embedder=embedder,
-        indexer=Indexer(store, builder, limits, private_dir=data_dir),
-        summaries=SummaryRunner(store, builder, make_summarizer, claims),
+        indexer=indexer,
+        summaries=summaries,
         searcher=HybridSearcher(store, analyzer, embedder, settings.search, code_expander),
         llm=lazy_llm,
         docs=build_documents(settings, analyzer, document_embedder(settings, embedder), lazy_llm),

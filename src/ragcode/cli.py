@@ -7,35 +7,36 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from ragcode import (
-    __version__,
-    cli_ask,
-    cli_docs,
-    cli_eval,
-    cli_migrate,
-    cli_postgres,
-    cli_status,
-    cli_user,
-    cli_worker,
-)
-from ragcode.app import App, build_app
-from ragcode.config import load_settings
-from ragcode.domain import Hit
-from ragcode.embeddings.protocol import EmbeddingError
-from ragcode.evaluation.dataset import DatasetError
-from ragcode.ingest.indexer import IndexInputError
-from ragcode.llm.protocol import LLMError
-from ragcode.retrieve.hybrid import RetrieverChoice
-from ragcode.server import run as server_run
-from ragcode.store.protocol import StoreError
+from ragcode import __version__, cli_search
+from ragcode.cli_commands import Add, command_adder
 
-USER_ERRORS = (IndexInputError, DatasetError, StoreError, LLMError, EmbeddingError)
+if TYPE_CHECKING:
+    from ragcode.app import App
+
+# Subcommands import what they need inside their functions: `ragcode search` answered by
+# the search daemon costs only the Python start and cli_search's small imports.
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors shown as `오류: ...` without a traceback (imported only when one is raised)."""
+    from ragcode.embeddings.protocol import EmbeddingError
+    from ragcode.evaluation.dataset import DatasetError
+    from ragcode.ingest.indexer import IndexInputError
+    from ragcode.llm.protocol import LLMError
+    from ragcode.repos.protocol import RepoError
+    from ragcode.store.protocol import StoreError
+
+    return (IndexInputError, DatasetError, StoreError, LLMError, EmbeddingError, RepoError)
 
 
 def _open(args: argparse.Namespace) -> App:
+    from ragcode.app import build_app
+    from ragcode.config import load_settings
+
     return build_app(load_settings(data_dir=args.data_dir))
 
 
@@ -44,6 +45,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     app = _open(args)
     try:
+        if args.no_summaries:  # no summary reused either: the LLM's model is not even named
+            app.indexer.without_summary_cache()
         progress = TerminalProgress()
         report = app.indexer.index(Path(args.path), progress)
         print(
@@ -64,32 +67,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_hit(rank: int, hit: Hit) -> None:
-    unit = hit.record
-    print(f"{rank}. {unit.path}:{unit.start_line}-{unit.end_line}  {unit.title} ({unit.kind})")
-    s = hit.scores
-    print(f"   점수 {s.final:.3f} (재순위 {s.rerank:.3f}, 융합 {s.fused:.3f})")
-    if hit.summary:
-        print(f"   요약: {hit.summary}")
-    first = next((line for line in unit.body.splitlines() if line.strip()), "")
-    print(f"   {first.strip()[:100]}")
-
-
 def cmd_search(args: argparse.Namespace) -> int:
-    app = _open(args)
-    try:
-        choice = RetrieverChoice(expand=not args.no_expand)
-        hits = app.searcher.search(args.query, top_k=args.top_k, retrievers=choice)
-    finally:
-        app.close()
-    if args.json:
-        print(json.dumps([hit.as_dict() for hit in hits], ensure_ascii=False, indent=2))
-    elif not hits:
-        print("관련된 코드를 찾지 못했습니다.")
-    else:
-        for rank, hit in enumerate(hits, start=1):
-            _print_hit(rank, hit)
-    return 0
+    return cli_search.cmd_search(args, _open)
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -103,6 +82,8 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from ragcode import cli_status
+
     app = _open(args)
     try:
         status = app.store.status()
@@ -137,33 +118,60 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from ragcode.server import run as server_run
+
     return server_run.cmd_serve(args)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _root_parser() -> tuple[argparse.ArgumentParser, Any, Add]:
     parser = argparse.ArgumentParser(prog="ragcode", description="한국어 코드 지식 베이스")
     parser.add_argument("--version", action="version", version=f"ragcode {__version__}")
     parser.add_argument("-v", "--verbose-log", action="store_true", help="디버그 로그 출력")
     sub = parser.add_subparsers(dest="command", required=True)
+    return parser, sub, command_adder(sub)
 
-    def add(
-        name: str, handler: Callable[[argparse.Namespace], int], help_text: str
-    ) -> argparse.ArgumentParser:
-        command = sub.add_parser(name, help=help_text)
-        command.add_argument("--data-dir", type=Path, default=None, help="데이터 디렉터리")
-        command.set_defaults(handler=handler)
-        return command
 
+SEARCH_HELP = "색인을 검색합니다"
+
+
+def search_parser() -> argparse.ArgumentParser:
+    """`ragcode search` alone: parsing it needs none of the other subcommands' modules."""
+    parser, _sub, add = _root_parser()
+    cli_search.add_search_arguments(add("search", cmd_search, SEARCH_HELP))
+    return parser
+
+
+def _is_search(argv: Sequence[str]) -> bool:
+    rest = list(argv)
+    while rest and rest[0] in ("-v", "--verbose-log"):
+        rest.pop(0)
+    return bool(rest) and rest[0] == "search"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ragcode import (
+        cli_apikey,
+        cli_ask,
+        cli_docs,
+        cli_eval,
+        cli_mcp,
+        cli_migrate,
+        cli_postgres,
+        cli_repo,
+        cli_user,
+        cli_worker,
+    )
+    from ragcode.server import run as server_run
+
+    parser, sub, add = _root_parser()
     index = add("index", cmd_index, "디렉터리나 파일을 색인합니다")
     index.add_argument("path")
     index.add_argument("--no-summaries", action="store_true", help="LLM 요약을 건너뜁니다")
-    search = add("search", cmd_search, "색인을 검색합니다")
-    search.add_argument("query")
-    search.add_argument("--top-k", type=int, default=10)
-    search.add_argument("--json", action="store_true")
-    search.add_argument(
-        "--no-expand", action="store_true", help="LLM 검색어 확장 없이 (모델을 불러오지 않음)"
-    )
+    cli_search.add_search_arguments(add("search", cmd_search, SEARCH_HELP))
+    cli_search.add_daemon_arguments(
+        add("search-daemon", cli_search.cmd_daemon,
+            "검색 데몬: 모델을 띄워 두고 search 에 답합니다 (search 가 알아서 띄움)")
+    )  # fmt: skip
     remove = add("remove", cmd_remove, "파일이나 디렉터리를 색인에서 지웁니다")
     remove.add_argument("path")
     status = add("status", cmd_status, "색인 상태를 보여 줍니다")
@@ -195,14 +203,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cli_docs.register(sub)
     cli_user.register(sub)
+    cli_apikey.register(sub)
     cli_worker.register(sub)
     cli_migrate.register(sub)
     cli_postgres.register(sub)
+    cli_repo.register(sub)
+    cli_mcp.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = search_parser() if _is_search(arguments) else build_parser()
+    args = parser.parse_args(arguments)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose_log else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
@@ -211,9 +224,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = int(args.handler(args))
         sys.stdout.flush()  # a closed pipe surfaces here, not in the exit-time flush
         return code
-    except USER_ERRORS as exc:
-        print(f"오류: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("\n중단되었습니다. 다시 실행하면 이어서 진행합니다.", file=sys.stderr)
         return 130
@@ -222,6 +232,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # traceback; point stdout at /dev/null so the exit-time flush stays quiet too.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except _user_errors() as exc:
+        print(f"오류: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

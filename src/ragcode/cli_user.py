@@ -6,11 +6,11 @@ import argparse
 import getpass
 import sys
 import unicodedata
-from pathlib import Path
 from typing import Any
 
 from ragcode.accounts.protocol import AccountError, AccountStore
 from ragcode.app import build_accounts
+from ragcode.cli_commands import command_adder
 from ragcode.config import load_settings
 
 
@@ -23,7 +23,7 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _pad(text: str, width: int) -> str:
+def pad(text: str, width: int) -> str:
     """Left-justify by terminal columns: Hangul takes two columns each."""
     used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
     return text + " " * max(0, width - used)
@@ -59,11 +59,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not records:
         print("사용자가 없습니다. 'ragcode user add 이름' 으로 만드세요.")
         return 0
-    print(f"{_pad('이름', 32)} {_pad('관리자', 8)} 만든 때 (UTC)")
+    print(f"{pad('이름', 32)} {pad('관리자', 8)} 만든 때 (UTC)")
     for record in records:
         admin = "예" if record.user.is_admin else "-"
         created = record.created_at.strftime("%Y-%m-%d %H:%M")
-        print(f"{_pad(record.user.username, 32)} {_pad(admin, 8)} {created}")
+        print(f"{pad(record.user.username, 32)} {pad(admin, 8)} {created}")
     return 0
 
 
@@ -111,13 +111,7 @@ def cmd_admin(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add `user` and its subcommands to the main parser's subparsers."""
     user = sub.add_parser("user", help="웹 앱 사용자 계정을 관리합니다 (추가, 목록, 삭제)")
-    commands = user.add_subparsers(dest="user_command", required=True)
-
-    def add(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
-        command: argparse.ArgumentParser = commands.add_parser(name, help=help_text)
-        command.add_argument("--data-dir", type=Path, default=None, help="데이터 디렉터리")
-        command.set_defaults(handler=handler)
-        return command
+    add = command_adder(user.add_subparsers(dest="user_command", required=True))
 
     add_cmd = add("add", cmd_add, "사용자를 만듭니다 (첫 사용자는 관리자)")
     add_cmd.add_argument("name")

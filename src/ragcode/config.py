@@ -19,16 +19,11 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from ragcode.config_files import default_data_dir as default_data_dir
+from ragcode.config_files import toml_path
 from ragcode.store.protocol import LexicalField
 
 ModelName = Literal["auto", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]
-
-
-def default_data_dir() -> Path:
-    env = os.environ.get("RAGCODE_DATA_DIR")
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".local" / "share" / "ragcode"
 
 
 class LlmEndpoint(BaseModel):
@@ -152,6 +147,11 @@ class SearchSettings(BaseModel):
     expansion_timeout_s: float = Field(default=30.0, gt=0)  # the first call loads the model
     expansion_lexical_fields: tuple[LexicalField, ...] = ("code", "identifiers")
     expansion_rerank_blend: float = Field(default=0.5, ge=0)
+    # `ragcode search` asks a resident per-user process that keeps the models loaded
+    # (<data dir>/run/search.sock; started in the background by the first search), which
+    # exits after this many seconds without a request. false: every search loads them itself.
+    daemon: bool = True
+    daemon_idle_s: float = Field(default=900.0, gt=0)
 
 
 class GenerationSettings(BaseModel):
@@ -298,6 +298,25 @@ class ServerSettings(BaseModel):
         return frozenset(local if bind in WILDCARD_HOSTS else local | {bind})
 
 
+class ApiSettings(BaseModel):
+    """The OpenAI-compatible API of `ragcode serve` (`/v1`), reached with per-user API keys."""
+
+    # Requests per API key per window (every `/v1` call counts); counted in the database
+    # when one is configured, so that replicas count together.
+    requests_per_window: int = Field(default=60, ge=1)
+    window_s: float = Field(default=60.0, gt=0)
+    max_keys_per_user: int = Field(default=20, ge=1)
+    # A request body past this is refused (413) before it is parsed: a conversation is text.
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+
+
+class RepoSettings(BaseModel):
+    """Git repositories as sources (`ragcode repo ...`): the git binary run for them."""
+
+    git: str = "git"  # the git program (a name on PATH or a full path)
+    timeout_s: float = Field(default=300.0, gt=0)  # per git command (large trees take time)
+
+
 WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::", "*"})
 
 
@@ -326,6 +345,8 @@ class Settings(BaseSettings):
     documents: DocumentSettings = Field(default_factory=DocumentSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    repos: RepoSettings = Field(default_factory=RepoSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -337,19 +358,9 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         init_kwargs = getattr(init_settings, "init_kwargs", {})
-        toml_file = _toml_path(init_kwargs.get("data_dir"))
+        toml_file = toml_path(init_kwargs.get("data_dir"))
         toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
         return (init_settings, env_settings, toml)
-
-
-def _toml_path(data_dir: object) -> Path | None:
-    """$RAGCODE_CONFIG, else ragcode.toml in the data dir actually used (--data-dir too)."""
-    explicit = os.environ.get("RAGCODE_CONFIG")
-    if explicit:
-        return Path(explicit).expanduser()
-    base = Path(str(data_dir)).expanduser() if data_dir is not None else default_data_dir()
-    candidate = base / "ragcode.toml"
-    return candidate if candidate.is_file() else None
 
 
 def load_settings(**overrides: Any) -> Settings:

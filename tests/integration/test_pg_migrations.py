@@ -229,13 +229,13 @@ def test_migrate_all_brings_every_component_up_to_date(connect: Connect) -> None
     """What a `ragcode migrate` command runs and prints."""
     conn = connect()
     names = [c.name for c in known_components()]
-    assert names == ["accounts", "history", "uploads", "limits", "events"]
+    assert names == ["accounts", "history", "uploads", "limits", "events", "apikeys", "repos"]
     todo = pending(conn)
     assert sorted({name for name, _ in todo}) == sorted(names)
     assert [(n, m.version) for n, m in migrate_all(conn)] == [(n, m.version) for n, m in todo]
     assert pending(conn) == [] and migrate_all(conn) == []
     tables = {"account_users", "account_sessions", "history_turns", "upload_documents",
-              "limit_attempts", "ragcode_large_events"}  # fmt: skip
+              "limit_attempts", "ragcode_large_events", "api_keys", "git_repos"}  # fmt: skip
     found = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
     assert tables <= {str(row[0]) for row in found}
 

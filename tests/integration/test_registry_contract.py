@@ -122,10 +122,10 @@ def test_update_states_units_and_errors(registry: UploadRegistry) -> None:
     assert d2 is not None and (d2.state, d2.units) == ("ready", 3)
     assert d3 is not None and (d3.state, d3.error) == ("failed", "압축을 풀 수 없습니다")
     assert ids(registry.unfinished()) == ["d1", "b1"]
-    assert (registry.unfinished_count(ALICE), registry.unfinished_count(BOB)) == (1, 1)
+    assert (registry.waiting_count(ALICE), registry.waiting_count(BOB)) == (0, 1)  # d1 indexed
     registry.update("d3", state="queued")  # a retry clears the error
     d3 = registry.find("d3")
-    assert d3 is not None and d3.error is None and registry.unfinished_count(ALICE) == 2
+    assert d3 is not None and d3.error is None and registry.waiting_count(ALICE) == 1
 
 
 def test_delete(registry: UploadRegistry) -> None:
@@ -190,7 +190,7 @@ def test_indexing_never_claims_an_upload_being_summarized(open_registry: Opener)
     one.update("s1", state="ready")
     one.release("s1", "replica-a:summaries")
     assert other.claim_summarizing("replica-b:summaries", 60) is None  # ready is final
-    assert one.unfinished_count(ALICE) == 2  # q1 and s2 still count as in progress
+    assert one.waiting_count(ALICE) == 1  # q1 (s2 is searchable: it no longer holds a place)
 
 
 def test_a_summarizing_upload_of_a_crashed_replica_is_taken_over(

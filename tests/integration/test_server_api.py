@@ -156,6 +156,7 @@ def test_upload_streams_progress_and_stays_private(client: TestClient) -> None:
     signup(client, "bob")
     assert client.get("/api/documents").json()["documents"] == []
     assert client.delete(f"/api/documents/{doc['id']}").status_code == 404
+    client.cookies.clear()  # bob's cookie (with the server's domain) would be sent too
     client.cookies.set("ragcode_session", alice_cookie or "")
     core = client.app.state.server.core  # type: ignore[attr-defined]
     alice = visible_scopes(1)  # the first account

@@ -137,21 +137,50 @@ def test_memory_is_rebuilt_from_history(serve) -> None:  # type: ignore[no-untyp
     assert len(llm.calls[2]) == 2  # translation has no memory
 
 
-def test_pii_mode_never_stores_the_original(serve) -> None:  # type: ignore[no-untyped-def]
-    llm = ScriptedLLM(lambda m: m[-1].content.replace("홍길동", "[이름]"))
-    client = serve(llm)
-    question = "홍길동 님 연락처는 010-9876-5432, hong@example.com 입니다"
-    with client.websocket_connect("/ws") as ws:
-        send(ws, "p1", question, mode="pii")
-        final = reply(ws, "p1")[-1]
-    assert final["msg"] == "[이름] 님 연락처는 [전화번호], [이메일] 입니다"
-    turn = client.get("/api/history").json()["turns"][0]
-    stored = json.dumps(turn, ensure_ascii=False)
-    for secret in ("홍길동", "010-9876-5432", "hong@example.com"):
-        assert secret not in stored
+PII_QUESTION = "홍길동 님 연락처는 010-9876-5432, hong@example.com, 주민번호 800101-1234567"
+PII_SECRETS = ("010-9876-5432", "hong@example.com", "800101-1234567", "1234567")
+
+
+def stored_bytes(client: TestClient) -> bytes:
     data_dir = client.app.state.server.core.settings.data_dir  # type: ignore[attr-defined]
-    raw = b"".join(path.read_bytes() for path in data_dir.glob("web.sqlite3*"))  # WAL too
-    assert b"010-9876-5432" not in raw and "홍길동".encode() not in raw
+    return b"".join(path.read_bytes() for path in data_dir.glob("web.sqlite3*"))  # WAL too
+
+
+@pytest.mark.parametrize(
+    ("name", "llm_answer"),
+    [
+        ("echo", lambda m: m[-1].content),  # masks nothing: writes back what it was given
+        ("leaky", lambda _m: PII_QUESTION),  # writes the original numbers itself
+    ],
+)
+def test_pii_mode_never_shows_or_stores_numbers(serve, name, llm_answer) -> None:  # type: ignore[no-untyped-def]
+    """Whatever the model does, phones, e-mails and resident numbers are masked in the answer,
+    the history and the database file; names are the model's part (best effort)."""
+    llm = ScriptedLLM(llm_answer)
+    client = serve(llm)
+    with client.websocket_connect("/ws") as ws:
+        send(ws, "p1", PII_QUESTION, mode="pii")
+        final = reply(ws, "p1")[-1]
+    expected = "홍길동 님 연락처는 [전화번호], [이메일], 주민번호 [주민등록번호]"
+    assert llm.calls[0][-1].content == expected  # the model never saw the numbers
+    assert final["status"] == "completed" and final["msg"] == expected
+    turns = client.get("/api/history").json()["turns"]
+    assert len(turns) == 1
+    assert turns[0]["question"] == turns[0]["answer"] == expected
+    raw = stored_bytes(client)
+    assert "[주민등록번호]".encode() in raw  # the masked turn is what the file holds
+    for secret in PII_SECRETS:
+        assert secret not in json.dumps(turns, ensure_ascii=False)
+        assert secret.encode() not in raw
+
+
+def test_pii_mode_keeps_names_the_model_masked(serve) -> None:  # type: ignore[no-untyped-def]
+    client = serve(ScriptedLLM(lambda m: m[-1].content.replace("홍길동", "[이름]")))
+    with client.websocket_connect("/ws") as ws:
+        send(ws, "p2", PII_QUESTION, mode="pii")
+        final = reply(ws, "p2")[-1]
+    assert final["msg"] == "[이름] 님 연락처는 [전화번호], [이메일], 주민번호 [주민등록번호]"
+    assert "홍길동".encode() not in stored_bytes(client)
 
 
 def test_llm_failure_is_a_user_message(serve) -> None:  # type: ignore[no-untyped-def]

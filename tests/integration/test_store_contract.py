@@ -28,13 +28,17 @@ from ragcode.domain import (
     user_scope,
     visible_scopes,
 )
+from ragcode.ingest.summary_prompt import SUMMARY_PROMPT_VERSION
 from ragcode.store import claims, schema
 from ragcode.store.protocol import (
+    LEGACY_PROMPT,
+    CachedSummary,
     CodeStore,
     EmbedderMismatchError,
     FileRecord,
     IndexEntry,
     ScoredId,
+    SummaryOrigin,
     WorkerBeat,
 )
 from ragcode.store.sqlite_store import SqliteStore
@@ -50,6 +54,7 @@ pytestmark = pytest.mark.integration
 
 ALICE, BOB = 1, 2
 BACKENDS = ["sqlite", "postgres"]
+ORIGIN = SummaryOrigin(prompt="p1", model="m")  # what the summaries below are written with
 
 
 def vector(seed: int) -> np.ndarray:
@@ -300,13 +305,17 @@ def test_summary_updates_postings_and_cache(store: CodeStore) -> None:
     store.replace_file(record("a.py"), [entry("a.py", "f", "x", 1)])
     store.set_summary(
         "a.py:f", summary="토큰 검증", state=SummaryState.DONE, tokens=["토큰", "검증"],
-        vector=vector(5), model="m",
+        vector=vector(5), model="m", prompt="p1",
     )  # fmt: skip
     assert [hit.uid for hit in store.lexical_search("summary", ["검증"], 5)] == ["a.py:f"]
     unit = store.get_units(["a.py:f"])["a.py:f"]
     assert (unit.summary, unit.summary_state) == ("토큰 검증", SummaryState.DONE)
     code_hash = unit.record.code_hash
-    assert store.cached_summary(code_hash) == "토큰 검증"
+    assert store.cached_summary(code_hash, ORIGIN) == "토큰 검증"
+    # Another prompt version or another model wrote nothing for this code.
+    assert store.cached_summary(code_hash, SummaryOrigin("p2", "m")) is None
+    assert store.cached_summary(code_hash, SummaryOrigin("p1", "m2")) is None
+    assert store.export_summary_cache() == [CachedSummary(code_hash, "p1", "m", "토큰 검증")]
     assert len(store.stored_vectors(["a.py:f"])["a.py:f"]) == 2
     assert uids(store.vector_search("summary", vector(5), 1)) == ["a.py:f"]
     # A summary for a unit that disappeared meanwhile is dropped, not an error.
@@ -319,7 +328,7 @@ def test_a_new_summary_replaces_the_old_postings(store: CodeStore) -> None:
     store.replace_file(record("a.py"), [entry("a.py", "f", "x", 1)])
     store.set_summary(
         "a.py:f", summary="장부", state=SummaryState.DONE, tokens=["장부"], vector=vector(5),
-        model="m",
+        model="m", prompt="p1",
     )  # fmt: skip
     store.set_summary(
         "a.py:f", summary=None, state=SummaryState.FAILED, tokens=[], vector=None, model="m"
@@ -327,7 +336,7 @@ def test_a_new_summary_replaces_the_old_postings(store: CodeStore) -> None:
     assert store.lexical_search("summary", ["장부"], 5) == []
     assert store.vector_search("summary", vector(5), 5) == []
     assert store.status().summaries_failed == 1
-    assert store.cached_summary(entry("a.py", "f", "x", 1).record.code_hash) == "장부"
+    assert store.cached_summary(entry("a.py", "f", "x", 1).record.code_hash, ORIGIN) == "장부"
 
 
 def test_units_needing_summary(store: CodeStore) -> None:
@@ -350,10 +359,21 @@ def test_units_needing_summary(store: CodeStore) -> None:
 
 def test_summary_cache_export_and_import(open_store: Opener) -> None:
     source, target = open_store("code"), open_store("docs")
-    imported = target.import_summary_cache([("h1", "첫 요약", "m"), ("h2", "둘째", "m2")])
-    assert imported == 2
-    assert source.cached_summary("h1") == "첫 요약"  # one cache for the whole database
-    assert source.export_summary_cache() == [("h1", "첫 요약", "m"), ("h2", "둘째", "m2")]
+    rows = [
+        CachedSummary("h1", "p1", "m", "첫 요약"),
+        CachedSummary("h1", "p1", "m2", "다른 모델의 요약"),
+        CachedSummary("h1", "p2", "m", "다른 프롬프트의 요약"),
+        CachedSummary("h2", LEGACY_PROMPT, "cache", "예전 요약"),
+    ]
+    assert target.import_summary_cache(reversed(rows)) == 4
+    assert source.cached_summary("h1", ORIGIN) == "첫 요약"  # one cache for the whole database
+    assert source.cached_summary("h1", SummaryOrigin("p1", "m2")) == "다른 모델의 요약"
+    assert source.cached_summary("h2", ORIGIN) is None
+    assert source.export_summary_cache() == rows  # in key order
+    # Importing again replaces the same keys' rows.
+    target.import_summary_cache([CachedSummary("h1", "p1", "m", "고친 요약")])
+    assert source.cached_summary("h1", ORIGIN) == "고친 요약"
+    assert len(source.export_summary_cache()) == 4
 
 
 # --- the embedding model ---------------------------------------------------------------
@@ -508,7 +528,7 @@ def queued(store: CodeStore, count: int, path: str = "q.py") -> list[str]:
 def write(store: CodeStore, uid: str, worker: str | None, text: str = "요약 본문") -> bool:
     return store.set_summary(
         uid, summary=text, state=SummaryState.DONE, tokens=text.split(), vector=None, model="m",
-        worker=worker,
+        worker=worker, prompt="p1",
     )  # fmt: skip
 
 
@@ -553,7 +573,7 @@ def test_a_lost_lease_cannot_overwrite_the_new_owners_result(store: CodeStore) -
     assert (unit.summary, unit.summary_state) == ("새 작업자의 요약", SummaryState.DONE)
     assert store.lexical_search("summary", ["늦은"], 5) == []
     # The cache holds the winner's summary too.
-    assert store.cached_summary(unit.record.code_hash) == "새 작업자의 요약"
+    assert store.cached_summary(unit.record.code_hash, ORIGIN) == "새 작업자의 요약"
 
 
 def test_a_unit_reindexed_while_leased_refuses_the_stale_result(store: CodeStore) -> None:
@@ -702,9 +722,32 @@ def test_an_old_store_moves_docstrings_and_categories_into_metadata(old_store: O
         )  # fmt: skip
         assert (stored.summary, str(stored.summary_state)) == (unit.summary, unit.summary_state)
         assert item.code_hash == unit.code_hash
-    assert code.cached_summary(found["u2"].record.code_hash) == "저장한다"
+    legacy = SummaryOrigin(LEGACY_PROMPT, "m")  # see the summary-cache test below
+    assert code.cached_summary(found["u2"].record.code_hash, legacy) == "저장한다"
     [ref] = code.claim_summaries("w", 10, 60.0)
     assert (ref.uid, ref.record) == ("u1", found["u1"].record)
     assert uids(code.lexical_search("doc", ["loads"], 5)) == ["u1"]
     assert uids(code.lexical_search("code", ["save"], 5)) == ["u2"]
     assert uids(docs.vector_search("code", vector(3), 1)) == ["u3"]
+
+
+def test_an_old_stores_summary_cache_is_kept_but_never_reused(old_store: OldStore) -> None:
+    """Its cache was keyed by code hash alone: which prompt wrote a row is unknown, so the
+    migration files the rows under the legacy prompt version. They stay (and are exported),
+    but no lookup with the current prompt finds them, whatever the model: the code is
+    summarized again and its new row sits beside the old one."""
+    code = old_store.open("code")
+    [saved] = [unit for unit in OLD_UNITS if unit.uid == "u2"]
+    assert code.export_summary_cache() == [
+        CachedSummary(saved.code_hash, LEGACY_PROMPT, "m", "저장한다")
+    ]
+    current = SummaryOrigin(SUMMARY_PROMPT_VERSION, "m")
+    assert code.cached_summary(saved.code_hash, current) is None
+    code.set_summary(
+        "u2", summary="새 프롬프트의 요약", state=SummaryState.DONE, tokens=["요약"],
+        vector=None, model="m", prompt=current.prompt,
+    )  # fmt: skip
+    assert code.cached_summary(saved.code_hash, current) == "새 프롬프트의 요약"
+    assert [(row.prompt, row.summary) for row in code.export_summary_cache()] == sorted(
+        [(LEGACY_PROMPT, "저장한다"), (current.prompt, "새 프롬프트의 요약")]
+    )

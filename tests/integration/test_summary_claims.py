@@ -313,7 +313,7 @@ def test_a_version_3_index_is_migrated_in_place(tmp_path: Path) -> None:
     store = SqliteStore(path)
     try:
         version = store._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'")
-        assert int(version.fetchone()[0]) == schema.SCHEMA_VERSION == 5
+        assert int(version.fetchone()[0]) == schema.SCHEMA_VERSION == 7
         queue = store.queue_status()
         assert (queue.pending, queue.retrying, queue.ready) == (1, 1, 2)  # failed: retried
         assert claimed(store, "w", 10) == ["u1", "u2"]
@@ -373,7 +373,7 @@ def test_a_version_1_postgres_database_is_migrated_in_place(pg_database: str) ->
         store.close()
     with psycopg.connect(pg_database) as conn:
         row = conn.execute("SELECT value FROM store_meta WHERE key = 'schema_version'").fetchone()
-    assert row is not None and int(row[0]) == PG_VERSION == 3
+    assert row is not None and int(row[0]) == PG_VERSION == 4
 
 
 def test_replicas_opening_a_version_1_database_at_once_all_succeed(pg_database: str) -> None:

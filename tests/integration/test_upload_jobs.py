@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -127,16 +129,24 @@ def test_removing_a_user_deletes_their_private_uploads_and_history(
     core.close()
 
 
+class HeldEmbedder:
+    """The real embedder, held back until released: uploads stay queued or indexing."""
+
+    def __init__(self, inner: LocalEmbedder, release: threading.Event) -> None:
+        self._inner, self._release = inner, release
+        self.name, self.dim = inner.name, inner.dim
+
+    def embed(self, texts: Sequence[str]) -> Any:
+        self._release.wait(30)
+        return self._inner.embed(texts)
+
+
 def test_one_user_cannot_queue_more_than_the_cap(tmp_path: Path, embedder: LocalEmbedder) -> None:
     release = threading.Event()
-
-    def slow_summary(messages: object) -> str:
-        release.wait(30)  # uploads stay "summarizing" until released
-        return "요약"
-
     core, api = make_server(
-        tmp_path / "data", ScriptedLLM(slow_summary), embedder, max_uploads_in_progress=2
-    )
+        tmp_path / "data", ScriptedLLM(lambda m: "요약"), HeldEmbedder(embedder, release),
+        max_uploads_in_progress=2,
+    )  # fmt: skip
     try:
         with TestClient(api) as client:
             signup(client, "alice")
@@ -144,7 +154,7 @@ def test_one_user_cannot_queue_more_than_the_cap(tmp_path: Path, embedder: Local
                 files = {"file": (f"m{n}.py", ALICE_CODE.replace(b"charge_card", b"f%d" % n))}
                 assert client.post("/api/documents", files=files).status_code == 202
             third = client.post("/api/documents", files={"file": ("m2.py", ALICE_CODE)})
-            assert third.status_code == 429 and "처리 중인 업로드" in third.json()["detail"]
+            assert third.status_code == 429 and "색인을 기다리는 업로드" in third.json()["detail"]
             client.cookies.clear()
             signup(client, "bob")  # another user is not held back by Alice's cap
             files = {"file": ("b.py", ALICE_CODE)}
@@ -153,6 +163,44 @@ def test_one_user_cannot_queue_more_than_the_cap(tmp_path: Path, embedder: Local
     finally:
         release.set()
         core.close()
+
+
+def test_uploads_being_summarized_do_not_hold_places(
+    tmp_path: Path, embedder: LocalEmbedder
+) -> None:
+    """Summaries never block other uploads: a user whose uploads are searchable and only
+    waiting for summaries may upload the next file (issue 13)."""
+    release = threading.Event()
+
+    def slow_summary(messages: object) -> str:
+        release.wait(30)  # uploads stay "summarizing" until released
+        return "요약"
+
+    core, api = make_server(
+        tmp_path / "data", ScriptedLLM(slow_summary), embedder, max_uploads_in_progress=1
+    )
+    try:
+        with TestClient(api) as client:
+            signup(client, "alice")
+            for n in range(3):
+                files = {"file": (f"m{n}.py", ALICE_CODE.replace(b"charge_card", b"f%d" % n))}
+                created = client.post("/api/documents", files=files)
+                assert created.status_code == 202, created.text
+                wait_state(client, created.json()["id"], "summarizing")
+            release.set()
+    finally:
+        release.set()
+        core.close()
+
+
+def wait_state(client: TestClient, doc_id: str, state: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        docs = {d["id"]: d for d in client.get("/api/documents").json()["documents"]}
+        if docs[doc_id]["state"] == state:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{doc_id} never reached {state}")
 
 
 def test_orphan_upload_entries_and_folders_are_swept_on_start(

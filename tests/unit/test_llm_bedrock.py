@@ -8,19 +8,19 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+# boto3 is a dev dependency (pyproject `dev`): a missing one must fail the run, not skip it.
+import boto3
 import numpy as np
 import pytest
+from botocore.exceptions import EventStreamError
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
 
-boto3 = pytest.importorskip("boto3")
-from botocore.exceptions import EventStreamError  # noqa: E402
-from botocore.response import StreamingBody  # noqa: E402
-from botocore.stub import Stubber  # noqa: E402
-
-from ragcode.embeddings.bedrock import TitanEmbedder  # noqa: E402
-from ragcode.embeddings.protocol import EmbeddingError  # noqa: E402
-from ragcode.llm.bedrock import BedrockLLM  # noqa: E402
-from ragcode.llm.errors import LLMRequestError, LLMThrottled, LLMUnavailable  # noqa: E402
-from ragcode.llm.protocol import ChatMessage, LLMError  # noqa: E402
+from ragcode.embeddings.bedrock import TitanEmbedder
+from ragcode.embeddings.protocol import EmbeddingError
+from ragcode.llm.bedrock import BedrockLLM
+from ragcode.llm.errors import LLMRequestError, LLMThrottled, LLMUnavailable
+from ragcode.llm.protocol import ChatMessage, LLMError
 
 pytestmark = pytest.mark.unit
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
+import pytest
+
 from ragcode.llm.protocol import ChatMessage
 from ragcode.retrieve.expand import ExpansionSettings, QueryExpander, clean_expansion
 from ragcode.retrieve.expansion_prompts import CODE_EXPANSION
 from tests.scripted_llm import ScriptedLLM
+
+pytestmark = pytest.mark.unit
 
 QUESTION = "중첩 리스트를 평탄하게 펼치기"
 

@@ -77,7 +77,35 @@ def test_normal_mode_keeps_the_last_ten_turns() -> None:
     assert messages[1].content == "질문 5" and messages[-2].content == "답 14"
 
 
-def test_pii_mode_masks_before_the_llm_and_stores_only_masked_text() -> None:
+PII_QUESTION = "김철수 010-1234-5678, kim@example.com, 900101-1234567, 서울시 강남구 테헤란로 1"
+PII_NUMBERS = ("010-1234-5678", "kim@example.com", "900101", "1234567")
+PII_PREMASKED = "김철수 [전화번호], [이메일], [주민등록번호], 서울시 강남구 테헤란로 1"
+
+
+def test_pii_mode_masks_numbers_before_the_llm_whatever_the_llm_does() -> None:
+    """The regex layer's guarantee: phones, e-mails and resident numbers never reach the model
+    and never reach the answer or the history, even from a model that masks nothing."""
+    echo = ScriptedLLM(lambda m: m[-1].content)  # rewrites the text unchanged
+    streamed, result = run(make(echo), "pii", PII_QUESTION)
+    assert echo.calls[0][-1].content == PII_PREMASKED
+    assert streamed == result.answer == result.stored_question == PII_PREMASKED
+    # Names and addresses are the model's part (best effort): the regexes leave them alone.
+    assert "김철수" in result.answer and "테헤란로" in result.answer
+
+
+def test_pii_mode_masks_numbers_the_llm_writes_itself() -> None:
+    """A model that ignores its input and writes personal numbers (made up, or the user's own
+    in a form the first pass missed): the answer and the history still get placeholders."""
+    leaky = ScriptedLLM(lambda _m: PII_QUESTION + "\n문의: 02-123-4567, help@corp.co.kr")
+    _, result = run(make(leaky), "pii", PII_QUESTION)
+    assert result.stored_question == result.answer
+    assert result.answer == PII_PREMASKED + "\n문의: [전화번호], [이메일]"
+    assert not has_pattern_pii(result.answer)
+    for secret in (*PII_NUMBERS, "02-123-4567", "help@corp.co.kr"):
+        assert secret not in result.answer
+
+
+def test_pii_mode_keeps_what_the_model_masked_and_falls_back_when_it_writes_nothing() -> None:
     def masker(messages: Sequence[ChatMessage]) -> str:
         return (
             messages[-1]
@@ -85,15 +113,18 @@ def test_pii_mode_masks_before_the_llm_and_stores_only_masked_text() -> None:
             .replace("서울시 강남구 테헤란로 1", "[주소]")
         )
 
-    llm = ScriptedLLM(masker)
-    question = "김철수 010-1234-5678, kim@example.com, 900101-1234567, 서울시 강남구 테헤란로 1"
-    _, result = run(make(llm), "pii", question)
-    sent = llm.calls[0][-1].content
-    assert "010-1234-5678" not in sent and "kim@example.com" not in sent and "1234567" not in sent
-    assert result.stored_question == result.answer
-    for secret in ("김철수", "010-1234-5678", "kim@example.com", "900101", "테헤란로"):
-        assert secret not in result.stored_question
-    assert "[전화번호]" in result.answer and "[이메일]" in result.answer
+    _, masked = run(make(ScriptedLLM(masker)), "pii", PII_QUESTION)
+    assert masked.answer == "[이름] [전화번호], [이메일], [주민등록번호], [주소]"
+    assert masked.stored_question == masked.answer
+    _, empty = run(make(ScriptedLLM(lambda _m: "  \n")), "pii", PII_QUESTION)
+    assert empty.answer == empty.stored_question == PII_PREMASKED  # never the original
+
+
+def test_pii_mode_uses_english_placeholders_for_english_text() -> None:
+    echo = ScriptedLLM(lambda m: m[-1].content)
+    _, result = run(make(echo), "pii", "Call Jane at (555) 123-4567 or jane.doe@example.com")
+    assert result.answer == "Call Jane at [PHONE] or [EMAIL]"
+    assert "[PHONE]" in echo.calls[0][0].content  # the English system prompt
 
 
 def test_pii_regexes_cover_common_formats() -> None:
@@ -101,6 +132,30 @@ def test_pii_regexes_cover_common_formats() -> None:
         assert has_pattern_pii(text), text
         assert not has_pattern_pii(mask_patterns(text, "en")), text
     assert mask_patterns("version 1.2.3 on 2025-03-14", "ko") == "version 1.2.3 on 2025-03-14"
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # Korean text often has no space between a word or particle and a number.
+        ("번호는010-1234-5678입니다", "번호는[전화번호]입니다"),
+        ("홍길동010-9876-5432", "홍길동[전화번호]"),
+        ("주민번호900101-1234567", "주민번호[주민등록번호]"),
+        ("메일hong@example.com로", "메일[이메일]로"),
+        # Dashes pasted from documents and word processors (hyphen U+2010, en dash U+2013).
+        ("010\u20101234\u20105678", "[전화번호]"),
+        ("전화 02\u2013123\u20134567", "전화 [전화번호]"),
+        ("900101\u20131234567", "[주민등록번호]"),
+        # 050X personal (safe) numbers.
+        ("0505-123-4567로 연락", "[전화번호]로 연락"),
+        # Not personal data: versions, dates, times, order numbers.
+        ("v2.10.1234 빌드", "v2.10.1234 빌드"),
+        ("2025-03-14 12:30-13:45", "2025-03-14 12:30-13:45"),
+        ("주문번호 2024-0314-5678", "주문번호 2024-0314-5678"),
+    ],
+)
+def test_pii_regexes_in_korean_text(text: str, masked: str) -> None:
+    assert mask_patterns(text, "ko") == masked
 
 
 def test_timestamp_mode_appends_normalized_dates() -> None:

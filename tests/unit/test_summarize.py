@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Sequence
+
 import pytest
 
 from ragcode.domain import DOCSTRING, Record, UnitKind
-from ragcode.ingest.summarize import build_messages, clean_summary, is_trivial
+from ragcode.ingest.summarize import Summarizer, build_messages, clean_summary, is_trivial
+from ragcode.llm.protocol import ChatMessage, LLMError, LLMStopped
+from tests.scripted_llm import ScriptedLLM
 
 pytestmark = pytest.mark.unit
 
@@ -140,3 +145,71 @@ def test_the_distinguishing_detail_continues_the_description() -> None:
         "슬라이싱이 안 되는 이터러블은 길이 제한 덱으로 처리한다.\n"
         "검색어: 마지막 요소, 끝에서 가져오기"
     )
+
+
+LOAD_CODE = "def load(p):\n    data = read(p)\n    return parse(data)"
+
+
+class PartialLLM:
+    """Streams a summary in three pieces like a real backend. After the first piece it fails
+    (`fail`) or sets `cancel` (the runner stopping); records whether its stream was closed."""
+
+    name = "partial"
+
+    def __init__(self, *, fail: bool = False, cancel: threading.Event | None = None) -> None:
+        self.fail = fail
+        self.cancel = cancel
+        self.pieces_sent = 0
+        self.closed = False
+
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float = 0.2,
+        stop: Sequence[str] = (),
+    ) -> Iterator[str]:
+        try:
+            for piece in ("설명: 설정을 ", "읽어 딕셔너리로 ", "돌려준다."):
+                self.pieces_sent += 1
+                yield piece
+                if self.fail:
+                    raise LLMError("연결이 끊겼습니다")
+                if self.cancel is not None:
+                    self.cancel.set()
+        finally:
+            self.closed = True
+
+
+def summarizer_on(llm: object) -> Summarizer:
+    return Summarizer(llm, max_tokens=64, max_chars=300, max_code_chars=999)  # type: ignore[arg-type]
+
+
+def test_a_failing_llm_raises_and_never_yields_a_summary() -> None:
+    """The runner marks a unit failed (to retry it later) only when summarize raises: an
+    empty or partial summary returned instead would be stored as the unit's summary."""
+    llm = ScriptedLLM(lambda _m: "설명: 읽는다.", fail_when=lambda _m: True)
+    with pytest.raises(LLMError, match="scripted failure") as raised:
+        summarizer_on(llm).summarize(unit("load", LOAD_CODE))
+    assert not isinstance(raised.value, LLMStopped)  # a failure, not a cancellation
+    assert len(llm.calls) == 1
+
+    midway = PartialLLM(fail=True)
+    with pytest.raises(LLMError, match="연결이 끊겼습니다"):
+        summarizer_on(midway).summarize(unit("load", LOAD_CODE))
+    assert midway.pieces_sent == 1 and midway.closed
+
+
+def test_cancel_stops_between_pieces_and_closes_the_stream() -> None:
+    cancel = threading.Event()
+    llm = PartialLLM(cancel=cancel)
+    with pytest.raises(LLMStopped):
+        summarizer_on(llm).summarize(unit("load", LOAD_CODE), cancel)
+    assert llm.pieces_sent == 2 and llm.closed  # given up at the next piece, not drained
+    # Never cancelled: the same three pieces make the summary.
+    whole = PartialLLM()
+    assert summarizer_on(whole).summarize(unit("load", LOAD_CODE), threading.Event()) == (
+        "설정을 읽어 딕셔너리로 돌려준다."
+    )
+    assert whole.pieces_sent == 3 and whole.closed

@@ -135,13 +135,15 @@ def _refuse_newer(component: Component, recorded: set[int]) -> None:
 def known_components() -> tuple[Component, ...]:
     """Every component of the PostgreSQL adapters, in the order `migrate_all` applies them.
     Imported here, when asked: each component's SQL lives next to its adapter."""
+    from ragcode.accounts.apikeys_postgres import SCHEMA as apikeys
     from ragcode.accounts.postgres import SCHEMA as accounts
     from ragcode.events.postgres import SCHEMA as events
     from ragcode.history.postgres import SCHEMA as history
     from ragcode.limits.postgres import SCHEMA as limits
+    from ragcode.repos.postgres import SCHEMA as repos
     from ragcode.uploads.postgres import SCHEMA as uploads
 
-    return (accounts, history, uploads, limits, events)
+    return (accounts, history, uploads, limits, events, apikeys, repos)  # apikeys: after accounts
 
 
 def migrate_all(conn: Connection) -> list[tuple[str, Migration]]:

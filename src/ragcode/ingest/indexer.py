@@ -7,17 +7,24 @@ index, and the next run skips what is already there (same file hash) and resumes
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ragcode.domain import TEAM_SCOPE, Record, SkippedFile, SummaryState
 from ragcode.ingest.entries import EntryBuilder
-from ragcode.ingest.files import FileLimits, SourceFile, SourceScan, scan_sources
+from ragcode.ingest.files import (
+    OUTSIDE_ROOT,
+    FileLimits,
+    SourceFile,
+    SourceScan,
+    load_source,
+    scan_sources,
+)
 from ragcode.ingest.parser import parse_source
 from ragcode.ingest.progress import IndexProgress, SilentProgress
 from ragcode.ingest.summarize import is_trivial
-from ragcode.store.protocol import FileRecord, IndexWriter
+from ragcode.store.protocol import FileRecord, IndexWriter, SummaryCache, SummaryOrigin
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +40,9 @@ class FileRejectedError(ValueError):
 
 # Strategies: which files a run reads and how one file becomes records (code by default).
 Scanner = Callable[[Path, FileLimits], SourceScan]
+# What summaries are written with now (the summary runner's prompt version and model): the
+# key under which a summary of the same code may be reused while indexing; None: none is.
+OriginSource = Callable[[], SummaryOrigin | None]
 # The parser gets the path as stored (relative to the indexed root), then the file read; it
 # returns the file's records (code units or document chunks, each mapped onto a Record).
 UnitParser = Callable[[str, SourceFile], list[Record]]
@@ -63,6 +73,7 @@ class IndexReport:
     files_removed: int = 0
     units_written: int = 0
     skipped: list[SkippedFile] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)  # stored paths the run looked at
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +95,57 @@ class Scope:
         return str(PurePosixPath(self.prefix, walked)) if self.prefix else walked
 
 
+_LINKED = "심볼릭 링크는 따라가지 않습니다"
+
+
+def _is_relative(path: str) -> bool:
+    """A relative path that names a file below its root: no "..", ".", "" or leading "/"."""
+    return all(part not in ("", ".", "..") for part in path.split("/"))
+
+
+def _listed_file(root: Path, path: str) -> Path | SkippedFile | None:
+    """A listed path under `root` (resolved) as a file to read, a skip reason, or None when
+    there is no such file. Links are never followed, nor is anything outside `root` read."""
+    target = root / path
+    try:
+        resolved = target.resolve()
+        if resolved != target:  # the file or a folder on the way is a link
+            inside = resolved.is_relative_to(root)
+            return SkippedFile(path, _LINKED if inside else OUTSIDE_ROOT)
+        return target if target.is_file() else None
+    except OSError as exc:  # a name too long, a loop...
+        return SkippedFile(path, f"파일을 확인하지 못했습니다 ({exc.strerror or exc})")
+
+
 def _is_within(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
 
 
+class _CacheReader:
+    """The summary cache as one indexing run reads it: under the origin asked for once, at
+    the first lookup (app.py reads it from the settings: the LLM is never built for it). No
+    origin, or one without a model name: nothing is looked up."""
+
+    def __init__(self, store: SummaryCache, origin_of: OriginSource | None) -> None:
+        self._store = store
+        self._origin_of = origin_of
+        self._origin: SummaryOrigin | None = None
+
+    def get(self, code_hash: str) -> str | None:
+        if self._origin_of is not None:  # the run's first lookup
+            self._origin = self._origin_of()
+            self._origin_of = None
+        origin = self._origin
+        if origin is None or not origin.model:
+            return None
+        return self._store.cached_summary(code_hash, origin)
+
+
 class Indexer:
     """`scan`/`parse` default to source code; `summaries=False` marks every unit as needing
-    no LLM summary (documents), so the summary runner never picks them up."""
+    no LLM summary (documents), so the summary runner never picks them up. `summary_origin`:
+    a unit whose code was summarized before by the same prompt version and model gets that
+    summary at once (without it, every non-trivial unit waits for the summary runner)."""
 
     def __init__(
         self,
@@ -101,6 +156,7 @@ class Indexer:
         scan: Scanner = scan_sources,
         parse: UnitParser = parse_code,
         summaries: bool = True,
+        summary_origin: OriginSource | None = None,
         private_dir: Path | None = None,
     ) -> None:
         """`private_dir`: the data directory. What lies there (uploads, models) is never
@@ -112,6 +168,12 @@ class Indexer:
         self._scan = scan
         self._parse = parse
         self._summaries = summaries
+        self._summary_origin = summary_origin
+
+    def without_summary_cache(self) -> None:
+        """Reuse no cached summary (`--no-summaries`): no lookup, no model named; the units
+        wait for the summary runner as they would without a cache."""
+        self._summary_origin = None
 
     def _is_private(self, path: Path) -> bool:
         return self._private_dir is not None and _is_within(path, self._private_dir)
@@ -160,19 +222,65 @@ class Indexer:
             if not scope.is_file:
                 self._absorb_nested_roots(scope.root)
         root = str(scope.root)
+        hidden = self._private_prefix(target) if not own_root else None
         with self._store.bulk_writes():  # PostgreSQL: a first index builds each HNSW graph once
-            return self._index_files(target, root, scope, owner, progress, own_root=own_root)
+            scan = self._scan(target, self._limits)
+            report = self._index_files(scan, root, scope, owner, progress, hidden)
+            report.files_removed = self._remove_missing(root, scope, report.seen)
+            return report
+
+    def index_paths(
+        self,
+        root: Path,
+        paths: Iterable[str],
+        progress: IndexProgress | None = None,
+        owner: str = TEAM_SCOPE,
+    ) -> IndexReport:
+        """Re-read only `paths` (relative to `root`, a root of its own: a git repository's
+        checkout): a file there is indexed as `index` would (same hash: left as it is), a
+        path no longer there is removed; the root's other files are not looked at. A path
+        that is not plainly below `root` ("..", absolute) is never read (only removed from
+        the index if it is there); a link is never followed (skipped, with its reason)."""
+        progress = progress or SilentProgress()
+        root = root.expanduser().resolve()
+        if not root.is_dir():
+            raise IndexInputError(f"디렉터리가 아닙니다: {root}")
+        embedder = self._builder.embedder
+        self._store.claim_embedder(embedder.name, embedder.dim)
+        wanted = sorted(set(paths))
+        present: list[Path | SkippedFile] = []
+        for path in wanted:
+            if not _is_relative(path):
+                log.warning("index_paths refused path=%r root=%s", path, root)
+                continue
+            found = _listed_file(root, path)
+            if found is not None:
+                present.append(found)
+        items = (
+            found if isinstance(found, SkippedFile) else load_source(root, found, self._limits)
+            for found in present
+        )
+        scope, key = Scope(root=root, prefix="", is_file=False), str(root)
+        with self._store.bulk_writes():
+            scan = SourceScan(len(present), items)
+            report = self._index_files(scan, key, scope, owner, progress, None)
+            stored = set(self._store.file_hashes(key)) | set(self._store.skipped_paths(key))
+            gone = [path for path in wanted if path not in report.seen and path in stored]
+            if gone:
+                self._store.remove_files(key, gone)
+            report.files_removed = len(gone)
+        return report
 
     def _index_files(
-        self, target: Path, root: str, scope: Scope, owner: str, progress: IndexProgress,
-        *, own_root: bool,
+        self, scan: SourceScan, root: str, scope: Scope, owner: str, progress: IndexProgress,
+        hidden: str | None,
     ) -> IndexReport:  # fmt: skip
+        """`hidden`: the data directory's prefix inside the scanned folder (never indexed)."""
         known = self._store.file_hashes(root)
         report = IndexReport(root=root)
-        scan = self._scan(target, self._limits)
         progress.files_started(scan.total)
-        seen: set[str] = set()
-        hidden = self._private_prefix(target) if not own_root else None
+        seen = report.seen
+        cache = _CacheReader(self._store, self._summary_origin)
         for done, item in enumerate(scan.items, start=1):
             if hidden is not None and (item.path == hidden or item.path.startswith(hidden + "/")):
                 continue  # the data directory inside an indexed folder: never team content
@@ -189,7 +297,7 @@ class Indexer:
                 report.files_unchanged += 1
                 progress.file_done(path, 0, done)
                 continue
-            written = self._index_file(root, path, item, owner)
+            written = self._index_file(root, path, item, owner, cache)
             if isinstance(written, SkippedFile):  # the parser refused it: nothing of it stays
                 report.skipped.append(written)
                 progress.file_skipped(written)
@@ -197,11 +305,10 @@ class Indexer:
             report.units_written += written
             report.files_changed += 1
             progress.file_done(path, report.units_written, done)
-        report.files_removed = self._remove_missing(root, scope, seen)
         return report
 
     def _index_file(
-        self, root: str, path: str, source: SourceFile, owner: str
+        self, root: str, path: str, source: SourceFile, owner: str, cache: _CacheReader
     ) -> int | SkippedFile:
         try:
             records = self._parse(path, source)
@@ -214,7 +321,7 @@ class Indexer:
             if not self._summaries:
                 summaries.append((None, SummaryState.TRIVIAL))
                 continue
-            cached = self._store.cached_summary(item.code_hash)
+            cached = cache.get(item.code_hash)
             if cached:
                 summaries.append((cached, SummaryState.DONE))
             elif is_trivial(item):

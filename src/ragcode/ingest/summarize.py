@@ -11,13 +11,17 @@ from ragcode.domain import DOCSTRING, Record, UnitKind
 from ragcode.ingest.questions import QUESTIONS_MAX_TOKENS, clean_questions, with_questions
 from ragcode.ingest.summary_prompt import (
     DESCRIPTION_EXAMPLE,
+    DESCRIPTION_PROMPT_VERSION,
     DESCRIPTION_SYSTEM,
     EXAMPLE_USER,
     SUMMARY_EXAMPLE,
+    SUMMARY_PROMPT_VERSION,
     SUMMARY_SYSTEM,
     SUMMARY_USER,
+    prompt_version,
 )
 from ragcode.llm.protocol import LLM, ChatMessage, LLMStopped
+from ragcode.store.protocol import SummaryOrigin
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,15 @@ _FENCE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
 _TERMS = re.compile(r"(?:검색어|키워드)\s*[:：]\s*(.*)", re.DOTALL)
 _QUESTIONS = re.compile(r"^\s*(?:예상\s*)?질문\s*[:：]\s*(.*)", re.DOTALL | re.MULTILINE)
 MAX_SEARCH_TERMS = 8
+# How a summary is asked for besides the prompt's texts: they change the output too.
+_TEMPERATURE = 0.1
+_STOP = ("\n\n", "\n설명")
+# The version of the post-processing (`clean_summary` and what it calls: `_described`,
+# `_bounded`, `_search_terms`, the patterns above, `clean_questions`, `with_questions`).
+# Bump it with any change of what they make of the same raw text: it enters the prompt
+# version every summary is cached under, so summaries cleaned the old way are not reused.
+# tests/unit/test_summary_origin.py pins their source and fails until it is bumped.
+POSTPROCESS_VERSION = 1
 
 
 def body_lines(unit: Record) -> int:
@@ -100,7 +113,9 @@ def _search_terms(line: str) -> list[str]:
 
 def clean_summary(raw: str, max_chars: int) -> str:
     """Strip prompt artefacts (fences, labels, quotes), bound the length at a sentence end and
-    keep at most a few distinct search terms on a second line and the questions on a third."""
+    keep at most a few distinct search terms on a second line and the questions on a third.
+
+    Any change of its output: bump POSTPROCESS_VERSION (cached summaries are keyed by it)."""
     text = _FENCE.sub(" ", raw)
     asked = _QUESTIONS.search(text)
     questions = clean_questions(asked.group(1)) if asked else []
@@ -124,6 +139,28 @@ def _described(text: str, max_chars: int) -> str:
     return description
 
 
+def summary_prompt_version(
+    *, questions: bool, max_tokens: int, max_chars: int, max_code_chars: int
+) -> str:
+    """What a summarizer with these settings caches its summaries under, with the code hash
+    and the model: the version of the prompt's texts (with or without the questions) and
+    everything else that changes the summary of the same code by the same model: where long
+    code is cut (the prompt's text), the token budget, the sampling and the post-processing.
+    The same function for the summarizer and for the indexer's cache lookups (app.py), which
+    must not build the LLM to know it."""
+    kind, texts = (
+        ("summary", SUMMARY_PROMPT_VERSION)
+        if questions
+        else ("description", DESCRIPTION_PROMPT_VERSION)
+    )
+    tokens = max_tokens + (QUESTIONS_MAX_TOKENS if questions else 0)
+    return prompt_version(
+        kind, texts, f"code_chars={max_code_chars}", f"max_tokens={tokens}",
+        f"max_chars={max_chars}", f"temperature={_TEMPERATURE}", f"stop={_STOP!r}",
+        f"post={POSTPROCESS_VERSION}",
+    )  # fmt: skip
+
+
 class Summarizer:
     """One LLM call per unit writes the description, search terms and (doc2query) questions."""
 
@@ -137,6 +174,10 @@ class Summarizer:
         questions: bool = True,
     ) -> None:
         self._llm = llm
+        self._prompt = summary_prompt_version(
+            questions=questions, max_tokens=max_tokens, max_chars=max_chars,
+            max_code_chars=max_code_chars,
+        )  # fmt: skip
         self._max_tokens = max_tokens + (QUESTIONS_MAX_TOKENS if questions else 0)
         self._max_chars = max_chars
         self._max_code_chars = max_code_chars
@@ -145,6 +186,13 @@ class Summarizer:
     @property
     def model_name(self) -> str:
         return self._llm.name
+
+    @property
+    def origin(self) -> SummaryOrigin:
+        """What its summaries are cached under (with the code hash): the version of the
+        prompt it sends and of how (summary_prompt_version), and the name of its LLM's
+        model (an empty name: nothing is cached, SummaryPass)."""
+        return SummaryOrigin(prompt=self._prompt, model=self._llm.name)
 
     @property
     def max_concurrency(self) -> int | None:
@@ -157,7 +205,7 @@ class Summarizer:
         the backend stops spending on it."""
         messages = build_messages(unit, self._max_code_chars, questions=self._questions)
         stream = self._llm.stream(
-            messages, max_tokens=self._max_tokens, temperature=0.1, stop=("\n\n", "\n설명")
+            messages, max_tokens=self._max_tokens, temperature=_TEMPERATURE, stop=_STOP
         )
         pieces: list[str] = []
         try:

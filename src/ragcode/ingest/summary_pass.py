@@ -1,7 +1,8 @@
 """One run of the summary runner: what happens to each claimed unit between its claim and its
-write. A cached summary is written at once; units with the same code as one at the LLM wait
-for its summary (one call per distinct code); every write goes through the unit's lease and
-ends with a progress event."""
+write. A summary cached for the same code, prompt version and model is written at once (under
+the model that wrote it); units with the same code as one at the LLM wait for its summary
+(one call per distinct code); every write goes through the unit's lease and ends with a
+progress event."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from ragcode.ingest.entries import EntryBuilder
 from ragcode.ingest.progress import IndexProgress, SummaryEvent
 from ragcode.ingest.summary_queue import ClaimFeed, LeaseKeeper
 from ragcode.llm.protocol import LLMStopped
-from ragcode.store.protocol import RecordRef, SummaryWork
+from ragcode.store.protocol import RecordRef, SummaryOrigin, SummaryWork
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +27,19 @@ FAILURE_STREAK = 8
 @dataclass(slots=True)
 class SummaryReport:
     written: int = 0  # new summaries from the LLM
-    from_cache: int = 0  # the same code was summarized before
+    from_cache: int = 0  # the same code was summarized before (same prompt and model)
     failed: int = 0
     lost: int = 0  # results refused: the unit's lease had passed to another worker
     claimed: int = 0  # units this run took from the queue
 
 
 class SummaryPass:
+    """`origin`: what this run's summaries are written with (the summarizer's prompt version
+    and model), their key in the cache; None when the summarizer cannot be built: nothing is
+    reused then, and every unit fails. An origin without a model name (an endpoint configured
+    with model = ""): summaries are written, but none is looked up in the cache or kept there
+    (what another such model wrote could not be told apart)."""
+
     def __init__(
         self,
         store: SummaryWork,
@@ -40,8 +47,11 @@ class SummaryPass:
         keeper: LeaseKeeper,
         worker: str,
         progress: IndexProgress,
+        origin: SummaryOrigin | None,
     ) -> None:
         self.report = SummaryReport()
+        self._origin = origin
+        self._cache = origin if origin is not None and origin.model else None
         self.total = 0
         self._store = store
         self._builder = builder
@@ -65,15 +75,19 @@ class SummaryPass:
             if code_hash in self._followers:  # the same code is at the LLM already
                 self._followers[code_hash].append(ref)
                 continue
-            cached = self._store.cached_summary(code_hash)
+            cached = self._cached(code_hash)
             if cached:
-                self._write(ref, cached, "cache", from_cache=True)
+                self._write(ref, cached, from_cache=True)
                 continue
             self._followers[code_hash] = []
             return ref
         return None
 
-    def settle(self, ref: RecordRef, result: str | Exception, model: str) -> None:
+    def _cached(self, code_hash: str) -> str | None:
+        cache = self._cache
+        return None if cache is None else self._store.cached_summary(code_hash, cache)
+
+    def settle(self, ref: RecordRef, result: str | Exception) -> None:
         """A leader's LLM result, written for it and for the copies of its code."""
         if isinstance(result, LLMStopped):  # shutdown or cancel: pending, not failed
             self.abandon(ref)
@@ -90,23 +104,26 @@ class SummaryPass:
             if summary is None:
                 self._fail(unit_ref)
             else:
-                self._write(unit_ref, summary, model, from_cache=unit_ref is not ref)
+                self._write(unit_ref, summary, from_cache=unit_ref is not ref)
 
     def abandon(self, ref: RecordRef) -> None:
         """A leader never sent to the LLM (stopping): it and its copies stay pending, their
         leases given back by the run."""
         self._followers.pop(ref.record.code_hash, None)
 
-    def _write(self, ref: RecordRef, summary: str, model: str, *, from_cache: bool) -> None:
+    def _write(self, ref: RecordRef, summary: str, *, from_cache: bool) -> None:
         try:
             tokens, vector = self._builder.summary_fields(ref.record, summary)
         except EmbeddingError as exc:
             log.warning("summary embedding failed name=%s error=%s", ref.record.title, exc)
             self._fail(ref)
             return
+        origin = self._origin
         written = self._store.set_summary(
             ref.uid, summary=summary, state=SummaryState.DONE, tokens=tokens, vector=vector,
-            model=model, worker=self._worker,
+            model=origin.model if origin else "",
+            prompt=self._cache.prompt if self._cache else None,
+            worker=self._worker,
         )  # fmt: skip
         self._keeper.settled(ref.uid)
         if not written:

@@ -3,6 +3,8 @@ developer would ask (doc2query), all in one call."""
 
 from __future__ import annotations
 
+import hashlib
+
 # Intent: a short, factual Korean description of behaviour (input, action, result), the detail
 # that tells it apart from its look-alikes (questions about `partition` vs `partition_all` hinge
 # on such details), the Korean search terms a developer would type to find it, so that Korean
@@ -41,4 +43,22 @@ SUMMARY_EXAMPLE = (
     f"{DESCRIPTION_EXAMPLE}\n"
     "질문: JSON 설정 파일을 읽어서 딕셔너리로 바꾸려면? / "
     "파일 경로를 받아 JSON 내용을 파이썬 객체로 불러오는 코드 / UTF-8 JSON 파일 파싱하기"
+)
+
+
+def prompt_version(kind: str, *texts: str) -> str:
+    """A version that changes with any text of the prompt: `kind` and a short hash of them."""
+    digest = hashlib.sha256("\x1f".join(texts).encode("utf-8")).hexdigest()[:12]
+    return f"{kind}-{digest}"
+
+
+# The versions of the prompts' texts: with the summarizer's settings and post-processing they
+# make the prompt version of the summary cache (summarize.summary_prompt_version), which with
+# the code hash and the model keys it: a summary written by another version of the prompt
+# above (any edit of its text, example included) is never reused.
+SUMMARY_PROMPT_VERSION = prompt_version(
+    "summary", SUMMARY_SYSTEM, EXAMPLE_USER, SUMMARY_EXAMPLE, SUMMARY_USER
+)
+DESCRIPTION_PROMPT_VERSION = prompt_version(
+    "description", DESCRIPTION_SYSTEM, EXAMPLE_USER, DESCRIPTION_EXAMPLE, SUMMARY_USER
 )

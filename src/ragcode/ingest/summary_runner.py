@@ -81,6 +81,7 @@ class SummaryRunner:
         self._builder = builder
         self._summarizer_factory = summarizer_factory
         self._summarizer: Summarizer | None = None
+        self._building = threading.Lock()  # the indexer may ask for it from another thread
         self.policy = policy or ClaimPolicy()
         self.identity = WorkerIdentity.new()
         self._totals = _Totals()
@@ -96,9 +97,11 @@ class SummaryRunner:
         return runner
 
     def _get_summarizer(self) -> Summarizer:
-        if self._summarizer is None:  # the model loads only when there is work for it
-            self._summarizer = self._summarizer_factory()
-        return self._summarizer
+        """Built once (an LLM object: its model loads only when a unit reaches it)."""
+        with self._building:
+            if self._summarizer is None:
+                self._summarizer = self._summarizer_factory()
+            return self._summarizer
 
     def run(
         self,
@@ -143,9 +146,11 @@ class SummaryRunner:
         ready = self._store.queue_status().ready
         if ready == 0:
             return SummaryReport()
+        summarizer = self._summarizer_or_error(resident)
         progress.summaries_started(min(limit, ready))
         keeper = LeaseKeeper(self._store, self.identity, self.policy.lease_s, self._counts)
-        state = SummaryPass(self._store, self._builder, keeper, self.identity.id, progress)
+        origin = summarizer.origin if isinstance(summarizer, Summarizer) else None
+        state = SummaryPass(self._store, self._builder, keeper, self.identity.id, progress, origin)
         state.total = min(limit, ready)
         stop = stop or threading.Event()
 
@@ -158,7 +163,7 @@ class SummaryRunner:
         )  # fmt: skip
         keeper.start()
         try:
-            self._work(state, feed, resident)
+            self._work(state, feed, summarizer)
         finally:
             keeper.stop()
             self._totals.done += state.report.written + state.report.from_cache
@@ -195,19 +200,32 @@ class SummaryRunner:
     def _counts(self) -> tuple[int, int]:
         return self._totals.done, self._totals.failed
 
-    def _work(self, state: SummaryPass, feed: ClaimFeed, resident: bool) -> None:
+    def _summarizer_or_error(self, resident: bool) -> Summarizer | Exception:
+        """The summarizer, or why it cannot be built (a model that does not load): a
+        resident worker stops on it, any other run fails its units visibly."""
+        try:
+            return self._get_summarizer()
+        except Exception as exc:
+            if resident:
+                raise SummarizerUnavailableError(str(exc)) from exc
+            log.warning(
+                "요약 모델을 준비할 수 없습니다 (%s): 이번에 가져온 단위는 실패로 남아 다음 "
+                "실행에서 다시 시도되고, 어느 모델이 썼는지 보증할 수 없으므로 캐시된 요약도 "
+                "재사용하지 않습니다",
+                exc,
+            )
+            return exc
+
+    def _work(
+        self, state: SummaryPass, feed: ClaimFeed, summarizer: Summarizer | Exception
+    ) -> None:
         first = state.next_leader(feed)
         if first is None:
             return
-        try:
-            summarizer = self._get_summarizer()
-        except Exception as exc:  # the model cannot load
-            if resident:
-                raise SummarizerUnavailableError(str(exc)) from exc
-            log.warning("summarizer unavailable error=%s", exc)
+        if isinstance(summarizer, Exception):
             ref: RecordRef | None = first
             while ref is not None:  # every unit fails, visibly (retried by the next run)
-                state.settle(ref, exc, "")
+                state.settle(ref, summarizer)
                 ref = state.next_leader(feed)
             return
         workers = summarizer_concurrency(summarizer)
@@ -215,7 +233,7 @@ class SummaryRunner:
         if workers is None:  # the embedded default: no threads, same behaviour as ever
             ref = first
             while ref is not None:
-                state.settle(ref, self._attempt(summarizer, ref), summarizer.model_name)
+                state.settle(ref, self._attempt(summarizer, ref))
                 ref = state.next_leader(feed)
             return
         self._run_parallel(state, feed, first, summarizer, workers)
@@ -250,7 +268,7 @@ class SummaryRunner:
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in finished:
                     ref = in_flight.pop(future)
-                    state.settle(ref, future.result(), summarizer.model_name)
+                    state.settle(ref, future.result())
                 if feed.stopping():  # requests not sent yet stay unsent (leases given back)
                     for future in [f for f in in_flight if f.cancel()]:
                         state.abandon(in_flight.pop(future))

@@ -14,7 +14,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -72,6 +72,14 @@ def close_stream(stream: Iterator[str]) -> None:
         close()
 
 
+def pool_name(names: Iterable[str]) -> str:
+    """A pool's model name: its endpoints' distinct model names, sorted (reordering the
+    endpoints is the same pool of models: the summary cache is keyed by this name). "" when
+    one of them has no name: what such a pool writes cannot be told apart (nothing cached)."""
+    distinct = set(names)
+    return "" if "" in distinct else "+".join(sorted(distinct))
+
+
 def endpoint_label(llm: LLM) -> str:
     return str(getattr(llm, "endpoint", llm.name))
 
@@ -106,7 +114,7 @@ class LLMPool:
 
     @property
     def name(self) -> str:
-        return "+".join(dict.fromkeys(slot.llm.name for slot in self._slots))
+        return pool_name(slot.llm.name for slot in self._slots)
 
     @property
     def max_concurrency(self) -> int:

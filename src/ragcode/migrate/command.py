@@ -3,11 +3,12 @@
 1. Count the source and the target. A target holding any user, turn, upload or unit is
    refused, unless it is this data directory's unfinished copy (the journal says so): then
    the copy goes on where it stopped.
-2. Record the run in the journal, then copy: accounts (users and live sessions), history and
-   the upload registry, each in one transaction (all or nothing), then every collection of
-   the index in batches of files (one transaction each; files already there are skipped),
-   then the summary cache. Any failure leaves whole components and whole batches behind, and
-   the same command run again finishes the copy.
+2. Record the run in the journal, then copy: accounts (users and live sessions), API keys
+   (hashes, ids, labels, owners, creation times), history and the upload registry, each in
+   one transaction (all or nothing), then every collection of the index in batches of files
+   (one transaction each; files already there are skipped), then the summary cache. Any
+   failure leaves whole components and whole batches behind, and the same command run again
+   finishes the copy.
 3. Count the target again through its adapters and compare with the source; only then is
    the run marked finished (a finished copy is refused like any other non-empty target).
 """
@@ -82,14 +83,16 @@ def _migrate(
     report.schema(target.schema_applied)
     now = datetime.now(UTC)  # sessions expiring before now are not copied
     planned = inventory.take(
-        source.accounts, source.history, source.registry, source.stores, live_after=now
-    )
+        source.accounts, source.history, source.registry, source.stores, live_after=now,
+        api_keys=source.api_keys,
+    )  # fmt: skip
     report.plan(planned)
     source_id = str(source.data_dir)  # resolved; the host is only shown (it may change)
     names = target.collections(list(source.stores))
     present = inventory.take(
-        target.accounts, target.history, target.registry, {n: target.store(n) for n in names}
-    )
+        target.accounts, target.history, target.registry, {n: target.store(n) for n in names},
+        api_keys=target.api_keys,
+    )  # fmt: skip
     latest = target.journal.latest()
     resumable = latest is not None and latest.finished_at is None and latest.source == source_id
     if present.holds_data and not resumable:
@@ -125,6 +128,8 @@ def _copy(source: Embedded, target: ScaleOut, report: Report, now: datetime) -> 
         if source.accounts is not None:
             for item in web_copy.copy_accounts(source.accounts, target.accounts, now):
                 report.copied(item)
+        if source.api_keys is not None:  # after the accounts: a key refers to its user
+            report.copied(web_copy.copy_api_keys(source.api_keys, target.api_keys))
         if source.history is not None:
             report.copied(web_copy.copy_history(source.history, target.history))
         # The registry before the index: a server would drop upload entries it cannot find
@@ -156,7 +161,7 @@ def _copy(source: Embedded, target: ScaleOut, report: Report, now: datetime) -> 
 def _verify(source: Embedded, target: ScaleOut, report: Report, planned: Inventory) -> None:
     copied = inventory.take(
         target.accounts, target.history, target.registry,
-        {name: target.store(name) for name in source.stores},
+        {name: target.store(name) for name in source.stores}, api_keys=target.api_keys,
     )  # fmt: skip
     report.verification(planned, copied)
     different = inventory.differences(planned, copied)

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from ragcode.accounts.apikeys import ApiKeysExport
 from ragcode.accounts.protocol import AccountsExport, ExportedSession, ExportedUser
 from ragcode.domain import IndexStatus
 from ragcode.history.protocol import HistoryExport
+from ragcode.store.protocol import CachedSummary
 from ragcode.uploads.protocol import RegistryExport
 
 
@@ -19,7 +21,7 @@ class CountedIndex(Protocol):
 
     def status(self) -> IndexStatus: ...
 
-    def export_summary_cache(self) -> list[tuple[str, str, str]]: ...
+    def export_summary_cache(self) -> list[CachedSummary]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ class Inventory:
     uploads: int
     collections: dict[str, CollectionCounts]
     summary_cache: int
+    api_keys: int = 0
 
     @property
     def units(self) -> int:
@@ -66,6 +69,7 @@ class Inventory:
         rows = [
             ("사용자", str(self.users)),
             ("로그인 세션", str(self.sessions)),
+            ("API 키", str(self.api_keys)),
             ("대화 기록", str(self.turns)),
             ("업로드", str(self.uploads)),
         ]
@@ -103,6 +107,7 @@ def take(
     registry: RegistryExport | None,
     stores: Mapping[str, CountedIndex],
     live_after: datetime | None = None,
+    api_keys: ApiKeysExport | None = None,
 ) -> Inventory:
     """Count one side. `live_after`: count only sessions expiring after it (the source,
     whose expired sessions are not copied); None counts every stored session (the target)."""
@@ -117,6 +122,7 @@ def take(
         uploads=len(registry.all()) if registry else 0,
         collections={name: CollectionCounts.of(store.status()) for name, store in stores.items()},
         summary_cache=len(cache.export_summary_cache()) if cache else 0,
+        api_keys=len(api_keys.export_keys()) if api_keys else 0,
     )
 
 

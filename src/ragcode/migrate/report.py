@@ -49,7 +49,7 @@ class Report:
     def plan(self, source: Inventory) -> None:
         parts = [
             f"사용자 {source.users}명", f"로그인 세션 {source.sessions}개",
-            f"대화 {source.turns}개", f"업로드 {source.uploads}개",
+            f"API 키 {source.api_keys}개", f"대화 {source.turns}개", f"업로드 {source.uploads}개",
         ]  # fmt: skip
         parts += [
             f"색인 '{name}' 파일 {c.files}개·단위 {c.units}개"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ragcode.accounts.apikeys_sqlite import SqliteApiKeys
 from ragcode.accounts.sqlite import SqliteAccounts
 from ragcode.app import INDEX_FILE, WEB_DB
 from ragcode.history.sqlite import SqliteHistory
@@ -18,6 +19,7 @@ from ragcode.store.sqlite_store import DEFAULT_COLLECTION, SqliteStore
 from ragcode.uploads.sqlite import SqliteRegistry
 
 if TYPE_CHECKING:  # the `postgres` extra is imported when a target is opened
+    from ragcode.accounts.apikeys_postgres import PostgresApiKeys
     from ragcode.accounts.postgres import PostgresAccounts
     from ragcode.history.postgres import PostgresHistory
     from ragcode.migrate.journal import MigrationJournal
@@ -39,9 +41,11 @@ class Embedded:
     history: SqliteHistory | None
     registry: SqliteRegistry | None
     stores: dict[str, SqliteStore]
+    api_keys: SqliteApiKeys | None = None
 
     def close(self) -> None:
-        for closable in (self.accounts, self.history, self.registry, *self.stores.values()):
+        web = (self.api_keys, self.accounts, self.history, self.registry)
+        for closable in (*web, *self.stores.values()):
             if closable is not None:
                 closable.close()
 
@@ -63,6 +67,7 @@ def open_embedded(data_dir: Path) -> Embedded:
                 side.stores.setdefault(name, SqliteStore(index, name))
         if web.is_file():
             side.accounts = SqliteAccounts(web)
+            side.api_keys = SqliteApiKeys(web)  # after the accounts: its table refers to theirs
             side.history = SqliteHistory(web)
             side.registry = SqliteRegistry(web)
         opened.pop_all()
@@ -78,6 +83,7 @@ class ScaleOut:
     accounts: PostgresAccounts
     history: PostgresHistory
     registry: PostgresRegistry
+    api_keys: PostgresApiKeys
     schema_applied: list[str] = field(default_factory=list)  # migrations applied on open
     stores: dict[str, PostgresStore] = field(default_factory=dict)
 
@@ -96,7 +102,7 @@ class ScaleOut:
     def close(self) -> None:
         for store in self.stores.values():
             store.close()
-        for closable in (self.accounts, self.history, self.registry, self.journal):
+        for closable in (self.api_keys, self.accounts, self.history, self.registry, self.journal):
             closable.close()
 
 
@@ -105,6 +111,7 @@ def open_scale_out(url: str) -> ScaleOut:
     would): a new database needs no other preparation than `CREATE EXTENSION vector` where
     ragcode's role may not create it."""
     try:
+        from ragcode.accounts.apikeys_postgres import PostgresApiKeys
         from ragcode.accounts.postgres import PostgresAccounts
         from ragcode.history.postgres import PostgresHistory
         from ragcode.migrate.journal import MigrationJournal
@@ -123,5 +130,7 @@ def open_scale_out(url: str) -> ScaleOut:
         history = PostgresHistory(url)
         opened.callback(history.close)
         registry = PostgresRegistry(url)
+        opened.callback(registry.close)
+        api_keys = PostgresApiKeys(url)
         opened.pop_all()
-    return ScaleOut(url, journal, accounts, history, registry, applied)
+    return ScaleOut(url, journal, accounts, history, registry, api_keys, applied)

@@ -105,7 +105,8 @@ def copy_collection(
 
 
 def copy_summary_cache(source: IndexExport, target: IndexImport) -> tuple[int, float]:
-    """The summary cache (one per index file or database, keyed by code hash): (rows, s)."""
+    """The summary cache (one per index file or database, keyed by code hash, prompt version
+    and model; legacy rows too): (rows, s)."""
     started = time.perf_counter()
     rows = target.import_summary_cache(source.export_summary_cache())
     return rows, time.perf_counter() - started

@@ -1,5 +1,6 @@
-"""Copying what the web app keeps besides the index: accounts with their live sessions, chat
-history and the upload registry. Each component is one transaction on the target (a failure
+"""Copying what the web app keeps besides the index: accounts with their live sessions, the
+API keys of the OpenAI-compatible API (their hashes: the same keys keep working), chat history
+and the upload registry. Each component is one transaction on the target (a failure
 adds nothing of it), and adds only the rows it does not hold yet (ids kept), so running the
 copy again after a failure finishes it."""
 
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from ragcode.accounts.apikeys import ApiKeysExport, ApiKeysImport
 from ragcode.accounts.protocol import AccountsExport, AccountsImport
 from ragcode.history.protocol import HistoryExport, HistoryImport, StoredTurn
 from ragcode.migrate.inventory import sessions_to_copy
@@ -41,6 +43,14 @@ def copy_accounts(source: AccountsExport, target: AccountsImport, now: datetime)
         Copied("사용자", len(users), after[0] - before[0], seconds),
         Copied("로그인 세션", len(sessions), after[1] - before[1], 0.0),
     ]
+
+
+def copy_api_keys(source: ApiKeysExport, target: ApiKeysImport) -> Copied:
+    """After the accounts: each key refers to its user."""
+    started = time.perf_counter()
+    keys = source.export_keys()
+    added = target.import_keys(keys)
+    return Copied("API 키", len(keys), added, time.perf_counter() - started)
 
 
 def copy_history(source: HistoryExport, target: HistoryImport, page: int = HISTORY_PAGE) -> Copied:

@@ -1,7 +1,10 @@
 """Prompts that turn a question into extra search words (query expansion).
 
-The few-shot examples are deliberately outside every shipped evaluation set's topics, so
-the expansion is not tuned to the questions it is measured on.
+The few-shot examples are deliberately outside every shipped evaluation set's topics (toolz's
+sequence, dictionary and function utilities and its unanswerable questions; the bank FAQ), so
+the expansion is not tuned to the questions it is measured on. A new evaluation set must not
+ask about these examples' topics either (image thumbnails, e-mail validation, returns and
+parcel tracking); `tests/unit/test_expansion_prompts.py` checks the shipped sets.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ class ExpansionPrompt:
 # Code: a Korean question meets English identifiers and docstrings only through words the
 # code would use, so the LLM translates the intent into them.
 CODE_EXPANSION = ExpansionPrompt(
-    name="code-en-terms-v1",
+    name="code-en-terms-v2",
     system=(
         "You translate a question about a code base into English search terms. "
         "Answer with one line: likely function names (snake_case) and English keywords "
@@ -28,12 +31,12 @@ CODE_EXPANSION = ExpansionPrompt(
     ),
     shots=(
         (
-            "리스트에서 중복된 값을 빼고 처음 나온 순서대로 돌려주는 함수",
-            "unique distinct dedupe seen set first occurrence order preserve",
+            "올린 이미지를 가로세로 비율을 유지하면서 작은 썸네일로 줄여 저장하는 코드",
+            "thumbnail resize image aspect_ratio width height scale save",
         ),
         (
-            "HTTP 요청이 실패하면 몇 번 다시 시도하는 코드",
-            "retry retries max_attempts backoff request failed exception",
+            "이메일 주소가 올바른 형식인지 정규식으로 확인하기",
+            "validate_email is_valid_email email regex pattern match format",
         ),
     ),
     max_tokens=40,

@@ -50,7 +50,8 @@ NOT_FOUND = "문서를 찾을 수 없습니다."
 UPLOAD_BUSY = "이 업로드를 색인하는 중입니다. 잠시 뒤 다시 시도해 주세요."
 T = TypeVar("T")
 TOO_MANY_PENDING = (
-    "처리 중인 업로드가 너무 많습니다 (사용자당 {limit}개). 앞선 업로드가 끝난 뒤 다시 올려 주세요."
+    "색인을 기다리는 업로드가 너무 많습니다 (사용자당 {limit}개). 앞선 업로드가 검색 가능해진 뒤"
+    " 다시 올려 주세요."
 )
 NOT_OWNER = "올린 사람만 공유하거나 공유를 해제할 수 있습니다."
 TEAM_DELETE_FORBIDDEN = (
@@ -113,7 +114,7 @@ async def upload(
     The session comes first (dependency), then the declared length, then the body itself
     under a hard cap (upload_body), so a refusal costs the server next to nothing."""
     server = state.core.settings.server
-    pending = await run_in_threadpool(state.registry.unfinished_count, user.id)
+    pending = await run_in_threadpool(state.registry.waiting_count, user.id)
     if pending >= server.max_uploads_in_progress:  # one user cannot queue up everyone else
         detail = TOO_MANY_PENDING.format(limit=server.max_uploads_in_progress)
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail=detail, headers=_CLOSE)

@@ -1,5 +1,6 @@
-"""What a removed account leaves behind: its private uploads (files and index entries) and its
-chat history are deleted; uploads it shared stay, as team content that admins manage."""
+"""What a removed account leaves behind: its private uploads (files and index entries), its
+chat history and its API keys are deleted; uploads it shared stay, as team content that admins
+manage."""
 
 from __future__ import annotations
 
@@ -26,4 +27,5 @@ def remove_user_data(core: App, stores: WebStores, user_id: int) -> RemovedData:
     for doc in private:
         worker.remove(doc)
     turns = stores.history.delete_all(user_id)
+    stores.api_keys.remove_user(user_id)  # PostgreSQL: already gone with the account
     return RemovedData(uploads=len(private), turns=turns, kept_shared=len(docs) - len(private))

@@ -22,10 +22,11 @@ from psycopg import sql
 from ragcode.store.claims import QUEUED_STATES_SQL
 from ragcode.store.metadata import LEGACY_KEY_SQL
 from ragcode.store.pg_pool import Connection
-from ragcode.store.protocol import LEXICAL_FIELDS, StoreError, VectorField
+from ragcode.store.protocol import LEGACY_PROMPT, LEXICAL_FIELDS, StoreError, VectorField
 
-# 2: summary leases and the worker registry (the shared summary queue); 3: record metadata
-SCHEMA_VERSION = 3
+# 2: summary leases and the worker registry (the shared summary queue); 3: record metadata;
+# 4: the summary cache keyed by (code hash, prompt version, model)
+SCHEMA_VERSION = 4
 # HNSW candidate list: 200 found 0.90 of the true top 10 on clustered 512-d vectors at 20k
 # (100: 0.83), half of them filtered out by scope; iterative scans go on past it when needed.
 EF_SEARCH = 200
@@ -164,8 +165,21 @@ BEGIN
 END $$;
 UPDATE store_meta SET value = '3' WHERE key = 'schema_version';
 """
+# Version 4: a cached summary is reused only for the same code, prompt version and model. The
+# rows so far came from an unknown prompt (and, once reused, carry the model "cache"): they
+# move under the legacy prompt version, which no lookup asks for (kept, exported, not reused).
+# The constant default fills them without rewriting the table; the new rows always name theirs.
+_MIGRATE_3_TO_4 = f"""
+ALTER TABLE store_summary_cache ADD COLUMN IF NOT EXISTS prompt text COLLATE "C" NOT NULL
+    DEFAULT '{LEGACY_PROMPT}';
+ALTER TABLE store_summary_cache ALTER COLUMN prompt DROP DEFAULT;
+ALTER TABLE store_summary_cache DROP CONSTRAINT IF EXISTS store_summary_cache_pkey;
+ALTER TABLE store_summary_cache ADD CONSTRAINT store_summary_cache_pkey
+    PRIMARY KEY (code_hash, prompt, model);
+UPDATE store_meta SET value = '4' WHERE key = 'schema_version';
+"""
 # Each step takes a database from the version in the key to the next one.
-_MIGRATIONS = {1: _MIGRATE_1_TO_2, 2: _MIGRATE_2_TO_3}
+_MIGRATIONS = {1: _MIGRATE_1_TO_2, 2: _MIGRATE_2_TO_3, 3: _MIGRATE_3_TO_4}
 
 # Serializes schema changes between processes (first start, migrations, vector indexes).
 DDL_LOCK = "ragcode.store.ddl"

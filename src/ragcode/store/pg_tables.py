@@ -32,9 +32,9 @@ UNIT_COLUMNS = (
     "uid, path, name, kind, language, start_line, end_line, code, metadata, summary, summary_state"
 )
 WRITE_CACHE = (
-    "INSERT INTO store_summary_cache (code_hash, summary, model, created_at)"
-    " VALUES (%s, %s, %s, %s) ON CONFLICT (code_hash) DO UPDATE"
-    " SET summary = excluded.summary, model = excluded.model, created_at = excluded.created_at"
+    "INSERT INTO store_summary_cache (code_hash, prompt, model, summary, created_at)"
+    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (code_hash, prompt, model) DO UPDATE"
+    " SET summary = excluded.summary, created_at = excluded.created_at"
 )
 _INSERT_UNIT = (
     "INSERT INTO store_units (uid, collection, root, path, name, kind, language, start_line,"

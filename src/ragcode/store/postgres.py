@@ -2,12 +2,12 @@
 
 The same contract as the embedded SQLite store (tests/integration/test_store_contract.py runs
 one suite against both): collections sharing one database, atomic per-file replacement, the
-embedding model claimed per collection, one summary cache keyed by code hash, owner scopes
-filtered inside each query before its `limit`. Lexical ranking is FTS5's BM25 over bounded
-candidates (pg_lexical.py); vectors go through per-collection HNSW indexes (pg_schema.py);
-each collection's SQL is in pg_tables.py; the shared summary queue (claims under leases,
-`FOR UPDATE SKIP LOCKED`) is in pg_claims.py. Server errors become `StoreError`s, and after a
-restart the next call reconnects (pg_pool.py).
+embedding model claimed per collection, one summary cache keyed by code hash, prompt version
+and model, owner scopes filtered inside each query before its `limit`. Lexical ranking is
+FTS5's BM25 over bounded candidates (pg_lexical.py); vectors go through per-collection HNSW
+indexes (pg_schema.py); each collection's SQL is in pg_tables.py; the shared summary queue
+(claims under leases, `FOR UPDATE SKIP LOCKED`) is in pg_claims.py. Server errors become
+`StoreError`s, and after a restart the next call reconnects (pg_pool.py).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from ragcode.store.pg_tables import (
     to_vector,
 )
 from ragcode.store.protocol import (
+    CachedSummary,
     EmbedderMismatchError,
     ExportedFile,
     FileRecord,
@@ -59,6 +60,7 @@ from ragcode.store.protocol import (
     RecordRef,
     ScoredId,
     StoreError,
+    SummaryOrigin,
     Vector,
     VectorField,
     WorkerBeat,
@@ -241,19 +243,26 @@ class PostgresStore:
                     self._indexed.add((fld, dim))
 
     # --- summaries ---------------------------------------------------------------
-    def cached_summary(self, code_hash: str) -> str | None:
-        query = "SELECT summary FROM store_summary_cache WHERE code_hash = %s"
-        rows = self._pool.fetch("요약 캐시 읽기", query, (code_hash,))
+    def cached_summary(self, code_hash: str, origin: SummaryOrigin) -> str | None:
+        if not origin.model:  # a model without a name: nothing it wrote is told apart
+            return None
+        query = (
+            "SELECT summary FROM store_summary_cache"
+            " WHERE code_hash = %s AND prompt = %s AND model = %s"
+        )
+        rows = self._pool.fetch("요약 캐시 읽기", query, (code_hash, origin.prompt, origin.model))
         return str(rows[0][0]) if rows else None
 
-    def export_summary_cache(self) -> list[tuple[str, str, str]]:
-        """(code_hash, summary, model) rows, e.g. to ship summaries beside a dataset."""
-        query = "SELECT code_hash, summary, model FROM store_summary_cache ORDER BY code_hash"
-        return [(h, s, m) for h, s, m in self._pool.fetch("요약 캐시 읽기", query)]
+    def export_summary_cache(self) -> list[CachedSummary]:
+        query = (
+            "SELECT code_hash, prompt, model, summary FROM store_summary_cache"
+            " ORDER BY code_hash, prompt, model"
+        )
+        return [CachedSummary(*row) for row in self._pool.fetch("요약 캐시 읽기", query)]
 
-    def import_summary_cache(self, rows: Iterable[tuple[str, str, str]]) -> int:
+    def import_summary_cache(self, rows: Iterable[CachedSummary]) -> int:
         now = time.time()
-        batch = [(h, s, m, now) for h, s, m in rows]
+        batch = [(r.code_hash, r.prompt, r.model, r.summary, now) for r in rows]
 
         def work(conn: Connection) -> int:
             with conn.cursor() as cursor:
@@ -283,6 +292,7 @@ class PostgresStore:
         vector: Vector | None,
         model: str,
         worker: str | None = None,
+        prompt: str | None = None,
     ) -> bool:
         array = to_vector(vector)
         if array is not None:
@@ -291,8 +301,9 @@ class PostgresStore:
 
         def work(conn: Connection) -> bool:
             written = self._tables.write_summary(conn, uid, write, worker)
-            if written is not None and summary and state == SummaryState.DONE:
-                conn.execute(WRITE_CACHE, (written, summary, model, time.time()))
+            cached = summary and state == SummaryState.DONE and prompt and model
+            if written is not None and cached:
+                conn.execute(WRITE_CACHE, (written, prompt, model, summary, time.time()))
             return written is not None
 
         return self._pool.write("요약 쓰기", work)

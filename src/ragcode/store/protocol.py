@@ -73,8 +73,37 @@ class EmbedderClaim(Protocol):
         ...
 
 
+# The prompt version of summary-cache rows written before the cache was keyed by prompt and
+# model (SQLite schema 6, PostgreSQL 4): kept, exported, never reused as a current summary.
+LEGACY_PROMPT = "legacy"
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryOrigin:
+    """What writes a summary: the version of the prompt (ingest/summary_prompt.py) and the
+    name of the LLM's model (`LLM.name`). With the code hash, the key of the summary cache:
+    a summary is reused only for the same code, prompt and model."""
+
+    prompt: str
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class CachedSummary:
+    """One row of the summary cache, as exported and imported (`ragcode migrate`, the
+    evaluation's summary file)."""
+
+    code_hash: str
+    prompt: str
+    model: str  # the model that wrote it
+    summary: str
+
+
 class SummaryCache(Protocol):
-    def cached_summary(self, code_hash: str) -> str | None: ...
+    def cached_summary(self, code_hash: str, origin: SummaryOrigin) -> str | None:
+        """The summary this code got from this prompt version and model, if any (None for
+        an origin without a model name)."""
+        ...
 
 
 class IndexWriter(EmbedderClaim, SummaryCache, Protocol):
@@ -125,12 +154,16 @@ class SummaryQueue(SummaryCache, Protocol):
         vector: Vector | None,
         model: str,
         worker: str | None = None,
+        prompt: str | None = None,
     ) -> bool:
         """Write a unit's summary (DONE) or its failure (FAILED: one more attempt, retried
         after a back-off, see store/claims.py) and free its lease. With `worker`, only while
         that worker holds the unit's lease: False when the lease was lost (it expired and
         another worker took the unit, or the unit was re-indexed), so a late result never
-        overwrites another's. False too when the unit is gone."""
+        overwrites another's. False too when the unit is gone. A DONE summary written with
+        its `prompt` version is also cached under (code hash, prompt, `model`): `model` is
+        the one that wrote it, also when the summary itself came from the cache; nothing is
+        cached without a model name."""
         ...
 
 
@@ -252,11 +285,12 @@ class CodeStore(IndexWriter, SummaryWork, SearchIndex, Protocol):
 
     def status(self) -> IndexStatus: ...
 
-    def export_summary_cache(self) -> list[tuple[str, str, str]]:
-        """(code_hash, summary, model) rows, e.g. to ship summaries beside a dataset."""
+    def export_summary_cache(self) -> list[CachedSummary]:
+        """Every row of the summary cache (legacy ones included), in key order, e.g. to
+        ship summaries beside a dataset."""
         ...
 
-    def import_summary_cache(self, rows: Iterable[tuple[str, str, str]]) -> int: ...
+    def import_summary_cache(self, rows: Iterable[CachedSummary]) -> int: ...
 
     def close(self) -> None: ...
 
@@ -311,7 +345,7 @@ class IndexExport(Protocol):
 
     def export_skipped(self, root: str) -> list[SkippedFile]: ...
 
-    def export_summary_cache(self) -> list[tuple[str, str, str]]: ...
+    def export_summary_cache(self) -> list[CachedSummary]: ...
 
     def status(self) -> IndexStatus: ...
 
@@ -330,13 +364,13 @@ class IndexImport(EmbedderClaim, Protocol):
 
     def import_skipped(self, root: str, skipped: Sequence[SkippedFile]) -> int: ...
 
-    def import_summary_cache(self, rows: Iterable[tuple[str, str, str]]) -> int: ...
+    def import_summary_cache(self, rows: Iterable[CachedSummary]) -> int: ...
 
     def finish_import(self) -> None:
         """After the last batch: build what is faster built once than kept up row by row
         (vector indexes) and refresh the planner's statistics."""
         ...
 
-    def export_summary_cache(self) -> list[tuple[str, str, str]]: ...
+    def export_summary_cache(self) -> list[CachedSummary]: ...
 
     def status(self) -> IndexStatus: ...

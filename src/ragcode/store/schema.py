@@ -14,10 +14,12 @@ from collections.abc import Callable
 
 from ragcode.store import metadata
 from ragcode.store.claims import QUEUED_STATES_SQL
-from ragcode.store.protocol import LEXICAL_FIELDS
+from ragcode.store.fts import TOKENIZER, fts_table
+from ragcode.store.protocol import LEGACY_PROMPT, LEXICAL_FIELDS
 
-# 3: owner scope per unit and posting; 4: summary leases and workers; 5: record metadata
-SCHEMA_VERSION = 5
+# 3: owner scope per unit and posting; 4: summary leases and workers; 5: record metadata;
+# 6: the summary cache keyed by (code hash, prompt version, model); 7: the vector change log
+SCHEMA_VERSION = 7
 
 # The version 3 tables, never edited: a new file is created at version 3 and then migrated
 # like an old one, so every migration runs on every new index (and is tested that way).
@@ -71,23 +73,17 @@ CREATE TABLE IF NOT EXISTS summary_cache (
 """
 
 
-def fts_table(field: str) -> str:
-    return f"fts_{field}"
-
-
 class SchemaMismatchError(sqlite3.DatabaseError):
     """The file was written by another version of ragcode's schema."""
 
 
 def _fts_definition(field: str) -> str:
-    # Text arrives pre-analysed (Nori-like morphemes, split identifiers) and space-joined;
-    # FTS5 only has to split on spaces, keeping "_" inside identifiers. `scope` is filtered
-    # inside the MATCH query, before the ranking cut (a private corpus never shows up in, or
-    # pushes anything out of, another user's results).
+    """The postings table (unchanged since version 3). `scope` is filtered in the query before
+    the ranking cut: a private corpus never shows up in, or pushes anything out of, another
+    user's results."""
     return (
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts_table(field)} USING fts5("
-        "tokens, collection UNINDEXED, scope UNINDEXED,"
-        " tokenize = \"unicode61 remove_diacritics 0 tokenchars '_'\")"
+        f"tokens, collection UNINDEXED, scope UNINDEXED, {TOKENIZER})"
     )
 
 
@@ -190,6 +186,69 @@ def _migrate_4_to_5(conn: sqlite3.Connection) -> None:
     _migration_step(conn, 4, apply)
 
 
+# Version 6: a cached summary is reused only for the same code, prompt version and model.
+_V6_SUMMARY_CACHE = """
+CREATE TABLE summary_cache (
+    code_hash TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    model TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (code_hash, prompt, model)
+) WITHOUT ROWID
+"""
+
+
+def _migrate_5_to_6(conn: sqlite3.Connection) -> None:
+    """The cache was keyed by code hash alone: its rows came from an unknown prompt (and,
+    once reused, carry the model "cache"), so they move under the legacy prompt version,
+    which no lookup asks for: kept and exported, never reused."""
+
+    def apply(conn: sqlite3.Connection) -> None:
+        conn.execute("ALTER TABLE summary_cache RENAME TO summary_cache_v5")
+        conn.execute(_V6_SUMMARY_CACHE)
+        conn.execute(
+            "INSERT INTO summary_cache (code_hash, prompt, model, summary, created_at)"
+            " SELECT code_hash, ?, model, summary, created_at FROM summary_cache_v5",
+            (LEGACY_PROMPT,),
+        )
+        conn.execute("DROP TABLE summary_cache_v5")
+
+    _migration_step(conn, 5, apply)
+
+
+# Version 7: every change to a unit's vectors or scope is logged, so that the in-memory vector
+# matrices (store/vectors.py) of any connection catch up by reading only the changed rows.
+_V7_VECTOR_LOG = (
+    """CREATE TABLE vector_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        collection TEXT NOT NULL,
+        unit_id INTEGER NOT NULL
+    )""",
+    """CREATE TRIGGER units_log_insert AFTER INSERT ON units BEGIN
+        INSERT INTO vector_changes (collection, unit_id) VALUES (new.collection, new.id);
+    END""",
+    # A unit never changes collection or id in place (a changed file is deleted and inserted).
+    """CREATE TRIGGER units_log_update AFTER UPDATE OF vec_code, vec_summary, scope ON units
+    BEGIN
+        INSERT INTO vector_changes (collection, unit_id) VALUES (new.collection, new.id);
+    END""",
+    """CREATE TRIGGER units_log_delete AFTER DELETE ON units BEGIN
+        INSERT INTO vector_changes (collection, unit_id) VALUES (old.collection, old.id);
+    END""",
+)
+
+
+def _migrate_6_to_7(conn: sqlite3.Connection) -> None:
+    """Start the vector change log; matrices read before it existed are read whole once."""
+
+    def apply(conn: sqlite3.Connection) -> None:
+        for statement in _V7_VECTOR_LOG:
+            conn.execute(statement)
+
+    _migration_step(conn, 6, apply)
+
+
 def _version(conn: sqlite3.Connection) -> int | None:
     row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     return None if row is None else int(row[0])
@@ -200,7 +259,7 @@ def create_schema(conn: sqlite3.Connection) -> None:
     version = _version(conn)
     if version == 2:
         _migrate_2_to_3(conn)
-    elif version is not None and version not in (3, 4, SCHEMA_VERSION):
+    elif version is not None and version not in (3, 4, 5, 6, SCHEMA_VERSION):
         raise SchemaMismatchError(
             f"색인 형식 버전 {version} 은(는) 이 ragcode(버전 {SCHEMA_VERSION})와 맞지 않습니다. "
             "index.sqlite3 를 지우고 다시 색인하세요 (요약 캐시도 함께 지워집니다)"
@@ -215,3 +274,7 @@ def create_schema(conn: sqlite3.Connection) -> None:
         _migrate_3_to_4(conn)
     if _version(conn) == 4:
         _migrate_4_to_5(conn)
+    if _version(conn) == 5:
+        _migrate_5_to_6(conn)
+    if _version(conn) == 6:
+        _migrate_6_to_7(conn)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ragcode.domain import Record, SkippedFile, SummaryState, UnitKind
 from ragcode.store import metadata
+from ragcode.store.fts import fts_table
 from ragcode.store.protocol import (
     LEXICAL_FIELDS,
     VECTOR_FIELDS,
@@ -21,7 +22,6 @@ from ragcode.store.protocol import (
     Vector,
     VectorField,
 )
-from ragcode.store.schema import fts_table
 from ragcode.store.vectors import from_blob
 
 _FTS_COLUMNS = ", ".join(f"{fts_table(f)}.tokens" for f in LEXICAL_FIELDS)

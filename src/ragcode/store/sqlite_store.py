@@ -18,10 +18,11 @@ from ragcode.domain import (
     SummaryState,
     UnitKind,
 )
-from ragcode.store import claims, metadata, sqlite_claims, sqlite_errors, sqlite_export
+from ragcode.store import claims, fts, metadata, sqlite_claims, sqlite_errors, sqlite_export
+from ragcode.store.fts import fts_table
 from ragcode.store.protocol import (
     LEXICAL_FIELDS,
-    VECTOR_FIELDS,
+    CachedSummary,
     EmbedderMismatchError,
     ExportedFile,
     FileRecord,
@@ -31,16 +32,21 @@ from ragcode.store.protocol import (
     RecordRef,
     ScoredId,
     StoreError,
+    SummaryOrigin,
     Vector,
     VectorField,
     WorkerBeat,
 )
-from ragcode.store.schema import create_schema, fts_table
-from ragcode.store.vectors import VectorMatrix, stored_vectors, to_blob
+from ragcode.store.schema import create_schema
+from ragcode.store.vectors import VectorMatrix, stored_vectors, to_blob, trim_log
 
 # A record in the columns of a `units` row (named as they were when units were code only).
 _UNIT_COLUMNS = (
     "uid, path, name, kind, language, start_line, end_line, code, metadata, summary, summary_state"
+)
+_WRITE_CACHE = (
+    "INSERT OR REPLACE INTO summary_cache (code_hash, prompt, model, summary, created_at)"
+    " VALUES (?, ?, ?, ?, ?)"
 )
 
 
@@ -55,12 +61,6 @@ def _row_to_record(row: Sequence[object]) -> Record:
         body=str(row[7]),
         metadata=metadata.from_json(row[8]),
     )
-
-
-def fts_query(tokens: Sequence[str]) -> str:
-    """OR of quoted terms: the analyser guarantees tokens hold no quote or space."""
-    unique = dict.fromkeys(token for token in tokens if token)
-    return " OR ".join(f'"{token}"' for token in unique)
 
 
 DEFAULT_COLLECTION = "code"
@@ -80,6 +80,8 @@ class SqliteStore:
             self._conn.execute("PRAGMA busy_timeout=30000")
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
+            # A REPLACE that deletes a units row must fire its delete trigger (vector log).
+            self._conn.execute("PRAGMA recursive_triggers=ON")
             create_schema(self._conn)
         except sqlite3.DatabaseError as exc:
             reason = sqlite_errors.describe(exc, path)
@@ -88,21 +90,19 @@ class SqliteStore:
             ) from exc
         self._lock = threading.RLock()
         self._matrices: dict[VectorField, VectorMatrix] = {}
-        self._matrix_versions: dict[VectorField, tuple[int, int]] = {}
-        # Our own commits per vector field: a summary only invalidates the summary vectors.
-        self._writes: dict[VectorField, int] = dict.fromkeys(VECTOR_FIELDS, 0)
         self._embedder_claimed: str | None = None  # checked once per store and model
 
     # --- plumbing ----------------------------------------------------------------
     @contextmanager
-    def _transaction(
-        self, touches: tuple[VectorField, ...] = VECTOR_FIELDS
-    ) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, units: bool = True) -> Iterator[sqlite3.Connection]:
+        """`units`: the transaction may change units, so the vector change log grows."""
         with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield self._conn
+                    if units:
+                        trim_log(self._conn)
                 except BaseException:
                     self._conn.execute("ROLLBACK")
                     raise
@@ -110,8 +110,6 @@ class SqliteStore:
             except sqlite3.OperationalError as exc:
                 reason = sqlite_errors.describe(exc, self._path)
                 raise StoreError(reason or f"색인 쓰기 실패: {exc}") from exc
-            for fld in touches:
-                self._writes[fld] += 1
 
     def close(self) -> None:
         with self._lock:
@@ -121,7 +119,7 @@ class SqliteStore:
     def claim_embedder(self, name: str, dim: int) -> None:
         if self._embedder_claimed == name:
             return
-        with self._transaction(touches=()) as conn:
+        with self._transaction(units=False) as conn:
             stored = self._recorded_embedder(conn) or self._legacy_embedder(conn, name, dim)
             if stored is not None and stored != name and self._has_units(conn):
                 raise EmbedderMismatchError(
@@ -303,25 +301,27 @@ class SqliteStore:
         return nullcontext()  # FTS5 and the vector blobs cost the same row by row
 
     # --- summaries ---------------------------------------------------------------
-    def cached_summary(self, code_hash: str) -> str | None:
+    def cached_summary(self, code_hash: str, origin: SummaryOrigin) -> str | None:
+        if not origin.model:  # a model without a name: nothing it wrote is told apart
+            return None
         row = self._conn.execute(
-            "SELECT summary FROM summary_cache WHERE code_hash = ?", (code_hash,)
+            "SELECT summary FROM summary_cache WHERE code_hash = ? AND prompt = ? AND model = ?",
+            (code_hash, origin.prompt, origin.model),
         ).fetchone()
         return None if row is None else str(row[0])
 
-    def export_summary_cache(self) -> list[tuple[str, str, str]]:
-        """(code_hash, summary, model) rows, e.g. to ship summaries beside a dataset."""
+    def export_summary_cache(self) -> list[CachedSummary]:
         rows = self._conn.execute(
-            "SELECT code_hash, summary, model FROM summary_cache ORDER BY code_hash"
+            "SELECT code_hash, prompt, model, summary FROM summary_cache"
+            " ORDER BY code_hash, prompt, model"
         )
-        return [(str(h), str(s), str(m)) for h, s, m in rows]
+        return [CachedSummary(str(h), str(p), str(m), str(s)) for h, p, m, s in rows]
 
-    def import_summary_cache(self, rows: Iterable[tuple[str, str, str]]) -> int:
-        with self._transaction(touches=()) as conn:
+    def import_summary_cache(self, rows: Iterable[CachedSummary]) -> int:
+        with self._transaction(units=False) as conn:
             cursor = conn.executemany(
-                "INSERT OR REPLACE INTO summary_cache (code_hash, summary, model, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                [(h, s, m, time.time()) for h, s, m in rows],
+                _WRITE_CACHE,
+                [(r.code_hash, r.prompt, r.model, r.summary, time.time()) for r in rows],
             )
             return cursor.rowcount
 
@@ -347,9 +347,10 @@ class SqliteStore:
         vector: Vector | None,
         model: str,
         worker: str | None = None,
+        prompt: str | None = None,
     ) -> bool:
         now = time.time()
-        with self._transaction(touches=("summary",)) as conn:
+        with self._transaction() as conn:
             row = conn.execute(
                 "SELECT id, code_hash, scope, lease_owner, summary_attempts FROM units"
                 " WHERE uid = ?",
@@ -374,12 +375,8 @@ class SqliteStore:
             )  # fmt: skip
             conn.execute(f"DELETE FROM {fts_table('summary')} WHERE rowid = ?", (rowid,))
             self._insert_postings(conn, "summary", rowid, tokens, str(scope))
-            if summary and state == SummaryState.DONE:
-                conn.execute(
-                    "INSERT OR REPLACE INTO summary_cache (code_hash, summary, model, created_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    (code_hash, summary, model, now),
-                )
+            if summary and state == SummaryState.DONE and prompt and model:
+                conn.execute(_WRITE_CACHE, (code_hash, prompt, model, summary, now))
         return True
 
     # --- the shared summary queue (sqlite_claims.py) --------------------------------
@@ -388,7 +385,7 @@ class SqliteStore:
     ) -> list[RecordRef]:
         if limit <= 0:
             return []
-        with self._transaction(touches=()) as conn:
+        with self._transaction(units=False) as conn:
             ids = sqlite_claims.claim(
                 conn, self._collection, worker, limit, lease_s, time.time(), first_root
             )
@@ -402,23 +399,23 @@ class SqliteStore:
     def renew_leases(self, worker: str, uids: Sequence[str], lease_s: float) -> set[str]:
         if not uids:
             return set()
-        with self._transaction(touches=()) as conn:
+        with self._transaction(units=False) as conn:
             return sqlite_claims.renew(conn, worker, uids, lease_s, time.time())
 
     def release_leases(self, worker: str) -> int:
-        with self._transaction(touches=()) as conn:
+        with self._transaction(units=False) as conn:
             return sqlite_claims.release(conn, worker)
 
     def retry_failed(self) -> int:
-        with self._transaction(touches=()) as conn:
+        with self._transaction(units=False) as conn:
             return sqlite_claims.retry_failed(conn, self._collection)
 
     def worker_heartbeat(self, beat: WorkerBeat) -> None:
-        with self._transaction(touches=()) as conn:
+        with self._transaction(units=False) as conn:
             sqlite_claims.heartbeat(conn, self._collection, beat, time.time())
 
     def worker_stopped(self, worker: str) -> None:
-        with self._transaction(touches=()) as conn:
+        with self._transaction(units=False) as conn:
             sqlite_claims.stopped(conn, worker, time.time())
 
     def queue_status(self, window_s: float = 600.0) -> QueueStatus:
@@ -433,7 +430,7 @@ class SqliteStore:
         limit: int,
         scopes: Sequence[str] = TEAM_ONLY,
     ) -> list[ScoredId]:
-        match = fts_query(tokens)
+        match = fts.match_query(tokens)
         if not match or not scopes:
             return []
         table = fts_table(fld)
@@ -454,16 +451,19 @@ class SqliteStore:
     def vector_search(
         self, fld: VectorField, query: Vector, limit: int, scopes: Sequence[str] = TEAM_ONLY
     ) -> list[ScoredId]:
-        return self._matrix(fld).search(query, limit, scopes)
+        # The search holds the lock too: a refresh changes the matrix in place (freed slots
+        # reused by other units, maybe other users'), and numpy releases the GIL.
+        with self._lock:
+            return self._matrix(fld).search(query, limit, scopes)
 
     def _matrix(self, fld: VectorField) -> VectorMatrix:
-        with self._lock:
-            # data_version changes when another process commits; _writes when we do.
-            version = (self._conn.execute("PRAGMA data_version").fetchone()[0], self._writes[fld])
-            if self._matrix_versions.get(fld) != version:
-                self._matrices[fld] = VectorMatrix.load(self._conn, fld, self._collection)
-                self._matrix_versions[fld] = version
-            return self._matrices[fld]
+        """The caller holds the lock: catching up opens a read transaction on the shared
+        connection. A matrix that failed to catch up is dropped and read whole next time."""
+        current = self._matrices.pop(fld, None)
+        if current is None:
+            current = VectorMatrix.load(self._conn, fld, self._collection)
+        self._matrices[fld] = current = current.refreshed(self._conn)
+        return current
 
     def stored_vectors(self, uids: Sequence[str]) -> dict[str, list[Vector]]:
         return stored_vectors(self._conn, uids)

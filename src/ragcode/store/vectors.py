@@ -2,18 +2,25 @@
 
 Exact inner product with numpy is a few milliseconds at 10k units and tens at 100k on this
 class of machine; it needs no separate index file that could drift from the database.
+The matrix follows the database through `vector_changes` (schema.py), a log that triggers on
+`units` fill for every commit of any process: a search after a write re-reads only the rows
+that changed, instead of the whole matrix (1.4 s at 100k units).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from ragcode.store.protocol import ScoredId, Vector, VectorField
+
+# Above this share of changed rows one full read is cheaper than row-by-row updates.
+FULL_RELOAD_SHARE = 0.3
+FREE = -1  # scope index of a slot that holds no row
 
 
 def to_blob(vector: Vector | None) -> bytes | None:
@@ -24,46 +31,172 @@ def from_blob(blob: bytes) -> Vector:
     return np.frombuffer(blob, dtype=np.float32)
 
 
+def vector_column(fld: VectorField) -> str:
+    return "vec_code" if fld == "code" else "vec_summary"
+
+
+def log_position(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM vector_changes").fetchone()[0])
+
+
+def log_floor(conn: sqlite3.Connection) -> int:
+    """Changes up to this sequence number may have been trimmed from the log."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'vector_log_floor'").fetchone()
+    return int(row[0]) if row else 0
+
+
 @dataclass(slots=True)
 class VectorMatrix:
-    uids: list[str]
-    matrix: Vector  # shape (n, dim), rows of unit length
-    scopes: npt.NDArray[np.int32]  # per row: an index into scope_names
-    scope_names: list[str]
+    """Rows in slots: a changed unit frees its slot and its new vector takes a free one."""
+
+    fld: VectorField
+    collection: str
+    seq: int = -1  # the last change of the log this matrix reflects; -1: never read
+    matrix: npt.NDArray[np.float32] = field(
+        default_factory=lambda: np.zeros((0, 0), dtype=np.float32)
+    )  # (capacity, dim); rows of unit length
+    scopes: npt.NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
+    uids: list[str | None] = field(default_factory=list)  # per slot
+    scope_names: list[str] = field(default_factory=list)
+    used: int = 0  # slots [0, used) hold rows or holes
+    slot_of: dict[int, int] = field(default_factory=dict)  # units.id -> slot
+    free: list[int] = field(default_factory=list)
 
     @classmethod
     def load(cls, conn: sqlite3.Connection, fld: VectorField, collection: str) -> VectorMatrix:
-        column = "vec_code" if fld == "code" else "vec_summary"
-        rows = conn.execute(
-            f"SELECT uid, {column}, scope FROM units WHERE collection = ? AND {column} IS NOT NULL",
-            (collection,),
-        ).fetchall()
+        return cls(fld, collection).refreshed(conn)
+
+    @property
+    def rows(self) -> int:
+        return len(self.slot_of)
+
+    def refreshed(self, conn: sqlite3.Connection) -> VectorMatrix:
+        """This matrix caught up with the log, or a new one read whole when that is cheaper
+        (or the log no longer reaches back). The caller serialises access to `conn` (no
+        other transaction may be open on it) and to this matrix."""
+        if self.seq >= 0 and log_position(conn) == self.seq:
+            return self
+        conn.execute("BEGIN")  # one snapshot: the rows read and the log position agree
+        try:
+            position = log_position(conn)
+            if self.seq < 0 or log_floor(conn) > self.seq:
+                return self._reloaded(conn, position)
+            changed = [
+                int(row[0])
+                for row in conn.execute(
+                    "SELECT DISTINCT unit_id FROM vector_changes WHERE seq > ? AND collection = ?",
+                    (self.seq, self.collection),
+                )
+            ]
+            holes = len(self.free) + len(changed)
+            if max(len(changed), holes) > max(1000, FULL_RELOAD_SHARE * self.rows):
+                return self._reloaded(conn, position)  # cheaper, and compacts the holes
+            for unit_id in changed:
+                self._remove(unit_id)
+            self._add(self._read(conn, changed))
+            self.seq = position
+            return self
+        finally:
+            if conn.in_transaction:  # SQLite may have rolled back on an error already
+                conn.execute("COMMIT")
+
+    def _reloaded(self, conn: sqlite3.Connection, position: int) -> VectorMatrix:
+        """The whole collection read into a new matrix without holes, in one piece."""
+        fresh = VectorMatrix(self.fld, self.collection, seq=position)
+        rows = self._read(conn, None)
         if not rows:
-            return cls([], np.zeros((0, 0), dtype=np.float32), np.zeros(0, np.int32), [])
-        matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
-        names = sorted({str(row[2]) for row in rows})
-        code = {name: i for i, name in enumerate(names)}
-        scopes = np.fromiter((code[str(row[2])] for row in rows), np.int32, len(rows))
-        return cls([row[0] for row in rows], matrix.reshape(len(rows), -1), scopes, names)
+            return fresh
+        joined = bytearray(b"".join(row[2] for row in rows))  # writable: later rows land in place
+        fresh.matrix = np.frombuffer(joined, dtype=np.float32).reshape(len(rows), -1)
+        fresh.scope_names = sorted({row[3] for row in rows})
+        codes = {name: i for i, name in enumerate(fresh.scope_names)}
+        fresh.scopes = np.fromiter((codes[row[3]] for row in rows), np.int32, len(rows))
+        fresh.uids = [row[1] for row in rows]
+        fresh.slot_of = {int(row[0]): slot for slot, row in enumerate(rows)}
+        fresh.used = len(rows)
+        return fresh
+
+    def _read(
+        self, conn: sqlite3.Connection, ids: Sequence[int] | None
+    ) -> list[tuple[int, str, bytes, str]]:
+        column = vector_column(self.fld)
+        query = (
+            f"SELECT id, uid, {column}, scope FROM units"
+            f" WHERE collection = ? AND {column} IS NOT NULL"
+        )
+        if ids is None:
+            return conn.execute(query, (self.collection,)).fetchall()
+        rows: list[tuple[int, str, bytes, str]] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows += conn.execute(f"{query} AND id IN ({marks})", (self.collection, *chunk))
+        return rows
+
+    def _remove(self, unit_id: int) -> None:
+        slot = self.slot_of.pop(unit_id, None)
+        if slot is not None:
+            self.scopes[slot] = FREE
+            self.uids[slot] = None
+            self.free.append(slot)
+
+    def _add(self, rows: Iterable[tuple[int, str, bytes, str]]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        vectors = np.frombuffer(b"".join(row[2] for row in rows), dtype=np.float32)
+        vectors = vectors.reshape(len(rows), -1)
+        self._reserve(len(rows), vectors.shape[1])
+        codes = {name: i for i, name in enumerate(self.scope_names)}
+        for (unit_id, uid, _blob, scope), vector in zip(rows, vectors, strict=True):
+            if scope not in codes:
+                codes[scope] = len(self.scope_names)
+                self.scope_names.append(scope)
+            slot = self.free.pop() if self.free else self._next_slot()
+            self.matrix[slot] = vector
+            self.scopes[slot] = codes[scope]
+            self.uids[slot] = uid
+            self.slot_of[unit_id] = slot
+
+    def _next_slot(self) -> int:
+        self.used += 1
+        return self.used - 1
+
+    def _reserve(self, count: int, dim: int) -> None:
+        needed = self.used + max(0, count - len(self.free))
+        capacity = self.matrix.shape[0]
+        if needed <= capacity and self.matrix.shape[1] == dim:
+            return
+        if self.used and self.matrix.shape[1] != dim:  # the store refuses a second model
+            raise ValueError(f"vectors of {dim} and {self.matrix.shape[1]} dimensions mixed")
+        grown = np.zeros((max(needed, int(capacity * 1.5), 64), dim), dtype=np.float32)
+        scopes = np.full(grown.shape[0], FREE, dtype=np.int32)
+        if self.used:
+            grown[: self.used] = self.matrix[: self.used]
+            scopes[: self.used] = self.scopes[: self.used]
+        self.matrix, self.scopes = grown, scopes
+        self.uids += [None] * (grown.shape[0] - len(self.uids))
 
     def search(self, query: Vector, limit: int, scopes: Sequence[str]) -> list[ScoredId]:
         visible = set(scopes)
         wanted = [i for i, name in enumerate(self.scope_names) if name in visible]
-        if not self.uids or limit <= 0 or not wanted:
+        if not self.slot_of or limit <= 0 or not wanted:
             return []
-        scores = self.matrix @ np.asarray(query, dtype=np.float32)
-        if len(wanted) < len(self.scope_names):  # others' rows never compete for the top
-            allowed = np.isin(self.scopes, wanted)
+        scores = self.matrix[: self.used] @ np.asarray(query, dtype=np.float32)
+        kept = self.scopes[: self.used]
+        # Holes and others' rows never compete for the top.
+        if len(wanted) < len(self.scope_names) or self.free:
+            allowed = np.isin(kept, wanted)
             scores = np.where(allowed, scores, -np.inf)
             available = int(allowed.sum())
         else:
-            available = len(self.uids)
+            available = self.used
         count = min(limit, available)
         if count <= 0:
             return []
         top = np.argpartition(-scores, count - 1)[:count]
         ordered = top[np.argsort(-scores[top], kind="stable")]
-        return [ScoredId(self.uids[i], float(scores[i])) for i in ordered]
+        return [ScoredId(str(self.uids[i]), float(scores[i])) for i in ordered]
 
 
 def stored_vectors(conn: sqlite3.Connection, uids: Sequence[str]) -> dict[str, list[Vector]]:
@@ -75,3 +208,19 @@ def stored_vectors(conn: sqlite3.Connection, uids: Sequence[str]) -> dict[str, l
         for uid, vec_code, vec_summary in conn.execute(query, chunk):
             found[uid] = [from_blob(blob) for blob in (vec_code, vec_summary) if blob]
     return found
+
+
+LOG_KEEP = 200_000  # changes kept: a reader further behind reads its matrix whole
+
+
+def trim_log(conn: sqlite3.Connection) -> None:
+    """Inside a write transaction: drop all but the last LOG_KEEP changes once the log holds
+    twice that, and record how far back it still reaches (`log_floor`)."""
+    low, high = conn.execute("SELECT MIN(seq), MAX(seq) FROM vector_changes").fetchone()
+    if low is None or high - low < 2 * LOG_KEEP:
+        return
+    floor = int(high) - LOG_KEEP
+    conn.execute("DELETE FROM vector_changes WHERE seq <= ?", (floor,))
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('vector_log_floor', ?)", (str(floor),)
+    )

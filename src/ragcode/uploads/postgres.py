@@ -143,9 +143,9 @@ class PostgresRegistry:
     def unfinished(self) -> list[Document]:
         return self._select(_UNFINISHED, {})
 
-    def unfinished_count(self, user_id: int) -> int:
+    def waiting_count(self, user_id: int) -> int:
         rows = self._db.read("업로드 목록 읽기", lambda conn: conn.execute(
-            f"SELECT count(*) FROM upload_documents WHERE user_id = %s AND {_UNFINISHED}",
+            f"SELECT count(*) FROM upload_documents WHERE user_id = %s AND {_states(TO_INDEX)}",
             (user_id,),
         ).fetchall())  # fmt: skip
         return int(rows[0][0])

@@ -84,7 +84,10 @@ class UploadRegistry(Protocol):
 
     def unfinished(self) -> list[Document]: ...
 
-    def unfinished_count(self, user_id: int) -> int: ...
+    def waiting_count(self, user_id: int) -> int:
+        """The user's uploads not indexed yet (TO_INDEX): what `max_uploads_in_progress`
+        caps. An upload being summarized is searchable and no longer holds a place."""
+        ...
 
     def update(
         self, doc_id: str, *, state: str, units: int | None = None, error: str | None = None

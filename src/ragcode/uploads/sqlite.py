@@ -103,12 +103,12 @@ class SqliteRegistry(LockedDatabase):
     def unfinished(self) -> list[Document]:
         return self._select(f"state IN ({_UNFINISHED_MARKS})", UNFINISHED)
 
-    def unfinished_count(self, user_id: int) -> int:
+    def waiting_count(self, user_id: int) -> int:
         with self._guard() as conn:
             row = conn.execute(
                 "SELECT COUNT(*) FROM documents WHERE user_id = ?"
-                f" AND state IN ({_UNFINISHED_MARKS})",
-                (user_id, *UNFINISHED),
+                f" AND state IN ({','.join('?' * len(TO_INDEX))})",
+                (user_id, *TO_INDEX),
             ).fetchone()
         return int(row[0])
 

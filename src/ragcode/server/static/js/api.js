@@ -30,5 +30,8 @@ export const api = {
   documents: () => call("GET", "/api/documents"),
   deleteDocument: (id) => call("DELETE", `/api/documents/${encodeURIComponent(id)}`),
   shareDocument: (id, shared) => call(shared ? "POST" : "DELETE", `/api/documents/${encodeURIComponent(id)}/share`),
+  apiKeys: () => call("GET", "/api/apikeys"),
+  createApiKey: (name) => call("POST", "/api/apikeys", { name }),
+  revokeApiKey: (id) => call("DELETE", `/api/apikeys/${encodeURIComponent(id)}`),
   upload: (file) => { const form = new FormData(); form.append("file", file); return call("POST", "/api/documents", form); },
 };

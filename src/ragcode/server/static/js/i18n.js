@@ -19,6 +19,11 @@ const STRINGS = {
     summaryFailed: "(요약 실패)", you: "나", assistant: "ragcode", error: "오류",
     share: "팀과 공유", unshare: "공유 해제", private: "나만 보기", shared: "팀 공유",
     sharedBy: "팀 공유 (다른 사용자)",
+    apiKeys: "API 키", apiKeysHint: "OpenAI 호환 API(IDE 도우미, 스크립트)용. 키는 나와 같은 것을 봅니다.",
+    keyName: "키 이름 (선택)", createKey: "키 만들기", revoke: "폐기",
+    confirmRevoke: "이 API 키를 폐기할까요? 이 키를 쓰는 도구는 바로 거절됩니다.",
+    noApiKeys: "API 키가 없습니다.", unnamedKey: "(이름 없음)", baseUrl: "Base URL",
+    keyShownOnce: "새 API 키입니다. 다시 볼 수 없으니 지금 복사해 두세요.",
     modes: {
       normal: "일반 대화", translation: "번역 (한↔영)", grammar: "문법 교정", sentiment: "감성 분석",
       extraction: "연락처 추출", pii: "개인정보 마스킹", "step-by-step": "단계별 추론",
@@ -44,6 +49,11 @@ const STRINGS = {
     summaryFailed: "(summary failed)", you: "You", assistant: "ragcode", error: "Error",
     share: "Share with team", unshare: "Stop sharing", private: "Only me", shared: "Shared",
     sharedBy: "Shared by a teammate",
+    apiKeys: "API keys", apiKeysHint: "For the OpenAI-compatible API (IDE assistants, scripts). A key sees what you see.",
+    keyName: "Key name (optional)", createKey: "Create key", revoke: "Revoke",
+    confirmRevoke: "Revoke this API key? Tools using it are refused at once.",
+    noApiKeys: "No API keys yet.", unnamedKey: "(unnamed)", baseUrl: "Base URL",
+    keyShownOnce: "Your new API key. It is not shown again: copy it now.",
     modes: {
       normal: "Conversation", translation: "Translation (ko↔en)", grammar: "Grammar",
       sentiment: "Sentiment", extraction: "Contact extraction", pii: "PII masking",

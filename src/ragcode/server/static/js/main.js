@@ -1,5 +1,6 @@
 // Wires the page: login or chat, the socket, the mode selector (remembered), history, uploads.
 import { api } from "./api.js";
+import { ApiKeys } from "./apikeys.js";
 import { ChatView } from "./chat.js";
 import { Documents } from "./documents.js";
 import { applyTranslations, modeLabel, t, toggleLanguage } from "./i18n.js";
@@ -12,6 +13,7 @@ let socket = null;
 let oldestTurn = null;
 const chat = new ChatView($("messages"));
 const documents = new Documents({ list: $("documents"), input: $("upload-input"), chat, notify });
+const apiKeys = new ApiKeys({ form: $("apikey-form"), name: $("apikey-name"), list: $("apikeys"), created: $("apikey-created"), notify });
 
 function notify(text, timeout = 4000) {
   const notice = $("notice");
@@ -62,6 +64,7 @@ function sessionEnded(message) {
   socket = null;
   $("notice").hidden = true;
   $("messages").replaceChildren();
+  apiKeys.clear();
   showAuth();
   $("auth-error").textContent = message;
 }
@@ -82,6 +85,8 @@ async function showMain(username) {
   $("messages").replaceChildren();
   await loadHistory();
   await documents.refresh();
+  apiKeys.clear();
+  await apiKeys.refresh();
   socket = new ChatSocket({ onMessage: onSocketMessage, onStatus: onSocketStatus });
   socket.connect();
   $("input").focus();
@@ -131,6 +136,8 @@ function bind() {
   $("logout").addEventListener("click", async () => {
     if (socket) socket.close(); // first: the server's 4401 for this logout is no news
     socket = null;
+    apiKeys.clear(); // the key shown once must not outlive the session on this tab
+    $("messages").replaceChildren();
     await api.logout().catch(() => {});
     showAuth();
   });

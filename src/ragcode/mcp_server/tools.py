@@ -1,0 +1,161 @@
+"""The MCP tools' work, on the team knowledge base alone: plain Python, no MCP types.
+
+The App (store, embedders, LLM) is built at the first call, so a client's `initialize` and
+`tools/list` are answered before anything heavy is opened or loaded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
+
+from ragcode.app import App
+from ragcode.chat.code_answer import CodeAnswer
+from ragcode.chat.doc_answer import DocAnswer
+from ragcode.domain import TEAM_ONLY, StoredRecord
+from ragcode.mcp_server import schema
+from ragcode.mcp_server.inputs import (
+    MAX_ASK_TOP_K,
+    MAX_SEARCH_TOP_K,
+    ToolInputError,
+    check_language,
+    check_query,
+    check_text,
+    check_top_k,
+)
+
+Final = TypeVar("Final", CodeAnswer, DocAnswer)
+
+# Units looked at when finding one by name: the best BM25 matches of its identifier tokens.
+UNIT_CANDIDATES = 200
+
+
+class UnitNotFoundError(ToolInputError):
+    """No unit of the team knowledge base has that path and name."""
+
+
+class LazyApp:
+    """The App, built on first use (once, whatever the number of concurrent first calls)."""
+
+    def __init__(self, factory: Callable[[], App]) -> None:
+        self._factory = factory
+        self._app: App | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> App:
+        with self._lock:
+            if self._app is None:  # a failed build leaves None: the next call tries again
+                self._app = self._factory()
+            return self._app
+
+    def close(self) -> None:
+        with self._lock:
+            app, self._app = self._app, None
+        if app is not None:
+            app.close()
+
+
+class KnowledgeTools:
+    """One method per MCP tool, each given the owner `scopes` its caller may see: the team's
+    over stdio (as for the CLI: a web user's private uploads are never searched, read or
+    cited there), what an API key's user sees over HTTP (`ragcode serve`, `/mcp`)."""
+
+    def __init__(self, app: Callable[[], App]) -> None:
+        self._app = app  # LazyApp.get for `ragcode mcp`; the server's own App for `/mcp`
+
+    def search_code(
+        self,
+        query: str,
+        language: str | None = None,
+        top_k: int | None = None,
+        scopes: Sequence[str] = TEAM_ONLY,
+    ) -> schema.SearchCodeOut:
+        query = check_query(query)
+        wanted = check_language(language)
+        top_k = check_top_k(top_k, MAX_SEARCH_TOP_K)
+        app = self._app()
+        limit = top_k or app.settings.search.top_k
+        # A language filter keeps the best of every candidate the searcher re-ranks.
+        depth = max(limit, app.settings.search.rerank_depth) if wanted else limit
+        hits = app.searcher.search(query, top_k=depth, scopes=scopes)
+        if wanted:
+            hits = [hit for hit in hits if hit.record.language == wanted]
+        return schema.SearchCodeOut(
+            query=query, language=wanted, hits=[schema.code_hit(hit) for hit in hits[:limit]]
+        )
+
+    def get_unit(self, path: str, name: str, scopes: Sequence[str] = TEAM_ONLY) -> schema.UnitOut:
+        path = check_text(path, "경로").replace("\\", "/").removeprefix("./")
+        name = check_text(name, "이름")
+        app = self._app()
+        tokens = app.analyzer.analyze_identifiers([name])
+        found = app.store.lexical_search("identifiers", tokens, UNIT_CANDIDATES, scopes)
+        candidates = list(app.store.get_units([scored.uid for scored in found]).values())
+        return schema.unit(_pick_unit(candidates, path, name))
+
+    def ask_code(
+        self, question: str, top_k: int | None = None, scopes: Sequence[str] = TEAM_ONLY
+    ) -> schema.CodeAnswerOut:
+        question = check_query(question, "질문")
+        top_k = check_top_k(top_k, MAX_ASK_TOP_K)
+        assistant = self._app().code_assistant()
+        events = assistant.ask(question, (), top_k=top_k, scopes=scopes)
+        return schema.code_answer(_final(events, CodeAnswer))
+
+    def search_docs(
+        self, query: str, top_k: int | None = None, scopes: Sequence[str] = TEAM_ONLY
+    ) -> schema.SearchDocsOut:
+        query = check_query(query)
+        top_k = check_top_k(top_k, MAX_SEARCH_TOP_K)
+        hits = self._app().docs.searcher.search(query, top_k=top_k, scopes=scopes)
+        numbered = [schema.doc_hit(n, hit) for n, hit in enumerate(hits, start=1)]
+        return schema.SearchDocsOut(query=query, hits=numbered)
+
+    def ask_docs(
+        self, question: str, top_k: int | None = None, scopes: Sequence[str] = TEAM_ONLY
+    ) -> schema.DocAnswerOut:
+        question = check_query(question, "질문")
+        top_k = check_top_k(top_k, MAX_ASK_TOP_K)
+        events = self._app().document_assistant().ask(question, top_k, scopes)
+        return schema.doc_answer(_final(events, DocAnswer))
+
+
+def _final(events: Iterable[object], final: type[Final]) -> Final:
+    """The assistant's last event, its complete answer (the deltas are for streaming UIs)."""
+    for event in events:
+        if isinstance(event, final):
+            return event
+    raise RuntimeError("the assistant ended without a final answer")  # pragma: no cover
+
+
+def _pick_unit(candidates: list[StoredRecord], path: str, name: str) -> StoredRecord:
+    """The unit at `path` named `name` (qualified, or its last part when that is unique)."""
+    in_file = sorted(
+        (stored for stored in candidates if stored.record.path == path),
+        key=lambda stored: stored.record.start_line,
+    )
+    exact = [stored for stored in in_file if stored.record.title == name]
+    if exact:
+        return exact[0]
+    by_tail = [stored for stored in in_file if stored.record.title.rsplit(".", 1)[-1] == name]
+    if len(by_tail) == 1:
+        return by_tail[0]
+    if by_tail:
+        names = ", ".join(stored.record.title for stored in by_tail)
+        raise ToolInputError(
+            f"'{path}'에 '{name}' 단위가 여럿입니다: {names}. 정규화된 이름으로 다시 요청하세요 "
+            f"(ambiguous name)."
+        )
+    elsewhere = sorted(
+        {stored.record.path for stored in candidates if _same_name(stored.record.title, name)}
+    )
+    hint = f" 같은 이름이 있는 파일: {', '.join(elsewhere[:5])}." if elsewhere else ""
+    raise UnitNotFoundError(
+        f"팀 지식 베이스에서 '{path}'의 '{name}' 단위를 찾지 못했습니다.{hint} "
+        f"search_code 로 경로와 이름을 확인하세요 (unit not found)."
+    )
+
+
+def _same_name(title: str, name: str) -> bool:
+    return title == name or title.rsplit(".", 1)[-1] == name.rsplit(".", 1)[-1]

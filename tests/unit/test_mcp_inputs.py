@@ -1,0 +1,70 @@
+"""The MCP tools' argument checks and unit look-up: Korean messages a caller can act on."""
+
+from __future__ import annotations
+
+import pytest
+
+from ragcode.domain import Record, StoredRecord, SummaryState, UnitKind
+from ragcode.mcp_server.inputs import (
+    ToolInputError,
+    check_language,
+    check_query,
+    check_text,
+    check_top_k,
+)
+from ragcode.mcp_server.tools import UnitNotFoundError, _pick_unit
+
+pytestmark = pytest.mark.unit
+
+
+def stored(path: str, title: str, start: int) -> StoredRecord:
+    record = Record(path, title, UnitKind.METHOD, "python", start, start + 1, f"def {title}(): ...")
+    return StoredRecord(record, None, SummaryState.PENDING)
+
+
+def test_queries_are_trimmed_and_empty_or_huge_ones_refused() -> None:
+    assert check_query("  메일 보내기 \n") == "메일 보내기"
+    with pytest.raises(ToolInputError, match=r"^검색어가 비어 있습니다"):
+        check_query(" \t")
+    with pytest.raises(ToolInputError, match=r"^질문이 비어 있습니다"):  # 이 after a consonant
+        check_query("", "질문")
+    with pytest.raises(ToolInputError, match=r"질문이 너무 깁니다: 4001자"):
+        check_query("가" * 4001, "질문")
+    with pytest.raises(ToolInputError, match=r"^경로가 비어 있습니다"):
+        check_text("", "경로")
+
+
+def test_languages_take_common_aliases_and_refuse_unknown_ones() -> None:
+    assert check_language(None) is None and check_language(" ") is None
+    assert [check_language(name) for name in ("Python", "py", "JS", "ts", "golang", "tsx")] == [
+        "python", "python", "javascript", "typescript", "go", "tsx",
+    ]  # fmt: skip
+    with pytest.raises(ToolInputError, match=r"지원하지 않는 언어입니다: 'rust'.*go, java"):
+        check_language("rust")
+
+
+def test_top_k_stays_in_its_range() -> None:
+    assert check_top_k(None, 50) is None
+    assert check_top_k(1, 50) == 1 and check_top_k(50, 50) == 50
+    for wrong in (0, -3, 51):
+        with pytest.raises(ToolInputError, match=rf"top_k 는 1 이상 50 이하여야 합니다: {wrong}"):
+            check_top_k(wrong, 50)
+
+
+def test_a_unit_is_found_by_its_qualified_name_or_an_unambiguous_last_part() -> None:
+    units = [
+        stored("app/jobs.py", "Worker.run", 10),
+        stored("app/jobs.py", "Scheduler.run", 30),
+        stored("app/jobs.py", "Scheduler.stop", 40),
+        stored("app/other.py", "Scheduler.stop", 5),
+    ]
+    assert _pick_unit(units, "app/jobs.py", "Worker.run").record.start_line == 10
+    assert _pick_unit(units, "app/jobs.py", "stop").record.start_line == 40
+    with pytest.raises(ToolInputError, match=r"단위가 여럿입니다: Worker\.run, Scheduler\.run"):
+        _pick_unit(units, "app/jobs.py", "run")
+    with pytest.raises(
+        UnitNotFoundError, match=r"같은 이름이 있는 파일: app/jobs\.py, app/other\.py"
+    ):
+        _pick_unit(units, "app/main.py", "Scheduler.stop")
+    with pytest.raises(UnitNotFoundError, match=r"^팀 지식 베이스에서 'app/jobs\.py'의 'pause'"):
+        _pick_unit(units, "app/jobs.py", "pause")
