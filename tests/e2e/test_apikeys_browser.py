@@ -47,6 +47,7 @@ def test_a_key_made_in_the_page_works_until_revoked_there(live: LiveServer) -> N
         page.fill("#auth-password", PASSWORD)
         page.click("#signup-button")
         page.wait_for_selector("#main:not([hidden])")
+        page.wait_for_selector("#apikeys li")  # the list arrives after the page shows
         assert page.inner_text("#apikeys") == "API 키가 없습니다."
 
         page.fill("#apikey-name", XSS_NAME)
