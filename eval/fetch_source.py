@@ -12,20 +12,20 @@ Running it again once the source is in place does nothing but print the path.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 from pathlib import Path, PurePosixPath
+
+from fetching import fetch_main, put_in_place
 
 PACKAGE = "toolz"
 VERSION = "1.2.0"
 DEFAULT_TARGET = Path(__file__).resolve().parent / "work" / "toolz"
 # Test packages inside the sdist; removed after extraction.
 TEST_DIRS = ("toolz/tests", "toolz/sandbox/tests")
-MARKER = ".fetched"
+PIN = f"{PACKAGE}=={VERSION}"
 
 
 def download_sdist(dest: Path) -> Path:
@@ -74,37 +74,14 @@ def extract(archive_path: Path, target: Path) -> None:
         archive.extractall(staging, members=members, filter="data")
     for rel in TEST_DIRS:
         shutil.rmtree(staging / rel, ignore_errors=True)
-    (staging / MARKER).write_text(f"{PACKAGE}=={VERSION}\n", encoding="utf-8")
-    if target.exists():
-        shutil.rmtree(target)
-    staging.rename(target)
-
-
-def is_fetched(target: Path) -> bool:
-    """Whether ``target`` already holds the pinned version."""
-    marker = target / MARKER
-    return marker.is_file() and marker.read_text(encoding="utf-8").strip() == (
-        f"{PACKAGE}=={VERSION}"
-    )
+    put_in_place(staging, target, PIN)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "target",
-        nargs="?",
-        type=Path,
-        default=DEFAULT_TARGET,
-        help=f"directory to extract into (default: {DEFAULT_TARGET})",
-    )
-    args = parser.parse_args(argv)
-    target: Path = args.target.resolve()
-    if not is_fetched(target):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="ragcode-eval-") as tmp:
-            extract(download_sdist(Path(tmp)), target)
-    print(target)
-    return 0
+    return fetch_main(
+        __doc__, DEFAULT_TARGET, PIN,
+        lambda scratch, target: extract(download_sdist(scratch), target), argv,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

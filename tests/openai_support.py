@@ -6,7 +6,7 @@ The server is a real uvicorn on loopback (tests/web_server.py); clients are the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +19,7 @@ from openai import OpenAI
 from ragcode.app import App, build_app
 from ragcode.config import Settings
 from ragcode.embeddings.protocol import Embedder
-from ragcode.llm.protocol import LLM, ChatMessage
+from ragcode.llm.protocol import LLM, ChatMessage, FinishReason
 from ragcode.server.factory import create_app
 from ragcode.server.state import ServerState
 from tests.server_support import PASSWORD, TEST_HOSTS
@@ -135,6 +135,7 @@ class RecordingLLM:
     answer: Any  # Callable[[Sequence[ChatMessage]], str]
     calls: list[Recorded] = field(default_factory=list)
     fail: bool = False
+    cut: bool = False  # the backend says the answer stopped at max_tokens
 
     @property
     def name(self) -> str:
@@ -143,7 +144,7 @@ class RecordingLLM:
     def stream(
         self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2,
         stop: Sequence[str] = (),
-    ) -> Iterator[str]:  # fmt: skip
+    ) -> Generator[str, None, FinishReason]:  # fmt: skip
         from ragcode.llm.protocol import LLMError
 
         self.calls.append(Recorded(list(messages), max_tokens, temperature))
@@ -152,3 +153,4 @@ class RecordingLLM:
         text = str(self.answer(messages))
         for start in range(0, len(text), 3):
             yield text[start : start + 3]
+        return "length" if self.cut else "stop"

@@ -31,6 +31,7 @@ from ragcode.embeddings.local import LocalEmbedder
 from ragcode.embeddings.local_e5 import E5Embedder
 from ragcode.embeddings.openai_compat import OpenAICompatEmbedder
 from ragcode.embeddings.protocol import Embedder
+from ragcode.embeddings.sagemaker import SageMakerEmbedder
 from ragcode.events.protocol import EventBus
 from ragcode.history.protocol import HistoryStore
 from ragcode.ingest.entries import EntryBuilder
@@ -45,6 +46,7 @@ from ragcode.llm.llamacpp import LlamaCppLLM
 from ragcode.llm.openai_compat import OpenAICompatLLM
 from ragcode.llm.pool import LLMPool, PoolPolicy, pool_name
 from ragcode.llm.protocol import LLM
+from ragcode.llm.sagemaker import SageMakerLLM
 from ragcode.repos.protocol import RepoRegistry
 from ragcode.repos.sources import REPOS_DIR, RepoSources
 from ragcode.repos.sync import GitOptions, RepoSyncer
@@ -239,6 +241,8 @@ def _endpoint_name(settings: Settings, profile: LlmEndpoint) -> str:
         return _embedded_name(settings, profile.model_path, profile.model)
     if profile.kind == "bedrock":
         return profile.model_id or ""
+    if profile.kind == "sagemaker":
+        return profile.model or f"sagemaker:{profile.region}:{profile.endpoint_name}"
     return profile.model or ""
 
 
@@ -262,6 +266,12 @@ def _endpoint_llm(settings: Settings, profile: LlmEndpoint) -> LLM:
     if profile.kind == "bedrock":
         return BedrockLLM(
             profile.model_id or "", profile.region or "", max_tokens=profile.max_tokens,
+            max_concurrency=profile.max_concurrency, timeout_s=profile.timeout_s,
+        )  # fmt: skip
+    if profile.kind == "sagemaker":
+        return SageMakerLLM(
+            profile.endpoint_name or "", profile.region or "", model=profile.model,
+            streaming=profile.stream, max_tokens=profile.max_tokens,
             max_concurrency=profile.max_concurrency, timeout_s=profile.timeout_s,
         )  # fmt: skip
     return OpenAICompatLLM(
@@ -300,6 +310,12 @@ def build_embedder(settings: Settings) -> Embedder:
         return TitanEmbedder(
             embeddings.region or "", model_id=embeddings.model_id,
             dimensions=embeddings.dimensions or 1024,
+            max_concurrency=embeddings.max_concurrency, timeout_s=embeddings.timeout_s,
+        )  # fmt: skip
+    if embeddings.mode == "sagemaker":
+        return SageMakerEmbedder(
+            embeddings.endpoint_name or "", embeddings.region or "",
+            dimensions=embeddings.dimensions, batch_size=embeddings.batch_size,
             max_concurrency=embeddings.max_concurrency, timeout_s=embeddings.timeout_s,
         )  # fmt: skip
     return LocalEmbedder(threads=embeddings.threads, batch_size=embeddings.batch_size)
@@ -442,6 +458,7 @@ class App:
             self.llm.get, lambda: self.code_assistant(generation),
             lambda: self.document_assistant(documents),
             max_tokens=min(chat_tokens, max_tokens or chat_tokens),
+            mode_max_tokens=self.settings.server.mode_max_tokens,
             temperature=generation.temperature, history_turns=generation.history_turns,
         )  # fmt: skip
 

@@ -26,6 +26,7 @@ _NO_FETCH = (
     "sync 는 로컬 저장소에 있는 브랜치를 읽으며 fetch/pull 하지 않습니다 "
     "(원격의 새 커밋은 git pull 한 뒤 sync 하세요)"
 )
+_FETCHED = "URL 저장소는 {path} 에 미러로 받아 두었고, sync 가 먼저 fetch 합니다"
 _SHOWN_SKIPS = 20  # skipped paths printed per repository (all of them in the log)
 
 
@@ -51,9 +52,10 @@ def cmd_add(args: argparse.Namespace) -> int:
             args.path, name=args.name, branch=args.branch,
             include=args.include or (), exclude=args.exclude or (),
         )  # fmt: skip
-        print(f"저장소를 등록했습니다: {repo.name} ({repo.path}, 브랜치 {repo.branch})")
+        url = sources.mirror_url(repo)
+        print(f"저장소를 등록했습니다: {repo.name} ({url or repo.path}, 브랜치 {repo.branch})")
         print(f"색인하려면: ragcode repo sync {repo.name}", file=sys.stderr)
-        print(_NO_FETCH, file=sys.stderr)
+        print(_FETCHED.format(path=repo.path) if url else _NO_FETCH, file=sys.stderr)
         return 0
 
     return _with_sources(args, work)
@@ -94,7 +96,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             app.indexer.without_summary_cache()
         names = [args.name] if args.name else [repo.name for repo in sources.all()]
         if not names:
-            print("등록된 저장소가 없습니다: ragcode repo add PATH", file=sys.stderr)
+            print("등록된 저장소가 없습니다: ragcode repo add PATH_OR_URL", file=sys.stderr)
             return 0
         failed = 0
         for name in names:
@@ -120,8 +122,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         statuses = sources.statuses()
         if args.json:
             payload = [
-                {**s.repo.as_dict(), "units": s.units, "summaries_done": s.summaries_done,
-                 "summaries_pending": s.summaries_pending}
+                {**s.repo.as_dict(), "url": s.url, "units": s.units,
+                 "summaries_done": s.summaries_done, "summaries_pending": s.summaries_pending}
                 for s in statuses
             ]  # fmt: skip
             print(json.dumps(payload, ensure_ascii=False, indent=2))
@@ -135,7 +137,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                 if repo.synced_at
                 else "아직 색인 안 함"
             )
-            print(f"{repo.name}  {repo.path}  브랜치 {repo.branch}")
+            print(f"{repo.name}  {s.url or repo.path}  브랜치 {repo.branch}")
             print(
                 f"   커밋 {_short(repo.commit)} ({when}), 단위 {s.units}개 "
                 f"(요약 완료 {s.summaries_done}, 대기 {s.summaries_pending})"
@@ -158,17 +160,29 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     repo = sub.add_parser("repo", help="git 저장소를 소스로 등록하고 동기화합니다")
     add = command_adder(repo.add_subparsers(dest="repo_command", required=True))
 
-    adding = add("add", cmd_add, "로컬 git 저장소를 등록합니다 (색인은 sync 에서)")
-    adding.add_argument("path", help="로컬 git 저장소 경로")
-    adding.add_argument("--branch", default=None, help="색인할 브랜치 (기본: 지금 브랜치)")
-    adding.add_argument("--name", default=None, help="저장소 이름 (기본: 폴더 이름)")
+    adding = add(
+        "add", cmd_add,
+        "로컬 git 저장소를 등록하거나 URL 을 미러로 받아 등록합니다 (색인은 sync 에서)",
+    )  # fmt: skip
+    adding.add_argument(
+        "path", help="로컬 git 저장소 경로, 또는 URL (https, http, ssh, git, file, user@host:path)"
+    )
+    adding.add_argument(
+        "--branch",
+        default=None,
+        help="색인할 브랜치 (기본: 지금 브랜치, URL 은 원격의 기본 브랜치)",
+    )
+    adding.add_argument(
+        "--name", default=None, help="저장소 이름 (기본: 폴더나 URL 의 마지막 이름)"
+    )
     adding.add_argument(
         "--include", nargs="+", metavar="GLOB", help="이 패턴에 맞는 파일만 (예: '*.py' 'src/*')"
     )
     adding.add_argument("--exclude", nargs="+", metavar="GLOB", help="이 패턴에 맞는 파일은 빼고")
     syncing = add(
         "sync", cmd_sync,
-        "로컬 브랜치 끝 커밋까지 바뀐 것만 다시 색인합니다 (fetch 하지 않습니다: 먼저 git pull)",
+        "브랜치 끝 커밋까지 바뀐 것만 다시 색인합니다 (로컬 저장소는 fetch 하지 않으니 먼저 "
+        "git pull; URL 저장소는 먼저 fetch)",
     )  # fmt: skip
     syncing.add_argument("name", nargs="?", default=None, help="저장소 이름 (기본: 전부)")
     syncing.add_argument(

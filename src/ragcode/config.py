@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, PositiveInt, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,19 +24,28 @@ from ragcode.config_files import toml_path
 from ragcode.store.protocol import LexicalField
 
 ModelName = Literal["auto", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]
+# Answer budgets (tokens) of the chat modes other than code and qa, fitted to each task:
+# rewriting modes give back about as much as they are given, analyses a few lines.
+MODE_MAX_TOKENS: dict[str, int] = {
+    "normal": 4096, "translation": 4096, "grammar": 4096, "pii": 4096, "step-by-step": 4096,
+    "extraction": 1024, "timestamp-extraction": 512, "sentiment": 256,
+}  # fmt: skip
 
 
 class LlmEndpoint(BaseModel):
     """One LLM endpoint profile of `[[llm.endpoints]]` (docs/configuration.md)."""
 
-    kind: Literal["openai", "bedrock", "llamacpp"]
+    kind: Literal["openai", "bedrock", "llamacpp", "sagemaker"]
     url: str | None = None  # openai: base URL, e.g. "http://127.0.0.1:8011/v1"
     model: str | None = None  # openai: model name sent to the server; llamacpp: shipped name
+    # sagemaker: names the model behind the endpoint for the summary cache (not sent)
     api_key: SecretStr | None = None  # openai: optional bearer token
     api_key_env: str | None = None  # openai: read the key from this environment variable
-    region: str | None = None  # bedrock: e.g. "ap-northeast-2"
+    region: str | None = None  # bedrock, sagemaker: e.g. "ap-northeast-2"
     model_id: str | None = None  # bedrock: e.g. "anthropic.claude-3-5-sonnet-20240620-v1:0"
     model_path: Path | None = None  # llamacpp: a GGUF file of your own
+    endpoint_name: str | None = None  # sagemaker: a TGI or LMI endpoint (chat messages API)
+    stream: bool = True  # sagemaker: false for a container that cannot stream
     max_tokens: int | None = None  # cap on generated tokens per request at this endpoint
     max_concurrency: int = Field(default=4, ge=1)  # parallel requests (llamacpp: always 1)
     timeout_s: float = Field(default=120.0, gt=0)  # connect is capped at 10 s
@@ -47,6 +56,8 @@ class LlmEndpoint(BaseModel):
             raise ValueError("openai 엔드포인트에는 url 과 model 이 필요합니다")
         if self.kind == "bedrock" and not (self.region and self.model_id):
             raise ValueError("bedrock 엔드포인트에는 region 과 model_id 가 필요합니다")
+        if self.kind == "sagemaker" and not (self.region and self.endpoint_name):
+            raise ValueError("sagemaker 엔드포인트에는 region 과 endpoint_name 이 필요합니다")
         return self
 
     def resolved_api_key(self) -> str | None:
@@ -83,17 +94,18 @@ class LlmSettings(BaseModel):
 
 
 class EmbeddingSettings(BaseModel):
-    mode: Literal["local", "openai", "bedrock"] = "local"
+    mode: Literal["local", "openai", "bedrock", "sagemaker"] = "local"
     threads: int = 2
-    batch_size: int = 64
+    batch_size: int = 64  # sagemaker TEI: at most its max_client_batch_size (default 32)
     url: str | None = None  # openai: base URL, e.g. "http://127.0.0.1:8012/v1"
     model: str | None = None  # openai: embedding model name
     api_key: SecretStr | None = None
     api_key_env: str | None = None
     dimensions: int | None = None  # openai: asked of the server; bedrock Titan v2: 256/512/1024
-    region: str | None = None  # bedrock
+    region: str | None = None  # bedrock, sagemaker
+    endpoint_name: str | None = None  # sagemaker: a TEI or sentence-transformers endpoint
     model_id: str = "amazon.titan-embed-text-v2:0"  # bedrock
-    max_concurrency: int = Field(default=4, ge=1)  # bedrock: parallel invoke_model calls
+    max_concurrency: int = Field(default=4, ge=1)  # bedrock, sagemaker: parallel calls
     timeout_s: float = Field(default=60.0, gt=0)
 
     @model_validator(mode="after")
@@ -102,6 +114,10 @@ class EmbeddingSettings(BaseModel):
             raise ValueError("embeddings.mode = openai 에는 url 과 model 이 필요합니다")
         if self.mode == "bedrock" and not self.region:
             raise ValueError("embeddings.mode = bedrock 에는 region 이 필요합니다")
+        if self.mode == "sagemaker" and not (self.region and self.endpoint_name):
+            raise ValueError(
+                "embeddings.mode = sagemaker 에는 region 과 endpoint_name 이 필요합니다"
+            )
         return self
 
     def resolved_api_key(self) -> str | None:
@@ -276,7 +292,22 @@ class ServerSettings(BaseModel):
     max_uploads_in_progress: int = Field(default=3, ge=1)
     max_zip_uncompressed_bytes: int = Field(default=100_000_000, ge=1)
     max_zip_files: int = Field(default=5000, ge=1)
-    chat_max_tokens: int = Field(default=512, ge=1)  # modes other than code and qa
+    # The ceiling of every mode's budget below (tests and small machines lower it at once).
+    chat_max_tokens: int = Field(default=4096, ge=1)
+    # Per mode (`[server.mode_max_tokens] translation = 2048`); modes not given keep theirs.
+    # An answer that reaches its budget ends with `"truncated": true` (the web: "계속").
+    mode_max_tokens: dict[str, PositiveInt] = Field(default_factory=lambda: dict(MODE_MAX_TOKENS))
+
+    @field_validator("mode_max_tokens")
+    @classmethod
+    def _over_defaults(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(MODE_MAX_TOKENS))
+        if unknown:
+            raise ValueError(
+                f"server.mode_max_tokens 에 모르는 모드: {', '.join(unknown)} "
+                f"(가능: {', '.join(MODE_MAX_TOKENS)})"
+            )
+        return {**MODE_MAX_TOKENS, **value}
 
     @model_validator(mode="after")
     def _secret_outside_development(self) -> ServerSettings:
@@ -315,6 +346,19 @@ class RepoSettings(BaseModel):
 
     git: str = "git"  # the git program (a name on PATH or a full path)
     timeout_s: float = Field(default=300.0, gt=0)  # per git command (large trees take time)
+    # `ragcode serve` syncs every registered repository this often (0: only when asked).
+    sync_interval_s: float = Field(default=0.0, ge=0)
+    # `POST /api/repos/{name}/sync` from a git server: this secret as a Bearer token or
+    # X-Gitlab-Token, or an X-Hub-Signature-256 HMAC of the body (GitHub, Gitea). None: only
+    # admins signed in to the web app can ask for a sync.
+    webhook_secret: SecretStr | None = None
+    webhook_max_bytes: int = Field(default=1_048_576, ge=1024)  # a webhook's body, at most
+
+    @model_validator(mode="after")
+    def _check_secret(self) -> RepoSettings:
+        if self.webhook_secret is not None and len(self.webhook_secret.get_secret_value()) < 16:
+            raise ValueError("repos.webhook_secret 는 16자 이상이어야 합니다")
+        return self
 
 
 WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::", "*"})

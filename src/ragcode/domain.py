@@ -52,6 +52,10 @@ def content_hash(text: str) -> str:
 # store migrations map the old `docstring` column onto them).
 DOCSTRING = "docstring"
 CATEGORY = "category"
+# A unit read from a registered git repository: its name, and the commit whose version of the
+# file was indexed (the file is unchanged from it up to the repository's indexed commit).
+REPO = "repo"
+COMMIT = "commit"
 
 
 class Metadata(Mapping[str, str]):
@@ -241,6 +245,8 @@ class Hit:
             "scores": self.scores.as_dict(),
             "summary": self.summary,
             "code": record.body,
+            "repo": record.metadata.get(REPO),
+            "commit": record.metadata.get(COMMIT),
         }
 
 

@@ -7,7 +7,6 @@ Screenshots of the main screens are written to docs/screenshots/.
 from __future__ import annotations
 
 import re
-import shutil
 import sqlite3
 import threading
 import time
@@ -17,27 +16,18 @@ from pathlib import Path
 import pytest
 
 from ragcode.app import App
+from ragcode.chat.prompts.rewrite import REWRITE_SYSTEM
 from ragcode.embeddings.local import LocalEmbedder
 from ragcode.ingest.summary_prompt import SUMMARY_SYSTEM
 from ragcode.llm.protocol import ChatMessage
 from ragcode.server.eta import remaining_text
 from ragcode.server.factory import create_app
-from tests.server_support import PASSWORD, make_server
+from tests.browser_support import sign_up
+from tests.server_support import make_server
 from tests.web_server import free_port, running_server
 
 pytestmark = pytest.mark.e2e
-# A missing browser must fail the run, not skip it: CI installs both (scripts/install.sh --dev).
-import playwright.sync_api as playwright  # noqa: E402
-
-CHROMIUM = shutil.which("chromium")
-if CHROMIUM is None:
-    pytest.fail("chromium is not installed: run scripts/install.sh --dev", pytrace=False)
-
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
 GREETER_PY = b'''def greet(name):
     """Return a friendly greeting for a person."""
     message = "Hello, " + name
@@ -72,6 +62,9 @@ class PacedLLM:
         stop: Sequence[str] = (),
     ) -> Iterator[str]:  # fmt: skip
         system = messages[0].content
+        if system == REWRITE_SYSTEM:  # a follow-up made standalone: the question as it is
+            yield messages[-1].content.split("후속 질문: ", 1)[-1].split("\n", 1)[0]
+            return
         if system == SUMMARY_SYSTEM:  # a unit summary during ingestion
             match = re.search(r"이름: (\S+)", messages[-1].content)
             name = match.group(1) if match else ""
@@ -85,29 +78,12 @@ class PacedLLM:
             yield text[start : start + 4]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with playwright.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
 def scripted_url(tmp_path: Path, embedder: LocalEmbedder) -> Iterator[str]:
     core, api = make_server(tmp_path / "data", PacedLLM(), embedder)  # type: ignore[arg-type]
     with running_server(api) as url:
         yield url
     core.close()
-
-
-def sign_up(page: object, url: str, username: str) -> None:
-    page.goto(url)  # type: ignore[attr-defined]
-    page.fill("#auth-username", username)  # type: ignore[attr-defined]
-    page.fill("#auth-password", PASSWORD)  # type: ignore[attr-defined]
-    page.click("#signup-button")  # type: ignore[attr-defined]
-    page.wait_for_selector("#main:not([hidden])")  # type: ignore[attr-defined]
-    page.wait_for_selector("#connection[data-status]")  # type: ignore[attr-defined]
 
 
 def test_chat_upload_code_and_history(browser: object, scripted_url: str) -> None:

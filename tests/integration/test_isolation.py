@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ragcode.chat.modes import MODES
+from ragcode.chat.prompts.rewrite import REWRITE_SYSTEM
 from ragcode.domain import visible_scopes
 from ragcode.embeddings.local import LocalEmbedder
 from ragcode.ingest.indexer import IndexInputError
@@ -55,6 +56,8 @@ LIMIT_QUESTION = "법인카드 한도는 얼마인가요?"
 
 
 def echo(messages: Sequence[ChatMessage]) -> str:
+    if messages[0].content == REWRITE_SYSTEM:  # `code`/`qa` follow-ups: the question as is
+        return messages[-1].content.rsplit("후속 질문:", 1)[-1].split("\n")[0].strip()
     return "\n".join(message.content for message in messages)
 
 

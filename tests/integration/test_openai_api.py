@@ -70,6 +70,26 @@ def fresh(llm: RecordingLLM) -> None:
     llm.fail = False
 
 
+def test_an_answer_cut_at_the_token_limit_finishes_with_length(
+    client: openai.OpenAI, llm: RecordingLLM
+) -> None:
+    """As OpenAI clients expect: `length`, so that an IDE can ask for the rest."""
+    talk: list[Any] = [{"role": "user", "content": "이 문단을 영어로 길게 설명해 줘"}]
+    whole = client.chat.completions.create(model="ragcode-chat", messages=talk)
+    assert whole.choices[0].finish_reason == "stop"
+    llm.cut = True
+    try:
+        cut = client.chat.completions.create(model="ragcode-chat", messages=talk)
+        assert cut.choices[0].finish_reason == "length"
+        chunks = list(
+            client.chat.completions.create(model="ragcode-chat", messages=talk, stream=True)
+        )
+        reasons = [c.choices[0].finish_reason for c in chunks if c.choices]
+        assert reasons[-1] == "length" and set(reasons[:-1]) == {None}
+    finally:
+        llm.cut = False
+
+
 def test_models_are_listed_and_retrieved(client: openai.OpenAI) -> None:
     models = client.models.list()
     assert [m.id for m in models.data] == ["ragcode-code", "ragcode-docs", "ragcode-chat"]

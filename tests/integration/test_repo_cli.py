@@ -1,5 +1,6 @@
 """`ragcode repo add|sync|list|remove` from the command line, and the Korean errors a user
-gets for a folder that is not a repository, a missing branch, a URL, a missing git binary."""
+gets for a folder that is not a repository, a missing branch, a refused URL, a missing git
+binary."""
 
 from __future__ import annotations
 
@@ -69,8 +70,8 @@ def test_errors_are_korean_and_name_what_to_do(
     project.commit({"a.py": module("a")})
     code, _, err = run(capsys, data_dir, "add", str(project.path), "--branch", "release")
     assert code == 2 and "브랜치를 찾을 수 없습니다: release" in err
-    code, _, err = run(capsys, data_dir, "add", "https://example.com/team/proj.git")
-    assert code == 2 and "URL 은 아직 지원하지 않습니다" in err
+    code, _, err = run(capsys, data_dir, "add", "ext::sh -c true")  # URLs: test_repo_urls.py
+    assert code == 2 and "저장소 URL 로 쓸 수 없습니다" in err
     code, _, err = run(capsys, data_dir, "add", str(project.path), "--name", "../escape")
     assert code == 2 and "저장소 이름으로 쓸 수 없습니다" in err
     assert run(capsys, data_dir, "add", str(project.path))[0] == 0

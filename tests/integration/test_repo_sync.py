@@ -454,3 +454,20 @@ def test_inherited_git_variables_do_not_redirect_git(
 def test_branch_names_are_checked(sources: Sources, project: GitRepo, branch: str) -> None:
     with pytest.raises(RepoError, match="브랜치 이름으로 쓸 수 없습니다"):
         sources.repos.add(str(project.path), branch=branch)
+
+
+def test_hits_carry_the_repository_and_the_commit_their_file_was_read_at(
+    sources: Sources, project: GitRepo
+) -> None:
+    sources.repos.add(str(project.path), exclude=["tests/*"])
+    sources.repos.sync("project")
+    first = project.head()
+    second = project.commit({"src/orders.py": module("load_orders", "save_orders_v2")})
+    sources.repos.sync("project")
+    hits = sources.app.searcher.search("load_orders save_orders_v2 find_user", top_k=10)
+    origin = {hit.record.title: (hit.as_dict()["repo"], hit.as_dict()["commit"]) for hit in hits}
+    # the edited file was read at the new head; an untouched one keeps the commit it was read
+    # at (its content is the same there and at the head)
+    assert origin["save_orders_v2"] == ("project", second)
+    assert origin["find_user"] == ("project", first)
+    assert first != second

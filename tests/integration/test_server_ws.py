@@ -49,7 +49,7 @@ def test_one_request_streams_then_completes(serve) -> None:  # type: ignore[no-u
     assert len(deltas) > 3 and "".join(deltas) == "안녕하세요, 무엇을 도와드릴까요?"
     assert messages[-1] == {
         "request_id": "r1", "status": "completed", "msg": "".join(deltas), "references": [],
-        "mode": "normal",
+        "mode": "normal", "conversation_id": 1,
     }  # fmt: skip
 
 

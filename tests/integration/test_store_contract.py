@@ -446,6 +446,21 @@ def test_private_units_reach_only_their_owner(store: CodeStore) -> None:
     assert uids(store.lexical_search("code", ["secret"], 10)) == []
 
 
+def test_units_in_file_is_exact_and_scoped(store: CodeStore) -> None:
+    """More units sharing a name than any search keeps as candidates: the look-up by
+    location still finds the one asked for, and never another user's."""
+    for i in range(250):
+        put(store, "/team", f"m{i}.py", "__init__", "init", i, "team")
+    put(store, "/team", "t.py", "__init__", "init", 1, "team")
+    put(store, "/up/1", "t.py", "secret_fn", "init", 2, user_scope(ALICE))
+    found = store.units_in_file("t.py")
+    assert [(s.record.path, s.record.title) for s in found] == [("t.py", "__init__")]
+    alice = {s.record.title for s in store.units_in_file("t.py", visible_scopes(ALICE))}
+    assert alice == {"__init__", "secret_fn"}
+    assert store.units_in_file("t.py", visible_scopes(BOB)) == found
+    assert store.units_in_file("nothing.py") == [] and store.units_in_file("t.py", []) == []
+
+
 def test_filter_applies_before_the_top_k_cut(store: CodeStore) -> None:
     """Twenty better-matching private units must not push the team's unit out of a top 1."""
     for i in range(20):

@@ -373,7 +373,7 @@ def test_a_version_1_postgres_database_is_migrated_in_place(pg_database: str) ->
         store.close()
     with psycopg.connect(pg_database) as conn:
         row = conn.execute("SELECT value FROM store_meta WHERE key = 'schema_version'").fetchone()
-    assert row is not None and int(row[0]) == PG_VERSION == 4
+    assert row is not None and int(row[0]) == PG_VERSION == 5
 
 
 def test_replicas_opening_a_version_1_database_at_once_all_succeed(pg_database: str) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from pydantic import BaseModel
 
 from ragcode.accounts.protocol import User
 from ragcode.chat.modes import ChatModes
-from ragcode.history.protocol import NewTurn, StoredTurn
+from ragcode.history.protocol import Conversation, NewTurn, StoredTurn
 from ragcode.server.chat_service import ChatService
 from ragcode.server.fair_executor import FairExecutor
 from tests.scripted_llm import ScriptedLLM
@@ -28,7 +29,14 @@ class RecordingHistory:
         self.calls: list[tuple[str, str]] = []
         self.read = threading.Event()
 
-    def recent(self, user_id: int, modes: Sequence[str], limit: int) -> list[StoredTurn]:
+    def default_conversation(self, user_id: int) -> Conversation:
+        self.calls.append(("conversation", threading.current_thread().name))
+        now = datetime.now(UTC)
+        return Conversation(7, user_id, None, now, now)
+
+    def recent(
+        self, user_id: int, modes: Sequence[str], limit: int, conversation_id: int | None = None
+    ) -> list[StoredTurn]:
         self.calls.append(("recent", threading.current_thread().name))
         self.read.set()
         return []
@@ -67,6 +75,6 @@ def test_memory_is_read_while_every_generation_thread_is_busy() -> None:
         release.set()
         generation.shutdown()
         history_io.shutdown()
-    assert [name for name, _ in history.calls] == ["recent", "add"]
+    assert [name for name, _ in history.calls] == ["conversation", "recent", "add"]
     assert all(thread.startswith("history") for _, thread in history.calls)
     assert sent[-1].model_dump()["status"] == "completed"

@@ -70,3 +70,22 @@ def test_no_answer_rate_counts_only_unanswerable() -> None:
     assert metrics.recall_at_1 == 0.5
     assert (metrics.unanswerable, metrics.no_answer_rate) == (3, pytest.approx(2 / 3))
     assert compute_metrics([1]).no_answer_rate is None
+
+
+def test_figures_per_language_of_the_gold_file() -> None:
+    from ragcode.evaluation.runner import CaseResult, by_language
+
+    def result(path: str | None, rank: int | None) -> CaseResult:
+        name = None if path is None else "f"
+        return CaseResult(EvalCase("q", path, name), rank=rank, top=None, hits=0)
+
+    results = [
+        result("toolz/itertoolz.py", 1), result("toolz/dicttoolz.py", None),
+        result("validator.go", 3), result("lodash/chunk.js", 11),
+        result("faq.csv", 2), result(None, None),  # unanswerable: no language
+    ]  # fmt: skip
+    per = by_language(results)
+    assert list(per) == ["csv", "go", "javascript", "python"]
+    assert (per["python"].questions, per["python"].recall_at_1) == (2, 0.5)
+    assert per["go"].recall_at_1 == 0.0 and per["go"].recall_at_5 == 1.0
+    assert per["javascript"].recall_at_10 == 0.0 and per["csv"].mrr_at_10 == 0.5

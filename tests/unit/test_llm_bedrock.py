@@ -197,3 +197,18 @@ def test_titan_error_is_an_embedding_error_in_korean() -> None:
         )
         with pytest.raises(EmbeddingError, match="Titan 임베딩 실패"):
             TitanEmbedder("us-east-1", max_concurrency=1, client=client).embed(["가"])
+
+
+def test_a_stalled_or_broken_stream_is_retryable() -> None:
+    """Mid-stream, botocore lets urllib3's own errors through (a read timeout of a stalled
+    event stream, a dropped connection): they must reach the pool as retryable errors, not as
+    a fatal LLMError."""
+    from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
+    from ragcode.llm.bedrock import map_aws_error
+    from ragcode.llm.errors import LLMTimeout, LLMUnavailable
+
+    stalled = ReadTimeoutError(None, "/model/x/converse-stream", "Read timed out.")  # type: ignore[arg-type]
+    assert isinstance(map_aws_error(stalled, "ap-northeast-2"), LLMTimeout)
+    dropped = ProtocolError("Connection broken: IncompleteRead")
+    assert isinstance(map_aws_error(dropped, "ap-northeast-2"), LLMUnavailable)

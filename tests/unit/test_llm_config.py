@@ -12,10 +12,12 @@ from ragcode.config import Settings
 from ragcode.embeddings.bedrock import TitanEmbedder
 from ragcode.embeddings.local import LocalEmbedder
 from ragcode.embeddings.openai_compat import OpenAICompatEmbedder
+from ragcode.embeddings.sagemaker import SageMakerEmbedder
 from ragcode.llm.bedrock import BedrockLLM
 from ragcode.llm.llamacpp import LlamaCppLLM
 from ragcode.llm.pool import LLMPool
 from ragcode.llm.protocol import ChatMessage, max_concurrency
+from ragcode.llm.sagemaker import SageMakerLLM
 from tests.llm_servers import FakeOpenAIServer
 
 pytestmark = pytest.mark.unit
@@ -117,6 +119,8 @@ def test_mixed_pool_counts_embedded_llamacpp_as_one(tmp_path: Path) -> None:
         {"kind": "openai", "url": "http://h/v1"},
         {"kind": "bedrock", "region": "us-east-1"},
         {"kind": "bedrock", "model_id": "m"},
+        {"kind": "sagemaker", "region": "us-east-1"},
+        {"kind": "sagemaker", "endpoint_name": "e"},
         {"kind": "openai", "url": "http://h/v1", "model": "m", "max_concurrency": 0},
         {"kind": "vertex", "url": "http://h/v1", "model": "m"},
     ],
@@ -146,3 +150,46 @@ def test_bedrock_llm_is_built_lazily(tmp_path: Path) -> None:
     assert isinstance(llm, LLMPool)  # a single remote endpoint still gets retry and backoff
     adapter = llm._slots[0].llm
     assert isinstance(adapter, BedrockLLM) and adapter._client is None  # no AWS call until used
+
+
+SAGEMAKER = """
+[[llm.endpoints]]
+kind = "sagemaker"
+region = "ap-northeast-2"
+endpoint_name = "qwen-coder-tgi"
+stream = false
+max_tokens = 256
+
+[embeddings]
+mode = "sagemaker"
+region = "ap-northeast-2"
+endpoint_name = "bge-m3-tei"
+dimensions = 1024
+batch_size = 32
+"""
+
+
+def test_sagemaker_endpoints_from_toml_are_built_lazily(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "ragcode.toml"
+    config.write_text(SAGEMAKER)
+    monkeypatch.setenv("RAGCODE_CONFIG", str(config))
+    settings = Settings(data_dir=tmp_path)
+    llm = build_llm(settings)
+    assert isinstance(llm, LLMPool)  # a single remote endpoint still gets retry and backoff
+    adapter = llm._slots[0].llm
+    assert isinstance(adapter, SageMakerLLM) and adapter._client is None  # no AWS call yet
+    assert [s.label for s in llm.status()] == ["sagemaker:ap-northeast-2:qwen-coder-tgi"]
+    assert adapter._streaming is False and adapter._max_tokens == 256
+    embedder = build_embedder(settings)
+    assert isinstance(embedder, SageMakerEmbedder) and embedder._client is None
+    assert embedder.dim == 1024 and embedder._batch_size == 32
+    assert embedder.name == "sagemaker:ap-northeast-2:bge-m3-tei:1024"
+
+
+def test_sagemaker_without_an_endpoint_name_is_refused_in_korean(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="region 과 endpoint_name 이 필요합니다"):
+        Settings(data_dir=tmp_path, llm={"endpoints": [{"kind": "sagemaker", "region": "r"}]})
+    with pytest.raises(ValidationError, match="sagemaker 에는 region 과 endpoint_name"):
+        Settings(data_dir=tmp_path, embeddings={"mode": "sagemaker", "region": "us-east-1"})

@@ -35,6 +35,7 @@ from ragcode.llm.llamacpp import LlamaCppLLM
 from ragcode.llm.openai_compat import OpenAICompatLLM
 from ragcode.llm.pool import LLMPool, pool_name
 from ragcode.llm.protocol import LLM
+from ragcode.llm.sagemaker import SageMakerLLM
 from ragcode.store.protocol import SummaryOrigin
 from tests.scripted_llm import ScriptedLLM
 
@@ -98,11 +99,14 @@ def test_every_backend_names_the_model_the_same_way(tmp_path: Path) -> None:
     background = embedded.background(slots=2, n_ctx=512)
     remote = [OpenAICompatLLM(f"http://127.0.0.1:{port}/v1", "qwen2.5-coder-7b") for port in (1, 2)]
     bedrock = BedrockLLM("anthropic.claude-3-haiku", "us-east-1", client=object())
+    sagemaker = SageMakerLLM("tgi", "us-east-1", model="qwen2.5-coder-7b", client=object())
     named: list[tuple[LLM, str]] = [
         (background, "qwen2.5-coder-1.5b"),
         (LLMPool(remote), "qwen2.5-coder-7b"),
         (remote[0], "qwen2.5-coder-7b"),
         (bedrock, "anthropic.claude-3-haiku"),
+        (sagemaker, "qwen2.5-coder-7b"),
+        (SageMakerLLM("tgi", "us-east-1", client=object()), "sagemaker:us-east-1:tgi"),
     ]
     version = summary_prompt_version(
         questions=True, max_tokens=64, max_chars=300, max_code_chars=999
@@ -213,7 +217,10 @@ def configurations(tmp_path: Path) -> dict[str, dict[str, object]]:
     openai = {"kind": "openai", "url": "http://127.0.0.1:1/v1", "model": "qwen2.5-coder-7b"}
     other = {"kind": "openai", "url": "http://127.0.0.1:2/v1", "model": "llama-3.1-8b"}
     bedrock = {"kind": "bedrock", "region": "us-east-1", "model_id": "anthropic.claude"}
+    sagemaker = {"kind": "sagemaker", "region": "us-east-1", "endpoint_name": "tgi"}
     return {
+        "sagemaker": {"endpoints": [sagemaker]},
+        "sagemaker named": {"endpoints": [{**sagemaker, "model": "qwen2.5-coder-7b"}, openai]},
         "embedded auto": {"model": "auto"},
         "embedded small": {"model": "qwen2.5-coder-0.5b"},
         "embedded file": {"model_path": own},
@@ -245,6 +252,8 @@ def test_the_settings_name_the_model_the_llm_goes_by(tmp_path: Path, no_weights:
     assert names["embedded file"].startswith("own.gguf@")
     assert names["pool"] == names["pool reordered"]
     assert names["pool"] == "anthropic.claude+llama-3.1-8b+qwen2.5-coder-7b"
+    assert names["sagemaker"] == "sagemaker:us-east-1:tgi"
+    assert names["sagemaker named"] == "qwen2.5-coder-7b"  # one model behind both endpoints
 
 
 def test_naming_the_model_never_builds_the_llm(

@@ -10,6 +10,7 @@ from ragcode.chat.code_answer import AnswerDelta
 from ragcode.chat.language import Lang, question_language
 from ragcode.chat.prompts import qa as prompts
 from ragcode.chat.refusal import is_refusal, stream_unless_refusal
+from ragcode.chat.rewrite import rewrite_question
 from ragcode.config import DocumentSettings
 from ragcode.documents.citations import (
     DocumentContext,
@@ -17,7 +18,7 @@ from ragcode.documents.citations import (
     pack_documents,
     reference,
 )
-from ragcode.domain import TEAM_ONLY, Hit
+from ragcode.domain import TEAM_ONLY, ChatTurn, Hit
 from ragcode.llm.protocol import LLM, ChatMessage
 from ragcode.retrieve.protocol import Searcher
 
@@ -33,6 +34,7 @@ class DocAnswer:
     # or the LLM said the documents it read (`references`) do not answer.
     answered: bool
     cited: list[int]  # the [n] the answer actually cites
+    rewritten_question: str | None = None  # a follow-up made standalone with the memory
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -68,23 +70,31 @@ class DocumentAssistant:
         self._retry_relevance = retry_relevance
 
     def ask(
-        self, question: str, top_k: int | None = None, scopes: Sequence[str] = TEAM_ONLY
+        self,
+        question: str,
+        top_k: int | None = None,
+        scopes: Sequence[str] = TEAM_ONLY,
+        history: Sequence[ChatTurn] = (),
     ) -> Iterator[DocEvent]:
-        """`scopes`: whose documents may be read (see `domain.visible_scopes`)."""
-        hits = self._searcher.search(question, top_k=top_k or self._settings.top_k, scopes=scopes)
+        """`scopes`: whose documents may be read (see `domain.visible_scopes`). `history`:
+        the conversation's memory; a follow-up ("그럼 수수료는?") is rewritten with it into a
+        standalone question, which is searched for and answered."""
+        rewritten = rewrite_question(self._llm(), question, history) if history else None
+        asked = rewritten or question
+        hits = self._searcher.search(asked, top_k=top_k or self._settings.top_k, scopes=scopes)
         context = pack_documents(hits, max_tokens=self._settings.context_tokens)
         lang = question_language(question)
         if not context.hits:
             log.info("no answer question=%r", question)
             message = prompts.NO_ANSWER_KO if lang == "ko" else prompts.NO_ANSWER_EN
             yield AnswerDelta(message)
-            yield DocAnswer(question, message, [], answered=False, cited=[])
+            yield DocAnswer(question, message, [], False, [], rewritten)
             return
-        answer, shown = yield from self._generate(build_messages(question, context, lang))
+        answer, shown = yield from self._generate(build_messages(asked, context, lang))
         cited = cited_numbers(answer, len(context.hits))
         if _refused(answer, cited) and self._should_retry(context):
             log.info("llm refused a confident context, asking again question=%r", question)
-            retry = build_messages(question, context, lang, must_answer=True)
+            retry = build_messages(asked, context, lang, must_answer=True)
             answer, shown = yield from self._generate(retry)
             cited = cited_numbers(answer, len(context.hits))
         if not shown:
@@ -92,7 +102,7 @@ class DocumentAssistant:
         # On a refusal the documents stay in the result: the small model also refuses some
         # questions they do answer (eval/README.md), and then the user can still read them.
         answered = not _refused(answer, cited)
-        yield DocAnswer(question, answer, context.hits, answered=answered, cited=cited)
+        yield DocAnswer(question, answer, context.hits, answered, cited, rewritten)
 
     def _generate(
         self, messages: list[ChatMessage]

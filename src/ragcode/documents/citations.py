@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ragcode.chat.references import found_by
 from ragcode.domain import Hit, Record
 
 _HANGUL = re.compile(r"[가-힣]")
@@ -43,6 +44,7 @@ def reference(number: int, hit: Hit) -> dict[str, object]:
         "end": record.end_line,
         "score": hit.scores.final,
         "relevance": hit.scores.rerank,
+        "retrievers": found_by(hit.scores),
         "text": record.body,
     }
 

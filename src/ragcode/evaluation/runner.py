@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from ragcode.evaluation.dataset import EvalCase
 from ragcode.evaluation.metrics import RetrievalMetrics, compute_metrics
+from ragcode.ingest.languages import detect_language
 from ragcode.retrieve.hybrid import HybridSearcher, RetrieverChoice
 
 CONFIGURATIONS: dict[str, RetrieverChoice] = {
@@ -39,3 +41,21 @@ def evaluate(
     ranks = [result.rank for result in results if result.case.answerable]
     no_answer = [result.hits == 0 for result in results if not result.case.answerable]
     return compute_metrics(ranks, no_answer), results
+
+
+def language_of(case: EvalCase) -> str | None:
+    """The language of an answerable case's gold file ("python", "go"; a document's format
+    from its suffix, "csv"); None for an unanswerable one."""
+    if case.path is None:
+        return None
+    return detect_language(case.path) or PurePosixPath(case.path).suffix.lstrip(".") or "other"
+
+
+def by_language(results: Sequence[CaseResult]) -> dict[str, RetrievalMetrics]:
+    """The answerable questions' figures per language of their gold file, by name."""
+    ranks: dict[str, list[int | None]] = {}
+    for result in results:
+        language = language_of(result.case)
+        if language is not None:
+            ranks.setdefault(language, []).append(result.rank)
+    return {language: compute_metrics(ranks[language]) for language in sorted(ranks)}

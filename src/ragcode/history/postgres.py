@@ -11,33 +11,30 @@ from datetime import UTC
 from typing import Any
 
 from ragcode.db.pg import PgDatabase, continue_identity, pg_text
-from ragcode.db.pg_migrations import Component, Migration
-from ragcode.history.protocol import HistoryError, NewTurn, StoredTurn
+from ragcode.history.postgres_schema import SCHEMA as SCHEMA  # re-exported: pg_migrations
+from ragcode.history.protocol import (
+    Conversation,
+    ConversationNotFoundError,
+    HistoryError,
+    NewTurn,
+    StoredTurn,
+    default_title,
+)
 from ragcode.store.pg_pool import Connection
 
 # References stay JSON text, as in SQLite: jsonb would reorder their keys and refuse "\u0000".
 # Ids come from an identity sequence: increasing, the `before` cursor of `list`.
-SCHEMA = Component("history", (
-    Migration(1, "turns", """
-CREATE TABLE history_turns (
-    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    user_id bigint NOT NULL,
-    request_id text NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-    mode text NOT NULL,
-    question text NOT NULL,
-    answer text NOT NULL,
-    references_json text NOT NULL,
-    standalone_question text
-);
-CREATE INDEX history_turns_user ON history_turns (user_id, id);
-CREATE INDEX history_turns_user_mode ON history_turns (user_id, mode, id);
-"""),
-))  # fmt: skip
 _COLUMNS = (
     "id, user_id, request_id, created_at, mode, question, answer, references_json,"
-    " standalone_question"
+    " standalone_question, conversation_id"
 )
+_CONVERSATION = (
+    "SELECT c.id, c.user_id, c.title, c.created_at, c.updated_at, c.memory_after,"
+    " (SELECT count(*) FROM history_turns t WHERE t.conversation_id = c.id)"
+    " FROM history_conversations c"
+)
+_NEWEST_FIRST = " ORDER BY c.updated_at DESC, c.id DESC"
+_MISSING = "대화 {} 이(가) 없습니다"
 
 
 def _row_to_turn(row: Sequence[Any]) -> StoredTurn:
@@ -52,7 +49,54 @@ def _row_to_turn(row: Sequence[Any]) -> StoredTurn:
         answer=str(row[6]),
         references=references if isinstance(references, list) else [],
         standalone_question=None if row[8] is None else str(row[8]),
+        conversation_id=int(str(row[9])),
     )
+
+
+def _row_to_conversation(row: Sequence[Any]) -> Conversation:
+    return Conversation(
+        id=int(str(row[0])), user_id=int(str(row[1])),
+        title=None if row[2] is None else str(row[2]),
+        created_at=row[3].astimezone(UTC), updated_at=row[4].astimezone(UTC),
+        memory_after=int(str(row[5])), turns=int(str(row[6])),
+    )  # fmt: skip
+
+
+def _find(conn: Connection, user_id: int, conversation_id: int) -> Conversation | None:
+    row = conn.execute(
+        f"{_CONVERSATION} WHERE c.id = %s AND c.user_id = %s", (conversation_id, user_id)
+    ).fetchone()
+    return None if row is None else _row_to_conversation(row)
+
+
+def _fetch(conn: Connection, user_id: int, conversation_id: int) -> Conversation:
+    found = _find(conn, user_id, conversation_id)
+    if found is None:  # created or chosen in this very transaction
+        raise ConversationNotFoundError(_MISSING.format(conversation_id))
+    return found
+
+
+def _insert(conn: Connection, user_id: int, title: str | None) -> int:
+    row = conn.execute(
+        "INSERT INTO history_conversations (user_id, title) VALUES (%s, %s) RETURNING id",
+        (user_id, None if title is None else pg_text(title)),
+    ).fetchone()
+    assert row is not None  # INSERT ... RETURNING gives its row
+    return int(row[0])
+
+
+def _default_id(conn: Connection, user_id: int) -> int:
+    """The most recent conversation, or a new one; one at a time per user, so that two
+    replicas answering a new user's first questions together create one conversation."""
+    conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+        (f"ragcode.conversations.{user_id}",),
+    )
+    row = conn.execute(
+        f"SELECT c.id FROM history_conversations c WHERE c.user_id = %s{_NEWEST_FIRST} LIMIT 1",
+        (user_id,),
+    ).fetchone()
+    return int(row[0]) if row is not None else _insert(conn, user_id, None)
 
 
 class PostgresHistory:
@@ -62,42 +106,141 @@ class PostgresHistory:
     def add(self, turn: NewTurn) -> StoredTurn:
         references = json.dumps(turn.references, ensure_ascii=False, default=str)
         standalone = turn.standalone_question
-        params = (
+        values = (
             turn.user_id, pg_text(turn.request_id), pg_text(turn.mode), pg_text(turn.question),
             pg_text(turn.answer), references, None if standalone is None else pg_text(standalone),
         )  # fmt: skip
-        row = self._db.write("대화 기록 저장", lambda conn: conn.execute(
-            "INSERT INTO history_turns (user_id, request_id, mode, question, answer,"
-            " references_json, standalone_question) VALUES (%s,%s,%s,%s,%s,%s,%s)"
-            f" RETURNING {_COLUMNS}",
-            params,
-        ).fetchone())  # fmt: skip
-        assert row is not None  # INSERT ... RETURNING gives its row
-        return _row_to_turn(row)
+        title = default_title(pg_text(turn.question)) or None
 
-    def list(self, user_id: int, limit: int, before: int | None = None) -> list[StoredTurn]:
+        def insert(conn: Connection) -> Any:
+            conversation = turn.conversation_id
+            if conversation is None:
+                conversation = _default_id(conn, turn.user_id)
+            row = conn.execute(
+                "INSERT INTO history_turns (user_id, request_id, mode, question, answer,"
+                " references_json, standalone_question, conversation_id)"
+                " SELECT %s, %s, %s, %s, %s, %s, %s, id FROM history_conversations"
+                f" WHERE id = %s AND user_id = %s RETURNING {_COLUMNS}",
+                (*values, conversation, turn.user_id),
+            ).fetchone()
+            if row is None:
+                raise ConversationNotFoundError(_MISSING.format(conversation))
+            conn.execute(
+                "UPDATE history_conversations SET updated_at = %s, title = COALESCE(title, %s)"
+                " WHERE id = %s",
+                (row[3], title, conversation),
+            )
+            return row
+
+        return _row_to_turn(self._db.write("대화 기록 저장", insert))
+
+    def list(
+        self,
+        user_id: int,
+        limit: int,
+        before: int | None = None,
+        conversation_id: int | None = None,
+    ) -> builtins.list[StoredTurn]:
         cursor_id = before if before is not None else 2**62
+        where, params = "user_id = %s AND id < %s", [user_id, cursor_id]
+        if conversation_id is not None:
+            where, params = where + " AND conversation_id = %s", [*params, conversation_id]
         rows = self._db.read("대화 기록 읽기", lambda conn: conn.execute(
-            f"SELECT {_COLUMNS} FROM history_turns WHERE user_id = %s AND id < %s"
-            " ORDER BY id DESC LIMIT %s",
-            (user_id, cursor_id, max(0, limit)),
+            f"SELECT {_COLUMNS} FROM history_turns WHERE {where} ORDER BY id DESC LIMIT %s",
+            (*params, max(0, limit)),
         ).fetchall())  # fmt: skip
         return [_row_to_turn(row) for row in reversed(rows)]
 
-    def recent(self, user_id: int, modes: Sequence[str], limit: int) -> builtins.list[StoredTurn]:
+    def recent(
+        self,
+        user_id: int,
+        modes: Sequence[str],
+        limit: int,
+        conversation_id: int | None = None,
+    ) -> builtins.list[StoredTurn]:
         if not modes or limit <= 0:
             return []
+        where = "user_id = %s AND mode = ANY(%s)"
+        params: builtins.list[object] = [user_id, [pg_text(mode) for mode in modes]]
+        if conversation_id is not None:
+            where += (
+                " AND conversation_id = %s AND id > (SELECT memory_after"
+                " FROM history_conversations WHERE id = %s AND user_id = %s)"
+            )
+            params += [conversation_id, conversation_id, user_id]
         rows = self._db.read("대화 기록 읽기", lambda conn: conn.execute(
-            f"SELECT {_COLUMNS} FROM history_turns WHERE user_id = %s AND mode = ANY(%s)"
-            " ORDER BY id DESC LIMIT %s",
-            (user_id, [pg_text(mode) for mode in modes], limit),
+            f"SELECT {_COLUMNS} FROM history_turns WHERE {where} ORDER BY id DESC LIMIT %s",
+            (*params, limit),
         ).fetchall())  # fmt: skip
         return [_row_to_turn(row) for row in reversed(rows)]
 
     def delete_all(self, user_id: int) -> int:
-        return self._db.write("대화 기록 삭제", lambda conn: conn.execute(
-            "DELETE FROM history_turns WHERE user_id = %s", (user_id,)
-        ).rowcount)  # fmt: skip
+        def delete(conn: Connection) -> int:
+            deleted = conn.execute("DELETE FROM history_turns WHERE user_id = %s", (user_id,))
+            conn.execute("DELETE FROM history_conversations WHERE user_id = %s", (user_id,))
+            return deleted.rowcount
+
+        return self._db.write("대화 기록 삭제", delete)
+
+    # --- conversations -----------------------------------------------------------------
+    def create_conversation(self, user_id: int, title: str | None = None) -> Conversation:
+        return self._db.write(
+            "대화 만들기", lambda conn: _fetch(conn, user_id, _insert(conn, user_id, title))
+        )
+
+    def conversations(self, user_id: int) -> builtins.list[Conversation]:
+        rows = self._db.read("대화 목록 읽기", lambda conn: conn.execute(
+            f"{_CONVERSATION} WHERE c.user_id = %s{_NEWEST_FIRST}", (user_id,)
+        ).fetchall())  # fmt: skip
+        return [_row_to_conversation(row) for row in rows]
+
+    def conversation(self, user_id: int, conversation_id: int) -> Conversation | None:
+        return self._db.read("대화 읽기", lambda conn: _find(conn, user_id, conversation_id))
+
+    def default_conversation(self, user_id: int) -> Conversation:
+        return self._db.write(
+            "대화 고르기", lambda conn: _fetch(conn, user_id, _default_id(conn, user_id))
+        )
+
+    def rename_conversation(
+        self, user_id: int, conversation_id: int, title: str
+    ) -> Conversation | None:
+        def rename(conn: Connection) -> Conversation | None:
+            conn.execute(
+                "UPDATE history_conversations SET title = %s WHERE id = %s AND user_id = %s",
+                (pg_text(title), conversation_id, user_id),
+            )
+            return _find(conn, user_id, conversation_id)
+
+        return self._db.write("대화 이름 바꾸기", rename)
+
+    def delete_conversation(self, user_id: int, conversation_id: int) -> int | None:
+        def delete(conn: Connection) -> int | None:
+            if _find(conn, user_id, conversation_id) is None:
+                return None
+            turns = conn.execute(
+                "DELETE FROM history_turns WHERE conversation_id = %s AND user_id = %s",
+                (conversation_id, user_id),
+            ).rowcount
+            conn.execute(
+                "DELETE FROM history_conversations WHERE id = %s AND user_id = %s",
+                (conversation_id, user_id),
+            )
+            return turns
+
+        return self._db.write("대화 삭제", delete)
+
+    def forget(self, user_id: int, conversation_id: int) -> Conversation | None:
+        def forget(conn: Connection) -> Conversation | None:
+            conn.execute(
+                "UPDATE history_conversations SET memory_after ="
+                " (SELECT coalesce(max(id), 0) FROM history_turns)"
+                " WHERE id = %s AND user_id = %s",
+                (conversation_id, user_id),
+            )
+            return _find(conn, user_id, conversation_id)
+
+        return self._db.write("대화 기억 지우기", forget)
 
     # --- moving history between databases (`ragcode migrate`) ---------------------------
     def export_turns(self, after: int, limit: int) -> builtins.list[StoredTurn]:
@@ -108,10 +251,34 @@ class PostgresHistory:
         return [_row_to_turn(row) for row in rows]
 
     def count_turns(self) -> int:
+        return self._count("history_turns")
+
+    def export_conversations(self) -> builtins.list[Conversation]:
+        rows = self._db.read("대화 목록 읽기", lambda conn: conn.execute(
+            f"{_CONVERSATION} ORDER BY c.id"
+        ).fetchall())  # fmt: skip
+        return [_row_to_conversation(row) for row in rows]
+
+    def count_conversations(self) -> int:
+        return self._count("history_conversations")
+
+    def _count(self, table: str) -> int:
         rows = self._db.read("대화 기록 읽기", lambda conn: conn.execute(
-            "SELECT count(*) FROM history_turns"
+            f"SELECT count(*) FROM {table}"
         ).fetchall())  # fmt: skip
         return int(rows[0][0])
+
+    def import_conversations(self, conversations: Iterable[Conversation]) -> int:
+        rows = [_conversation_row(c) for c in conversations]
+
+        def insert(conn: Connection) -> int:
+            with conn.cursor() as cursor:
+                cursor.executemany(_IMPORT_CONVERSATION, rows)
+                added = max(cursor.rowcount, 0)
+            continue_identity(conn, "history_conversations")
+            return added
+
+        return self._db.write("대화 목록 가져오기", insert)
 
     def import_turns(self, turns: Iterable[StoredTurn]) -> int:
         def insert(conn: Connection) -> int:
@@ -131,11 +298,21 @@ class PostgresHistory:
 
 
 _IMPORT_BATCH = 1000
-# Turns already there (a copy run again) are kept as they are.
+# Rows already there (a copy run again) are kept as they are.
 _IMPORT_TURN = (
     f"INSERT INTO history_turns ({_COLUMNS}) OVERRIDING SYSTEM VALUE"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
 )
+_IMPORT_CONVERSATION = (
+    "INSERT INTO history_conversations (id, user_id, title, created_at, updated_at,"
+    " memory_after) OVERRIDING SYSTEM VALUE VALUES (%s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (id) DO NOTHING"
+)
+
+
+def _conversation_row(c: Conversation) -> tuple[object, ...]:
+    title = None if c.title is None else pg_text(c.title)
+    return (c.id, c.user_id, title, c.created_at, c.updated_at, c.memory_after)
 
 
 def _import_row(turn: StoredTurn) -> tuple[object, ...]:
@@ -145,5 +322,5 @@ def _import_row(turn: StoredTurn) -> tuple[object, ...]:
         turn.id, turn.user_id, pg_text(turn.request_id), turn.created_at, pg_text(turn.mode),
         pg_text(turn.question), pg_text(turn.answer),
         json.dumps(turn.references, ensure_ascii=False, default=str),
-        None if standalone is None else pg_text(standalone),
+        None if standalone is None else pg_text(standalone), turn.conversation_id,
     )  # fmt: skip

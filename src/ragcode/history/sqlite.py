@@ -4,31 +4,35 @@ from __future__ import annotations
 
 import builtins
 import json
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ragcode.db.sqlite import LockedDatabase
-from ragcode.history.protocol import HistoryError, NewTurn, StoredTurn
+from ragcode.db.sqlite import LockedDatabase, immediate
+from ragcode.history import sqlite_schema
+from ragcode.history.protocol import (
+    Conversation,
+    ConversationNotFoundError,
+    HistoryError,
+    NewTurn,
+    StoredTurn,
+    default_title,
+)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS turns (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    user_id INTEGER NOT NULL,
-    request_id TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    mode TEXT NOT NULL,
-    question TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    references_json TEXT NOT NULL,
-    standalone_question TEXT
-);
-CREATE INDEX IF NOT EXISTS turns_user ON turns (user_id, id);
-"""
 _COLUMNS = (
     "id, user_id, request_id, created_at, mode, question, answer, references_json,"
-    " standalone_question"
+    " standalone_question, conversation_id"
 )
+_CONVERSATION = (
+    "SELECT c.id, c.user_id, c.title, c.created_at, c.updated_at, c.memory_after,"
+    " (SELECT COUNT(*) FROM turns t WHERE t.conversation_id = c.id) FROM conversations c"
+)
+_NEWEST_FIRST = " ORDER BY c.updated_at DESC, c.id DESC"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def _row_to_turn(row: Sequence[object]) -> StoredTurn:
@@ -43,7 +47,18 @@ def _row_to_turn(row: Sequence[object]) -> StoredTurn:
         answer=str(row[6]),
         references=references if isinstance(references, list) else [],
         standalone_question=None if row[8] is None else str(row[8]),
+        conversation_id=int(str(row[9] or 0)),
     )
+
+
+def _row_to_conversation(row: Sequence[object]) -> Conversation:
+    return Conversation(
+        id=int(str(row[0])), user_id=int(str(row[1])),
+        title=None if row[2] is None else str(row[2]),
+        created_at=datetime.fromisoformat(str(row[3])),
+        updated_at=datetime.fromisoformat(str(row[4])),
+        memory_after=int(str(row[5])), turns=int(str(row[6])),
+    )  # fmt: skip
 
 
 class SqliteHistory(LockedDatabase):
@@ -51,51 +66,170 @@ class SqliteHistory(LockedDatabase):
     failure = "대화 기록 저장소 오류"
 
     def __init__(self, path: Path) -> None:
-        super().__init__(path, _SCHEMA)
+        super().__init__(path, sqlite_schema.SCHEMA)
+        # Inside the write lock: the CLI and the server may open the file together.
+        with self._guard() as conn, immediate(conn):
+            sqlite_schema.upgrade(conn)
 
     def add(self, turn: NewTurn) -> StoredTurn:
         created = datetime.now(UTC)
+        at = created.isoformat(timespec="microseconds")
         references = json.dumps(turn.references, ensure_ascii=False, default=str)
-        with self._guard() as conn:
+        with self._guard() as conn, immediate(conn):
+            conversation = turn.conversation_id
+            if conversation is None:
+                conversation = self._default_id(conn, turn.user_id)
+            named = conn.execute(
+                "UPDATE conversations SET updated_at = ?, title = COALESCE(title, ?)"
+                " WHERE id = ? AND user_id = ?",
+                (at, default_title(turn.question) or None, conversation, turn.user_id),
+            )
+            if named.rowcount == 0:
+                raise ConversationNotFoundError(f"대화 {conversation} 이(가) 없습니다")
             cursor = conn.execute(
-                f"INSERT INTO turns ({_COLUMNS.split(', ', 1)[1]}) VALUES (?,?,?,?,?,?,?,?)",
+                f"INSERT INTO turns ({_COLUMNS.split(', ', 1)[1]}) VALUES (?,?,?,?,?,?,?,?,?)",
                 (
-                    turn.user_id, turn.request_id, created.isoformat(timespec="microseconds"),
-                    turn.mode, turn.question, turn.answer, references,
-                    turn.standalone_question,
+                    turn.user_id, turn.request_id, at, turn.mode, turn.question, turn.answer,
+                    references, turn.standalone_question, conversation,
                 ),
             )  # fmt: skip
             turn_id = int(cursor.lastrowid or 0)
         return StoredTurn(
             turn_id, turn.user_id, turn.request_id, created, turn.mode, turn.question,
-            turn.answer, list(turn.references), turn.standalone_question,
+            turn.answer, list(turn.references), turn.standalone_question, conversation,
         )  # fmt: skip
 
-    def list(self, user_id: int, limit: int, before: int | None = None) -> list[StoredTurn]:
+    def list(
+        self,
+        user_id: int,
+        limit: int,
+        before: int | None = None,
+        conversation_id: int | None = None,
+    ) -> builtins.list[StoredTurn]:
         cursor_id = before if before is not None else 2**62
+        where, params = "user_id = ? AND id < ?", [user_id, cursor_id]
+        if conversation_id is not None:
+            where, params = where + " AND conversation_id = ?", [*params, conversation_id]
         with self._guard() as conn:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM turns WHERE user_id = ? AND id < ?"
-                " ORDER BY id DESC LIMIT ?",
-                (user_id, cursor_id, max(0, limit)),
+                f"SELECT {_COLUMNS} FROM turns WHERE {where} ORDER BY id DESC LIMIT ?",
+                (*params, max(0, limit)),
             ).fetchall()
         return [_row_to_turn(row) for row in reversed(rows)]
 
-    def recent(self, user_id: int, modes: Sequence[str], limit: int) -> builtins.list[StoredTurn]:
+    def recent(
+        self,
+        user_id: int,
+        modes: Sequence[str],
+        limit: int,
+        conversation_id: int | None = None,
+    ) -> builtins.list[StoredTurn]:
         if not modes or limit <= 0:
             return []
-        marks = ",".join("?" * len(modes))
+        where = f"user_id = ? AND mode IN ({','.join('?' * len(modes))})"
+        params: builtins.list[object] = [user_id, *modes]
+        if conversation_id is not None:
+            where += (
+                " AND conversation_id = ? AND id > (SELECT memory_after FROM conversations"
+                " WHERE id = ? AND user_id = ?)"
+            )
+            params += [conversation_id, conversation_id, user_id]
         with self._guard() as conn:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM turns WHERE user_id = ? AND mode IN ({marks})"
-                " ORDER BY id DESC LIMIT ?",
-                (user_id, *modes, limit),
+                f"SELECT {_COLUMNS} FROM turns WHERE {where} ORDER BY id DESC LIMIT ?",
+                (*params, limit),
             ).fetchall()
         return [_row_to_turn(row) for row in reversed(rows)]
 
     def delete_all(self, user_id: int) -> int:
+        with self._guard() as conn, immediate(conn):
+            deleted = conn.execute("DELETE FROM turns WHERE user_id = ?", (user_id,)).rowcount
+            conn.execute("DELETE FROM conversations WHERE user_id = ?", (user_id,))
+            return int(deleted)
+
+    # --- conversations -----------------------------------------------------------------
+    def create_conversation(self, user_id: int, title: str | None = None) -> Conversation:
+        with self._guard() as conn, immediate(conn):
+            return self._fetch(conn, user_id, self._insert(conn, user_id, title))
+
+    def conversations(self, user_id: int) -> builtins.list[Conversation]:
         with self._guard() as conn:
-            return conn.execute("DELETE FROM turns WHERE user_id = ?", (user_id,)).rowcount
+            rows = conn.execute(
+                f"{_CONVERSATION} WHERE c.user_id = ?{_NEWEST_FIRST}", (user_id,)
+            ).fetchall()
+        return [_row_to_conversation(row) for row in rows]
+
+    def conversation(self, user_id: int, conversation_id: int) -> Conversation | None:
+        with self._guard() as conn:
+            return self._find(conn, user_id, conversation_id)
+
+    def default_conversation(self, user_id: int) -> Conversation:
+        with self._guard() as conn, immediate(conn):
+            return self._fetch(conn, user_id, self._default_id(conn, user_id))
+
+    def rename_conversation(
+        self, user_id: int, conversation_id: int, title: str
+    ) -> Conversation | None:
+        with self._guard() as conn, immediate(conn):
+            conn.execute(
+                "UPDATE conversations SET title = ? WHERE id = ? AND user_id = ?",
+                (title, conversation_id, user_id),
+            )
+            return self._find(conn, user_id, conversation_id)
+
+    def delete_conversation(self, user_id: int, conversation_id: int) -> int | None:
+        with self._guard() as conn, immediate(conn):
+            gone = conn.execute(
+                "DELETE FROM conversations WHERE id = ? AND user_id = ?",
+                (conversation_id, user_id),
+            )
+            if gone.rowcount == 0:
+                return None
+            return int(
+                conn.execute(
+                    "DELETE FROM turns WHERE conversation_id = ? AND user_id = ?",
+                    (conversation_id, user_id),
+                ).rowcount
+            )
+
+    def forget(self, user_id: int, conversation_id: int) -> Conversation | None:
+        with self._guard() as conn, immediate(conn):
+            conn.execute(
+                "UPDATE conversations SET memory_after ="
+                " (SELECT COALESCE(MAX(id), 0) FROM turns) WHERE id = ? AND user_id = ?",
+                (conversation_id, user_id),
+            )
+            return self._find(conn, user_id, conversation_id)
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, user_id: int, title: str | None) -> int:
+        now = _now()
+        cursor = conn.execute(
+            "INSERT INTO conversations (user_id, title, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?)",
+            (user_id, title, now, now),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def _default_id(self, conn: sqlite3.Connection, user_id: int) -> int:
+        row = conn.execute(
+            f"SELECT c.id FROM conversations c WHERE c.user_id = ?{_NEWEST_FIRST} LIMIT 1",
+            (user_id,),
+        ).fetchone()
+        return int(row[0]) if row is not None else self._insert(conn, user_id, None)
+
+    @staticmethod
+    def _find(conn: sqlite3.Connection, user_id: int, conversation_id: int) -> Conversation | None:
+        row = conn.execute(
+            f"{_CONVERSATION} WHERE c.id = ? AND c.user_id = ?", (conversation_id, user_id)
+        ).fetchone()
+        return None if row is None else _row_to_conversation(row)
+
+    def _fetch(self, conn: sqlite3.Connection, user_id: int, conversation_id: int) -> Conversation:
+        found = self._find(conn, user_id, conversation_id)
+        if found is None:  # created in this very transaction
+            raise ConversationNotFoundError(f"대화 {conversation_id} 이(가) 없습니다")
+        return found
 
     # --- export (`ragcode migrate`) ---------------------------------------------------
     def export_turns(self, after: int, limit: int) -> builtins.list[StoredTurn]:
@@ -108,3 +242,12 @@ class SqliteHistory(LockedDatabase):
     def count_turns(self) -> int:
         with self._guard() as conn:
             return int(conn.execute("SELECT COUNT(*) FROM turns").fetchone()[0])
+
+    def export_conversations(self) -> builtins.list[Conversation]:
+        with self._guard() as conn:
+            rows = conn.execute(f"{_CONVERSATION} ORDER BY c.id").fetchall()
+        return [_row_to_conversation(row) for row in rows]
+
+    def count_conversations(self) -> int:
+        with self._guard() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM conversations").fetchone()[0])

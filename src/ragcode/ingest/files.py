@@ -123,7 +123,7 @@ def load_source(root: Path, path: Path, limits: FileLimits) -> SourceFile | Skip
     data = _read_bytes(path, limits)
     if isinstance(data, str):
         return SkippedFile(rel, data)
-    text = _decode(data)
+    text = decode_source(data)
     if text is None:
         return SkippedFile(rel, UNDECODABLE)
     problem = _content_problem(text, language, limits)
@@ -194,7 +194,9 @@ def _read_bytes(path: Path, limits: FileLimits) -> bytes | str:
     return data
 
 
-def _decode(data: bytes) -> str | None:
+def decode_source(data: bytes) -> str | None:
+    """Source text as indexing reads it: UTF-8 (with or without BOM), else CP949; None if
+    neither."""
     for encoding in ("utf-8-sig", _FALLBACK_ENCODING):
         try:
             return data.decode(encoding)

@@ -7,8 +7,8 @@ index, and the next run skips what is already there (same file hash) and resumes
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from ragcode.domain import TEAM_SCOPE, Record, SkippedFile, SummaryState
@@ -235,12 +235,14 @@ class Indexer:
         paths: Iterable[str],
         progress: IndexProgress | None = None,
         owner: str = TEAM_SCOPE,
+        metadata: Mapping[str, str] | None = None,
     ) -> IndexReport:
         """Re-read only `paths` (relative to `root`, a root of its own: a git repository's
         checkout): a file there is indexed as `index` would (same hash: left as it is), a
         path no longer there is removed; the root's other files are not looked at. A path
         that is not plainly below `root` ("..", absolute) is never read (only removed from
-        the index if it is there); a link is never followed (skipped, with its reason)."""
+        the index if it is there); a link is never followed (skipped, with its reason).
+        `metadata`: added to every unit written now (a repository's name and commit)."""
         progress = progress or SilentProgress()
         root = root.expanduser().resolve()
         if not root.is_dir():
@@ -263,7 +265,7 @@ class Indexer:
         scope, key = Scope(root=root, prefix="", is_file=False), str(root)
         with self._store.bulk_writes():
             scan = SourceScan(len(present), items)
-            report = self._index_files(scan, key, scope, owner, progress, None)
+            report = self._index_files(scan, key, scope, owner, progress, None, metadata)
             stored = set(self._store.file_hashes(key)) | set(self._store.skipped_paths(key))
             gone = [path for path in wanted if path not in report.seen and path in stored]
             if gone:
@@ -273,7 +275,7 @@ class Indexer:
 
     def _index_files(
         self, scan: SourceScan, root: str, scope: Scope, owner: str, progress: IndexProgress,
-        hidden: str | None,
+        hidden: str | None, metadata: Mapping[str, str] | None = None,
     ) -> IndexReport:  # fmt: skip
         """`hidden`: the data directory's prefix inside the scanned folder (never indexed)."""
         known = self._store.file_hashes(root)
@@ -297,7 +299,7 @@ class Indexer:
                 report.files_unchanged += 1
                 progress.file_done(path, 0, done)
                 continue
-            written = self._index_file(root, path, item, owner, cache)
+            written = self._index_file(root, path, item, owner, cache, metadata)
             if isinstance(written, SkippedFile):  # the parser refused it: nothing of it stays
                 report.skipped.append(written)
                 progress.file_skipped(written)
@@ -308,10 +310,13 @@ class Indexer:
         return report
 
     def _index_file(
-        self, root: str, path: str, source: SourceFile, owner: str, cache: _CacheReader
-    ) -> int | SkippedFile:
+        self, root: str, path: str, source: SourceFile, owner: str, cache: _CacheReader,
+        metadata: Mapping[str, str] | None = None,
+    ) -> int | SkippedFile:  # fmt: skip
         try:
             records = self._parse(path, source)
+            if metadata:
+                records = [replace(r, metadata={**r.metadata, **metadata}) for r in records]
         except Exception as exc:  # one file (or a parser bug) must never stop the whole run
             skipped = SkippedFile(path=path, reason=parse_failure(path, exc))
             self._store.set_skipped(root, skipped)

@@ -8,15 +8,15 @@ docs/configuration.md. SDK retries are off: retry and failover belong to the end
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from typing import Any
 
-from ragcode.llm.errors import LLMRequestError, LLMThrottled, LLMTimeout, LLMUnavailable
-from ragcode.llm.protocol import ChatMessage, LLMError
+from ragcode.llm import aws
+from ragcode.llm.errors import LLMRequestError, LLMThrottled, LLMUnavailable
+from ragcode.llm.protocol import ChatMessage, FinishReason, LLMError, finish_reason
 
 log = logging.getLogger(__name__)
 
-INSTALL_HINT = "pip install 'ragcode[bedrock]'"
 THROTTLED = frozenset({"ThrottlingException", "TooManyRequestsException"})
 UNAVAILABLE = frozenset(
     {
@@ -27,31 +27,14 @@ UNAVAILABLE = frozenset(
 
 
 def make_client(service: str, region: str, *, timeout_s: float, pool_size: int) -> Any:
-    """A boto3 client with the SDK's own retries off (the pool retries across endpoints)."""
-    try:
-        import boto3
-        from botocore.config import Config
-    except ImportError as exc:
-        raise LLMError(f"Bedrock 을 쓰려면 boto3 가 필요합니다: `{INSTALL_HINT}`") from exc
-    config = Config(
-        region_name=region,
-        connect_timeout=min(timeout_s, 10.0),
-        read_timeout=timeout_s,
-        retries={"max_attempts": 1, "mode": "standard"},
-        max_pool_connections=max(10, pool_size),
+    return aws.make_client(
+        service, region, timeout_s=timeout_s, pool_size=pool_size, product="Bedrock 을"
     )
-    return boto3.client(service, config=config)
 
 
 def map_aws_error(exc: Exception, where: str) -> LLMError:
     """botocore errors to the pool's error classes (throttled / unavailable / timeout / fatal)."""
-    from botocore.exceptions import (
-        ClientError,
-        ConnectTimeoutError,
-        EndpointConnectionError,
-        NoCredentialsError,
-        ReadTimeoutError,
-    )
+    from botocore.exceptions import ClientError
 
     if isinstance(exc, ClientError):
         code = str(exc.response.get("Error", {}).get("Code", ""))
@@ -63,13 +46,9 @@ def map_aws_error(exc: Exception, where: str) -> LLMError:
             return LLMUnavailable(f"Bedrock 일시 오류 ({where}, {code}): {message}")
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return LLMRequestError(f"Bedrock 요청 거부 ({where}, {code}): {message}", status=status)
-    if isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
-        return LLMTimeout(f"Bedrock 응답 시간 초과 ({where}): {exc}")
-    if isinstance(exc, EndpointConnectionError):
-        return LLMUnavailable(f"Bedrock 에 연결할 수 없습니다 ({where}): {exc}")
-    if isinstance(exc, NoCredentialsError):
-        return LLMRequestError(f"AWS 자격 증명이 없습니다 ({where}): docs/configuration.md 참고")
-    return LLMError(f"Bedrock 호출 실패 ({where}): {exc}")
+    return aws.transport_error(exc, "Bedrock", where) or LLMError(
+        f"Bedrock 호출 실패 ({where}): {exc}"
+    )
 
 
 def to_converse(messages: Sequence[ChatMessage]) -> tuple[list[dict[str, Any]], list[Any]]:
@@ -150,16 +129,18 @@ class BedrockLLM:
         max_tokens: int,
         temperature: float = 0.2,
         stop: Sequence[str] = (),
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, FinishReason]:
         client = self._get_client()
         request = self.request(messages, max_tokens, temperature, stop)
         events: Any = None
+        reason = None
         try:
             events = client.converse_stream(**request)["stream"]
             for event in events:
                 delta = event.get("contentBlockDelta", {}).get("delta", {}).get("text")
                 if delta:
                     yield delta
+                reason = event.get("messageStop", {}).get("stopReason") or reason
         except LLMError:
             raise
         except Exception as exc:  # botocore raises many unrelated classes; map them all
@@ -167,3 +148,4 @@ class BedrockLLM:
         finally:
             if events is not None and hasattr(events, "close"):
                 events.close()  # a consumer that stops reading releases the connection
+        return finish_reason(reason)  # "max_tokens": cut at the limit

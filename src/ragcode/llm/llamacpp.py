@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ragcode.llm.gate import InteractiveGate
 from ragcode.llm.llamacpp_batch import BatchEngine, BatchRequest
-from ragcode.llm.protocol import ChatMessage, LLMError, LLMStopped
+from ragcode.llm.protocol import ChatMessage, FinishReason, LLMError, LLMStopped, finish_reason
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,12 @@ class LlamaCppLLM:
     def name(self) -> str:
         return self._name
 
+    @property
+    def continues_answers(self) -> bool:
+        """A last `assistant` message is continued where it ends (the prompt is the chat
+        template up to the answer's start, then the answer's own tokens)."""
+        return True
+
     def _load(self) -> Any:
         if self._model is None:
             try:
@@ -63,23 +69,33 @@ class LlamaCppLLM:
         max_tokens: int,
         temperature: float = 0.2,
         stop: Sequence[str] = (),
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, FinishReason]:
         with self._gate.interactive(), self._lock:
             model = self._load()
             try:
-                chunks = model.create_chat_completion(
-                    messages=_as_dicts(messages),
-                    max_tokens=max_tokens,
-                    temperature=temperature,
-                    stop=list(stop) or None,
-                    stream=True,
-                )
+                options = {"max_tokens": max_tokens, "temperature": temperature}
+                if messages and messages[-1].role == "assistant":  # continue that answer
+                    answer = messages[-1].content.encode("utf-8")
+                    prompt = self._prompt(model, messages[:-1])
+                    prompt += model.tokenize(answer, add_bos=False, special=False)
+                    chunks = model.create_completion(
+                        prompt=prompt, stop=list(stop) or None, stream=True, **options
+                    )
+                else:
+                    chunks = model.create_chat_completion(
+                        messages=_as_dicts(messages), stop=list(stop) or None, stream=True,
+                        **options,
+                    )  # fmt: skip
+                reason = None  # "length" also when the context window filled up
                 for chunk in chunks:
-                    delta = chunk["choices"][0].get("delta", {}).get("content")
+                    choice = chunk["choices"][0]
+                    delta = choice["text"] if "text" in choice else choice["delta"].get("content")
                     if delta:
                         yield delta
+                    reason = choice.get("finish_reason") or reason
             except ValueError as exc:  # llama.cpp reports context overflow this way
                 raise LLMError(f"로컬 LLM 생성 실패: {exc}") from exc
+        return finish_reason(reason)
 
     def gate(self) -> InteractiveGate:
         """Held while an interactive generation runs; background work waits for it."""
@@ -105,24 +121,27 @@ class LlamaCppLLM:
     def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
         """The prompt as `stream` gives it to the model: the GGUF's own chat template."""
         with self._lock:
-            model = self._load()
-            if self._formatter is None:
-                from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+            return self._prompt(self._load(), messages)
 
-                template = model.metadata.get("tokenizer.chat_template")
-                if not template:
-                    raise LLMError("이 GGUF 모델에는 대화 템플릿이 없어 요약 배치를 쓸 수 없습니다")
-                eos, bos = model.token_eos(), model.token_bos()
-                self._formatter = Jinja2ChatFormatter(
-                    template=template,
-                    eos_token=model._model.token_get_text(eos) if eos != -1 else "",
-                    bos_token=model._model.token_get_text(bos) if bos != -1 else "",
-                )
-            rendered = self._formatter(messages=_as_dicts(messages))
-            tokens: list[int] = model.tokenize(
-                rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
+    def _prompt(self, model: Any, messages: Sequence[ChatMessage]) -> list[int]:
+        """`prompt_tokens`, under the lock already."""
+        if self._formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            template = model.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise LLMError("이 GGUF 모델에는 대화 템플릿이 없어 요약 배치를 쓸 수 없습니다")
+            eos, bos = model.token_eos(), model.token_bos()
+            self._formatter = Jinja2ChatFormatter(
+                template=template,
+                eos_token=model._model.token_get_text(eos) if eos != -1 else "",
+                bos_token=model._model.token_get_text(bos) if bos != -1 else "",
             )
-            return tokens
+        rendered = self._formatter(messages=_as_dicts(messages))
+        tokens: list[int] = model.tokenize(
+            rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
+        )
+        return tokens
 
     def close(self) -> None:
         """Free the background context (the interactive one goes with the object)."""

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from ragcode.llm.errors import LLMRequestError, LLMThrottled, LLMTimeout, LLMUnavailable
-from ragcode.llm.protocol import ChatMessage, LLMError
+from ragcode.llm.protocol import ChatMessage, FinishReason, LLMError, finish_reason
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +50,16 @@ def raise_for_status(response: httpx.Response, where: str) -> None:
     raise LLMRequestError(f"LLM 요청 거부 ({where}, HTTP {status}): {detail}", status=status)
 
 
-def sse_deltas(lines: Iterator[str]) -> Iterator[str]:
-    """Text deltas from the `data:` lines of an OpenAI chat-completion event stream."""
+def sse_deltas(lines: Iterator[str]) -> Generator[str, None, FinishReason]:
+    """Text deltas from the `data:` lines of an OpenAI chat-completion event stream; returns
+    the last `finish_reason` the server sent."""
+    reason = None
     for line in lines:
         if not line.startswith("data:"):
             continue  # blank separators, comments (": ping"), event names
         data = line[5:].strip()
         if data == "[DONE]":
-            return
+            break
         try:
             chunk = json.loads(data)
         except json.JSONDecodeError as exc:
@@ -68,6 +70,8 @@ def sse_deltas(lines: Iterator[str]) -> Iterator[str]:
         content = (choices[0].get("delta") or {}).get("content")
         if content:
             yield content
+        reason = choices[0].get("finish_reason") or reason
+    return finish_reason(reason)
 
 
 class OpenAICompatLLM:
@@ -133,7 +137,7 @@ class OpenAICompatLLM:
         max_tokens: int,
         temperature: float = 0.2,
         stop: Sequence[str] = (),
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, FinishReason]:
         payload = self._payload(messages, max_tokens, temperature, stop)
         try:
             with self._client.stream("POST", self._url, json=payload) as response:
@@ -141,9 +145,10 @@ class OpenAICompatLLM:
                     response.read()
                     raise_for_status(response, self._url)
                 lines = response.iter_lines()
-                yield from sse_deltas(lines)
+                reason = yield from sse_deltas(lines)
                 for _ in lines:  # read to the end so the connection can be reused
                     pass
+                return reason
         except httpx.TimeoutException as exc:
             raise LLMTimeout(f"LLM 서버 응답 시간 초과 ({self._url}): {exc!r}") from exc
         except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:

@@ -20,7 +20,15 @@ from typing import Literal
 
 from ragcode.llm.circuit import CircuitBreaker, CircuitState
 from ragcode.llm.errors import LLMThrottled, LLMUnavailable, is_retryable
-from ragcode.llm.protocol import LLM, ChatMessage, LLMError, max_concurrency
+from ragcode.llm.protocol import (
+    LLM,
+    ChatMessage,
+    FinishReason,
+    LLMError,
+    continues_answers,
+    finish_reason,
+    max_concurrency,
+)
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +128,10 @@ class LLMPool:
     def max_concurrency(self) -> int:
         return sum(slot.limit for slot in self._slots)
 
+    @property
+    def continues_answers(self) -> bool:
+        return all(continues_answers(slot.llm) for slot in self._slots)
+
     def status(self) -> list[EndpointStatus]:
         with self._cond:
             return [
@@ -194,7 +206,7 @@ class LLMPool:
         max_tokens: int,
         temperature: float = 0.2,
         stop: Sequence[str] = (),
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, FinishReason]:
         tried: set[int] = set()
         last_error: LLMError = LLMUnavailable("사용 가능한 LLM 엔드포인트가 없습니다.")
         for attempt in range(1, self._policy.max_attempts + 1):
@@ -207,9 +219,9 @@ class LLMPool:
                 request = slot.llm.stream(
                     messages, max_tokens=max_tokens, temperature=temperature, stop=stop
                 )
-                error, yielded = yield from self._attempt(slot, request)
+                error, yielded, reason = yield from self._attempt(slot, request)
                 if error is None:
-                    return
+                    return reason
                 if yielded or not is_retryable(error):
                     raise error
                 log.warning(
@@ -223,14 +235,21 @@ class LLMPool:
 
     def _attempt(
         self, slot: _Slot, request: Iterator[str]
-    ) -> Generator[str, None, tuple[LLMError | None, bool]]:
-        """Relay one endpoint's stream; return (its error or None, whether text was relayed).
-        The slot is released however this ends, including when the consumer closes us."""
+    ) -> Generator[str, None, tuple[LLMError | None, bool, FinishReason]]:
+        """Relay one endpoint's stream; return (its error or None, whether text was relayed,
+        its finish reason). The slot is released however this ends, including when the
+        consumer closes us."""
         yielded = False
         outcome: Outcome = "cancelled"
         error: LLMError | None = None
+        reason: FinishReason = None
         try:
-            for delta in request:
+            while True:
+                try:
+                    delta = next(request)
+                except StopIteration as end:
+                    reason = finish_reason(end.value)
+                    break
                 yielded = True
                 yield delta
             outcome = "ok"
@@ -240,4 +259,4 @@ class LLMPool:
         finally:
             close_stream(request)
             self._release(slot, outcome, error)
-        return error, yielded
+        return error, yielded, reason

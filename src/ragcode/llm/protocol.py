@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 Role = Literal["system", "user", "assistant"]
+# Why a stream ended, when the backend says so: the return value of its generator. "length":
+# it stopped at `max_tokens` (the answer is cut); "stop": the model ended it. None: not said.
+FinishReason = Literal["stop", "length"] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +41,8 @@ class LLM(Protocol):
         temperature: float = 0.2,
         stop: Sequence[str] = (),
     ) -> Iterator[str]:
-        """Yield only the new text of each generated token (never the whole text so far)."""
+        """Yield only the new text of each generated token (never the whole text so far).
+        A generator may return its `FinishReason` (`StopIteration.value`)."""
         ...
 
 
@@ -48,6 +52,20 @@ def max_concurrency(llm: object) -> int:
     return max(1, value) if isinstance(value, int) else 1
 
 
+def continues_answers(llm: object) -> bool:
+    """Whether a backend continues a last `assistant` message where it ends (a true
+    continuation of a cut answer); otherwise the caller asks in words. Only llama.cpp."""
+    return getattr(llm, "continues_answers", False) is True
+
+
 def complete(llm: LLM, messages: Sequence[ChatMessage], *, max_tokens: int) -> str:
     """Collect a streamed answer into one string."""
     return "".join(llm.stream(messages, max_tokens=max_tokens))
+
+
+def finish_reason(value: object) -> FinishReason:
+    """A backend's own word for why it stopped, as a `FinishReason` ("max_tokens" and
+    "length" are both the token limit)."""
+    if value in ("length", "max_tokens"):
+        return "length"
+    return "stop" if isinstance(value, str) and value else None

@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field
 
 from ragcode.chat.code_answer import CodeAnswer
 from ragcode.chat.doc_answer import DocAnswer
+from ragcode.chat.references import display_summary
 from ragcode.documents.citations import location
-from ragcode.domain import DOCSTRING, Hit, Record, StoredRecord
+from ragcode.domain import COMMIT, DOCSTRING, REPO, Hit, Record, StoredRecord
 
 
 class HitScores(BaseModel):
@@ -36,6 +37,10 @@ class CodeUnitOut(BaseModel):
     summary: str | None = Field(description="LLM 요약, 없으면 null (LLM description)")
     docstring: str | None = Field(description="독스트링/문서 주석 (docstring)")
     code: str
+    repo: str | None = Field(default=None, description="git 저장소 이름 (registered repository)")
+    commit: str | None = Field(
+        default=None, description="이 파일을 색인한 커밋 (commit the file was read at)"
+    )
 
 
 class CodeHitOut(CodeUnitOut):
@@ -101,8 +106,10 @@ def _unit_fields(record: Record, summary: str | None) -> dict[str, Any]:
     """The `CodeUnitOut` fields of a code unit's record and its summary."""
     return dict(
         path=record.path, name=record.title, kind=str(record.kind), language=record.language,
-        start_line=record.start_line, end_line=record.end_line, summary=summary,
+        start_line=record.start_line, end_line=record.end_line,
+        summary=display_summary(summary),
         docstring=record.metadata.get(DOCSTRING), code=record.body,
+        repo=record.metadata.get(REPO), commit=record.metadata.get(COMMIT),
     )  # fmt: skip
 
 

@@ -27,8 +27,9 @@ from ragcode.mcp_server.inputs import (
 
 Final = TypeVar("Final", CodeAnswer, DocAnswer)
 
-# Units looked at when finding one by name: the best BM25 matches of its identifier tokens.
-UNIT_CANDIDATES = 200
+
+# Units looked at for the hint of a unit not found: the best BM25 matches of its name.
+HINT_CANDIDATES = 200
 
 
 class UnitNotFoundError(ToolInputError):
@@ -89,10 +90,20 @@ class KnowledgeTools:
         path = check_text(path, "경로").replace("\\", "/").removeprefix("./")
         name = check_text(name, "이름")
         app = self._app()
+        # an exact look-up by location: a search could rank the unit out of its candidates
+        found = _pick_unit(app.store.units_in_file(path, scopes), path, name)
+        if found is not None:
+            return schema.unit(found)
+        # not there: the files holding that name, found by its identifier tokens, as a hint
         tokens = app.analyzer.analyze_identifiers([name])
-        found = app.store.lexical_search("identifiers", tokens, UNIT_CANDIDATES, scopes)
-        candidates = list(app.store.get_units([scored.uid for scored in found]).values())
-        return schema.unit(_pick_unit(candidates, path, name))
+        scored = app.store.lexical_search("identifiers", tokens, HINT_CANDIDATES, scopes)
+        others = app.store.get_units([hit.uid for hit in scored]).values()
+        elsewhere = sorted({s.record.path for s in others if _same_name(s.record.title, name)})
+        hint = f" 같은 이름이 있는 파일: {', '.join(elsewhere[:5])}." if elsewhere else ""
+        raise UnitNotFoundError(
+            f"팀 지식 베이스에서 '{path}'의 '{name}' 단위를 찾지 못했습니다.{hint} "
+            f"search_code 로 경로와 이름을 확인하세요 (unit not found)."
+        )
 
     def ask_code(
         self, question: str, top_k: int | None = None, scopes: Sequence[str] = TEAM_ONLY
@@ -129,12 +140,9 @@ def _final(events: Iterable[object], final: type[Final]) -> Final:
     raise RuntimeError("the assistant ended without a final answer")  # pragma: no cover
 
 
-def _pick_unit(candidates: list[StoredRecord], path: str, name: str) -> StoredRecord:
-    """The unit at `path` named `name` (qualified, or its last part when that is unique)."""
-    in_file = sorted(
-        (stored for stored in candidates if stored.record.path == path),
-        key=lambda stored: stored.record.start_line,
-    )
+def _pick_unit(in_file: list[StoredRecord], path: str, name: str) -> StoredRecord | None:
+    """The unit of the file named `name` (qualified, or its last part when that is unique);
+    None when the file has none."""
     exact = [stored for stored in in_file if stored.record.title == name]
     if exact:
         return exact[0]
@@ -147,14 +155,7 @@ def _pick_unit(candidates: list[StoredRecord], path: str, name: str) -> StoredRe
             f"'{path}'에 '{name}' 단위가 여럿입니다: {names}. 정규화된 이름으로 다시 요청하세요 "
             f"(ambiguous name)."
         )
-    elsewhere = sorted(
-        {stored.record.path for stored in candidates if _same_name(stored.record.title, name)}
-    )
-    hint = f" 같은 이름이 있는 파일: {', '.join(elsewhere[:5])}." if elsewhere else ""
-    raise UnitNotFoundError(
-        f"팀 지식 베이스에서 '{path}'의 '{name}' 단위를 찾지 못했습니다.{hint} "
-        f"search_code 로 경로와 이름을 확인하세요 (unit not found)."
-    )
+    return None
 
 
 def _same_name(title: str, name: str) -> bool:

@@ -4,7 +4,8 @@
    refused, unless it is this data directory's unfinished copy (the journal says so): then
    the copy goes on where it stopped.
 2. Record the run in the journal, then copy: accounts (users and live sessions), API keys
-   (hashes, ids, labels, owners, creation times), history and the upload registry, each in
+   (hashes, ids, labels, owners, creation times), history, the upload registry and the git
+   repository registry, each in
    one transaction (all or nothing), then every collection of the index in batches of files
    (one transaction each; files already there are skipped), then the summary cache. Any
    failure leaves whole components and whole batches behind, and the same command run again
@@ -84,14 +85,14 @@ def _migrate(
     now = datetime.now(UTC)  # sessions expiring before now are not copied
     planned = inventory.take(
         source.accounts, source.history, source.registry, source.stores, live_after=now,
-        api_keys=source.api_keys,
+        api_keys=source.api_keys, repos=source.repos,
     )  # fmt: skip
     report.plan(planned)
     source_id = str(source.data_dir)  # resolved; the host is only shown (it may change)
     names = target.collections(list(source.stores))
     present = inventory.take(
         target.accounts, target.history, target.registry, {n: target.store(n) for n in names},
-        api_keys=target.api_keys,
+        api_keys=target.api_keys, repos=target.repos,
     )  # fmt: skip
     latest = target.journal.latest()
     resumable = latest is not None and latest.finished_at is None and latest.source == source_id
@@ -130,12 +131,15 @@ def _copy(source: Embedded, target: ScaleOut, report: Report, now: datetime) -> 
                 report.copied(item)
         if source.api_keys is not None:  # after the accounts: a key refers to its user
             report.copied(web_copy.copy_api_keys(source.api_keys, target.api_keys))
-        if source.history is not None:
+        if source.history is not None:  # conversations first: each turn names its own
+            report.copied(web_copy.copy_conversations(source.history, target.history))
             report.copied(web_copy.copy_history(source.history, target.history))
         # The registry before the index: a server would drop upload entries it cannot find
         # in the registry (IngestWorker.reconcile).
         if source.registry is not None:
             report.copied(web_copy.copy_registry(source.registry, target.registry))
+        if source.repos is not None:  # before the index too: its roots name the repositories
+            report.copied(web_copy.copy_repos(source.repos, target.repos))
         for name, store in source.stores.items():
             started = time.monotonic()
 
@@ -162,6 +166,7 @@ def _verify(source: Embedded, target: ScaleOut, report: Report, planned: Invento
     copied = inventory.take(
         target.accounts, target.history, target.registry,
         {name: target.store(name) for name in source.stores}, api_keys=target.api_keys,
+        repos=target.repos,
     )  # fmt: skip
     report.verification(planned, copied)
     different = inventory.differences(planned, copied)
@@ -183,4 +188,5 @@ def _next_steps(settings: Settings, source: Embedded, report: Report) -> None:
     elif secret_file.is_file():
         secret = f"{secret_file} 파일의 내용으로"
     uploads = uploads_dir(settings).expanduser().resolve()
-    report.next_steps(uploads, documents, secret, source.data_dir)
+    repos = source.repos.all() if source.repos is not None else []
+    report.next_steps(uploads, documents, secret, source.data_dir, repos)

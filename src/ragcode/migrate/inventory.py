@@ -12,6 +12,7 @@ from ragcode.accounts.apikeys import ApiKeysExport
 from ragcode.accounts.protocol import AccountsExport, ExportedSession, ExportedUser
 from ragcode.domain import IndexStatus
 from ragcode.history.protocol import HistoryExport
+from ragcode.repos.protocol import RepoExport
 from ragcode.store.protocol import CachedSummary
 from ragcode.uploads.protocol import RegistryExport
 
@@ -54,6 +55,8 @@ class Inventory:
     collections: dict[str, CollectionCounts]
     summary_cache: int
     api_keys: int = 0
+    conversations: int = 0
+    repos: int = 0  # registered git repositories (`ragcode repo`)
 
     @property
     def units(self) -> int:
@@ -61,8 +64,12 @@ class Inventory:
 
     @property
     def holds_data(self) -> bool:
-        """What makes a target not empty: any user, turn, upload or unit."""
-        return bool(self.users or self.turns or self.uploads or self.units)
+        """What makes a target not empty: any user, conversation, turn, upload, git repository
+        or unit."""
+        return bool(
+            self.users or self.conversations or self.turns or self.uploads or self.repos
+            or self.units
+        )  # fmt: skip
 
     def rows(self) -> list[tuple[str, str]]:
         """(Korean label, value) for printing and for comparing two sides."""
@@ -70,8 +77,10 @@ class Inventory:
             ("사용자", str(self.users)),
             ("로그인 세션", str(self.sessions)),
             ("API 키", str(self.api_keys)),
+            ("대화 목록", str(self.conversations)),
             ("대화 기록", str(self.turns)),
             ("업로드", str(self.uploads)),
+            ("git 저장소", str(self.repos)),
         ]
         for name, c in sorted(self.collections.items()):
             rows += [
@@ -89,7 +98,7 @@ class Inventory:
         """One line: what makes a target not empty."""
         return (
             f"사용자 {self.users}명, 대화 {self.turns}개, 업로드 {self.uploads}개, "
-            f"색인 단위 {self.units}개"
+            f"git 저장소 {self.repos}개, 색인 단위 {self.units}개"
         )
 
 
@@ -108,6 +117,7 @@ def take(
     stores: Mapping[str, CountedIndex],
     live_after: datetime | None = None,
     api_keys: ApiKeysExport | None = None,
+    repos: RepoExport | None = None,
 ) -> Inventory:
     """Count one side. `live_after`: count only sessions expiring after it (the source,
     whose expired sessions are not copied); None counts every stored session (the target)."""
@@ -123,6 +133,8 @@ def take(
         collections={name: CollectionCounts.of(store.status()) for name, store in stores.items()},
         summary_cache=len(cache.export_summary_cache()) if cache else 0,
         api_keys=len(api_keys.export_keys()) if api_keys else 0,
+        conversations=history.count_conversations() if history else 0,
+        repos=len(repos.all()) if repos else 0,
     )
 
 

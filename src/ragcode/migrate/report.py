@@ -14,6 +14,7 @@ from ragcode.migrate.inventory import Inventory
 from ragcode.migrate.journal import Run
 from ragcode.migrate.store_copy import CollectionCopied
 from ragcode.migrate.web_copy import Copied
+from ragcode.repos.protocol import Repo
 from ragcode.uploads.protocol import Document
 
 PROGRESS_EVERY_S = 5.0
@@ -50,6 +51,7 @@ class Report:
         parts = [
             f"사용자 {source.users}명", f"로그인 세션 {source.sessions}개",
             f"API 키 {source.api_keys}개", f"대화 {source.turns}개", f"업로드 {source.uploads}개",
+            f"git 저장소 {source.repos}개",
         ]  # fmt: skip
         parts += [
             f"색인 '{name}' 파일 {c.files}개·단위 {c.units}개"
@@ -103,8 +105,9 @@ class Report:
             self.line(f"  {_pad(label, 40)}{_pad(mine, width)}{other}{mark}")
 
     def next_steps(
-        self, uploads: Path, documents: list[Document], secret: str | None, data_dir: Path
-    ) -> None:
+        self, uploads: Path, documents: list[Document], secret: str | None, data_dir: Path,
+        repos: list[Repo] | None = None,
+    ) -> None:  # fmt: skip
         self.line("다음 단계:")
         self.line(
             "  1. 모든 서버(ragcode serve), 작업자(ragcode worker), CLI 에 [store] url "
@@ -122,13 +125,23 @@ class Report:
                 f"     주의: 업로드 {len(outside)}개는 이 디렉터리 밖에 있고, "
                 f"{len(missing)}개는 디스크에서 찾지 못했습니다."
             )
+        step = 3
+        if repos:
+            self.line(
+                f"  {step}. git 저장소 {len(repos)}개의 등록 정보를 옮겼습니다. 색인 루트와 URL "
+                f"저장소의 미러는 {data_dir / 'repos'} 에 그대로 있고 등록 정보가 그 절대 경로를 "
+                "가리키므로, 저장소를 동기화할 서버의 데이터 디렉터리가 같은 경로여야 합니다 "
+                "(업로드처럼)."
+            )
+            step += 1
         if secret is not None:
             self.line(
-                f"  3. 로그인한 사용자가 다시 로그인하지 않게 하려면 모든 복제본의 "
+                f"  {step}. 로그인한 사용자가 다시 로그인하지 않게 하려면 모든 복제본의 "
                 f"server.secret_key 를 {secret} 설정하세요 (세션 쿠키의 서명 키)."
             )
+            step += 1
         self.line(
-            f"  {4 if secret else 3}. 원본({data_dir})은 바꾸지 않았습니다. 새 구성이 잘 "
+            f"  {step}. 원본({data_dir})은 바꾸지 않았습니다. 새 구성이 잘 "
             "동작하면 index.sqlite3 와 web.sqlite3 는 지워도 됩니다 (models/ 와 업로드는 남기세요)."
         )
 

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 from ragcode.accounts.apikeys_sqlite import SqliteApiKeys
 from ragcode.accounts.sqlite import SqliteAccounts
-from ragcode.app import INDEX_FILE, WEB_DB
+from ragcode.app import INDEX_FILE, REPOS_DB, WEB_DB
 from ragcode.history.sqlite import SqliteHistory
+from ragcode.repos.sqlite import SqliteRepos
 from ragcode.store.protocol import StoreError
 from ragcode.store.sqlite_store import DEFAULT_COLLECTION, SqliteStore
 from ragcode.uploads.sqlite import SqliteRegistry
@@ -23,6 +24,7 @@ if TYPE_CHECKING:  # the `postgres` extra is imported when a target is opened
     from ragcode.accounts.postgres import PostgresAccounts
     from ragcode.history.postgres import PostgresHistory
     from ragcode.migrate.journal import MigrationJournal
+    from ragcode.repos.postgres import PostgresRepos
     from ragcode.store.postgres import PostgresStore
     from ragcode.uploads.postgres import PostgresRegistry
 
@@ -34,7 +36,8 @@ class NothingToCopyError(StoreError):
 @dataclass(slots=True)
 class Embedded:
     """The source. `web` is None without a web.sqlite3 (the web app never ran); `stores` is
-    empty without an index.sqlite3, and otherwise holds every collection, `code` first."""
+    empty without an index.sqlite3, and otherwise holds every collection, `code` first;
+    `repos` is None without a repos.sqlite3 (no `ragcode repo add` ever)."""
 
     data_dir: Path
     accounts: SqliteAccounts | None
@@ -42,9 +45,10 @@ class Embedded:
     registry: SqliteRegistry | None
     stores: dict[str, SqliteStore]
     api_keys: SqliteApiKeys | None = None
+    repos: SqliteRepos | None = None
 
     def close(self) -> None:
-        web = (self.api_keys, self.accounts, self.history, self.registry)
+        web = (self.api_keys, self.accounts, self.history, self.registry, self.repos)
         for closable in (*web, *self.stores.values()):
             if closable is not None:
                 closable.close()
@@ -52,8 +56,8 @@ class Embedded:
 
 def open_embedded(data_dir: Path) -> Embedded:
     """Open only the files that exist: opening a missing one would create it."""
-    index, web = data_dir / INDEX_FILE, data_dir / WEB_DB
-    if not index.is_file() and not web.is_file():
+    index, web, repos = data_dir / INDEX_FILE, data_dir / WEB_DB, data_dir / REPOS_DB
+    if not index.is_file() and not web.is_file() and not repos.is_file():
         raise NothingToCopyError(
             f"옮길 내장 데이터가 없습니다: {data_dir} 에 {INDEX_FILE} 도 {WEB_DB} 도 없습니다. "
             "--data-dir 로 데이터 디렉터리를 지정하세요"
@@ -70,6 +74,8 @@ def open_embedded(data_dir: Path) -> Embedded:
             side.api_keys = SqliteApiKeys(web)  # after the accounts: its table refers to theirs
             side.history = SqliteHistory(web)
             side.registry = SqliteRegistry(web)
+        if repos.is_file():
+            side.repos = SqliteRepos(repos)
         opened.pop_all()
     return side
 
@@ -84,6 +90,7 @@ class ScaleOut:
     history: PostgresHistory
     registry: PostgresRegistry
     api_keys: PostgresApiKeys
+    repos: PostgresRepos
     schema_applied: list[str] = field(default_factory=list)  # migrations applied on open
     stores: dict[str, PostgresStore] = field(default_factory=dict)
 
@@ -102,7 +109,8 @@ class ScaleOut:
     def close(self) -> None:
         for store in self.stores.values():
             store.close()
-        for closable in (self.api_keys, self.accounts, self.history, self.registry, self.journal):
+        web = (self.api_keys, self.accounts, self.history, self.registry, self.repos)
+        for closable in (*web, self.journal):
             closable.close()
 
 
@@ -115,6 +123,7 @@ def open_scale_out(url: str) -> ScaleOut:
         from ragcode.accounts.postgres import PostgresAccounts
         from ragcode.history.postgres import PostgresHistory
         from ragcode.migrate.journal import MigrationJournal
+        from ragcode.repos.postgres import PostgresRepos
         from ragcode.uploads.postgres import PostgresRegistry
     except ImportError as exc:
         raise StoreError(
@@ -132,5 +141,7 @@ def open_scale_out(url: str) -> ScaleOut:
         registry = PostgresRegistry(url)
         opened.callback(registry.close)
         api_keys = PostgresApiKeys(url)
+        opened.callback(api_keys.close)
+        repos = PostgresRepos(url)
         opened.pop_all()
-    return ScaleOut(url, journal, accounts, history, registry, api_keys, applied)
+    return ScaleOut(url, journal, accounts, history, registry, api_keys, repos, applied)

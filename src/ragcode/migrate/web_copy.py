@@ -15,6 +15,7 @@ from ragcode.accounts.apikeys import ApiKeysExport, ApiKeysImport
 from ragcode.accounts.protocol import AccountsExport, AccountsImport
 from ragcode.history.protocol import HistoryExport, HistoryImport, StoredTurn
 from ragcode.migrate.inventory import sessions_to_copy
+from ragcode.repos.protocol import RepoExport, RepoImport
 from ragcode.uploads.protocol import RegistryExport, RegistryImport
 
 HISTORY_PAGE = 1000  # turns read from the source at a time
@@ -53,6 +54,14 @@ def copy_api_keys(source: ApiKeysExport, target: ApiKeysImport) -> Copied:
     return Copied("API 키", len(keys), added, time.perf_counter() - started)
 
 
+def copy_conversations(source: HistoryExport, target: HistoryImport) -> Copied:
+    """Before the turns: each turn names its conversation."""
+    started = time.perf_counter()
+    conversations = source.export_conversations()
+    added = target.import_conversations(conversations)
+    return Copied("대화 목록", len(conversations), added, time.perf_counter() - started)
+
+
 def copy_history(source: HistoryExport, target: HistoryImport, page: int = HISTORY_PAGE) -> Copied:
     started = time.perf_counter()
     offered = 0
@@ -74,3 +83,14 @@ def copy_registry(source: RegistryExport, target: RegistryImport) -> Copied:
     documents = source.all()
     added = target.import_documents(documents)
     return Copied("업로드", len(documents), added, time.perf_counter() - started)
+
+
+def copy_repos(source: RepoExport, target: RepoImport) -> Copied:
+    """The git repository registry (`ragcode repo`): each repository's path, branch, index
+    root and indexed commit as they are, so the next sync goes on from that commit. The paths
+    point into the data directory (index roots, mirrors), which the migrated servers must see
+    at the same path, like the uploads."""
+    started = time.perf_counter()
+    repos = source.all()
+    added = target.import_repos(repos)
+    return Copied("git 저장소", len(repos), added, time.perf_counter() - started)

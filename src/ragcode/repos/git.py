@@ -5,7 +5,9 @@ Only plumbing commands whose output is stable (`rev-parse`, `ls-tree`, `diff-tre
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -32,6 +34,28 @@ def git_env() -> dict[str, str]:
     """The environment git runs in: no inherited repository pointers, no prompts."""
     env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
     env.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C")
+    return env
+
+
+# The transports a clone or fetch may use (git's own `GIT_ALLOW_PROTOCOL`, which overrides any
+# `protocol.*.allow` configuration; `ext` runs a command, `fd` reads a file descriptor).
+ALLOWED_PROTOCOLS = ("https", "http", "ssh", "git", "file")
+_NETWORK_CONFIG = (
+    "-c", "protocol.allow=never",
+    *(arg for name in ALLOWED_PROTOCOLS for arg in ("-c", f"protocol.{name}.allow=always")),
+    "-c", "protocol.ext.allow=never", "-c", "protocol.fd.allow=never",
+)  # fmt: skip
+
+
+def network_env() -> dict[str, str]:
+    """`git_env` for commands that reach a remote: only the allowed transports, and nothing
+    that could wait for a person (a password prompt, an askpass program, a credential
+    manager's window), so a private repository without credentials fails at once."""
+    env = git_env()
+    env.update(
+        GIT_ALLOW_PROTOCOL=":".join(ALLOWED_PROTOCOLS), GIT_ASKPASS="", SSH_ASKPASS="",
+        SSH_ASKPASS_REQUIRE="never", GCM_INTERACTIVE="never",
+    )  # fmt: skip
     return env
 
 
@@ -68,19 +92,46 @@ class Git:
                 command, input=stdin, capture_output=True, timeout=self.timeout_s, env=git_env(),
                 check=False,
             )  # fmt: skip
-        except FileNotFoundError as exc:
-            raise GitError(
-                f"git 프로그램을 찾을 수 없습니다 ({self.binary}). git 을 설치하거나 "
-                "[repos] git 설정에 경로를 적으세요"
-            ) from exc
-        except subprocess.TimeoutExpired as exc:
-            raise GitError(
-                f"git {args[0]} 이(가) {self.timeout_s:g}초 안에 끝나지 않았습니다 ({self.repo}). "
-                "[repos] timeout_s 를 늘려 보세요"
-            ) from exc
+        except (FileNotFoundError, subprocess.TimeoutExpired) as exc:
+            raise self._not_run(args[0], exc) from exc
         if done.returncode != 0:
             raise GitError(_failure(self.repo, args[0], done.stderr))
         return done.stdout
+
+    def remote(self, *args: str) -> bytes:
+        """A command that reaches a remote (`clone`, `fetch`): `network_env`, the transports
+        limited, no terminal (ssh cannot ask for a passphrase or a host key), and on timeout
+        the whole process group killed (ssh and the remote helpers with git). A failure's
+        message holds git's last `fatal:` line (it may name the URL: callers redact it)."""
+        command = [self.binary, *_NETWORK_CONFIG, "-C", str(self.repo), *args]
+        try:
+            process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=network_env(), start_new_session=True,
+            )  # fmt: skip
+        except FileNotFoundError as exc:
+            raise self._not_run(args[0], exc) from exc
+        try:
+            out, err = process.communicate(timeout=self.timeout_s)
+        except subprocess.TimeoutExpired as exc:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise self._not_run(args[0], exc) from exc
+        if process.returncode != 0:
+            raise GitError(_network_failure(args[0], err))
+        return out
+
+    def _not_run(self, command: str, exc: Exception) -> GitError:
+        if isinstance(exc, FileNotFoundError):
+            return GitError(
+                f"git 프로그램을 찾을 수 없습니다 ({self.binary}). git 을 설치하거나 "
+                "[repos] git 설정에 경로를 적으세요"
+            )
+        return GitError(
+            f"git {command} 이(가) {self.timeout_s:g}초 안에 끝나지 않았습니다 ({self.repo}). "
+            "[repos] timeout_s 를 늘려 보세요"
+        )
 
     def probe(self, *args: str) -> bytes | None:
         """Like `run`, but None when git answers no (a missing ref or object)."""
@@ -201,3 +252,13 @@ def _failure(repo: Path, command: str, stderr: bytes) -> str:
         )
     first = text.splitlines()[0] if text else "알 수 없는 오류"
     return f"git {command} 실패 ({repo}): {first[:300]}"
+
+
+def _network_failure(command: str, stderr: bytes) -> str:
+    """git's reason, from the last `fatal:` (or `error:`) line of a clone or fetch."""
+    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines()]
+    reasons = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    reason = (reasons or [line for line in lines if line] or ["알 수 없는 오류"])[-1]
+    if "could not read Username" in reason or "terminal prompts disabled" in reason:
+        reason += " (인증 정보가 필요합니다: credential helper 나 SSH 키를 설정하세요)"
+    return f"git {command} 실패: {reason[:300]}"

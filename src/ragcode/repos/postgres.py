@@ -19,6 +19,7 @@ from ragcode.repos.protocol import (
     already_registered,
     sync_refused,
 )
+from ragcode.store.pg_pool import Connection
 
 SCHEMA = Component("repos", (
     Migration(1, "git repositories", """
@@ -68,6 +69,30 @@ class PostgresRepos:
         if not rows:
             raise RepoExistsError(already_registered(repo.name))
         return _row(rows[0])
+
+    def import_repos(self, repos: list[Repo]) -> int:
+        def insert(conn: Connection) -> int:
+            added = 0
+            for repo in repos:
+                added += conn.execute(
+                    "INSERT INTO git_repos (name, path, branch, root, include, exclude,"
+                    " indexed_commit, synced_at, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s,"
+                    " to_timestamp(%s), to_timestamp(%s)) ON CONFLICT (name) DO NOTHING",
+                    (
+                        pg_text(repo.name),
+                        pg_text(repo.path),
+                        pg_text(repo.branch),
+                        pg_text(repo.root),
+                        Jsonb([pg_text(g) for g in repo.include]),
+                        Jsonb([pg_text(g) for g in repo.exclude]),
+                        None if repo.commit is None else pg_text(repo.commit),
+                        repo.synced_at,
+                        repo.created_at,
+                    ),
+                ).rowcount
+            return added
+
+        return self._db.write("저장소 목록 옮기기", insert)  # fmt: skip
 
     def get(self, name: str) -> Repo | None:
         rows = self._db.read("저장소 읽기", lambda conn: conn.execute(

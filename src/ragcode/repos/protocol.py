@@ -97,3 +97,19 @@ class RepoRegistry(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class RepoExport(Protocol):
+    """What `ragcode migrate` reads from the embedded registry."""
+
+    def all(self) -> list[Repo]: ...
+
+
+class RepoImport(RepoExport, Protocol):
+    """What `ragcode migrate` writes into PostgreSQL's registry."""
+
+    def import_repos(self, repos: list[Repo]) -> int:
+        """Add the repositories whose names are not registered yet, each as it is (path,
+        branch, index root, globs, indexed commit and times), in one transaction; the number
+        added (a copy run again adds none)."""
+        ...

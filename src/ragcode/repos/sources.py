@@ -1,6 +1,8 @@
 """What `ragcode repo ...` does: register, sync, list and remove git repositories. Each
 repository is indexed under a root of its own, `<data dir>/repos/<name>/tree`, which holds its
-files at the indexed commit; so a hit's root names its repository (`for_root`)."""
+files at the indexed commit; so a hit's root names its repository (`for_root`). A repository
+added by URL is cloned into `<name>/mirror.git` and fetched before each sync (`repos.mirror`);
+removing it removes the whole `<name>` folder, mirror included."""
 
 from __future__ import annotations
 
@@ -12,14 +14,34 @@ from pathlib import Path
 
 from ragcode.domain import SummaryState
 from ragcode.ingest.progress import IndexProgress
+from ragcode.repos import mirror
 from ragcode.repos.lock import exclusive
-from ragcode.repos.protocol import Repo, RepoError, RepoNotFoundError, RepoRegistry, not_registered
+from ragcode.repos.mirror import mirror_path
+from ragcode.repos.protocol import (
+    Repo,
+    RepoError,
+    RepoExistsError,
+    RepoNotFoundError,
+    RepoRegistry,
+    already_registered,
+    not_registered,
+)
 from ragcode.repos.sync import RepoSyncer, SyncReport
+from ragcode.repos.urls import check_url, default_name, is_remote, redact
 from ragcode.store.protocol import IndexWriter
 
-REPOS_DIR = "repos"  # under the data directory: <name>/tree (the index root), <name>/.lock
+REPOS_DIR = "repos"  # under the data directory: <name>/tree (the index root), <name>/.lock,
+# <name>/mirror.git (a repository added by URL)
 _NAME = re.compile(r"\w[\w.-]{0,63}")
-_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://|^[\w.-]+@[\w.-]+:")
+
+
+def _checked_name(name: str) -> str:
+    if not _NAME.fullmatch(name):
+        raise RepoError(
+            f"저장소 이름으로 쓸 수 없습니다: {name!r} (글자, 숫자, '.', '-', '_' 만, "
+            "64자까지). --name 으로 정하세요"
+        )
+    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +50,7 @@ class RepoStatus:
     units: int
     summaries_done: int
     summaries_pending: int
+    url: str | None = None  # a mirror's URL, credentials hidden (`urls.redact`)
 
 
 class RepoSources:
@@ -43,12 +66,10 @@ class RepoSources:
         self, location: str, *, name: str | None = None, branch: str | None = None,
         include: Sequence[str] = (), exclude: Sequence[str] = (),
     ) -> Repo:  # fmt: skip
-        """Register a local repository (its branch checked now); nothing is indexed yet."""
-        if _URL.match(location):
-            raise RepoError(
-                "저장소 URL 은 아직 지원하지 않습니다. `git clone` 으로 받은 로컬 경로를 "
-                f"등록하세요: {location}"
-            )
+        """Register a local repository, or clone a URL into a mirror (`repos.mirror`) and
+        register that; the branch is checked now, nothing is indexed yet."""
+        if is_remote(location):
+            return self._add_url(check_url(location), name, branch, include, exclude)
         path = Path(location).expanduser().resolve()
         if not path.is_dir():
             raise RepoError(f"디렉터리를 찾을 수 없습니다: {path}")
@@ -58,15 +79,57 @@ class RepoSources:
         if not branch:
             raise RepoError(f"HEAD 가 브랜치가 아닙니다 (detached). --branch 로 정하세요: {top}")
         git.branch_head(branch)  # the branch must exist now
-        name = name or top.name.removesuffix(".git")
-        if not _NAME.fullmatch(name):
-            raise RepoError(
-                f"저장소 이름으로 쓸 수 없습니다: {name!r} (글자, 숫자, '.', '-', '_' 만, "
-                "64자까지). --name 으로 정하세요"
-            )
+        name = _checked_name(name or top.name.removesuffix(".git"))
         root = (self._folder / name / "tree").resolve()
         repo = Repo(name, str(top), branch, str(root), tuple(include), tuple(exclude))
         return self._registry.add(repo)
+
+    def _add_url(
+        self, url: str, name: str | None, branch: str | None, include: Sequence[str],
+        exclude: Sequence[str],
+    ) -> Repo:  # fmt: skip
+        """Everything that needs no network is checked first (the name free, the branch a
+        valid name); a failure after the clone started leaves no folder and no entry."""
+        name = _checked_name(name or default_name(url))
+        self._folder.mkdir(parents=True, exist_ok=True)
+        if branch is not None:
+            self._syncer.git(self._folder).check_branch_name(branch)
+        if self._registry.get(name) is not None:
+            raise RepoExistsError(already_registered(name))
+        folder = self._folder / name
+        with exclusive(folder, name):
+            if self._registry.get(name) is not None:  # registered meanwhile
+                raise RepoExistsError(already_registered(name))
+            destination = mirror_path(self._folder, name)
+            try:
+                for leftover in (destination, folder / "tree"):  # of an unregistered name
+                    shutil.rmtree(leftover, ignore_errors=True)
+                mirror.clone(self._syncer.git(folder.resolve()), url, destination)
+                git = self._syncer.git(destination)
+                branch = branch or git.current_branch()
+                if not branch:
+                    raise RepoError(
+                        "원격 저장소의 기본 브랜치를 알 수 없습니다. --branch 로 정하세요"
+                    )
+                git.branch_head(branch)
+                root = (folder / "tree").resolve()
+                repo = Repo(
+                    name, str(destination), branch, str(root), tuple(include), tuple(exclude)
+                )
+                return self._registry.add(repo)
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+
+    def mirror_url(self, repo: Repo) -> str | None:
+        """The URL a repository was added from, credentials hidden; None for a local one."""
+        if not self._is_mirror(repo):
+            return None
+        url = mirror.remote_url(self._syncer.git(Path(repo.path)))
+        return redact(url) if url else None
+
+    def _is_mirror(self, repo: Repo) -> bool:
+        return Path(repo.path) == mirror_path(self._folder, repo.name)
 
     def get(self, name: str) -> Repo:
         repo = self._registry.get(name)
@@ -77,21 +140,25 @@ class RepoSources:
     def sync(
         self, name: str, progress: IndexProgress | None = None, *, full: bool = False
     ) -> SyncReport:
-        """Bring the index to the registered branch's head as the local repository has it
-        (nothing is fetched); `full`: compare every file, not only the changed ones."""
-        return self._syncer.sync(self.get(name), progress, full=full)
+        """Bring the index to the registered branch's head: as a local repository has it
+        (nothing is fetched), or a mirror's after a fetch; `full`: compare every file, not
+        only the changed ones."""
+        repo = self.get(name)
+        return self._syncer.sync(repo, progress, full=full, fetch=self._is_mirror(repo))
 
     def all(self) -> list[Repo]:
         return self._registry.all()
 
-    def statuses(self) -> list[RepoStatus]:
-        """Every repository with the units its root holds and how many are summarized."""
+    def statuses(self, *, urls: bool = True) -> list[RepoStatus]:
+        """Every repository with the units its root holds and how many are summarized;
+        `urls`: read each mirror's URL too (a git call each)."""
         result: list[RepoStatus] = []
         for repo in self._registry.all():
             states = list(self._store.summary_states(repo.root).values())
             done = sum(s in (SummaryState.DONE, SummaryState.TRIVIAL) for s in states)
             pending = states.count(SummaryState.PENDING)
-            result.append(RepoStatus(repo, len(states), done, pending))
+            url = self.mirror_url(repo) if urls else None
+            result.append(RepoStatus(repo, len(states), done, pending, url))
         return result
 
     def for_root(self, root: str) -> Repo | None:

@@ -10,7 +10,8 @@ holds nothing of a repository that has a commit recorded (its files removed by h
 commit is recorded last, and only over the one the sync started from (compare-and-set), so a
 crash leaves the old commit recorded and the next sync does the work again.
 
-The branch is read as the local repository has it: nothing is fetched (pull first).
+The branch of a local repository is read as it has it: nothing is fetched (pull first); a
+repository registered by URL is a mirror in the data directory, fetched first.
 Paths of the tree that cannot be a file here (outside the checkout, not UTF-8, too long, a file
 and a folder of one name) are left out, each with its reason in the report."""
 
@@ -22,10 +23,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from ragcode.domain import SkippedFile
+from ragcode.domain import COMMIT, REPO, SkippedFile
 from ragcode.ingest.files import FileLimits
 from ragcode.ingest.indexer import Indexer, IndexReport
 from ragcode.ingest.progress import IndexProgress
+from ragcode.repos import mirror
 from ragcode.repos.checkout import Checkout
 from ragcode.repos.git import Change, Git, TreeFile
 from ragcode.repos.lock import exclusive
@@ -104,15 +106,19 @@ class RepoSyncer:
         return Git(path, self._git.binary, self._git.timeout_s)
 
     def sync(
-        self, repo: Repo, progress: IndexProgress | None = None, *, full: bool = False
-    ) -> SyncReport:
-        """`full`: compare every file of the head with the index, even if nothing changed."""
+        self, repo: Repo, progress: IndexProgress | None = None, *, full: bool = False,
+        fetch: bool = False,
+    ) -> SyncReport:  # fmt: skip
+        """`full`: compare every file of the head with the index, even if nothing changed;
+        `fetch`: the repository is a mirror (`repos.mirror`), fetched first under the lock."""
         checkout = Checkout(Path(repo.root), self._limits)
         folder = checkout.directory.parent
         with exclusive(folder, repo.name), self._registry.sync_lock(repo.name):
             current = self._registry.get(repo.name)  # another process may have synced it
             if current is None:
                 raise RepoNotFoundError(not_registered(repo.name))
+            if fetch:
+                mirror.fetch(self.git(Path(current.path)))
             return self._sync(current, checkout, folder / _IN_PROGRESS, progress, full)
 
     def _stored(self, root: str) -> set[str]:
@@ -163,8 +169,9 @@ class RepoSyncer:
             repo.name, mode, previous, head, len(touched), len(skipped),
         )  # fmt: skip
         marker.touch()
+        origin = {REPO: repo.name, COMMIT: head}  # on every unit written now
         report, failed = self._apply(
-            checkout, git, writes, touched - set(wanted), touched, progress
+            checkout, git, writes, touched - set(wanted), touched, progress, origin
         )
         skipped += failed
         for left_out in skipped:
@@ -179,7 +186,7 @@ class RepoSyncer:
 
     def _apply(
         self, checkout: Checkout, git: Git, writes: list[TreeFile], deletes: set[str],
-        touched: set[str], progress: IndexProgress | None,
+        touched: set[str], progress: IndexProgress | None, origin: dict[str, str],
     ) -> tuple[IndexReport, list[SkippedFile]]:  # fmt: skip
         checkout.directory.mkdir(parents=True, exist_ok=True)
         checkout.delete(sorted(deletes))  # first: a folder may become a file of that name
@@ -187,7 +194,8 @@ class RepoSyncer:
         # names the index cannot store (not UTF-8: a checkout left by an older version) are
         # deleted above and never handed on
         storable = {path for path in touched if _is_text(path)}
-        return self._indexer.index_paths(checkout.directory, storable, progress), failed
+        report = self._indexer.index_paths(checkout.directory, storable, progress, metadata=origin)
+        return report, failed
 
 
 def _is_text(path: str) -> bool:

@@ -1,4 +1,5 @@
-"""One chat request: memory from the history, the mode on a worker thread, the turn saved.
+"""One chat request: its conversation (the user's own, or their most recent one), memory
+from that conversation's history, the mode on a worker thread, the turn saved there.
 
 Generation runs on the `FairExecutor` (threads handed out fairly per user); history reads and
 writes run on their own small executor, so a finished answer is never saved behind a queue
@@ -12,13 +13,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from contextlib import aclosing
+from functools import partial
 
 from pydantic import BaseModel
 
 from ragcode.accounts.protocol import User
 from ragcode.chat.code_answer import AnswerDelta
+from ragcode.chat.memory import MEMORY_MODES, memory_turns
 from ragcode.chat.modes import (
-    MEMORY_MODES,
     ChatModes,
     ModeRequest,
     ModeResult,
@@ -26,10 +28,16 @@ from ragcode.chat.modes import (
 )
 from ragcode.domain import ChatTurn, visible_scopes
 from ragcode.embeddings.protocol import EmbeddingError
-from ragcode.history.protocol import HistoryStore, NewTurn
+from ragcode.history.protocol import (
+    Conversation,
+    ConversationNotFoundError,
+    HistoryStore,
+    NewTurn,
+)
 from ragcode.llm.protocol import LLMError
 from ragcode.server.fair_executor import FairExecutor
 from ragcode.server.protocol import Completed, Failed, Proceeding, Typing, failure
+from ragcode.server.resend import RequestLedger, answered
 from ragcode.server.threads import iterate_in_thread
 from ragcode.store.protocol import EmbedderMismatchError, StoreError
 
@@ -62,26 +70,81 @@ class ChatService:
         self._generation = generation
         self._history_io = history_io
         self._history_turns = history_turns
+        self._ledger = RequestLedger()
 
-    async def _memory(self, user: User, mode: str) -> list[ChatTurn]:
+    async def answer_once(
+        self, user: User, request_id: str, send: Send, answer: Callable[[], Awaitable[None]],
+        *, resend: bool,
+    ) -> None:  # fmt: skip
+        """Run `answer` (`answer` with its arguments) unless the request was answered already:
+        a copy sent again after a reconnect, or running here on another socket, replays the
+        recorded turn instead of generating it twice (server/resend.py)."""
+        async with self._ledger.hold(user.id, request_id) as again:
+            turn = None
+            if again or resend:
+                loop = asyncio.get_running_loop()
+                find = partial(answered, self._history, user.id, request_id)
+                turn = await loop.run_in_executor(self._history_io, find)
+            if turn is None:
+                await answer()
+                return
+            log.info("request answered already, replayed user=%s request=%s", user.id, request_id)
+            await send(
+                Completed(
+                    request_id=request_id, msg=turn.answer, references=turn.references,
+                    mode=turn.mode, conversation_id=turn.conversation_id,
+                )
+            )  # fmt: skip
+
+    async def _conversation(self, user: User, conversation_id: int | None) -> Conversation:
+        """The one asked for (ConversationNotFoundError unless it is the user's), or the
+        user's most recent one (created for a new user): today's clients send no id."""
+        loop = asyncio.get_running_loop()
+        if conversation_id is None:
+            return await loop.run_in_executor(
+                self._history_io, self._history.default_conversation, user.id
+            )
+        found = await loop.run_in_executor(
+            self._history_io, self._history.conversation, user.id, conversation_id
+        )
+        if found is None:
+            raise ConversationNotFoundError(f"no conversation {conversation_id}")
+        return found
+
+    async def _memory(self, user: User, mode: str, conversation_id: int) -> list[ChatTurn]:
+        """The conversation's memory, shared by the memory modes (chat/memory.py)."""
         if mode not in MEMORY_MODES:
             return []
         loop = asyncio.get_running_loop()
         turns = await loop.run_in_executor(
-            self._history_io, self._history.recent, user.id, [mode], self._history_turns
-        )
-        return [ChatTurn(t.question, t.answer, t.standalone_question) for t in turns]
+            self._history_io, self._history.recent, user.id, sorted(MEMORY_MODES),
+            self._history_turns, conversation_id,
+        )  # fmt: skip
+        return memory_turns(turns)
 
-    async def answer(self, user: User, request_id: str, mode: str, body: str, send: Send) -> None:
-        """Stream one answer to `send`; errors become an `error` message, never a traceback."""
+    async def answer(
+        self,
+        user: User,
+        request_id: str,
+        mode: str,
+        body: str,
+        send: Send,
+        conversation_id: int | None = None,
+        *,
+        continue_from: str | None = None,
+    ) -> None:
+        """Stream one answer to `send`; errors become an `error` message, never a traceback.
+        The turn goes to `conversation_id` (None: the user's most recent conversation)."""
         await send(Typing(request_id=request_id))
         try:
-            result = await self._generate(user, request_id, mode, body, send)
+            conversation = await self._conversation(user, conversation_id)
+            memory = await self._memory(user, mode, conversation.id)
+            result = await self._generate(user, request_id, mode, body, memory, send, continue_from)
             if result is None:
                 raise RuntimeError("the mode ended without a result")
             turn = NewTurn(
                 user.id, request_id, mode, result.stored_question, result.answer,
-                result.references, result.standalone_question,
+                result.references, result.standalone_question, conversation.id,
             )  # fmt: skip
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(self._history_io, self._history.add, turn)
@@ -93,15 +156,23 @@ class ChatService:
             return
         await send(
             Completed(
-                request_id=request_id, msg=result.answer, references=result.references, mode=mode
+                request_id=request_id, msg=result.answer, references=result.references, mode=mode,
+                conversation_id=conversation.id, truncated=result.truncated,
             )
-        )
+        )  # fmt: skip
 
     async def _generate(
-        self, user: User, request_id: str, mode: str, body: str, send: Send
+        self,
+        user: User,
+        request_id: str,
+        mode: str,
+        body: str,
+        memory: list[ChatTurn],
+        send: Send,
+        continue_from: str | None = None,
     ) -> ModeResult | None:
-        memory = await self._memory(user, mode)
-        request = ModeRequest(body, memory, scopes=visible_scopes(user.id))
+        scopes = visible_scopes(user.id)
+        request = ModeRequest(body, memory, scopes=scopes, continue_from=continue_from)
         result: ModeResult | None = None
         threads = self._generation.for_key(user.id)
         events = iterate_in_thread(lambda: self._modes.run(mode, request), threads)
@@ -128,6 +199,8 @@ class ChatService:
         if isinstance(exc, GenerationTimeoutError):
             log.warning("generation timed out request=%s mode=%s", request_id, mode)
             return failure(request_id, "llm_timeout", seconds=f"{exc.seconds:g}")
+        if isinstance(exc, ConversationNotFoundError):  # deleted, or never the user's
+            return failure(request_id, "unknown_conversation")
         if isinstance(exc, ModeUnavailableError):
             return failure(request_id, "unavailable", reason=str(exc))
         if isinstance(exc, LLMError):

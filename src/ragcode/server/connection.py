@@ -186,10 +186,13 @@ class Connection:
             await self.send(refusal)
             return
         rid = message.request_id
-        answer = self._state.chat.answer(
-            self._user, rid, message.conv_type, message.body, self.send
-        )
-        task = asyncio.create_task(answer)
+        chat = self._state.chat
+        answer = partial(
+            chat.answer, self._user, rid, message.conv_type, message.body, self.send,
+            message.conversation_id, continue_from=message.continue_from,
+        )  # fmt: skip
+        once = chat.answer_once(self._user, rid, self.send, answer, resend=message.resend)
+        task = asyncio.create_task(once)
         self._tasks[rid] = task
         # A callback, not a `finally` in the coroutine: a task cancelled before its first
         # step never runs its body, and the user's count must come down all the same.
@@ -204,6 +207,8 @@ class Connection:
         if not message.body.strip():
             return failure(rid, "empty")
         if len(message.body) > server.max_message_chars:
+            return failure(rid, "too_long", limit=server.max_message_chars)
+        if len(message.continue_from or "") > server.max_message_chars:
             return failure(rid, "too_long", limit=server.max_message_chars)
         if rid in self._tasks:
             return failure(rid, "duplicate")

@@ -15,8 +15,10 @@ from ragcode.app import App
 from ragcode.server import (
     routes_apikeys,
     routes_auth,
+    routes_conversations,
     routes_documents,
     routes_history,
+    routes_repos,
     routes_ws,
 )
 from ragcode.server.deps import same_origin
@@ -50,6 +52,7 @@ def create_app(core: App, state: ServerState | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         server_state.ingest.start()
+        server_state.repos.start()
         try:
             async with mcp.running():
                 yield
@@ -78,7 +81,8 @@ def create_app(core: App, state: ServerState | None = None) -> FastAPI:
     api.add_middleware(HostCheck, allowed=allowed_hosts(core.settings.server))
 
     for module in (
-        routes_auth, routes_history, routes_documents, routes_ws, routes_apikeys, routes_openai,
+        routes_auth, routes_history, routes_conversations, routes_documents, routes_ws,
+        routes_apikeys, routes_openai, routes_repos,
     ):  # fmt: skip
         api.include_router(module.router)
     mount_mcp(api, mcp)

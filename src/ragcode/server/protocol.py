@@ -1,8 +1,10 @@
 """The WebSocket protocol (`/ws`): what the client sends, what the server answers.
 
-Client: `{"request_id", "type": "text", "conv_type", "body"}` and `{"type": "ping"}`.
+Client: `{"request_id", "type": "text", "conv_type", "body"}` (optionally `conversation_id`:
+one of the user's conversations; absent: the most recent one) and `{"type": "ping"}`.
 Server, per request: `istyping`, then `proceeding` with the new text only, then `completed`
-with the whole text and references, or `error` with a code and a Korean message. Upload
+with the whole text, references and the conversation the turn was saved in, or `error` with
+a code and a Korean message. Upload
 progress (`progress`, `document`) is pushed to every socket of the uploading user.
 The server closes a socket with a code of its own (below) when a retry cannot help as is.
 """
@@ -22,12 +24,21 @@ class TextRequest(BaseModel):
     request_id: str = Field(min_length=1, max_length=128)
     conv_type: str = "normal"
     body: str
+    conversation_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    # The answer so far of a turn that stopped at its mode's budget (`truncated`): the model
+    # continues it; `body` is that turn's question. At most `max_message_chars`.
+    continue_from: str | None = None
+    # Sent again after a reconnect: answered already (the user's latest turns), it is
+    # replayed from the history instead of generated twice.
+    resend: bool = False
 
-    @field_validator("body", "conv_type")
+    @field_validator("body", "conv_type", "continue_from")
     @classmethod
-    def _no_lone_surrogates(cls, value: str) -> str:
+    def _no_lone_surrogates(cls, value: str | None) -> str | None:
         """JSON may carry lone surrogates ("\\ud800"), which no store, LLM or socket can
         encode: the turn would stream and then fail to be recorded. Replaced with U+FFFD."""
+        if value is None:
+            return None
         return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in value)
 
 
@@ -63,6 +74,9 @@ class Completed(BaseModel):
     msg: str
     references: list[dict[str, Any]]
     mode: str
+    conversation_id: int | None = None  # where the turn was saved
+    # The answer stopped at the mode's token budget (the web offers "계속"); sent only when true.
+    truncated: bool = Field(default=False, exclude_if=lambda cut: not cut)
 
 
 class Failed(BaseModel):
@@ -112,6 +126,7 @@ ERRORS: dict[str, str] = {
     "search_error": "코드 검색 중 오류가 났습니다. 잠시 후 다시 시도해 주세요.",
     "index_mismatch": "{reason}",
     "unavailable": "{reason}",
+    "unknown_conversation": "대화를 찾을 수 없습니다. 대화 목록을 확인해 주세요.",
     "internal": "서버 오류로 답을 만들지 못했습니다. 잠시 후 다시 시도해 주세요.",
     "too_large": "메시지가 너무 큽니다 (최대 {limit}자). 나누어 보내 주세요.",
     "unauthorized": "로그인이 끝났습니다(로그아웃 또는 만료). 다시 로그인해 주세요.",

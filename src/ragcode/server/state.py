@@ -15,6 +15,7 @@ from ragcode.server.fair_executor import FairExecutor
 from ragcode.server.hub import Hub
 from ragcode.server.ingest_worker import IngestWorker
 from ragcode.server.ratelimit import AuthLimits
+from ragcode.server.repo_sync import RepoSyncService
 from ragcode.server.secret import resolve_secret
 from ragcode.uploads.protocol import UploadRegistry
 
@@ -34,6 +35,7 @@ class ServerState:
     ingest: IngestWorker
     executor: FairExecutor  # generation (modes, LLM streams), shared fairly between users
     history_io: ThreadPoolExecutor
+    repos: RepoSyncService  # syncs of registered git repositories (webhook, schedule)
 
     @property
     def accounts(self) -> AccountStore:
@@ -64,6 +66,7 @@ class ServerState:
 
     def close(self) -> None:
         self.ingest.stop()
+        self.repos.stop()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.history_io.shutdown(wait=False, cancel_futures=True)
         self.stores.close()
@@ -96,4 +99,5 @@ def build_state(core: App, stores: WebStores | None = None) -> ServerState:
         ingest=IngestWorker(core, stores.registry, hub),
         executor=executor,
         history_io=history_io,
+        repos=RepoSyncService(core, summarize=server.summarize),
     )

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from ragcode.chat.references import display_summary
 from ragcode.domain import SummaryState
 from ragcode.ingest.progress import SilentProgress, SummaryEvent
 from ragcode.ingest.summary_runner import SummaryRunner
@@ -90,7 +91,7 @@ class DocumentProgress(SilentProgress):
         return Progress(
             document_id=self._doc.id, done=done, total=total,
             unit=unit_payload(event) if event else None,
-            summary=event.summary if event else None,
+            summary=display_summary(event.summary) if event else None,
             remaining_s=remaining_s(total - done, rate),
         )  # fmt: skip
 

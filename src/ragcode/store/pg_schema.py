@@ -26,7 +26,7 @@ from ragcode.store.protocol import LEGACY_PROMPT, LEXICAL_FIELDS, StoreError, Ve
 
 # 2: summary leases and the worker registry (the shared summary queue); 3: record metadata;
 # 4: the summary cache keyed by (code hash, prompt version, model)
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # HNSW candidate list: 200 found 0.90 of the true top 10 on clustered 512-d vectors at 20k
 # (100: 0.83), half of them filtered out by scope; iterative scans go on past it when needed.
 EF_SEARCH = 200
@@ -178,8 +178,14 @@ ALTER TABLE store_summary_cache ADD CONSTRAINT store_summary_cache_pkey
     PRIMARY KEY (code_hash, prompt, model);
 UPDATE store_meta SET value = '4' WHERE key = 'schema_version';
 """
+# Version 5: units found by their file path alone (MCP `get_unit` looks one up by location
+# in any root); without it every look-up read the whole collection.
+_MIGRATE_4_TO_5 = """
+CREATE INDEX IF NOT EXISTS store_units_by_path ON store_units (collection, path);
+UPDATE store_meta SET value = '5' WHERE key = 'schema_version';
+"""
 # Each step takes a database from the version in the key to the next one.
-_MIGRATIONS = {1: _MIGRATE_1_TO_2, 2: _MIGRATE_2_TO_3, 3: _MIGRATE_3_TO_4}
+_MIGRATIONS = {1: _MIGRATE_1_TO_2, 2: _MIGRATE_2_TO_3, 3: _MIGRATE_3_TO_4, 4: _MIGRATE_4_TO_5}
 
 # Serializes schema changes between processes (first start, migrations, vector indexes).
 DDL_LOCK = "ragcode.store.ddl"

@@ -404,6 +404,16 @@ class PostgresStore:
         rows = self._pool.fetch("색인 읽기", query, (list(uids),))
         return {row[0]: row_to_stored(row) for row in rows}
 
+    def units_in_file(self, path: str, scopes: Sequence[str] = TEAM_ONLY) -> list[StoredRecord]:
+        if not scopes:
+            return []
+        query = (
+            f"SELECT {UNIT_COLUMNS} FROM store_units WHERE collection = %s AND path = %s"
+            " AND scope = ANY(%s) ORDER BY root, start_line"
+        )
+        rows = self._pool.fetch("색인 읽기", query, (self._collection, path, list(scopes)))
+        return [row_to_stored(row) for row in rows]
+
     def status(self) -> IndexStatus:
         return self._pool.read("색인 상태 읽기", self._tables.status)
 

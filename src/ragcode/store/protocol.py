@@ -279,6 +279,11 @@ class SearchIndex(EmbedderClaim, Protocol):
         """The records stored under these ids, with their descriptions (missing ones left out)."""
         ...
 
+    def units_in_file(self, path: str, scopes: Sequence[str] = TEAM_ONLY) -> list[StoredRecord]:
+        """Every unit stored under this exact file path (in any root) that `scopes` may see,
+        in file order: an exact look-up by location (MCP `get_unit`), no ranking."""
+        ...
+
 
 class CodeStore(IndexWriter, SummaryWork, SearchIndex, Protocol):
     """One collection of a store backend: every narrow port above, plus its status."""

@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS units (
 CREATE INDEX IF NOT EXISTS units_by_file ON units (collection, root, path);
 CREATE INDEX IF NOT EXISTS units_by_state ON units (collection, summary_state);
 CREATE INDEX IF NOT EXISTS units_by_root ON units (collection, root);
+CREATE INDEX IF NOT EXISTS units_by_path ON units (collection, path);
 CREATE TABLE IF NOT EXISTS summary_cache (
     code_hash TEXT PRIMARY KEY,
     summary TEXT NOT NULL,

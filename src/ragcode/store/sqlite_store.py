@@ -480,6 +480,20 @@ class SqliteStore:
                 )
         return found
 
+    def units_in_file(self, path: str, scopes: Sequence[str] = TEAM_ONLY) -> list[StoredRecord]:
+        if not scopes:
+            return []
+        marks = ",".join("?" * len(scopes))
+        rows = self._conn.execute(
+            f"SELECT {_UNIT_COLUMNS} FROM units WHERE collection = ? AND path = ?"
+            f" AND scope IN ({marks}) ORDER BY root, start_line",
+            (self._collection, path, *scopes),
+        ).fetchall()
+        return [
+            StoredRecord(_row_to_record(row), summary=row[9], summary_state=SummaryState(row[10]))
+            for row in rows
+        ]
+
     def status(self) -> IndexStatus:
         counts = dict(
             self._conn.execute(

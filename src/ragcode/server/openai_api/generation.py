@@ -37,6 +37,7 @@ from ragcode.server.openai_api.schema import (
     Choice,
     ChunkChoice,
     Delta,
+    FinishReason,
     Usage,
 )
 from ragcode.server.openai_api.sources import source_list
@@ -84,13 +85,11 @@ class Job:
         return estimate_usage(self.talk, result.references, result.answer)
 
     def chunk(
-        self, delta: Delta | None, *, finished: bool = False,
+        self, delta: Delta | None, *, finished: FinishReason | None = None,
         references: list[dict[str, Any]] | None = None, usage: Usage | None = None,
     ) -> str:  # fmt: skip
         """One event: a delta (`finish_reason` null until `finished`), or the usage alone."""
-        choices = [] if delta is None else [
-            ChunkChoice(delta=delta, finish_reason="stop" if finished else None)
-        ]  # fmt: skip
+        choices = [] if delta is None else [ChunkChoice(delta=delta, finish_reason=finished)]
         chunk = ChatCompletionChunk(
             id=self.id, created=self.created, model=self.model, choices=choices,
             usage=usage, ragcode_references=references,
@@ -98,6 +97,10 @@ class Job:
         # `usage` is a field of every chunk only when the client asked for it (as OpenAI's).
         excluded = None if self.include_usage else {"usage"}
         return f"data: {chunk.model_dump_json(exclude=excluded)}\n\n"
+
+
+def finish_reason(result: ModeResult) -> FinishReason:
+    return "length" if result.truncated else "stop"
 
 
 async def stream(job: Job) -> AsyncGenerator[str, None]:
@@ -121,7 +124,7 @@ async def stream(job: Job) -> AsyncGenerator[str, None]:
     sources = source_list(job.mode, result.references)
     if sources:
         yield job.chunk(Delta(content=sources))
-    yield job.chunk(Delta(), finished=True, references=result.references)
+    yield job.chunk(Delta(), finished=finish_reason(result), references=result.references)
     if job.include_usage:
         yield job.chunk(None, usage=job.usage(result))
     yield DONE
@@ -174,7 +177,7 @@ async def complete(job: Job, request: Request) -> ChatCompletion | None:
     text = result.answer + source_list(job.mode, result.references)
     return ChatCompletion(
         id=job.id, created=job.created, model=job.model,
-        choices=[Choice(message=AnswerMessage(content=text))],
+        choices=[Choice(message=AnswerMessage(content=text), finish_reason=finish_reason(result))],
         usage=job.usage(result), ragcode_references=result.references,
     )  # fmt: skip
 

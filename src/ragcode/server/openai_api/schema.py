@@ -74,10 +74,14 @@ class AnswerMessage(BaseModel):
     content: str
 
 
+# "length": the answer stopped at the mode's token budget (the backend said so).
+FinishReason = Literal["stop", "length"]
+
+
 class Choice(BaseModel):
     index: int = 0
     message: AnswerMessage
-    finish_reason: Literal["stop"] = "stop"
+    finish_reason: FinishReason = "stop"
     logprobs: None = None
 
 
@@ -105,7 +109,7 @@ class Delta(BaseModel):
 class ChunkChoice(BaseModel):
     index: int = 0
     delta: Delta
-    finish_reason: Literal["stop"] | None = None  # sent as null until the last chunk
+    finish_reason: FinishReason | None = None  # sent as null until the last chunk
 
     @field_serializer("delta")
     def _only_what_it_carries(self, delta: Delta) -> dict[str, Any]:

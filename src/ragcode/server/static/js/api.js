@@ -33,5 +33,8 @@ export const api = {
   apiKeys: () => call("GET", "/api/apikeys"),
   createApiKey: (name) => call("POST", "/api/apikeys", { name }),
   revokeApiKey: (id) => call("DELETE", `/api/apikeys/${encodeURIComponent(id)}`),
+  repos: () => call("GET", "/api/repos"),
+  syncRepo: (name) => call("POST", `/api/repos/${encodeURIComponent(name)}/sync`),
+  repoFile: (name, path) => call("GET", `/api/repos/${encodeURIComponent(name)}/file?path=${encodeURIComponent(path)}`),
   upload: (file) => { const form = new FormData(); form.append("file", file); return call("POST", "/api/documents", form); },
 };

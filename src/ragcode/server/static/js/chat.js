@@ -1,18 +1,49 @@
-// The conversation: user and assistant bubbles, streaming text, references with a code viewer.
-import { t, modeLabel } from "./i18n.js";
-import { codeBlock, copyButton, el, renderMarkdown } from "./render.js";
+// The conversation: user and assistant bubbles (who, mode and local time), streaming text,
+// references with a code viewer, a greeting for a first login, a marker where a restored
+// history ends, and under an answer cut at its mode's token budget a notice with "계속".
+import { formatTime, t, modeLabel } from "./i18n.js";
+import { renderMarkdown } from "./markdown.js";
+import { referenceList } from "./references.js";
+import { copyButton, el } from "./render.js";
+
+// The sender, the mode and a <time> (re-labelled when the language changes).
+function meta(who, mode, when) {
+  const line = el("div", "meta", `${t(who)} · ${modeLabel(mode)}`);
+  line.dataset.who = who;
+  line.dataset.mode = mode;
+  if (when) line.append(" · ", timeTag(when));
+  return line;
+}
+
+function timeTag(when) {
+  const node = el("time", "msg-time", formatTime(when));
+  node.dateTime = when.toISOString();
+  return node;
+}
+
+// A stored turn's time: ISO 8601 in UTC (one without an offset is read as UTC too).
+function parseTime(value) {
+  if (!value) return null;
+  const text = /(Z|[+-]\d\d:?\d\d)$/.test(value) ? value : `${value}Z`;
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+const CONTINUE_TAIL = 4000; // characters of the cut answer sent back to be continued
 
 export class ChatView {
-  constructor(container) {
+  // `onContinue(entry)`: "계속" under a cut answer; entry: { mode, question, soFar }.
+  constructor(container, { onContinue } = {}) {
     this.container = container;
-    this.bubbles = new Map(); // request_id -> { body, text, wrapper }
+    this.onContinue = onContinue;
+    this.bubbles = new Map(); // request_id -> { body, text, wrapper, mode, question, soFar }
   }
 
   scroll() { this.container.scrollTop = this.container.scrollHeight; }
 
-  userBubble(text, mode, { prepend = false } = {}) {
+  userBubble(text, mode, { prepend = false, time = new Date() } = {}) {
     const wrapper = el("div", "message user");
-    wrapper.append(el("div", "meta", `${t("you")} · ${modeLabel(mode)}`));
+    wrapper.append(meta("you", mode, time));
     const body = el("div", "bubble");
     body.textContent = text;
     wrapper.append(body);
@@ -25,15 +56,17 @@ export class ChatView {
     else { this.container.append(node); this.scroll(); }
   }
 
-  assistantBubble(requestId, mode) {
+  // `question`: what was asked (sent again with "계속"); `soFar`: the answer this one continues.
+  assistantBubble(requestId, mode, { question = "", soFar = "" } = {}) {
     const wrapper = el("div", "message assistant");
     wrapper.dataset.requestId = requestId;
-    wrapper.append(el("div", "meta", `${t("assistant")} · ${modeLabel(mode)}`));
+    const line = meta("assistant", mode, null);
+    wrapper.append(line);
     const body = el("div", "bubble typing");
     body.append(el("span", "dots", "…"));
     wrapper.append(body);
     this.container.append(wrapper);
-    this.bubbles.set(requestId, { wrapper, body, text: "" });
+    this.bubbles.set(requestId, { wrapper, body, line, text: "", mode, question, soFar });
     this.scroll();
   }
 
@@ -54,11 +87,14 @@ export class ChatView {
       this.scroll();
     } else if (message.status === "completed") {
       this.finish(entry, message.msg, message.references);
+      entry.line.append(" · ", timeTag(new Date()));
+      if (message.truncated) this.truncated(entry, message.msg);
       this.bubbles.delete(message.request_id);
     } else if (message.status === "error") {
       entry.body.classList.remove("typing");
       entry.body.classList.add("failed");
       entry.body.replaceChildren(el("strong", null, `${t("error")}: `), document.createTextNode(message.error?.message ?? ""));
+      entry.line.append(" · ", timeTag(new Date()));
       this.bubbles.delete(message.request_id);
     }
   }
@@ -73,59 +109,68 @@ export class ChatView {
     this.scroll();
   }
 
+  // The notice under an answer that stopped at its budget, and "계속" to go on from its end.
+  truncated(entry, text) {
+    const notice = el("div", "truncated");
+    notice.append(el("span", null, t("truncated")));
+    const button = el("button", "continue", t("continue"));
+    button.type = "button";
+    button.addEventListener("click", () => {
+      button.disabled = true;
+      const soFar = (entry.soFar + text).slice(-CONTINUE_TAIL);
+      this.onContinue?.({ mode: entry.mode, question: entry.question, soFar });
+    });
+    notice.append(button);
+    entry.wrapper.append(notice);
+    this.scroll();
+  }
+
   historyTurn(turn, { prepend = false } = {}) {
+    const time = parseTime(turn.time);
     const wrapper = el("div", "message assistant");
-    wrapper.append(el("div", "meta", `${t("assistant")} · ${modeLabel(turn.mode)}`));
+    wrapper.append(meta("assistant", turn.mode, time));
     const body = el("div", "bubble");
     wrapper.append(body);
     const entry = { wrapper, body, text: "" };
     this.finish(entry, turn.answer, turn.references);
-    const user = this.userBubble(turn.question, turn.mode, { prepend });
+    const user = this.userBubble(turn.question, turn.mode, { prepend, time });
     if (prepend) user.after(wrapper); else this.place(wrapper, false);
   }
 
+  // First login (no history yet): ragcode says hello.
+  greeting(username) {
+    const wrapper = el("div", "message greeting");
+    const line = el("div", "meta", t("assistant"));
+    line.append(" · ", timeTag(new Date()));
+    const body = el("div", "bubble");
+    body.dataset.i18nName = username;
+    body.textContent = t("greeting").replace("{name}", username);
+    wrapper.append(line, body);
+    this.place(wrapper, false);
+  }
+
+  // Where the restored history ends and this visit's conversation starts.
+  restored() {
+    const marker = el("div", "marker");
+    marker.append(el("span", "marker-text", t("restored")), " · ", timeTag(new Date()));
+    this.place(marker, false);
+  }
+
+  // The language changed: times and the labels written by this view follow it.
+  relabel() {
+    for (const node of this.container.querySelectorAll("time.msg-time")) {
+      node.textContent = formatTime(new Date(node.dateTime));
+    }
+    for (const line of this.container.querySelectorAll(".meta[data-who]")) {
+      line.firstChild.textContent = `${t(line.dataset.who)} · ${modeLabel(line.dataset.mode)}`;
+    }
+    for (const body of this.container.querySelectorAll(".greeting .bubble")) {
+      body.textContent = t("greeting").replace("{name}", body.dataset.i18nName);
+    }
+    for (const node of this.container.querySelectorAll(".marker-text")) node.textContent = t("restored");
+    for (const node of this.container.querySelectorAll(".truncated > span")) node.textContent = t("truncated");
+    for (const node of this.container.querySelectorAll(".truncated .continue")) node.textContent = t("continue");
+  }
+
   system(node) { this.container.append(node); this.scroll(); }
-}
-
-function describe(ref) {
-  if (ref.kind === "timestamp") return { title: `${ref.text} → ${ref.iso}` };
-  const path = ref.path ?? ref.source ?? "";
-  const start = ref.start_line ?? ref.start;
-  const end = ref.end_line ?? ref.end;
-  const where = start ? `${path}:${start}-${end}` : path;
-  return {
-    title: `${ref.name ?? ref.title ?? ""} — ${where}`,
-    code: ref.code ?? ref.text,
-    language: ref.language ?? ref.format ?? "",
-    summary: ref.summary,
-    startLine: start,
-  };
-}
-
-function referenceList(references) {
-  const box = el("div", "references");
-  box.append(el("div", "references-title", t("references")));
-  const list = el("ol");
-  references.forEach((ref) => {
-    const info = describe(ref);
-    const item = el("li", "reference");
-    if (!info.code) { item.textContent = info.title; list.append(item); return; }
-    const toggle = el("button", "reference-toggle link", info.title);
-    toggle.type = "button";
-    toggle.setAttribute("aria-expanded", "false");
-    const viewer = el("div", "reference-viewer");
-    viewer.hidden = true;
-    toggle.addEventListener("click", () => {
-      if (!viewer.childElementCount) {
-        if (info.summary) viewer.append(el("p", "summary", info.summary));
-        viewer.append(codeBlock(info.code, info.language, { startLine: info.startLine }));
-      }
-      viewer.hidden = !viewer.hidden;
-      toggle.setAttribute("aria-expanded", String(!viewer.hidden));
-    });
-    item.append(toggle, viewer);
-    list.append(item);
-  });
-  box.append(list);
-  return box;
 }

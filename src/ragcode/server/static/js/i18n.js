@@ -8,9 +8,16 @@ const STRINGS = {
     placeholder: "메시지를 입력하세요 (Enter: 보내기, Shift+Enter: 줄바꿈)",
     loadMore: "이전 대화 더 보기", clearHistory: "기록 지우기", confirmClear: "대화 기록을 모두 지울까요?",
     references: "참고한 자료", copy: "복사", copied: "복사됨", delete: "삭제",
+    download: "내려받기", score: "점수", foundBy: "찾은 검색", retrieverVector: "벡터",
+    retrieverLexical: "키워드", openAtLines: "이 줄의 코드 보기",
     connected: "연결됨", reconnecting: "연결이 끊겼습니다. 다시 연결하는 중…",
     reconnected: "다시 연결되었습니다. 보내지 못한 메시지를 다시 보냅니다.",
     refused: "연결 거부됨", forbidden: "연결 차단됨",
+    stalled: "응답 없음 · 다시 연결 중",
+    stalledNotice: "서버가 응답하지 않습니다. 새로 연결해 답을 받지 못한 메시지를 다시 보냅니다.",
+    greeting: "안녕하세요, {name}님! ragcode입니다. 팀의 코드와 문서에 대해 무엇이든 물어보세요.",
+    restored: "대화를 다시 시작합니다",
+    truncated: "답이 길이 제한에서 끊겼습니다.", continue: "계속",
     sessionEnded: "로그인이 끝났습니다. 다시 로그인해 주세요.",
     tooManySockets: "열린 연결이 너무 많습니다. 다른 탭이나 창을 닫아 주세요.",
     forbiddenSocket: "다른 사이트에서 연 연결은 받지 않습니다.",
@@ -24,6 +31,10 @@ const STRINGS = {
     confirmRevoke: "이 API 키를 폐기할까요? 이 키를 쓰는 도구는 바로 거절됩니다.",
     noApiKeys: "API 키가 없습니다.", unnamedKey: "(이름 없음)", baseUrl: "Base URL",
     keyShownOnce: "새 API 키입니다. 다시 볼 수 없으니 지금 복사해 두세요.",
+    repos: "Git 저장소", noRepos: "등록된 저장소가 없습니다 (ragcode repo add).",
+    notSynced: "아직 색인 안 함", summaries: "요약", syncNow: "지금 동기화",
+    sync_queued: "동기화 대기 중", sync_syncing: "동기화 중…", wholeFile: "파일 전체",
+    fileAtCommit: "저장소에 색인된 커밋의 파일:",
     modes: {
       normal: "일반 대화", translation: "번역 (한↔영)", grammar: "문법 교정", sentiment: "감성 분석",
       extraction: "연락처 추출", pii: "개인정보 마스킹", "step-by-step": "단계별 추론",
@@ -38,9 +49,16 @@ const STRINGS = {
     placeholder: "Type a message (Enter: send, Shift+Enter: new line)",
     loadMore: "Load earlier messages", clearHistory: "Clear history", confirmClear: "Delete the whole history?",
     references: "References", copy: "Copy", copied: "Copied", delete: "Delete",
+    download: "Download", score: "score", foundBy: "Found by", retrieverVector: "vector",
+    retrieverLexical: "keyword", openAtLines: "Show the code at these lines",
     connected: "Connected", reconnecting: "Connection lost. Reconnecting…",
     reconnected: "Reconnected. Resending unsent messages.",
     refused: "Refused", forbidden: "Blocked",
+    stalled: "No response · reconnecting",
+    stalledNotice: "The server stopped responding. Reconnecting and resending unanswered messages.",
+    greeting: "Hello, {name}! I'm ragcode. Ask me anything about your team's code and documents.",
+    restored: "Resuming the conversation",
+    truncated: "The answer was cut at its length limit.", continue: "Continue",
     sessionEnded: "Your session has ended. Please log in again.",
     tooManySockets: "Too many open connections. Close another tab or window.",
     forbiddenSocket: "Connections opened by another site are refused.",
@@ -54,6 +72,10 @@ const STRINGS = {
     confirmRevoke: "Revoke this API key? Tools using it are refused at once.",
     noApiKeys: "No API keys yet.", unnamedKey: "(unnamed)", baseUrl: "Base URL",
     keyShownOnce: "Your new API key. It is not shown again: copy it now.",
+    repos: "Git repositories", noRepos: "No repositories registered (ragcode repo add).",
+    notSynced: "Not indexed yet", summaries: "summaries", syncNow: "Sync now",
+    sync_queued: "Sync queued", sync_syncing: "Syncing…", wholeFile: "Whole file",
+    fileAtCommit: "The file at the repository's indexed commit:",
     modes: {
       normal: "Conversation", translation: "Translation (ko↔en)", grammar: "Grammar",
       sentiment: "Sentiment", extraction: "Contact extraction", pii: "PII masking",
@@ -70,6 +92,17 @@ export function lang() { return current; }
 export function t(key) { return STRINGS[current][key] ?? key; }
 
 export function modeLabel(mode) { return STRINGS[current].modes[mode] ?? mode; }
+
+// A message's time in the reader's time zone: the hour for today, with the date otherwise
+// ("오후 3:05", "12월 1일 오후 3:05"; "3:05 PM", "Dec 1, 3:05 PM").
+export function formatTime(date) {
+  const today = new Date().toDateString() === date.toDateString();
+  const options = today
+    ? { hour: "numeric", minute: "2-digit" }
+    : { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" };
+  if (!today && date.getFullYear() !== new Date().getFullYear()) options.year = "numeric";
+  return new Intl.DateTimeFormat(current === "ko" ? "ko-KR" : "en-US", options).format(date);
+}
 
 export function applyTranslations(root = document) {
   document.documentElement.lang = current;

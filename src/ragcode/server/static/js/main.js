@@ -4,6 +4,7 @@ import { ApiKeys } from "./apikeys.js";
 import { ChatView } from "./chat.js";
 import { Documents } from "./documents.js";
 import { applyTranslations, modeLabel, t, toggleLanguage } from "./i18n.js";
+import { Repos } from "./repos.js";
 import { ChatSocket } from "./socket.js";
 
 const MODES = ["normal", "translation", "grammar", "sentiment", "extraction", "pii", "step-by-step", "timestamp-extraction", "code", "qa"];
@@ -11,9 +12,10 @@ const $ = (id) => document.getElementById(id);
 
 let socket = null;
 let oldestTurn = null;
-const chat = new ChatView($("messages"));
+const chat = new ChatView($("messages"), { onContinue: continueAnswer });
 const documents = new Documents({ list: $("documents"), input: $("upload-input"), chat, notify });
 const apiKeys = new ApiKeys({ form: $("apikey-form"), name: $("apikey-name"), list: $("apikeys"), created: $("apikey-created"), notify });
+const repos = new Repos({ list: $("repos"), notify });
 
 function notify(text, timeout = 4000) {
   const notice = $("notice");
@@ -42,9 +44,12 @@ async function loadHistory(before) {
   for (const turn of turns) chat.historyTurn(turn, { prepend: Boolean(before) });
   oldestTurn = page.next_before;
   $("load-more").hidden = !oldestTurn;
+  return turns.length;
 }
 
-const STATUS_LABELS = { reconnecting: "reconnecting", refused: "refused", forbidden: "forbidden" };
+const STATUS_LABELS = {
+  reconnecting: "reconnecting", refused: "refused", forbidden: "forbidden", stalled: "stalled",
+};
 
 function onSocketStatus(status, reason) {
   if (status === "unauthorized") { sessionEnded(reason || t("sessionEnded")); return; }
@@ -53,6 +58,7 @@ function onSocketStatus(status, reason) {
   label.dataset.status = status;
   label.textContent = t(STATUS_LABELS[status] ?? "connected");
   if (status === "reconnecting") notify(t("reconnecting"), 0);
+  if (status === "stalled") notify(t("stalledNotice"), 0);
   if (status === "reconnected") notify(t("reconnected"));
   if (status === "refused") notify(reason || t("tooManySockets"), 0);
   if (status === "forbidden") notify(reason || t("forbiddenSocket"), 0);
@@ -65,6 +71,7 @@ function sessionEnded(message) {
   $("notice").hidden = true;
   $("messages").replaceChildren();
   apiKeys.clear();
+  repos.clear();
   showAuth();
   $("auth-error").textContent = message;
 }
@@ -83,10 +90,12 @@ async function showMain(username) {
   $("who").textContent = username;
   fillModes();
   $("messages").replaceChildren();
-  await loadHistory();
+  if (await loadHistory()) chat.restored();
+  else chat.greeting(username);
   await documents.refresh();
   apiKeys.clear();
   await apiKeys.refresh();
+  await repos.refresh();
   socket = new ChatSocket({ onMessage: onSocketMessage, onStatus: onSocketStatus });
   socket.connect();
   $("input").focus();
@@ -117,15 +126,24 @@ function send() {
   const mode = $("mode-select").value;
   chat.userBubble(body, mode);
   const requestId = socket.request(mode, body);
-  chat.assistantBubble(requestId, mode);
+  chat.assistantBubble(requestId, mode, { question: body });
   input.value = "";
+}
+
+// "계속" under an answer cut at its budget: the same question, with the answer so far to go on
+// from; the continuation streams into a bubble of its own (the history keeps it as a turn).
+function continueAnswer({ mode, question, soFar }) {
+  if (!socket) return;
+  chat.userBubble(t("continue"), mode);
+  const requestId = socket.request(mode, question, { continue_from: soFar });
+  chat.assistantBubble(requestId, mode, { question, soFar });
 }
 
 function bind() {
   $("auth-form").addEventListener("submit", (event) => { event.preventDefault(); authenticate("login"); });
   $("signup-button").addEventListener("click", () => authenticate("signup"));
   for (const button of document.querySelectorAll(".lang-toggle")) {
-    button.addEventListener("click", () => { toggleLanguage(); fillModes(); });
+    button.addEventListener("click", () => { toggleLanguage(); fillModes(); chat.relabel(); });
   }
   $("mode-select").addEventListener("change", (event) => localStorage.setItem("ragcode.mode", event.target.value));
   $("composer").addEventListener("submit", (event) => { event.preventDefault(); send(); });
@@ -137,6 +155,7 @@ function bind() {
     if (socket) socket.close(); // first: the server's 4401 for this logout is no news
     socket = null;
     apiKeys.clear(); // the key shown once must not outlive the session on this tab
+    repos.clear();
     $("messages").replaceChildren();
     await api.logout().catch(() => {});
     showAuth();
@@ -146,6 +165,7 @@ function bind() {
     await api.clearHistory();
     $("messages").replaceChildren();
     $("load-more").hidden = true;
+    chat.greeting($("who").textContent);
   });
 }
 

@@ -1,27 +1,13 @@
-// Markdown-ish rendering of model answers with DOM nodes and textContent only:
-// fenced code blocks (highlighted, with a copy button), paragraphs, `inline code`, **bold**.
+// Shared DOM helpers (textContent only, never innerHTML) and the code block: a language
+// label, copy and download buttons, highlighted code and, from a start line, line numbers.
 import { highlight } from "./highlight.js";
 import { t } from "./i18n.js";
-
-const FENCE = /```([\w+#.-]*)[^\n]*\n([\s\S]*?)(?:```|$)/g;
-const INLINE = /(`[^`\n]+`|\*\*[^*\n]+\*\*)/g;
 
 export function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text !== undefined && text !== null) node.textContent = String(text);
   return node;
-}
-
-function inline(text, parent) {
-  let last = 0;
-  for (const match of text.matchAll(INLINE)) {
-    if (match.index > last) parent.append(document.createTextNode(text.slice(last, match.index)));
-    const token = match[0];
-    parent.append(token.startsWith("`") ? el("code", null, token.slice(1, -1)) : el("strong", null, token.slice(2, -2)));
-    last = match.index + token.length;
-  }
-  parent.append(document.createTextNode(text.slice(last)));
 }
 
 export function copyButton(getText) {
@@ -37,40 +23,58 @@ export function copyButton(getText) {
   return button;
 }
 
-export function codeBlock(code, language, { startLine } = {}) {
+const EXTENSIONS = {
+  python: "py", py: "py", javascript: "js", js: "js", jsx: "jsx", node: "js", typescript: "ts",
+  ts: "ts", tsx: "tsx", java: "java", go: "go", golang: "go", rust: "rs", c: "c", cpp: "cpp",
+  "c++": "cpp", csharp: "cs", "c#": "cs", cs: "cs", kotlin: "kt", swift: "swift", ruby: "rb",
+  php: "php", sql: "sql", bash: "sh", sh: "sh", shell: "sh", json: "json", yaml: "yaml",
+  yml: "yaml", toml: "toml", html: "html", css: "css", markdown: "md", md: "md", csv: "csv",
+};
+
+// The file name a code block downloads as: the reference's own name, else one from its language.
+export function downloadName(language, filename) {
+  if (filename) return filename.split("/").pop();
+  return `code.${EXTENSIONS[(language || "").toLowerCase()] ?? "txt"}`;
+}
+
+export function downloadButton(getText, filename) {
+  const button = el("button", "download", t("download"));
+  button.type = "button";
+  button.title = filename;
+  button.addEventListener("click", () => {
+    const url = URL.createObjectURL(new Blob([getText()], { type: "text/plain;charset=utf-8" }));
+    const anchor = el("a");
+    anchor.href = url;
+    anchor.download = filename;
+    anchor.hidden = true;
+    document.body.append(anchor);
+    anchor.click();
+    anchor.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  });
+  return button;
+}
+
+export function codeBlock(code, language, { startLine, filename } = {}) {
   const box = el("div", "code-block");
   const bar = el("div", "code-bar");
-  bar.append(el("span", "code-lang", language || "text"), copyButton(() => code));
-  const pre = el("pre");
+  const actions = el("span", "code-actions");
+  actions.append(copyButton(() => code), downloadButton(() => code, downloadName(language, filename)));
+  bar.append(el("span", "code-lang", language || "text"), actions);
+  const body = el("div", "code-body");
+  if (startLine) {
+    const count = code.split("\n").length;
+    const numbers = Array.from({ length: count }, (_, n) => String(Number(startLine) + n));
+    const gutter = el("pre", "line-numbers", numbers.join("\n"));
+    gutter.setAttribute("aria-hidden", "true");
+    body.append(gutter);
+  }
+  const pre = el("pre", "code");
   if (startLine) pre.dataset.start = String(startLine);
   const codeEl = el("code");
   codeEl.append(highlight(code, (language || "").toLowerCase()));
   pre.append(codeEl);
-  box.append(bar, pre);
+  body.append(pre);
+  box.append(bar, body);
   return box;
-}
-
-function paragraphs(text, parent) {
-  for (const raw of text.split(/\n{2,}/)) {
-    const block = raw.replace(/^\n+|\n+$/g, "");
-    if (!block.trim()) continue;
-    const p = el("p");
-    block.split("\n").forEach((line, index) => {
-      if (index) p.append(el("br"));
-      inline(line, p);
-    });
-    parent.append(p);
-  }
-}
-
-export function renderMarkdown(text) {
-  const fragment = document.createDocumentFragment();
-  let last = 0;
-  for (const match of text.matchAll(FENCE)) {
-    paragraphs(text.slice(last, match.index), fragment);
-    fragment.append(codeBlock(match[2].replace(/\n$/, ""), match[1]));
-    last = match.index + match[0].length;
-  }
-  paragraphs(text.slice(last), fragment);
-  return fragment;
 }

@@ -1,0 +1,50 @@
+"""The PostgreSQL history's tables, as versioned migrations (db/pg_migrations.py)."""
+
+from __future__ import annotations
+
+from ragcode.db.pg_migrations import Component, Migration
+
+SCHEMA = Component("history", (
+    Migration(1, "turns", """
+CREATE TABLE history_turns (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id bigint NOT NULL,
+    request_id text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    mode text NOT NULL,
+    question text NOT NULL,
+    answer text NOT NULL,
+    references_json text NOT NULL,
+    standalone_question text
+);
+CREATE INDEX history_turns_user ON history_turns (user_id, id);
+CREATE INDEX history_turns_user_mode ON history_turns (user_id, mode, id);
+"""),
+    # Each user's turns so far become their first conversation (as history.sqlite_schema).
+    Migration(2, "conversations", r"""
+CREATE TABLE history_conversations (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id bigint NOT NULL,
+    title text,
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    memory_after bigint NOT NULL DEFAULT 0
+);
+CREATE INDEX history_conversations_user
+    ON history_conversations (user_id, updated_at DESC, id DESC);
+ALTER TABLE history_turns ADD COLUMN conversation_id bigint
+    REFERENCES history_conversations (id) ON DELETE CASCADE;
+INSERT INTO history_conversations (user_id, title, created_at, updated_at)
+SELECT s.user_id, NULLIF(left(btrim(regexp_replace(f.question, '\s+', ' ', 'g')), 40), ''),
+       s.first_at, s.last_at
+FROM (SELECT user_id, min(id) AS first_id, min(created_at) AS first_at,
+             max(created_at) AS last_at
+      FROM history_turns GROUP BY user_id) s
+JOIN history_turns f ON f.id = s.first_id
+ORDER BY s.user_id;
+UPDATE history_turns t SET conversation_id = c.id
+FROM history_conversations c WHERE c.user_id = t.user_id;
+ALTER TABLE history_turns ALTER COLUMN conversation_id SET NOT NULL;
+CREATE INDEX history_turns_conversation ON history_turns (conversation_id, id);
+"""),
+))  # fmt: skip
