@@ -78,6 +78,9 @@ def print_hits(hits: Sequence[Mapping[str, Any]], *, as_json: bool) -> None:
 
 def print_hit(rank: int, hit: Mapping[str, Any]) -> None:
     where = f"{hit['path']}:{hit['start_line']}-{hit['end_line']}"
+    if hit.get("repo"):  # a registered git repository's unit: where, and at which commit
+        commit = str(hit.get("commit") or "")[:12]
+        where = f"{hit['repo']}@{commit} {where}" if commit else f"{hit['repo']} {where}"
     print(f"{rank}. {where}  {hit['name']} ({hit['kind']})")
     s = hit["scores"]
     print(f"   점수 {s['final']:.3f} (재순위 {s['rerank']:.3f}, 융합 {s['fused']:.3f})")

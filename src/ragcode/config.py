@@ -268,6 +268,8 @@ class ServerSettings(BaseModel):
     # is the client (a local process cannot pose as many clients to the login limit).
     trusted_proxies: list[str] = Field(default_factory=list)
     max_message_chars: int = Field(default=8000, ge=1)
+    # Conversations one user may keep (more: 409 until one is deleted).
+    max_conversations: int = Field(default=500, ge=1)
     # Per user, across all of their sockets: one account must not crowd out the others.
     max_requests_in_flight: int = Field(default=4, ge=1)
     max_sockets_per_user: int = Field(default=5, ge=1)  # one more is closed with 4429

@@ -35,7 +35,9 @@ def run(args: list[str], env: dict[str, str]) -> str:
 
 
 def figures(report: dict[str, dict[str, float]]) -> dict[str, Metrics]:
-    return {name: dict(metrics) for name, metrics in report.items()}
+    """Per retriever configuration (`ragcode eval --json` also has `languages`: the same
+    figures per language of the gold files, compared on their own below)."""
+    return {name: dict(metrics) for name, metrics in report.items() if name != "languages"}
 
 
 def assert_same(sqlite: dict[str, Metrics], postgres: dict[str, Metrics]) -> None:
@@ -64,10 +66,10 @@ def test_toolz_code_figures_are_the_same_on_postgres(cli_env: dict[str, str]) ->
     assert on_postgres["summaries"]["done"] >= 140  # the shipped cache was used, not skipped
     for index in ("without_summaries", "with_summaries"):
         assert_same(figures(on_sqlite[index]), figures(on_postgres[index]))
-    # The figures themselves, so that two equally broken stores cannot agree (README: 0.776
-    # with the one-call summaries of issue 13 and the expansion examples of issue 14; no
-    # summaries at all give 0.576).
-    assert on_postgres["with_summaries"]["hybrid"]["recall_at_5"] >= 0.75
+    # The figures themselves, so that two equally broken stores cannot agree (README: 0.753
+    # with the one-call summaries of issue 13 and the v3 expansion examples of issue 14; no
+    # summaries at all give 0.553); one question below that is still a working store.
+    assert on_postgres["with_summaries"]["hybrid"]["recall_at_5"] >= 0.74
 
 
 def test_bank_faq_document_figures_are_the_same_on_postgres(
@@ -80,8 +82,13 @@ def test_bank_faq_document_figures_are_the_same_on_postgres(
         cli = [sys.executable, "-m", "ragcode.cli"]
         run([*cli, "docs", "add", str(faq)], env)
         eval_args = ["eval", str(FAQ_QUESTIONS), "--collection", "docs", "--baselines", "--json"]
-        reports.append(figures(json.loads(run([*cli, *eval_args], env))))
-    on_sqlite, on_postgres = reports
+        reports.append(json.loads(run([*cli, *eval_args], env)))
+    on_sqlite, on_postgres = (figures(report) for report in reports)
+    # one document set, so one "language" (the csv format) per configuration, same figures
+    sqlite_csv, postgres_csv = (
+        {n: r["csv"] for n, r in rep["languages"].items()} for rep in reports
+    )
+    assert_same(sqlite_csv, postgres_csv)
     assert set(on_postgres) == {"hybrid", "no-expand", "lexical", "vector"}
     assert_same(on_sqlite, on_postgres)
     assert on_postgres["hybrid"]["recall_at_5"] >= 0.9  # README: 0.967

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.integration
 SAMPLE_FAQ = Path(__file__).resolve().parents[2] / "samples" / "bank_faq_ko.csv"
 FOREIGN = {"Origin": "http://evil.example"}
 REQUEST_IDS = itertools.count(1)
-Serve = Callable[[ScriptedLLM], tuple[App, TestClient]]
+Serve = Callable[..., tuple[App, TestClient]]
 
 
 def remembered(messages: Sequence[ChatMessage]) -> str:
@@ -43,10 +43,10 @@ def remembered(messages: Sequence[ChatMessage]) -> str:
 def serve(tmp_path: Path, embedder: LocalEmbedder) -> Iterator[Serve]:
     opened: list[tuple[App, TestClient]] = []
 
-    def start(llm: ScriptedLLM) -> tuple[App, TestClient]:
+    def start(llm: ScriptedLLM, max_conversations: int = 500) -> tuple[App, TestClient]:
         settings = Settings(
             data_dir=tmp_path / f"data{len(opened)}",
-            server={"allowed_hosts": TEST_HOSTS},
+            server={"allowed_hosts": TEST_HOSTS, "max_conversations": max_conversations},
             search={"expand_query": False},  # the scripted model answers the chat only
         )
         core = build_app(settings, llm=llm, embedder=embedder)
@@ -165,7 +165,8 @@ def test_forget_clears_memory_and_keeps_the_history(serve: Serve) -> None:
         assert ask(ws, "비밀번호가 뭐지?", conversation)["msg"] == "기억=비밀번호는 사과야"
         response = client.post(f"/api/conversations/{conversation}/forget")
         assert response.status_code == 200, response.text
-        assert response.json()["memory_after"] > 0 and response.json()["turns"] == 2
+        assert (response.json()["forgotten_turns"], response.json()["turns"]) == (2, 2)
+        assert "memory_after" not in response.json()  # a turn id: kept server-side
         assert ask(ws, "비밀번호가 뭐지?", conversation)["msg"] == "기억="
         assert ask(ws, "그럼 지금은?", conversation)["msg"] == "기억=비밀번호가 뭐지?"
     assert questions(client, conversation) == [
@@ -211,7 +212,7 @@ def test_rest_needs_a_login_and_a_same_origin_request(serve: Serve) -> None:
     ]:
         response = client.request(method, path, json=body, headers=FOREIGN)
         assert response.status_code == 403, (method, path)
-    assert [(c["title"], c["memory_after"]) for c in listed(client)] == [("원래 제목", 0)]
+    assert [(c["title"], c["forgotten_turns"]) for c in listed(client)] == [("원래 제목", 0)]
     client.cookies.clear()
     assert client.get("/api/conversations").status_code == 401
     assert client.post("/api/conversations", json={}).status_code == 401
@@ -248,7 +249,7 @@ def test_another_users_conversation_cannot_be_read_written_renamed_or_deleted(
     assert all("사과" not in m.content for call in llm.calls[1:] for m in call)
     login(client, "alice")
     mine = listed(client)
-    assert [(c["id"], c["title"], c["turns"], c["memory_after"]) for c in mine] == [
+    assert [(c["id"], c["title"], c["turns"], c["forgotten_turns"]) for c in mine] == [
         (secret, "앨리스의 비밀", 1, 0),
     ]  # fmt: skip
     assert questions(client, secret) == ["앨리스의 비밀번호는 사과야"]
@@ -305,3 +306,52 @@ def test_a_malformed_conversation_id_is_refused_before_anything_runs(serve: Serv
             assert error["status"] == "error" and error["request_id"] == "bad", bad
             assert error["error"]["code"] == "invalid_message", bad
     assert llm.calls == [] and listed(client) == []
+
+
+def test_conversations_stop_at_the_configured_cap_and_list_a_page_at_a_time(
+    serve: Serve,
+) -> None:
+    _, client = serve(ScriptedLLM(remembered), max_conversations=3)
+    made = [create(client, f"대화 {n}") for n in range(3)]
+    refused = client.post("/api/conversations", json={"title": "넷째"})
+    assert refused.status_code == 409 and "3개까지" in refused.json()["detail"]
+    with client.websocket_connect("/ws") as ws:  # no conversation named: the latest one
+        answer = ask(ws, "상한에서도 질문은 됩니다", None)
+    assert answer["status"] == "completed" and answer["conversation_id"] == made[-1]
+    assert len(listed(client)) == 3
+    first = client.get("/api/conversations", params={"limit": 2}).json()
+    assert [c["id"] for c in first["conversations"]] == [made[2], made[1]]
+    rest = client.get(
+        "/api/conversations", params={"limit": 2, "before": first["next_before"]}
+    ).json()
+    assert [c["id"] for c in rest["conversations"]] == [made[0]] and rest["next_before"] is None
+    assert client.get("/api/conversations").json()["next_before"] is None
+    for bad in (0, 201):
+        assert client.get("/api/conversations", params={"limit": bad}).status_code == 422
+    client.delete(f"/api/conversations/{made[0]}")
+    assert client.post("/api/conversations", json={}).status_code == 201
+
+
+def test_a_conversation_deleted_while_it_is_answered(serve: Serve) -> None:
+    """The latest conversation (no id named) deleted mid-answer: the answer is saved in a
+    new one rather than lost. A named one: `unknown_conversation`, not `internal`."""
+    doomed: list[int] = []
+
+    def reply_and_delete(messages: Sequence[ChatMessage]) -> str:
+        history = client.app.state.server.history  # type: ignore[attr-defined]
+        history.delete_conversation(1, doomed.pop())
+        return "긴 답"
+
+    _, client = serve(ScriptedLLM(reply_and_delete))
+    with client.websocket_connect("/ws") as ws:
+        doomed.append(create(client))
+        unnamed = ask(ws, "지워질 대화에서 질문", None)
+        assert unnamed["status"] == "completed" and unnamed["msg"] == "긴 답", unnamed
+        kept = listed(client)
+        assert [(c["id"], c["turns"]) for c in kept] == [(unnamed["conversation_id"], 1)]
+        assert questions(client, unnamed["conversation_id"]) == ["지워질 대화에서 질문"]
+        doomed.append(kept[0]["id"])
+        named = ask(ws, "이름 붙인 대화", kept[0]["id"])
+        assert named["status"] == "error", named
+        assert named["error"]["code"] == "unknown_conversation"
+    assert listed(client) == [] and client.get("/api/history").json()["turns"] == []

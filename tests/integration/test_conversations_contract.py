@@ -4,6 +4,7 @@ memory per conversation, "forget", and no way into another user's conversation."
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -17,6 +18,7 @@ from ragcode.history.protocol import (
     HistoryStore,
     NewTurn,
     StoredTurn,
+    TooManyConversationsError,
 )
 from ragcode.history.sqlite import SqliteHistory
 
@@ -152,8 +154,13 @@ def test_forget_starts_memory_afresh_and_keeps_the_history(history: HistoryStore
     one, other = history.create_conversation(ALICE), history.create_conversation(ALICE)
     say(history, ALICE, one.id, "잊을 질문")
     say(history, ALICE, other.id, "다른 대화")
+    for n in range(5):  # other users' activity: not in what forget reports
+        say(history, BOB, None, f"밥 {n}")
     forgotten = history.forget(ALICE, one.id)
-    assert forgotten is not None and forgotten.memory_after > 0 and forgotten.turns == 1
+    assert forgotten is not None and (forgotten.turns, forgotten.forgotten) == (1, 1)
+    assert forgotten.memory_after == history.list(ALICE, 1, conversation_id=one.id)[0].id
+    assert "memory_after" not in forgotten.as_dict()
+    assert forgotten.as_dict()["forgotten_turns"] == 1
     assert history.recent(ALICE, MEMORY, 10, one.id) == []
     assert questions(history.list(ALICE, 10, conversation_id=one.id)) == ["잊을 질문"]
     assert questions(history.recent(ALICE, MEMORY, 10, other.id)) == ["다른 대화"]
@@ -161,6 +168,7 @@ def test_forget_starts_memory_afresh_and_keeps_the_history(history: HistoryStore
     assert questions(history.recent(ALICE, MEMORY, 10, one.id)) == ["새로 시작"]
     reread = history.conversation(ALICE, one.id)
     assert reread is not None and reread.memory_after == forgotten.memory_after
+    assert (reread.turns, reread.forgotten) == (2, 1)
 
 
 def test_another_users_conversation_is_as_missing_as_a_deleted_one(
@@ -200,3 +208,98 @@ def test_replicas_see_the_same_conversations(open_history: Opener) -> None:
     assert questions(one.recent(ALICE, MEMORY, 5, made.id)) == ["다른 복제본에서"]
     other.forget(ALICE, made.id)
     assert one.recent(ALICE, MEMORY, 5, made.id) == []
+
+
+# Terminal escapes, bidi overrides and isolates, controls, zero-width characters and every
+# kind of whitespace, as a first question may hold them (pasted output, a crafted name).
+DIRTY_QUESTION = (
+    "\u202egnp.exe\x1b[2J\x1b]0;제목\x07\x07 \u2066배포\u2069\u00a0\u00a0스크립트\u3000"
+    "\u200b어디\u2003있나요?\r\n\x85\x9b다음\u2028줄\ufeff"
+)
+CLEAN_TITLE = "gnp.exe 배포 스크립트 어디 있나요? 다음 줄"
+
+
+def test_a_default_title_keeps_no_control_bidi_or_escape_characters(
+    history: HistoryStore,
+) -> None:
+    named = say(history, ALICE, None, DIRTY_QUESTION)
+    conversation = history.conversation(ALICE, named.conversation_id)
+    assert conversation is not None and conversation.title == CLEAN_TITLE
+    assert history.list(ALICE, 1)[0].question == DIRTY_QUESTION  # the turn stays as asked
+    only_invisible = history.create_conversation(ALICE)
+    say(history, ALICE, only_invisible.id, "\u202e\x1b[0m\u200b\u00a0")
+    assert (c := history.conversation(ALICE, only_invisible.id)) is not None and c.title is None
+
+
+def test_conversations_stop_at_the_cap_counted_where_they_are_created(
+    history: HistoryStore,
+) -> None:
+    made = [history.create_conversation(ALICE, f"대화 {n}", limit=3) for n in range(3)]
+    with pytest.raises(TooManyConversationsError, match="3개까지"):
+        history.create_conversation(ALICE, "넷째", limit=3)
+    assert len(history.conversations(ALICE)) == 3
+    history.create_conversation(BOB, "밥은 따로 셉니다", limit=3)
+    # A turn naming no conversation continues the most recent one: never a fourth.
+    assert say(history, ALICE, None, "상한에서도 대화는 이어집니다").conversation_id == made[-1].id
+    history.delete_conversation(ALICE, made[0].id)
+    history.create_conversation(ALICE, "지운 만큼 다시", limit=3)
+    # Requests racing for the last places (several replicas, threads): exactly the cap.
+    carol = 3
+    results: list[object] = []
+
+    def create() -> None:
+        try:
+            results.append(history.create_conversation(carol, None, limit=4))
+        except TooManyConversationsError as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=create) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(results) == 10 and len(history.conversations(carol)) == 4
+    assert sum(isinstance(r, TooManyConversationsError) for r in results) == 6
+
+
+def test_the_list_comes_a_page_at_a_time(history: HistoryStore) -> None:
+    made = [history.create_conversation(ALICE, f"대화 {n}") for n in range(5)]
+    history.create_conversation(BOB, "밥의 대화")
+    say(history, ALICE, made[1].id, "활동")  # most recent now
+    order = [made[1].id, made[4].id, made[3].id, made[2].id, made[0].id]
+    assert [c.id for c in history.conversations(ALICE)] == order
+    first = history.conversations(ALICE, 2)
+    assert [c.id for c in first] == order[:2]
+    second = history.conversations(ALICE, 2, first[-1].id)
+    assert [c.id for c in second] == order[2:4]
+    assert [c.id for c in history.conversations(ALICE, 2, second[-1].id)] == order[4:]
+    bobs = history.conversations(BOB)[0].id
+    assert history.conversations(ALICE, 2, bobs) == []  # another user's cursor: nothing
+
+
+def test_postgres_a_conversation_deleted_while_its_turn_is_saved_is_not_found(
+    open_history: Opener, request: pytest.FixtureRequest
+) -> None:
+    history = open_history()
+    if isinstance(history, SqliteHistory):
+        pytest.skip("SQLite writes one at a time: no delete runs inside a save")
+    import psycopg
+
+    doomed = history.create_conversation(ALICE)
+    outcome: list[BaseException | StoredTurn] = []
+
+    def save() -> None:
+        try:
+            outcome.append(say(history, ALICE, doomed.id, "지워지는 중인 대화에"))
+        except BaseException as exc:  # the test reports what was raised
+            outcome.append(exc)
+
+    with psycopg.connect(request.getfixturevalue("pg_database")) as deleting:
+        deleting.execute("DELETE FROM history_conversations WHERE id = %s", (doomed.id,))
+        saver = threading.Thread(target=save)
+        saver.start()
+        time.sleep(0.5)  # the save waits for the uncommitted delete
+        deleting.commit()
+    saver.join(10)
+    assert len(outcome) == 1 and isinstance(outcome[0], ConversationNotFoundError), outcome
+    assert history.list(ALICE, 10) == []

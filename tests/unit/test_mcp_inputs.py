@@ -12,7 +12,7 @@ from ragcode.mcp_server.inputs import (
     check_text,
     check_top_k,
 )
-from ragcode.mcp_server.tools import UnitNotFoundError, _pick_unit
+from ragcode.mcp_server.tools import _pick_unit
 
 pytestmark = pytest.mark.unit
 
@@ -52,19 +52,18 @@ def test_top_k_stays_in_its_range() -> None:
 
 
 def test_a_unit_is_found_by_its_qualified_name_or_an_unambiguous_last_part() -> None:
-    units = [
+    """Among the units of one file (the store's exact look-up by path); the hint naming other
+    files that hold the name is the tool's (tests/integration/test_mcp_stdio.py)."""
+    in_file = [
         stored("app/jobs.py", "Worker.run", 10),
         stored("app/jobs.py", "Scheduler.run", 30),
         stored("app/jobs.py", "Scheduler.stop", 40),
-        stored("app/other.py", "Scheduler.stop", 5),
     ]
-    assert _pick_unit(units, "app/jobs.py", "Worker.run").record.start_line == 10
-    assert _pick_unit(units, "app/jobs.py", "stop").record.start_line == 40
+    picked = _pick_unit(in_file, "app/jobs.py", "Worker.run")
+    assert picked is not None and picked.record.start_line == 10
+    picked = _pick_unit(in_file, "app/jobs.py", "stop")
+    assert picked is not None and picked.record.start_line == 40
     with pytest.raises(ToolInputError, match=r"단위가 여럿입니다: Worker\.run, Scheduler\.run"):
-        _pick_unit(units, "app/jobs.py", "run")
-    with pytest.raises(
-        UnitNotFoundError, match=r"같은 이름이 있는 파일: app/jobs\.py, app/other\.py"
-    ):
-        _pick_unit(units, "app/main.py", "Scheduler.stop")
-    with pytest.raises(UnitNotFoundError, match=r"^팀 지식 베이스에서 'app/jobs\.py'의 'pause'"):
-        _pick_unit(units, "app/jobs.py", "pause")
+        _pick_unit(in_file, "app/jobs.py", "run")
+    assert _pick_unit(in_file, "app/jobs.py", "pause") is None
+    assert _pick_unit([], "app/main.py", "Scheduler.stop") is None

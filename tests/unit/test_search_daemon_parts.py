@@ -199,6 +199,15 @@ def test_hits_print_as_before(capsys: pytest.CaptureFixture[str]) -> None:
     )
     cli_search.print_hits([], as_json=False)
     assert capsys.readouterr().out == "관련된 코드를 찾지 못했습니다.\n"
+    from_repo = Record(
+        path="src/orders.py", title="load_orders", kind=UnitKind.FUNCTION, language="python",
+        start_line=1, end_line=2, body="def load_orders():\n    return []\n",
+        metadata={"repo": "shop", "commit": "0123456789abcdef" * 2 + "01234567"},
+    )  # fmt: skip
+    cli_search.print_hits([Hit(from_repo, None, scores).as_dict()], as_json=False)
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "1. shop@0123456789ab src/orders.py:1-2  load_orders (function)"
+    )
 
 
 def test_long_socket_paths_are_reached_through_the_directory(tmp_path: Path) -> None:

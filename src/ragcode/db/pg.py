@@ -37,14 +37,15 @@ def pg_text(value: str) -> str:
     return value.replace("\x00", "\ufffd")
 
 
-def continue_identity(conn: Connection, table: str) -> None:
-    """After rows were copied in with their own ids: the identity goes on after the largest,
-    so that new rows never take an id again (and sort after the copied ones)."""
+def continue_identity(conn: Connection, table: str, at_least: int = 0) -> None:
+    """After rows were copied in with their own ids: the identity goes on after the largest
+    (and after `at_least`: ids the source gave to rows since deleted, or that other rows
+    refer to), so that new rows never take an id again (and sort after the copied ones)."""
     conn.execute(
         sql.SQL(
-            "SELECT setval(pg_get_serial_sequence({table}, 'id'), max(id))"
-            " FROM {ident} HAVING max(id) IS NOT NULL"
-        ).format(table=sql.Literal(table), ident=sql.Identifier(table))
+            "SELECT setval(pg_get_serial_sequence({table}, 'id'), greatest(max(id), {floor}))"
+            " FROM {ident} HAVING greatest(max(id), {floor}) > 0"
+        ).format(table=sql.Literal(table), ident=sql.Identifier(table), floor=sql.Literal(at_least))
     )
 
 

@@ -4,34 +4,40 @@
 from __future__ import annotations
 
 import builtins
-import itertools
 import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC
 from typing import Any
 
-from ragcode.db.pg import PgDatabase, continue_identity, pg_text
+from ragcode.db.pg import PgDatabase, pg_text
+from ragcode.history import postgres_copy
 from ragcode.history.postgres_schema import SCHEMA as SCHEMA  # re-exported: pg_migrations
+from ragcode.history.postgres_schema import TURN_COLUMNS as _COLUMNS
 from ragcode.history.protocol import (
+    MAX_CONVERSATIONS,
     Conversation,
     ConversationNotFoundError,
     HistoryError,
     NewTurn,
     StoredTurn,
+    TooManyConversationsError,
     default_title,
 )
 from ragcode.store.pg_pool import Connection
 
 # References stay JSON text, as in SQLite: jsonb would reorder their keys and refuse "\u0000".
 # Ids come from an identity sequence: increasing, the `before` cursor of `list`.
-_COLUMNS = (
-    "id, user_id, request_id, created_at, mode, question, answer, references_json,"
-    " standalone_question, conversation_id"
-)
 _CONVERSATION = (
     "SELECT c.id, c.user_id, c.title, c.created_at, c.updated_at, c.memory_after,"
-    " (SELECT count(*) FROM history_turns t WHERE t.conversation_id = c.id)"
+    " (SELECT count(*) FROM history_turns t WHERE t.conversation_id = c.id),"
+    " (SELECT count(*) FROM history_turns t"
+    " WHERE t.conversation_id = c.id AND t.id <= c.memory_after)"
     " FROM history_conversations c"
+)
+# Conversations after the cursor conversation in the newest-first order (same user only).
+_BEFORE = (
+    " AND (c.updated_at, c.id) < (SELECT b.updated_at, b.id FROM history_conversations b"
+    " WHERE b.id = %s AND b.user_id = c.user_id)"
 )
 _NEWEST_FIRST = " ORDER BY c.updated_at DESC, c.id DESC"
 _MISSING = "대화 {} 이(가) 없습니다"
@@ -58,7 +64,7 @@ def _row_to_conversation(row: Sequence[Any]) -> Conversation:
         id=int(str(row[0])), user_id=int(str(row[1])),
         title=None if row[2] is None else str(row[2]),
         created_at=row[3].astimezone(UTC), updated_at=row[4].astimezone(UTC),
-        memory_after=int(str(row[5])), turns=int(str(row[6])),
+        memory_after=int(str(row[5])), turns=int(str(row[6])), forgotten=int(str(row[7])),
     )  # fmt: skip
 
 
@@ -85,13 +91,18 @@ def _insert(conn: Connection, user_id: int, title: str | None) -> int:
     return int(row[0])
 
 
-def _default_id(conn: Connection, user_id: int) -> int:
-    """The most recent conversation, or a new one; one at a time per user, so that two
-    replicas answering a new user's first questions together create one conversation."""
+def _lock_user(conn: Connection, user_id: int) -> None:
+    """Conversations are created one at a time per user (until the transaction ends)."""
     conn.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
         (f"ragcode.conversations.{user_id}",),
     )
+
+
+def _default_id(conn: Connection, user_id: int) -> int:
+    """The most recent conversation, or a new one; one at a time per user, so that two
+    replicas answering a new user's first questions together create one conversation."""
+    _lock_user(conn, user_id)
     row = conn.execute(
         f"SELECT c.id FROM history_conversations c WHERE c.user_id = %s{_NEWEST_FIRST} LIMIT 1",
         (user_id,),
@@ -116,19 +127,25 @@ class PostgresHistory:
             conversation = turn.conversation_id
             if conversation is None:
                 conversation = _default_id(conn, turn.user_id)
+            # Held until commit: a delete running now either finished first (the row is
+            # gone: not found) or waits for this turn (and deletes it with its conversation).
+            locked = conn.execute(
+                "SELECT id FROM history_conversations WHERE id = %s AND user_id = %s FOR KEY SHARE",
+                (conversation, turn.user_id),
+            ).fetchone()
+            if locked is None:
+                raise ConversationNotFoundError(_MISSING.format(conversation))
             row = conn.execute(
                 "INSERT INTO history_turns (user_id, request_id, mode, question, answer,"
                 " references_json, standalone_question, conversation_id)"
-                " SELECT %s, %s, %s, %s, %s, %s, %s, id FROM history_conversations"
-                f" WHERE id = %s AND user_id = %s RETURNING {_COLUMNS}",
-                (*values, conversation, turn.user_id),
+                f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
+                (*values, conversation),
             ).fetchone()
-            if row is None:
-                raise ConversationNotFoundError(_MISSING.format(conversation))
+            assert row is not None  # INSERT ... RETURNING gives its row
             conn.execute(
                 "UPDATE history_conversations SET updated_at = %s, title = COALESCE(title, %s)"
-                " WHERE id = %s",
-                (row[3], title, conversation),
+                " WHERE id = %s AND user_id = %s",
+                (row[3], title, conversation, turn.user_id),
             )
             return row
 
@@ -183,14 +200,28 @@ class PostgresHistory:
         return self._db.write("대화 기록 삭제", delete)
 
     # --- conversations -----------------------------------------------------------------
-    def create_conversation(self, user_id: int, title: str | None = None) -> Conversation:
-        return self._db.write(
-            "대화 만들기", lambda conn: _fetch(conn, user_id, _insert(conn, user_id, title))
-        )
+    def create_conversation(
+        self, user_id: int, title: str | None = None, limit: int = MAX_CONVERSATIONS
+    ) -> Conversation:
+        def create(conn: Connection) -> Conversation:
+            _lock_user(conn, user_id)  # the count and the insert: one request at a time
+            count = conn.execute(
+                "SELECT count(*) FROM history_conversations WHERE user_id = %s", (user_id,)
+            ).fetchone()
+            if count is not None and int(count[0]) >= limit:
+                raise TooManyConversationsError(limit)
+            return _fetch(conn, user_id, _insert(conn, user_id, title))
 
-    def conversations(self, user_id: int) -> builtins.list[Conversation]:
+        return self._db.write("대화 만들기", create)
+
+    def conversations(
+        self, user_id: int, limit: int | None = None, before: int | None = None
+    ) -> builtins.list[Conversation]:
+        where, params = "c.user_id = %s", [user_id]
+        if before is not None:
+            where, params = where + _BEFORE, [*params, before]
         rows = self._db.read("대화 목록 읽기", lambda conn: conn.execute(
-            f"{_CONVERSATION} WHERE c.user_id = %s{_NEWEST_FIRST}", (user_id,)
+            f"{_CONVERSATION} WHERE {where}{_NEWEST_FIRST} LIMIT %s", (*params, limit)
         ).fetchall())  # fmt: skip
         return [_row_to_conversation(row) for row in rows]
 
@@ -233,8 +264,8 @@ class PostgresHistory:
     def forget(self, user_id: int, conversation_id: int) -> Conversation | None:
         def forget(conn: Connection) -> Conversation | None:
             conn.execute(
-                "UPDATE history_conversations SET memory_after ="
-                " (SELECT coalesce(max(id), 0) FROM history_turns)"
+                "UPDATE history_conversations c SET memory_after = (SELECT coalesce(max(t.id), 0)"
+                " FROM history_turns t WHERE t.conversation_id = c.id)"
                 " WHERE id = %s AND user_id = %s",
                 (conversation_id, user_id),
             )
@@ -268,59 +299,19 @@ class PostgresHistory:
         ).fetchall())  # fmt: skip
         return int(rows[0][0])
 
-    def import_conversations(self, conversations: Iterable[Conversation]) -> int:
-        rows = [_conversation_row(c) for c in conversations]
+    def last_ids(self) -> tuple[int, int]:
+        return self._db.read("대화 기록 읽기", postgres_copy.last_ids)
 
-        def insert(conn: Connection) -> int:
-            with conn.cursor() as cursor:
-                cursor.executemany(_IMPORT_CONVERSATION, rows)
-                added = max(cursor.rowcount, 0)
-            continue_identity(conn, "history_conversations")
-            return added
+    def import_conversations(self, conversations: Iterable[Conversation], last_id: int = 0) -> int:
+        rows = [postgres_copy.conversation_row(c) for c in conversations]
+        return self._db.write(
+            "대화 목록 가져오기", lambda conn: postgres_copy.add_conversations(conn, rows, last_id)
+        )
 
-        return self._db.write("대화 목록 가져오기", insert)
-
-    def import_turns(self, turns: Iterable[StoredTurn]) -> int:
-        def insert(conn: Connection) -> int:
-            added = 0
-            pending = iter(turns)
-            with conn.cursor() as cursor:
-                while batch := [_import_row(t) for t in itertools.islice(pending, _IMPORT_BATCH)]:
-                    cursor.executemany(_IMPORT_TURN, batch)
-                    added += max(cursor.rowcount, 0)
-            continue_identity(conn, "history_turns")
-            return added
-
-        return self._db.write("대화 기록 가져오기", insert)
+    def import_turns(self, turns: Iterable[StoredTurn], last_id: int = 0) -> int:
+        return self._db.write(
+            "대화 기록 가져오기", lambda conn: postgres_copy.add_turns(conn, turns, last_id)
+        )
 
     def close(self) -> None:
         self._db.close()
-
-
-_IMPORT_BATCH = 1000
-# Rows already there (a copy run again) are kept as they are.
-_IMPORT_TURN = (
-    f"INSERT INTO history_turns ({_COLUMNS}) OVERRIDING SYSTEM VALUE"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
-)
-_IMPORT_CONVERSATION = (
-    "INSERT INTO history_conversations (id, user_id, title, created_at, updated_at,"
-    " memory_after) OVERRIDING SYSTEM VALUE VALUES (%s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT (id) DO NOTHING"
-)
-
-
-def _conversation_row(c: Conversation) -> tuple[object, ...]:
-    title = None if c.title is None else pg_text(c.title)
-    return (c.id, c.user_id, title, c.created_at, c.updated_at, c.memory_after)
-
-
-def _import_row(turn: StoredTurn) -> tuple[object, ...]:
-    """As `add` writes a turn (references as JSON text, NUL made storable), id and time kept."""
-    standalone = turn.standalone_question
-    return (
-        turn.id, turn.user_id, pg_text(turn.request_id), turn.created_at, pg_text(turn.mode),
-        pg_text(turn.question), pg_text(turn.answer),
-        json.dumps(turn.references, ensure_ascii=False, default=str),
-        None if standalone is None else pg_text(standalone), turn.conversation_id,
-    )  # fmt: skip

@@ -3,6 +3,22 @@
 from __future__ import annotations
 
 from ragcode.db.pg_migrations import Component, Migration
+from ragcode.history.protocol import ANSI_ESCAPE, INVISIBLE, TITLE_CHARS, WHITESPACE
+
+# The turn columns as `list` and the copy read and write them.
+TURN_COLUMNS = (
+    "id, user_id, request_id, created_at, mode, question, answer, references_json,"
+    " standalone_question, conversation_id"
+)
+
+
+def _title(question: str) -> str:
+    """SQL for `protocol.default_title` of a question column: the same patterns, in order."""
+    cleaned = question
+    for pattern, replacement in ((ANSI_ESCAPE, ""), (INVISIBLE, ""), (WHITESPACE, " ")):
+        cleaned = f"regexp_replace({cleaned}, '{pattern}', '{replacement}', 'g')"
+    return f"NULLIF(left(btrim({cleaned}, ' '), {TITLE_CHARS}), '')"
+
 
 SCHEMA = Component("history", (
     Migration(1, "turns", """
@@ -21,7 +37,7 @@ CREATE INDEX history_turns_user ON history_turns (user_id, id);
 CREATE INDEX history_turns_user_mode ON history_turns (user_id, mode, id);
 """),
     # Each user's turns so far become their first conversation (as history.sqlite_schema).
-    Migration(2, "conversations", r"""
+    Migration(2, "conversations", """
 CREATE TABLE history_conversations (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     user_id bigint NOT NULL,
@@ -35,8 +51,7 @@ CREATE INDEX history_conversations_user
 ALTER TABLE history_turns ADD COLUMN conversation_id bigint
     REFERENCES history_conversations (id) ON DELETE CASCADE;
 INSERT INTO history_conversations (user_id, title, created_at, updated_at)
-SELECT s.user_id, NULLIF(left(btrim(regexp_replace(f.question, '\s+', ' ', 'g')), 40), ''),
-       s.first_at, s.last_at
+SELECT s.user_id, """ + _title("f.question") + """, s.first_at, s.last_at
 FROM (SELECT user_id, min(id) AS first_id, min(created_at) AS first_at,
              max(created_at) AS last_at
       FROM history_turns GROUP BY user_id) s

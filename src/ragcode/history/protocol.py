@@ -9,12 +9,34 @@ so ids of other users' conversations are never confirmed.
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 TITLE_CHARS = 40  # a default title: the start of the first question
+MAX_CONVERSATIONS = 500  # per user, unless the caller gives its own cap (server setting)
+
+# Title cleaning. The patterns are shared with the SQL of PostgreSQL migration history 2,
+# which names the conversations of older history (so both spell characters as \uXXXX, which
+# Python's `re` and PostgreSQL's regular expressions read alike): terminal escape sequences
+# go, then invisible characters (C0/C1 controls, bidi overrides and isolates, zero-width and
+# other format characters), and whitespace of every kind (NBSP, ideographic space, line
+# separators) becomes one space between words. Python alone also drops NUL and lone
+# surrogates, which PostgreSQL text cannot hold.
+ANSI_ESCAPE = r"\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[@-Z\\-_])?"
+INVISIBLE = (
+    r"[\u0001-\u0008\u000e-\u001b\u007f-\u0084\u0086-\u009f\u00ad\u061c\u180e"
+    r"\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+)
+WHITESPACE = (
+    r"[\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f"
+    r"\u205f\u3000]+"
+)
+_ANSI = re.compile(ANSI_ESCAPE)
+_INVISIBLE = re.compile(INVISIBLE[:-1] + r"\u0000\ud800-\udfff]")
+_WHITESPACE = re.compile(WHITESPACE)
 
 
 class HistoryError(RuntimeError):
@@ -25,9 +47,27 @@ class ConversationNotFoundError(HistoryError):
     """No conversation of this user has that id (deleted, or another user's)."""
 
 
+class TooManyConversationsError(HistoryError):
+    """The user has as many conversations as allowed; one must be deleted first."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"대화는 사용자당 {limit}개까지 만들 수 있습니다. "
+            "쓰지 않는 대화를 지운 뒤 다시 만들어 주세요."
+        )
+        self.limit = limit
+
+
+def clean_title(value: str) -> str:
+    """One line of visible text: no terminal escapes, control, bidi or zero-width
+    characters; whitespace of any kind squeezed to single spaces, trimmed."""
+    kept = _INVISIBLE.sub("", _ANSI.sub("", value))
+    return _WHITESPACE.sub(" ", kept).strip(" ")
+
+
 def default_title(question: str) -> str:
-    """A conversation's title from its first question: one line, its first characters."""
-    return " ".join(question.split())[:TITLE_CHARS]
+    """A conversation's title from its first question: cleaned, its first characters."""
+    return clean_title(question)[:TITLE_CHARS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +121,9 @@ class Conversation:
     updated_at: datetime  # last activity: creation, then each turn recorded
     turns: int = 0
     # "Forget": memory reads only turns with larger ids; the history keeps showing them all.
+    # A turn id, kept server-side: clients see `forgotten_turns`, a count of this one's own.
     memory_after: int = 0
+    forgotten: int = 0  # the conversation's turns memory no longer reads
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -90,7 +132,7 @@ class Conversation:
             "created": self.created_at.isoformat(timespec="microseconds"),
             "last_activity": self.updated_at.isoformat(timespec="microseconds"),
             "turns": self.turns,
-            "memory_after": self.memory_after,
+            "forgotten_turns": self.forgotten,
         }
 
 
@@ -127,16 +169,25 @@ class HistoryStore(Protocol):
         ...
 
     # --- conversations -----------------------------------------------------------------
-    def create_conversation(self, user_id: int, title: str | None = None) -> Conversation: ...
+    def create_conversation(
+        self, user_id: int, title: str | None = None, limit: int = MAX_CONVERSATIONS
+    ) -> Conversation:
+        """A new conversation; TooManyConversationsError when the user has `limit` already
+        (counted in the transaction that inserts, so concurrent requests cannot pass it)."""
+        ...
 
-    def conversations(self, user_id: int) -> builtins.list[Conversation]:
-        """The user's conversations, most recently active first."""
+    def conversations(
+        self, user_id: int, limit: int | None = None, before: int | None = None
+    ) -> builtins.list[Conversation]:
+        """The user's conversations, most recently active first: up to `limit` (None: all),
+        after the conversation `before` in that order (none when it is not the user's)."""
         ...
 
     def conversation(self, user_id: int, conversation_id: int) -> Conversation | None: ...
 
     def default_conversation(self, user_id: int) -> Conversation:
-        """The most recently active conversation; a new one when the user has none."""
+        """The most recently active conversation; a new one when the user has none (so
+        never past any cap on conversations)."""
         ...
 
     def rename_conversation(
@@ -170,14 +221,22 @@ class HistoryExport(Protocol):
 
     def count_conversations(self) -> int: ...
 
-
-class HistoryImport(HistoryExport, Protocol):
-    def import_conversations(self, conversations: Iterable[Conversation]) -> int:
-        """Add the conversations whose ids are not there yet, in one transaction; before
-        their turns. The conversations added."""
+    def last_ids(self) -> tuple[int, int]:
+        """The largest conversation and turn ids ever given (deleted rows included): the
+        target's counters must go past them, or an id could be reused."""
         ...
 
-    def import_turns(self, turns: Iterable[StoredTurn]) -> int:
+
+class HistoryImport(HistoryExport, Protocol):
+    def import_conversations(self, conversations: Iterable[Conversation], last_id: int = 0) -> int:
+        """Add the conversations whose ids are not there yet, in one transaction; before
+        their turns. An id there already with another user aborts it all (HistoryError).
+        New conversations get ids above `last_id` and the copied ones. The ones added."""
+        ...
+
+    def import_turns(self, turns: Iterable[StoredTurn], last_id: int = 0) -> int:
         """Add the turns whose ids are not there yet, all in one transaction (a failure
-        adds none); new turns recorded afterwards get higher ids. The turns added."""
+        adds none); a turn whose id or conversation is there with another user aborts it
+        all (HistoryError). New turns get ids above `last_id`, the copied ones and every
+        "forget" mark. The turns added."""
         ...

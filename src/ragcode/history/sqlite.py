@@ -12,11 +12,13 @@ from pathlib import Path
 from ragcode.db.sqlite import LockedDatabase, immediate
 from ragcode.history import sqlite_schema
 from ragcode.history.protocol import (
+    MAX_CONVERSATIONS,
     Conversation,
     ConversationNotFoundError,
     HistoryError,
     NewTurn,
     StoredTurn,
+    TooManyConversationsError,
     default_title,
 )
 
@@ -26,7 +28,14 @@ _COLUMNS = (
 )
 _CONVERSATION = (
     "SELECT c.id, c.user_id, c.title, c.created_at, c.updated_at, c.memory_after,"
-    " (SELECT COUNT(*) FROM turns t WHERE t.conversation_id = c.id) FROM conversations c"
+    " (SELECT COUNT(*) FROM turns t WHERE t.conversation_id = c.id),"
+    " (SELECT COUNT(*) FROM turns t WHERE t.conversation_id = c.id AND t.id <= c.memory_after)"
+    " FROM conversations c"
+)
+# Conversations after the cursor conversation in the newest-first order (same user only).
+_BEFORE = (
+    " AND (c.updated_at, c.id) < (SELECT b.updated_at, b.id FROM conversations b"
+    " WHERE b.id = ? AND b.user_id = c.user_id)"
 )
 _NEWEST_FIRST = " ORDER BY c.updated_at DESC, c.id DESC"
 
@@ -57,7 +66,7 @@ def _row_to_conversation(row: Sequence[object]) -> Conversation:
         title=None if row[2] is None else str(row[2]),
         created_at=datetime.fromisoformat(str(row[3])),
         updated_at=datetime.fromisoformat(str(row[4])),
-        memory_after=int(str(row[5])), turns=int(str(row[6])),
+        memory_after=int(str(row[5])), turns=int(str(row[6])), forgotten=int(str(row[7])),
     )  # fmt: skip
 
 
@@ -148,14 +157,27 @@ class SqliteHistory(LockedDatabase):
             return int(deleted)
 
     # --- conversations -----------------------------------------------------------------
-    def create_conversation(self, user_id: int, title: str | None = None) -> Conversation:
-        with self._guard() as conn, immediate(conn):
+    def create_conversation(
+        self, user_id: int, title: str | None = None, limit: int = MAX_CONVERSATIONS
+    ) -> Conversation:
+        with self._guard() as conn, immediate(conn):  # the count and the insert: one writer
+            count = conn.execute(
+                "SELECT COUNT(*) FROM conversations WHERE user_id = ?", (user_id,)
+            ).fetchone()
+            if int(count[0]) >= limit:
+                raise TooManyConversationsError(limit)
             return self._fetch(conn, user_id, self._insert(conn, user_id, title))
 
-    def conversations(self, user_id: int) -> builtins.list[Conversation]:
+    def conversations(
+        self, user_id: int, limit: int | None = None, before: int | None = None
+    ) -> builtins.list[Conversation]:
+        where, params = "c.user_id = ?", [user_id]
+        if before is not None:
+            where, params = where + _BEFORE, [*params, before]
         with self._guard() as conn:
             rows = conn.execute(
-                f"{_CONVERSATION} WHERE c.user_id = ?{_NEWEST_FIRST}", (user_id,)
+                f"{_CONVERSATION} WHERE {where}{_NEWEST_FIRST} LIMIT ?",
+                (*params, -1 if limit is None else max(0, limit)),
             ).fetchall()
         return [_row_to_conversation(row) for row in rows]
 
@@ -195,8 +217,9 @@ class SqliteHistory(LockedDatabase):
     def forget(self, user_id: int, conversation_id: int) -> Conversation | None:
         with self._guard() as conn, immediate(conn):
             conn.execute(
-                "UPDATE conversations SET memory_after ="
-                " (SELECT COALESCE(MAX(id), 0) FROM turns) WHERE id = ? AND user_id = ?",
+                "UPDATE conversations SET memory_after = (SELECT COALESCE(MAX(t.id), 0)"
+                " FROM turns t WHERE t.conversation_id = conversations.id)"
+                " WHERE id = ? AND user_id = ?",
                 (conversation_id, user_id),
             )
             return self._find(conn, user_id, conversation_id)
@@ -251,3 +274,9 @@ class SqliteHistory(LockedDatabase):
     def count_conversations(self) -> int:
         with self._guard() as conn:
             return int(conn.execute("SELECT COUNT(*) FROM conversations").fetchone()[0])
+
+    def last_ids(self) -> tuple[int, int]:
+        """AUTOINCREMENT's counters (sqlite_sequence): deleted rows' ids are never reused."""
+        with self._guard() as conn:
+            rows = dict(conn.execute("SELECT name, seq FROM sqlite_sequence").fetchall())
+        return int(rows.get("conversations", 0)), int(rows.get("turns", 0))

@@ -4,6 +4,8 @@
 2. `conversations`; each turn names its conversation. Opening a version-1 file gives every
    user who has turns one conversation holding all of them (titled from the first question,
    active as of the last turn), so the history and memory users had stay theirs.
+   Turns an older release writes after the upgrade (a downgrade and back: it names no
+   conversation) are adopted on every open, by the user's most recent conversation.
 A file written by a newer ragcode is refused rather than written with an older idea of it.
 """
 
@@ -57,6 +59,7 @@ def upgrade(conn: sqlite3.Connection) -> None:
         )
     if version < 2:
         _add_conversations(conn)
+    _adopt_orphans(conn)  # every open: cheap (indexed) when there are none
     conn.execute(
         "INSERT OR REPLACE INTO history_meta (key, value) VALUES ('schema_version', ?)",
         (str(SCHEMA_VERSION),),
@@ -68,22 +71,42 @@ def _add_conversations(conn: sqlite3.Connection) -> None:
     columns = {str(row[1]) for row in conn.execute("PRAGMA table_info(turns)")}
     if "conversation_id" not in columns:
         conn.execute("ALTER TABLE turns ADD COLUMN conversation_id INTEGER")
+    conn.execute("CREATE INDEX IF NOT EXISTS turns_conversation ON turns (conversation_id, id)")
+
+
+def _adopt_orphans(conn: sqlite3.Connection) -> None:
+    """Turns without a conversation (the whole history of version 1, or what an older
+    release wrote since) join their user's most recent conversation, or a new one named
+    by the first of them; its last activity becomes theirs when later."""
     users = conn.execute(
         "SELECT user_id, MIN(id), MIN(created_at), MAX(created_at) FROM turns"
         " WHERE conversation_id IS NULL GROUP BY user_id ORDER BY user_id"
     ).fetchall()
     for user_id, first_id, created, updated in users:
         question = conn.execute("SELECT question FROM turns WHERE id = ?", (first_id,)).fetchone()
-        cursor = conn.execute(
-            "INSERT INTO conversations (user_id, title, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?)",
-            (user_id, default_title(str(question[0])) or None, created, updated),
-        )
+        title = default_title(str(question[0])) or None
+        newest = conn.execute(
+            "SELECT id FROM conversations WHERE user_id = ?"
+            " ORDER BY updated_at DESC, id DESC LIMIT 1",
+            (user_id,),
+        ).fetchone()
+        if newest is None:
+            conversation = conn.execute(
+                "INSERT INTO conversations (user_id, title, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?)",
+                (user_id, title, created, updated),
+            ).lastrowid
+        else:
+            conversation = newest[0]
+            conn.execute(
+                "UPDATE conversations SET updated_at = MAX(updated_at, ?),"
+                " title = COALESCE(title, ?) WHERE id = ?",
+                (updated, title, conversation),
+            )
         conn.execute(
             "UPDATE turns SET conversation_id = ? WHERE user_id = ? AND conversation_id IS NULL",
-            (cursor.lastrowid, user_id),
+            (conversation, user_id),
         )
-    conn.execute("CREATE INDEX IF NOT EXISTS turns_conversation ON turns (conversation_id, id)")
 
 
 def _run_script(conn: sqlite3.Connection, script: str) -> None:

@@ -55,10 +55,11 @@ def copy_api_keys(source: ApiKeysExport, target: ApiKeysImport) -> Copied:
 
 
 def copy_conversations(source: HistoryExport, target: HistoryImport) -> Copied:
-    """Before the turns: each turn names its conversation."""
+    """Before the turns: each turn names its conversation. Ids the source gave to deleted
+    conversations are not given again by the target."""
     started = time.perf_counter()
     conversations = source.export_conversations()
-    added = target.import_conversations(conversations)
+    added = target.import_conversations(conversations, source.last_ids()[0])
     return Copied("대화 목록", len(conversations), added, time.perf_counter() - started)
 
 
@@ -74,7 +75,7 @@ def copy_history(source: HistoryExport, target: HistoryImport, page: int = HISTO
             yield from batch
             after = batch[-1].id
 
-    added = target.import_turns(turns())
+    added = target.import_turns(turns(), source.last_ids()[1])
     return Copied("대화 기록", offered, added, time.perf_counter() - started)
 
 

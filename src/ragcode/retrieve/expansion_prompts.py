@@ -1,10 +1,13 @@
 """Prompts that turn a question into extra search words (query expansion).
 
 The few-shot examples are deliberately outside every shipped evaluation set's topics (toolz's
-sequence, dictionary and function utilities and its unanswerable questions; the bank FAQ), so
-the expansion is not tuned to the questions it is measured on. A new evaluation set must not
-ask about these examples' topics either (image thumbnails, e-mail validation, returns and
-parcel tracking); `tests/unit/test_expansion_prompts.py` checks the shipped sets.
+sequence, dictionary and function utilities, lodash-es's, govalidator's string validation and
+conversion, their unanswerable questions; the bank FAQ), so the expansion is not tuned to the
+questions it is measured on. A new evaluation set must not ask about these examples' topics
+either (image thumbnails, crawling prices into a CSV file, returns and parcel tracking);
+`tests/unit/test_expansion_prompts.py` checks the shipped sets. (Version 2's e-mail format
+example was retired when the held-out Go set, a validation library, came: three of its
+questions shared its "X 가 올바른 형식인지" wording.)
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ class ExpansionPrompt:
 # Code: a Korean question meets English identifiers and docstrings only through words the
 # code would use, so the LLM translates the intent into them.
 CODE_EXPANSION = ExpansionPrompt(
-    name="code-en-terms-v2",
+    name="code-en-terms-v3",
     system=(
         "You translate a question about a code base into English search terms. "
         "Answer with one line: likely function names (snake_case) and English keywords "
@@ -35,8 +38,8 @@ CODE_EXPANSION = ExpansionPrompt(
             "thumbnail resize image aspect_ratio width height scale save",
         ),
         (
-            "이메일 주소가 올바른 형식인지 정규식으로 확인하기",
-            "validate_email is_valid_email email regex pattern match format",
+            "쇼핑몰 상품 페이지에서 가격을 긁어 와 CSV 파일로 저장하는 크롤러",
+            "crawler scrape_prices html_parser product price csv_writer requests",
         ),
     ),
     max_tokens=40,

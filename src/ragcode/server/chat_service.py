@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from contextlib import aclosing
+from dataclasses import replace
 from functools import partial
 
 from pydantic import BaseModel
@@ -33,6 +34,7 @@ from ragcode.history.protocol import (
     ConversationNotFoundError,
     HistoryStore,
     NewTurn,
+    StoredTurn,
 )
 from ragcode.llm.protocol import LLMError
 from ragcode.server.fair_executor import FairExecutor
@@ -146,8 +148,7 @@ class ChatService:
                 user.id, request_id, mode, result.stored_question, result.answer,
                 result.references, result.standalone_question, conversation.id,
             )  # fmt: skip
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self._history_io, self._history.add, turn)
+            saved = await self._save(turn, named=conversation_id is not None)
         except asyncio.CancelledError:
             log.info("chat cancelled user=%s request=%s", user.id, request_id)
             raise
@@ -157,9 +158,23 @@ class ChatService:
         await send(
             Completed(
                 request_id=request_id, msg=result.answer, references=result.references, mode=mode,
-                conversation_id=conversation.id, truncated=result.truncated,
+                conversation_id=saved.conversation_id, truncated=result.truncated,
             )
         )  # fmt: skip
+
+    async def _save(self, turn: NewTurn, *, named: bool) -> StoredTurn:
+        """Record the turn. Its conversation deleted while it was answered: an error when
+        the request named it; else the answer goes to the user's most recent conversation
+        (a new one when none is left) rather than being lost."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._history_io, self._history.add, turn)
+        except ConversationNotFoundError:
+            if named:
+                raise
+        log.info("default conversation deleted mid-answer user=%s", turn.user_id)
+        fallback = replace(turn, conversation_id=None)
+        return await loop.run_in_executor(self._history_io, self._history.add, fallback)
 
     async def _generate(
         self,

@@ -1,4 +1,5 @@
-"""The user's conversations: list, create, rename, delete (with their turns), and "forget"
+"""The user's conversations: list (a page at a time), create (up to
+`server.max_conversations` each: 409 past it), rename, delete (with their turns), and "forget"
 (memory starts fresh, the history stays). Another user's conversation answers 404 like a
 missing one, never 403: ids of other users' conversations are not confirmed.
 Unsafe methods need a same-origin request (factory.guard), as everywhere under /api."""
@@ -7,12 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from ragcode.history.protocol import Conversation
-from ragcode.server.deps import CurrentUser
+from ragcode.history.protocol import Conversation, TooManyConversationsError, clean_title
+from ragcode.server.deps import CurrentUser, StateDep
 from ragcode.server.routes_history import CONVERSATION_NOT_FOUND, MAX_TURN_ID, HistoryDep
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
@@ -22,16 +23,6 @@ TITLE_MAX = 100
 ConversationId = Annotated[int, Path(ge=1, le=MAX_TURN_ID)]
 
 
-def _clean_title(value: str) -> str:
-    """One line, no control characters or lone surrogates, trimmed."""
-    kept = "".join(
-        " " if ch.isspace() else "\ufffd" if "\ud800" <= ch <= "\udfff" else ch
-        for ch in value
-        if ch.isspace() or ch.isprintable()
-    )
-    return " ".join(kept.split())
-
-
 class NewConversation(BaseModel):
     # None: named by its first question.
     title: str | None = Field(default=None, max_length=TITLE_MAX)
@@ -39,7 +30,7 @@ class NewConversation(BaseModel):
     @field_validator("title")
     @classmethod
     def _title(cls, value: str | None) -> str | None:
-        return None if value is None else (_clean_title(value) or None)
+        return None if value is None else (clean_title(value) or None)
 
 
 class Rename(BaseModel):
@@ -48,7 +39,7 @@ class Rename(BaseModel):
     @field_validator("title")
     @classmethod
     def _title(cls, value: str) -> str:
-        cleaned = _clean_title(value)
+        cleaned = clean_title(value)
         if not cleaned:
             raise ValueError("제목이 비어 있습니다.")
         return cleaned
@@ -56,6 +47,7 @@ class Rename(BaseModel):
 
 class ConversationList(BaseModel):
     conversations: list[dict[str, Any]]
+    next_before: int | None = None  # pass as `before` for the next page; None: no more
 
 
 class DeletedTurns(BaseModel):
@@ -69,18 +61,32 @@ def _found(conversation: Conversation | None) -> dict[str, Any]:
 
 
 @router.get("")
-async def list_conversations(user: CurrentUser, history: HistoryDep) -> ConversationList:
-    """Most recently active first, with turn counts."""
-    found = await run_in_threadpool(history.conversations, user.id)
-    return ConversationList(conversations=[c.as_dict() for c in found])
+async def list_conversations(
+    user: CurrentUser,
+    history: HistoryDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: Annotated[int | None, Query(ge=1, le=MAX_TURN_ID)] = None,
+) -> ConversationList:
+    """Most recently active first, with turn counts; `before`: the last id of a page."""
+    found = await run_in_threadpool(history.conversations, user.id, limit + 1, before)
+    page = found[:limit]
+    more = len(found) > limit
+    return ConversationList(
+        conversations=[c.as_dict() for c in page], next_before=page[-1].id if more else None
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_conversation(
-    user: CurrentUser, history: HistoryDep, body: NewConversation | None = None
+    user: CurrentUser, history: HistoryDep, state: StateDep, body: NewConversation | None = None
 ) -> dict[str, Any]:
     title = body.title if body is not None else None
-    return _found(await run_in_threadpool(history.create_conversation, user.id, title))
+    limit = state.core.settings.server.max_conversations
+    try:
+        made = await run_in_threadpool(history.create_conversation, user.id, title, limit)
+    except TooManyConversationsError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    return _found(made)
 
 
 @router.patch("/{conversation_id}")

@@ -41,6 +41,16 @@ export class ChatView {
 
   scroll() { this.container.scrollTop = this.container.scrollHeight; }
 
+  // Another conversation is shown: answers still coming for this one are not drawn into it.
+  reset() { this.bubbles.clear(); }
+
+  // "기억 지우기" done: a marker where memory starts afresh (the history above stays).
+  forgotten() {
+    const marker = el("div", "marker forgotten");
+    marker.append(el("span", "forgotten-text", t("forgotten")), " · ", timeTag(new Date()));
+    this.place(marker, false);
+  }
+
   userBubble(text, mode, { prepend = false, time = new Date() } = {}) {
     const wrapper = el("div", "message user");
     wrapper.append(meta("you", mode, time));
@@ -168,6 +178,7 @@ export class ChatView {
       body.textContent = t("greeting").replace("{name}", body.dataset.i18nName);
     }
     for (const node of this.container.querySelectorAll(".marker-text")) node.textContent = t("restored");
+    for (const node of this.container.querySelectorAll(".forgotten-text")) node.textContent = t("forgotten");
     for (const node of this.container.querySelectorAll(".truncated > span")) node.textContent = t("truncated");
     for (const node of this.container.querySelectorAll(".truncated .continue")) node.textContent = t("continue");
   }

@@ -35,6 +35,10 @@ const STRINGS = {
     notSynced: "아직 색인 안 함", summaries: "요약", syncNow: "지금 동기화",
     sync_queued: "동기화 대기 중", sync_syncing: "동기화 중…", wholeFile: "파일 전체",
     fileAtCommit: "저장소에 색인된 커밋의 파일:",
+    conversations: "대화", newConversation: "새 대화", untitled: "(제목 없음)", rename: "이름 바꾸기",
+    renamePrompt: "대화의 새 이름", noConversations: "대화가 없습니다. 질문하면 새 대화가 시작됩니다.",
+    confirmDeleteConversation: "대화 \"{title}\"와 그 기록을 지울까요?", moreConversations: "대화 더 보기",
+    forget: "기억 지우기", forgotten: "기억을 지웠습니다. 이후 질문은 위 대화를 기억하지 않습니다",
     modes: {
       normal: "일반 대화", translation: "번역 (한↔영)", grammar: "문법 교정", sentiment: "감성 분석",
       extraction: "연락처 추출", pii: "개인정보 마스킹", "step-by-step": "단계별 추론",
@@ -76,6 +80,12 @@ const STRINGS = {
     notSynced: "Not indexed yet", summaries: "summaries", syncNow: "Sync now",
     sync_queued: "Sync queued", sync_syncing: "Syncing…", wholeFile: "Whole file",
     fileAtCommit: "The file at the repository's indexed commit:",
+    conversations: "Conversations", newConversation: "New conversation", untitled: "(untitled)",
+    rename: "Rename", renamePrompt: "New name of the conversation",
+    noConversations: "No conversations yet. Ask a question to start one.",
+    confirmDeleteConversation: "Delete the conversation \"{title}\" and its history?",
+    moreConversations: "More conversations",
+    forget: "Forget memory", forgotten: "Memory cleared. Later questions do not remember the conversation above",
     modes: {
       normal: "Conversation", translation: "Translation (ko↔en)", grammar: "Grammar",
       sentiment: "Sentiment", extraction: "Contact extraction", pii: "PII masking",

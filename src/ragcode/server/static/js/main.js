@@ -1,7 +1,9 @@
-// Wires the page: login or chat, the socket, the mode selector (remembered), history, uploads.
+// Wires the page: login or chat, the socket, the mode selector (remembered), conversations
+// with their history, uploads.
 import { api } from "./api.js";
 import { ApiKeys } from "./apikeys.js";
 import { ChatView } from "./chat.js";
+import { Conversations } from "./conversations.js";
 import { Documents } from "./documents.js";
 import { applyTranslations, modeLabel, t, toggleLanguage } from "./i18n.js";
 import { Repos } from "./repos.js";
@@ -16,6 +18,9 @@ const chat = new ChatView($("messages"), { onContinue: continueAnswer });
 const documents = new Documents({ list: $("documents"), input: $("upload-input"), chat, notify });
 const apiKeys = new ApiKeys({ form: $("apikey-form"), name: $("apikey-name"), list: $("apikeys"), created: $("apikey-created"), notify });
 const repos = new Repos({ list: $("repos"), notify });
+const conversations = new Conversations({
+  list: $("conversations"), more: $("more-conversations"), notify, onSelect: showConversation,
+});
 
 function notify(text, timeout = 4000) {
   const notice = $("notice");
@@ -38,8 +43,13 @@ function fillModes() {
   select.value = MODES.includes(saved) ? saved : "normal";
 }
 
+// A page of the selected conversation's turns; a page that arrives after the user switched to
+// another conversation is dropped (turns of two conversations never mix on screen).
 async function loadHistory(before) {
-  const page = await api.history(before);
+  const conversation = conversations.current;
+  if (!conversation) { $("load-more").hidden = true; return 0; }
+  const page = await api.history(before, conversation);
+  if (conversation !== conversations.current) return 0;
   const turns = before ? [...page.turns].reverse() : page.turns;
   for (const turn of turns) chat.historyTurn(turn, { prepend: Boolean(before) });
   oldestTurn = page.next_before;
@@ -72,6 +82,7 @@ function sessionEnded(message) {
   $("messages").replaceChildren();
   apiKeys.clear();
   repos.clear();
+  conversations.clear();
   showAuth();
   $("auth-error").textContent = message;
 }
@@ -80,8 +91,24 @@ function onSocketMessage(message) {
   if (message.type === "pong") return;
   if (message.status === "progress") documents.progress(message);
   else if (message.status === "document") documents.state(message.document);
-  else if (message.request_id) chat.handle(message);
+  else if (message.request_id) {
+    chat.handle(message);
+    if (message.status === "completed" && message.conversation_id) conversations.saved(message.conversation_id);
+    if (message.error?.code === "unknown_conversation") conversations.refresh();
+  }
   else if (message.status === "error") notify(message.error.message);
+}
+
+// The chat shows one conversation: its history, then what is asked in it.
+async function showConversation(id) {
+  chat.reset(); // answers still streaming for the previous one stay out of this view
+  $("messages").replaceChildren();
+  oldestTurn = null;
+  $("load-more").hidden = true;
+  const shown = await loadHistory().catch((error) => { notify(error.message); return 0; });
+  if (id !== conversations.current) return;
+  if (shown) chat.restored();
+  else chat.greeting($("who").textContent);
 }
 
 async function showMain(username) {
@@ -89,9 +116,8 @@ async function showMain(username) {
   $("main").hidden = false;
   $("who").textContent = username;
   fillModes();
-  $("messages").replaceChildren();
-  if (await loadHistory()) chat.restored();
-  else chat.greeting(username);
+  await conversations.open(username);
+  await showConversation(conversations.current);
   await documents.refresh();
   apiKeys.clear();
   await apiKeys.refresh();
@@ -119,13 +145,18 @@ async function authenticate(action) {
   }
 }
 
+// Every request names the conversation shown (none yet: the server starts one).
+function inConversation() {
+  return conversations.current ? { conversation_id: conversations.current } : {};
+}
+
 function send() {
   const input = $("input");
   const body = input.value.trim();
   if (!body || !socket) return;
   const mode = $("mode-select").value;
   chat.userBubble(body, mode);
-  const requestId = socket.request(mode, body);
+  const requestId = socket.request(mode, body, inConversation());
   chat.assistantBubble(requestId, mode, { question: body });
   input.value = "";
 }
@@ -135,7 +166,7 @@ function send() {
 function continueAnswer({ mode, question, soFar }) {
   if (!socket) return;
   chat.userBubble(t("continue"), mode);
-  const requestId = socket.request(mode, question, { continue_from: soFar });
+  const requestId = socket.request(mode, question, { ...inConversation(), continue_from: soFar });
   chat.assistantBubble(requestId, mode, { question, soFar });
 }
 
@@ -143,7 +174,7 @@ function bind() {
   $("auth-form").addEventListener("submit", (event) => { event.preventDefault(); authenticate("login"); });
   $("signup-button").addEventListener("click", () => authenticate("signup"));
   for (const button of document.querySelectorAll(".lang-toggle")) {
-    button.addEventListener("click", () => { toggleLanguage(); fillModes(); chat.relabel(); });
+    button.addEventListener("click", () => { toggleLanguage(); fillModes(); chat.relabel(); conversations.render(); });
   }
   $("mode-select").addEventListener("change", (event) => localStorage.setItem("ragcode.mode", event.target.value));
   $("composer").addEventListener("submit", (event) => { event.preventDefault(); send(); });
@@ -156,6 +187,7 @@ function bind() {
     socket = null;
     apiKeys.clear(); // the key shown once must not outlive the session on this tab
     repos.clear();
+    conversations.clear();
     $("messages").replaceChildren();
     await api.logout().catch(() => {});
     showAuth();
@@ -163,9 +195,14 @@ function bind() {
   $("clear-history").addEventListener("click", async () => {
     if (!confirm(t("confirmClear"))) return;
     await api.clearHistory();
-    $("messages").replaceChildren();
-    $("load-more").hidden = true;
-    chat.greeting($("who").textContent);
+    conversations.current = null;
+    conversations.remember();
+    await conversations.refresh();
+    await showConversation(null);
+  });
+  $("new-conversation").addEventListener("click", () => conversations.create());
+  $("forget-memory").addEventListener("click", async () => {
+    if (await conversations.forget()) chat.forgotten();
   });
 }
 
