@@ -14,6 +14,20 @@ import pytest
 
 from tests.server_support import PASSWORD
 
+# The sample module the chat tests upload: two documented functions.
+GREETER_PY = b'''def greet(name):
+    """Return a friendly greeting for a person."""
+    message = "Hello, " + name
+    print(message)
+    return message
+
+
+def farewell(name):
+    """Say goodbye to a person."""
+    message = "Bye, " + name
+    print(message)
+    return message
+'''
 CHROMIUM = shutil.which("chromium")
 ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",

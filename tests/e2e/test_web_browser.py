@@ -22,25 +22,12 @@ from ragcode.ingest.summary_prompt import SUMMARY_SYSTEM
 from ragcode.llm.protocol import ChatMessage
 from ragcode.server.eta import remaining_text
 from ragcode.server.factory import create_app
-from tests.browser_support import sign_up
+from tests.browser_support import GREETER_PY, sign_up
 from tests.server_support import make_server
 from tests.web_server import free_port, running_server
 
 pytestmark = pytest.mark.e2e
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-GREETER_PY = b'''def greet(name):
-    """Return a friendly greeting for a person."""
-    message = "Hello, " + name
-    print(message)
-    return message
-
-
-def farewell(name):
-    """Say goodbye to a person."""
-    message = "Bye, " + name
-    print(message)
-    return message
-'''
 SUMMARIES = {
     "greet": "이름을 받아 인사말을 만들어 출력하고 돌려준다.",
     "farewell": "이름을 받아 작별 인사를 출력하고 돌려준다.",

@@ -278,12 +278,14 @@ def test_the_list_comes_a_page_at_a_time(history: HistoryStore) -> None:
 
 
 def test_postgres_a_conversation_deleted_while_its_turn_is_saved_is_not_found(
-    open_history: Opener, request: pytest.FixtureRequest
+    pg_database: str,
 ) -> None:
-    history = open_history()
-    if isinstance(history, SqliteHistory):
-        pytest.skip("SQLite writes one at a time: no delete runs inside a save")
+    """PostgreSQL only: SQLite writes one at a time, so no delete runs inside a save there."""
     import psycopg
+
+    from ragcode.history.postgres import PostgresHistory
+
+    history = PostgresHistory(pg_database)
 
     doomed = history.create_conversation(ALICE)
     outcome: list[BaseException | StoredTurn] = []
@@ -294,12 +296,15 @@ def test_postgres_a_conversation_deleted_while_its_turn_is_saved_is_not_found(
         except BaseException as exc:  # the test reports what was raised
             outcome.append(exc)
 
-    with psycopg.connect(request.getfixturevalue("pg_database")) as deleting:
+    with psycopg.connect(pg_database) as deleting:
         deleting.execute("DELETE FROM history_conversations WHERE id = %s", (doomed.id,))
         saver = threading.Thread(target=save)
         saver.start()
         time.sleep(0.5)  # the save waits for the uncommitted delete
         deleting.commit()
     saver.join(10)
-    assert len(outcome) == 1 and isinstance(outcome[0], ConversationNotFoundError), outcome
-    assert history.list(ALICE, 10) == []
+    try:
+        assert len(outcome) == 1 and isinstance(outcome[0], ConversationNotFoundError), outcome
+        assert history.list(ALICE, 10) == []
+    finally:
+        history.close()

@@ -41,8 +41,12 @@ class RecordingHistory:
         self.read.set()
         return []
 
-    def add(self, turn: NewTurn) -> None:
+    def add(self, turn: NewTurn) -> StoredTurn:
         self.calls.append(("add", threading.current_thread().name))
+        return StoredTurn(
+            1, turn.user_id, turn.request_id, datetime.now(UTC), turn.mode, turn.question,
+            turn.answer, turn.references, turn.standalone_question, turn.conversation_id or 7,
+        )  # fmt: skip
 
 
 def no_code() -> Any:
@@ -78,3 +82,4 @@ def test_memory_is_read_while_every_generation_thread_is_busy() -> None:
     assert [name for name, _ in history.calls] == ["conversation", "recent", "add"]
     assert all(thread.startswith("history") for _, thread in history.calls)
     assert sent[-1].model_dump()["status"] == "completed"
+    assert sent[-1].model_dump()["conversation_id"] == 7

@@ -10,7 +10,6 @@ import time
 from typing import Any
 
 # boto3 is a dev dependency (pyproject `dev`): a missing one must fail the run, not skip it.
-import boto3
 import numpy as np
 import pytest
 from botocore.response import StreamingBody
@@ -18,6 +17,7 @@ from botocore.stub import ANY, Stubber
 
 from ragcode.embeddings.protocol import EmbeddingError
 from ragcode.embeddings.sagemaker import SageMakerEmbedder
+from tests import aws_stubs as stubs
 
 pytestmark = pytest.mark.unit
 
@@ -29,20 +29,11 @@ EXPECTED = {
 
 
 def runtime_client() -> Any:
-    return boto3.client(
-        "sagemaker-runtime", region_name="ap-northeast-2",
-        aws_access_key_id="test", aws_secret_access_key="test",
-    )  # fmt: skip
+    return stubs.runtime_client("sagemaker-runtime")
 
 
 def captured_bodies(client: Any) -> list[dict[str, Any]]:
-    bodies: list[dict[str, Any]] = []
-
-    def capture(params: dict[str, Any], **_: Any) -> None:
-        bodies.append(json.loads(params["Body"]))
-
-    client.meta.events.register("before-parameter-build.sagemaker-runtime.*", capture)
-    return bodies
+    return stubs.captured_bodies(client, "sagemaker-runtime")
 
 
 def response(payload: object) -> dict[str, Any]:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 # boto3 is a dev dependency (pyproject `dev`): a missing one must fail the run, not skip it.
-import boto3
 import numpy as np
 import pytest
 from botocore.exceptions import EventStreamError
@@ -21,6 +19,9 @@ from ragcode.embeddings.protocol import EmbeddingError
 from ragcode.llm.bedrock import BedrockLLM
 from ragcode.llm.errors import LLMRequestError, LLMThrottled, LLMUnavailable
 from ragcode.llm.protocol import ChatMessage, LLMError
+from tests import aws_stubs as stubs
+
+FakeEventStream = stubs.FakeEventStream
 
 pytestmark = pytest.mark.unit
 
@@ -34,36 +35,8 @@ MESSAGES = [
 ]
 
 
-class FakeEventStream(dict[str, Any]):
-    """Stands in for botocore's EventStream. Stubber validates a response by iterating it
-    like a dict, so iteration yields the events only once `armed` (after add_response)."""
-
-    def __init__(self, events: list[Any]) -> None:
-        super().__init__()
-        self.events = events
-        self.armed = False
-        self.closed = False
-
-    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
-        if not self.armed:
-            return super().__iter__()
-        return self._play()
-
-    def _play(self) -> Iterator[Any]:
-        for event in self.events:
-            if isinstance(event, Exception):
-                raise event
-            yield event
-
-    def close(self) -> None:
-        self.closed = True
-
-
 def runtime_client() -> Any:
-    return boto3.client(
-        "bedrock-runtime", region_name="ap-northeast-2",
-        aws_access_key_id="test", aws_secret_access_key="test",
-    )  # fmt: skip
+    return stubs.runtime_client("bedrock-runtime")
 
 
 def delta(text: str) -> dict[str, Any]:

@@ -9,13 +9,11 @@ import struct
 import sys
 import threading
 import zlib
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
 # boto3 is a dev dependency (pyproject `dev`): a missing one must fail the run, not skip it.
-import boto3
 import pytest
 from botocore.exceptions import EventStreamError
 from botocore.response import StreamingBody
@@ -24,6 +22,9 @@ from botocore.stub import ANY, Stubber
 from ragcode.llm.errors import LLMRequestError, LLMThrottled, LLMTimeout, LLMUnavailable
 from ragcode.llm.protocol import ChatMessage, LLMError
 from ragcode.llm.sagemaker import SageMakerLLM
+from tests import aws_stubs as stubs
+
+FakeEventStream = stubs.FakeEventStream
 
 pytestmark = pytest.mark.unit
 
@@ -43,47 +44,12 @@ CHAT = [
 ]
 
 
-class FakeEventStream(dict[str, Any]):
-    """Stands in for botocore's EventStream. Stubber validates a response by iterating it
-    like a dict, so iteration yields the events only once `armed` (after add_response)."""
-
-    def __init__(self, events: list[Any]) -> None:
-        super().__init__()
-        self.events = events
-        self.armed = False
-        self.closed = False
-
-    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
-        if not self.armed:
-            return super().__iter__()
-        return self._play()
-
-    def _play(self) -> Iterator[Any]:
-        for event in self.events:
-            if isinstance(event, Exception):
-                raise event
-            yield event
-
-    def close(self) -> None:
-        self.closed = True
-
-
 def runtime_client() -> Any:
-    return boto3.client(
-        "sagemaker-runtime", region_name="ap-northeast-2",
-        aws_access_key_id="test", aws_secret_access_key="test",
-    )  # fmt: skip
+    return stubs.runtime_client("sagemaker-runtime")
 
 
 def captured_bodies(client: Any) -> list[dict[str, Any]]:
-    """The JSON bodies the client is asked to send (compared parsed, not as strings)."""
-    bodies: list[dict[str, Any]] = []
-
-    def capture(params: dict[str, Any], **_: Any) -> None:
-        bodies.append(json.loads(params["Body"]))
-
-    client.meta.events.register("before-parameter-build.sagemaker-runtime.*", capture)
-    return bodies
+    return stubs.captured_bodies(client, "sagemaker-runtime")
 
 
 def parts(data: bytes, size: int) -> list[dict[str, Any]]:
