@@ -74,6 +74,21 @@ def sse_deltas(lines: Iterator[str]) -> Generator[str, None, FinishReason]:
     return finish_reason(reason)
 
 
+def chat_body(
+    messages: list[dict[str, str]], max_tokens: int, temperature: float, stop: Sequence[str],
+    *, stream: bool = True,
+) -> dict[str, Any]:  # fmt: skip
+    """The chat-completions request body that OpenAI-compatible servers and the SageMaker
+    chat containers (TGI, LMI/vLLM) both take."""
+    body: dict[str, Any] = {
+        "messages": messages, "max_tokens": max_tokens, "temperature": temperature,
+        "stream": stream,
+    }  # fmt: skip
+    if stop:
+        body["stop"] = list(stop)
+    return body
+
+
 class OpenAICompatLLM:
     def __init__(
         self,
@@ -119,16 +134,9 @@ class OpenAICompatLLM:
         temperature: float,
         stop: Sequence[str],
     ) -> dict[str, Any]:
-        payload: dict[str, Any] = {
-            "model": self._model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
-            "max_tokens": min(max_tokens, self._max_tokens or max_tokens),
-            "temperature": temperature,
-            "stream": True,
-        }
-        if stop:
-            payload["stop"] = list(stop)
-        return payload
+        turns = [{"role": m.role, "content": m.content} for m in messages]
+        body = chat_body(turns, min(max_tokens, self._max_tokens or max_tokens), temperature, stop)
+        return {"model": self._model, **body}
 
     def stream(
         self,

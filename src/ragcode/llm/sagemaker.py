@@ -16,7 +16,7 @@ from typing import Any
 
 from ragcode.llm import aws
 from ragcode.llm.errors import LLMRequestError, LLMThrottled, LLMUnavailable
-from ragcode.llm.openai_compat import sse_deltas
+from ragcode.llm.openai_compat import chat_body, sse_deltas
 from ragcode.llm.protocol import ChatMessage, FinishReason, LLMError
 
 THROTTLED = frozenset({"ThrottlingException", "TooManyRequestsException"})
@@ -153,15 +153,8 @@ class SageMakerLLM:
         temperature: float,
         stop: Sequence[str],
     ) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "messages": to_chat(messages),
-            "max_tokens": min(max_tokens, self._max_tokens or max_tokens),
-            "temperature": temperature,
-            "stream": self._streaming,
-        }
-        if stop:
-            body["stop"] = list(stop)
-        return body
+        limit = min(max_tokens, self._max_tokens or max_tokens)
+        return chat_body(to_chat(messages), limit, temperature, stop, stream=self._streaming)
 
     def _answer(self, client: Any, body: str) -> str:
         response = client.invoke_endpoint(
