@@ -1,6 +1,9 @@
 """Hybrid search latency (p50/p95) on synthetic stores of 10k and 100k units.
 
-Run: ``python bench/bench_search.py`` (``--sizes 10000,100000`` by default).
+Run: ``python bench/bench_search.py`` (``--sizes 10000,100000`` by default). ``--engines
+fts5,tantivy`` (the default) measures the embedded store's two lexical engines on the same
+store in one run, side by side with ratios (``store.lexical_engine``); ``--engines tantivy``
+measures one.
 
 The store is filled directly with synthetic ``IndexEntry`` rows (random unit vectors of dim
 512, Zipf-distributed Korean/English tokens), ~200 units per file record; the store grows from
@@ -236,6 +239,9 @@ class SizeResult:
     first_query_ms: float
     after_file_write_ms: float  # median first search after one 200-unit file is written
     after_summary_write_ms: float  # median first search after one summary is written
+    # ...after a 200-unit file written inside bulk_writes(), as `ragcode index` and uploads
+    # write (the tantivy engine catches up at the end of the block, in the writer)
+    after_bulk_write_ms: float
     latencies_ms: list[float]
     stages_ms: dict[str, float]  # mean per query
     slowest: tuple[str, float]
@@ -267,11 +273,12 @@ def search_ms(app: App, query: str) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def after_writes(app: App, factory: EntryFactory, rounds: int = 5) -> tuple[float, float]:
-    """Median time of the first search after a file write and after a summary write: what a
-    user searching while an upload is indexed or summaries are written waits for. Each round
-    removes its file again, so the store keeps its size."""
-    file_ms, summary_ms = [], []
+def after_writes(app: App, factory: EntryFactory, rounds: int = 5) -> tuple[float, float, float]:
+    """Median time of the first search after a file write, after a summary write, and after
+    a file write inside bulk_writes(): what a user searching while an upload is indexed or
+    summaries are written waits for. Each round removes its files again (inside
+    bulk_writes()), so the store keeps its size and every round starts caught up."""
+    file_ms, summary_ms, bulk_ms = [], [], []
     rng = np.random.default_rng(7)
     for i in range(rounds):
         record, entries = factory.file(90_000 + i, 90_000_000 + 1_000 * i, 200)
@@ -283,8 +290,14 @@ def after_writes(app: App, factory: EntryFactory, rounds: int = 5) -> tuple[floa
             vector=vector / np.linalg.norm(vector), model="bench",
         )  # fmt: skip
         summary_ms.append(search_ms(app, QUERIES[-1 - i]))
-        app.store.remove_files(ROOT, [record.path])
-    return float(np.median(file_ms)), float(np.median(summary_ms))
+        bulk_record, bulk_entries = factory.file(95_000 + i, 95_000_000 + 1_000 * i, 200)
+        with app.store.bulk_writes():
+            app.store.replace_file(bulk_record, bulk_entries)
+        bulk_ms.append(search_ms(app, QUERIES[10 + i]))
+        with app.store.bulk_writes():
+            app.store.remove_files(ROOT, [record.path, bulk_record.path])
+        app.searcher.search(WARMUP[0], top_k=10)  # the removal applied before the next round
+    return float(np.median(file_ms)), float(np.median(summary_ms)), float(np.median(bulk_ms))
 
 
 def measure(
@@ -305,11 +318,41 @@ def measure(
     stages = {label: secs * 1000 / len(QUERIES) for label, secs in watch.reset().items()}
     stages["fusion+rerank+rest"] = float(np.mean(latencies)) - sum(stages.values())
     worst = int(np.argmax(latencies))
-    file_ms, summary_ms = after_writes(app, factory)
+    file_ms, summary_ms, bulk_ms = after_writes(app, factory)
     return SizeResult(
-        units, gen_s, write_s, first_ms, file_ms, summary_ms, latencies, stages,
+        units, gen_s, write_s, first_ms, file_ms, summary_ms, bulk_ms, latencies, stages,
         (QUERIES[worst], latencies[worst]), hits / len(QUERIES),
     )  # fmt: skip
+
+
+def compare(results: dict[str, list[SizeResult]]) -> None:
+    """The first engine against the last, size by size: absolute times and their ratio."""
+    names = list(results)
+    base, new = names[0], names[-1]
+    metrics: list[tuple[str, Callable[[SizeResult], float]]] = [
+        ("first query after the bulk writes ms", lambda r: r.first_query_ms),
+        ("first query after a file write ms", lambda r: r.after_file_write_ms),
+        ("first query after a summary write ms", lambda r: r.after_summary_write_ms),
+        ("first query after a bulk_writes file ms", lambda r: r.after_bulk_write_ms),
+        ("p50 ms", lambda r: r.percentile(50)),
+        ("p95 ms", lambda r: r.percentile(95)),
+        ("mean ms", lambda r: float(np.mean(r.latencies_ms))),
+    ]
+    for field in LEXICAL_FIELDS:
+        label = f"lexical {field}"
+        metrics.append((f"{label} ms", lambda r, label=label: r.stages_ms.get(label, 0.0)))
+    metrics.append(("vector (2 fields) ms", lambda r: r.stages_ms.get("vector (2 fields)", 0.0)))
+    header = []
+    for r in results[base]:
+        header += [f"{r.units:,} {base}", f"{r.units:,} {new}", f"{base}/{new}"]
+    width = max(len(label) for label, _ in metrics)
+    out(f"  {'':<{width}}" + "".join(f"  {h:>16}" for h in header))
+    for label, get in metrics:
+        cells = []
+        for old_r, new_r in zip(results[base], results[new], strict=True):
+            a, b = get(old_r), get(new_r)
+            cells += [f"{a:.1f}", f"{b:.1f}", f"{a / b:.1f}x" if b > 0 else "-"]
+        out(f"  {label:<{width}}" + "".join(f"  {c:>16}" for c in cells))
 
 
 def report(results: list[SizeResult]) -> None:
@@ -320,6 +363,7 @@ def report(results: list[SizeResult]) -> None:
         ("first query after writes ms", [f"{r.first_query_ms:.0f}" for r in results]),
         ("first query after a file write", [f"{r.after_file_write_ms:.1f}" for r in results]),
         ("first query after a summary", [f"{r.after_summary_write_ms:.1f}" for r in results]),
+        ("first query after bulk_writes", [f"{r.after_bulk_write_ms:.1f}" for r in results]),
         ("p50 ms", [f"{r.percentile(50):.1f}" for r in results]),
         ("p95 ms", [f"{r.percentile(95):.1f}" for r in results]),
         ("mean ms", [f"{np.mean(r.latencies_ms):.1f}" for r in results]),
@@ -359,29 +403,53 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=200, help="units per file record")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--data-dir", type=Path, help="empty dir for the store (default: temp)")
+    parser.add_argument(
+        "--engines", default="fts5,tantivy", help="lexical engines (store.lexical_engine)"
+    )
     args = parser.parse_args()
     sizes = sorted(int(size) for size in args.sizes.split(","))
+    engines = [engine.strip() for engine in args.engines.split(",") if engine.strip()]
     out(f"start: {load_note()}")
+    vocab = build_vocabulary(TextAnalyzer(), np.random.default_rng(args.seed))
+    factory = EntryFactory(vocab, args.seed)
+    results: dict[str, list[SizeResult]] = {engine: [] for engine in engines}
     with data_dir_for(args.data_dir) as data_dir:
-        # The store's and the search pipeline's latency: query expansion (an LLM call) is
-        # measured by bench_expand.py.
-        app = build_app(load_settings(data_dir=data_dir, search={"expand_query": False}))
-        try:
-            vocab = build_vocabulary(app.analyzer, np.random.default_rng(args.seed))
-            factory = EntryFactory(vocab, args.seed)
-            app.embedder.embed(["load the model"])
-            watch = instrument(app)
-            results, have = [], app.store.status().units
-            for size in sizes:
-                gen_s, write_s = grow(app, factory, have, size, args.batch)
-                have = max(have, size)
-                results.append(measure(app, factory, watch, have, gen_s, write_s))
-                out(f"  measured {have:,} units ({load_note()})")
-        finally:
-            app.close()
+        have = 0
+        for size in sizes:
+            # A new app per engine and size: its first query reads the vector matrices and
+            # (tantivy) catches its index up with every write since the last size.
+            for n, engine in enumerate(engines):
+                app = open_app(data_dir, engine)
+                try:
+                    gen_s = write_s = 0.0
+                    if n == 0:  # the first engine's app writes; the others find the units
+                        have = max(have, app.store.status().units)
+                        gen_s, write_s = grow(app, factory, have, size, args.batch)
+                        have = max(have, size)
+                    watch = instrument(app)
+                    results[engine].append(measure(app, factory, watch, have, gen_s, write_s))
+                finally:
+                    app.close()
+                out(f"  measured {have:,} units, {engine} ({load_note()})")
     out(f"{len(QUERIES)} queries, top_k=10, after {len(WARMUP)} warm-up queries")
-    report(results)
+    for engine, measured in results.items():
+        out(f"lexical engine {engine}:")
+        report(measured)
+    if len(engines) > 1:
+        out(f"side by side ({engines[0]}/{engines[-1]}: how many times faster {engines[-1]} is):")
+        compare(results)
     out(f"end:   {load_note()}")
+
+
+def open_app(data_dir: Path, engine: str) -> App:
+    # The store's and the search pipeline's latency: query expansion (an LLM call) is
+    # measured by bench_expand.py.
+    settings = load_settings(
+        data_dir=data_dir, search={"expand_query": False}, store={"lexical_engine": engine}
+    )
+    app = build_app(settings)
+    app.embedder.embed(["load the model"])
+    return app
 
 
 if __name__ == "__main__":

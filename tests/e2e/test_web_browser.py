@@ -99,7 +99,8 @@ def test_chat_upload_code_and_history(browser: object, scripted_url: str) -> Non
         "#upload-input",
         files=[{"name": "greeter.py", "mimeType": "text/x-python", "buffer": GREETER_PY}],
     )
-    page.wait_for_selector(".unit-summary >> nth=1", timeout=30000)
+    page.wait_for_selector(".unit-summary >> nth=1", state="attached", timeout=30000)
+    page.click(".upload-card .unit-toggle")  # the summaries are collapsed in the card
     summaries = page.inner_text(".unit-summaries")
     assert SUMMARIES["greet"] in summaries and SUMMARIES["farewell"] in summaries
     page.wait_for_selector(".document .state-ready")

@@ -233,7 +233,8 @@ def test_references_show_lines_retrievers_score_and_the_description(browser: Any
         files=[{"name": "greeter.py", "mimeType": "text/x-python", "buffer": GREETER_PY}],
     )
     page.wait_for_selector(".document .state-ready", timeout=30000)
-    page.wait_for_selector(".unit-summary >> nth=1", timeout=30000)
+    page.wait_for_selector(".unit-summary >> nth=1", state="attached", timeout=30000)
+    page.click(".upload-card .unit-toggle")  # the summaries are collapsed in the card
     card = page.inner_text(".unit-summaries")
     assert DESCRIPTIONS["greet"] in card and DESCRIPTIONS["farewell"] in card
     assert "검색어" not in card and "예상 질문" not in card

@@ -55,28 +55,52 @@ def test_real_model_streams_an_english_translation(make_app: Callable[..., App])
 
 
 PII_TEXT = "홍길동 님 연락처는 010-9876-5432, hong@example.com, 주민번호 800101-1234567"
-PII_NUMBERS = ("010-9876-5432", "9876-5432", "hong@example.com", "800101", "1234567")
+PII_SECRETS = ("홍길동", "010-9876-5432", "9876-5432", "hong@example.com", "800101", "1234567")
 
 
 def test_real_model_pii_mode_never_shows_or_stores_numbers(make_app: Callable[..., App]) -> None:
-    """What the product guarantees: phone numbers, e-mails and resident numbers are masked
-    by regex before the model and after it, so neither the stream, the answer, the history
-    nor the database file holds them. Names are left to the model, best effort (the 0.5B
-    model leaves most of them, "홍길동" included), so nothing is asserted about them."""
+    """What the product guarantees: what the deterministic layer finds (here a name with a
+    title, a phone number, an e-mail, a resident number) is masked before the model and after
+    it, so neither the stream, the answer, the history nor the database file holds it."""
     messages, history, raw = ask_real(make_app, "pii", PII_TEXT, 64)
     final = messages[-1]
     assert final["status"] == "completed", final
     streamed = "".join(m["delta"] for m in messages if m["status"] == "proceeding")
     stored = json.dumps(history, ensure_ascii=False)
-    for secret in PII_NUMBERS:
+    for secret in PII_SECRETS:
         for where in (streamed, final["msg"], stored):
             assert secret not in where, (secret, where)
         assert secret.encode() not in raw
     assert not has_pattern_pii(final["msg"]) and not has_pattern_pii(stored)
     # The model rewrote the premasked text: the placeholders it was given are in its answer,
     # and the history keeps that masked text for the question too.
-    for placeholder in ("[전화번호]", "[이메일]", "[주민등록번호]"):
+    for placeholder in ("[이름]", "[전화번호]", "[이메일]", "[주민등록번호]"):
         assert placeholder in final["msg"], final["msg"]
     assert "연락처" in final["msg"]
     assert history[0]["question"] == history[0]["answer"] == final["msg"]
     assert history[0]["mode"] == "pii"
+
+
+# Issue 15 item 15: the name and the account number came back unmasked.
+ISSUE_PII = (
+    "김민지 고객님(010-1234-5678, minji.kim@example.com)의 주민등록번호 950101-2345678로 "
+    "계좌 123-456-789012 개설을 요청하셨습니다."
+)
+ISSUE_SECRETS = (
+    "김민지", "민지", "010-1234-5678", "1234-5678", "minji.kim@example.com", "950101",
+    "2345678", "123-456-789012", "789012",
+)  # fmt: skip
+
+
+def test_real_model_pii_mode_masks_the_issue_example(make_app: Callable[..., App]) -> None:
+    messages, history, raw = ask_real(make_app, "pii", ISSUE_PII, 128)
+    final = messages[-1]
+    assert final["status"] == "completed", final
+    streamed = "".join(m["delta"] for m in messages if m["status"] == "proceeding")
+    stored = json.dumps(history, ensure_ascii=False)
+    for secret in ISSUE_SECRETS:
+        for where in (streamed, final["msg"], stored):
+            assert secret not in where, (secret, where)
+        assert secret.encode() not in raw
+    for placeholder in ("[이름]", "[계좌번호]", "[주민등록번호]"):
+        assert placeholder in final["msg"], final["msg"]

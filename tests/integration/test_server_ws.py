@@ -49,7 +49,7 @@ def test_one_request_streams_then_completes(serve) -> None:  # type: ignore[no-u
     assert len(deltas) > 3 and "".join(deltas) == "안녕하세요, 무엇을 도와드릴까요?"
     assert messages[-1] == {
         "request_id": "r1", "status": "completed", "msg": "".join(deltas), "references": [],
-        "mode": "normal", "conversation_id": 1,
+        "mode": "normal", "conversation_id": 1, "turn_id": 1,
     }  # fmt: skip
 
 
@@ -138,7 +138,7 @@ def test_memory_is_rebuilt_from_history(serve) -> None:  # type: ignore[no-untyp
 
 
 PII_QUESTION = "홍길동 님 연락처는 010-9876-5432, hong@example.com, 주민번호 800101-1234567"
-PII_SECRETS = ("010-9876-5432", "hong@example.com", "800101-1234567", "1234567")
+PII_SECRETS = ("홍길동", "010-9876-5432", "hong@example.com", "800101-1234567", "1234567")
 
 
 def stored_bytes(client: TestClient) -> bytes:
@@ -154,14 +154,14 @@ def stored_bytes(client: TestClient) -> bytes:
     ],
 )
 def test_pii_mode_never_shows_or_stores_numbers(serve, name, llm_answer) -> None:  # type: ignore[no-untyped-def]
-    """Whatever the model does, phones, e-mails and resident numbers are masked in the answer,
-    the history and the database file; names are the model's part (best effort)."""
+    """Whatever the model does, phones, e-mails, resident numbers and the names the
+    deterministic layer finds are masked in the answer, the history and the database file."""
     llm = ScriptedLLM(llm_answer)
     client = serve(llm)
     with client.websocket_connect("/ws") as ws:
         send(ws, "p1", PII_QUESTION, mode="pii")
         final = reply(ws, "p1")[-1]
-    expected = "홍길동 님 연락처는 [전화번호], [이메일], 주민번호 [주민등록번호]"
+    expected = "[이름] 님 연락처는 [전화번호], [이메일], 주민번호 [주민등록번호]"
     assert llm.calls[0][-1].content == expected  # the model never saw the numbers
     assert final["status"] == "completed" and final["msg"] == expected
     turns = client.get("/api/history").json()["turns"]
@@ -175,12 +175,14 @@ def test_pii_mode_never_shows_or_stores_numbers(serve, name, llm_answer) -> None
 
 
 def test_pii_mode_keeps_names_the_model_masked(serve) -> None:  # type: ignore[no-untyped-def]
-    client = serve(ScriptedLLM(lambda m: m[-1].content.replace("홍길동", "[이름]")))
+    """A given name alone has no cue for the deterministic layer: the model's masking of it
+    is what the answer and the history keep."""
+    client = serve(ScriptedLLM(lambda m: m[-1].content.replace("영희", "[이름]")))
     with client.websocket_connect("/ws") as ws:
-        send(ws, "p2", PII_QUESTION, mode="pii")
+        send(ws, "p2", "영희가 010-9876-5432로 연락했어요", mode="pii")
         final = reply(ws, "p2")[-1]
-    assert final["msg"] == "[이름] 님 연락처는 [전화번호], [이메일], 주민번호 [주민등록번호]"
-    assert "홍길동".encode() not in stored_bytes(client)
+    assert final["msg"] == "[이름]가 [전화번호]로 연락했어요"
+    assert "영희".encode() not in stored_bytes(client)
 
 
 def test_llm_failure_is_a_user_message(serve) -> None:  # type: ignore[no-untyped-def]

@@ -53,7 +53,8 @@ from tests.old_stores import (
 pytestmark = pytest.mark.integration
 
 ALICE, BOB = 1, 2
-BACKENDS = ["sqlite", "postgres"]
+# "sqlite-tantivy": the embedded store with its lexical lists from tantivy (issue 13).
+BACKENDS = ["sqlite", "sqlite-tantivy", "postgres"]
 ORIGIN = SummaryOrigin(prompt="p1", model="m")  # what the summaries below are written with
 
 
@@ -97,10 +98,11 @@ Opener = Callable[..., CodeStore]
 def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
     """Opens stores (collections) of one fresh database of the backend; closes them after."""
     opened: list[CodeStore] = []
-    if request.param == "sqlite":
+    if request.param.startswith("sqlite"):
+        engine = "tantivy" if request.param == "sqlite-tantivy" else "fts5"
 
         def opener(collection: str = "code") -> CodeStore:
-            return SqliteStore(tmp_path / "index.sqlite3", collection=collection)
+            return SqliteStore(tmp_path / "index.sqlite3", collection, lexical_engine=engine)
 
     else:
         from ragcode.store.postgres import PostgresStore
@@ -680,12 +682,13 @@ def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OldSto
     tests/old_stores.OLD_UNITS, and an opener of its collections."""
     vectors = {unit.uid: vector(unit.seed) for unit in OLD_UNITS}
     opened: list[CodeStore] = []
-    if request.param == "sqlite":
+    if request.param.startswith("sqlite"):
         path = tmp_path / "index.sqlite3"
         write_sqlite_v4(path, vectors)
+        engine = "tantivy" if request.param == "sqlite-tantivy" else "fts5"
 
         def opener(collection: str = "code") -> CodeStore:
-            return SqliteStore(path, collection=collection)
+            return SqliteStore(path, collection, lexical_engine=engine)
 
         old = OldStore(opener, lambda: sqlite_schema(path), schema.SCHEMA_VERSION)
     else:

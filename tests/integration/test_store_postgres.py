@@ -23,7 +23,7 @@ from ragcode.store import pg_lexical, postgres
 from ragcode.store.pg_schema import configure, ensure_vector_index, vector_search_query
 from ragcode.store.postgres import PostgresStore
 from ragcode.store.protocol import EmbedderMismatchError, IndexEntry, StoreError, VectorField
-from ragcode.store.sqlite_store import SqliteStore
+from ragcode.store.sqlite_store import LexicalEngine, SqliteStore
 from tests.integration.test_store_contract import entry, put, record, uids, vector
 from tests.old_stores import OLD_UNITS, write_postgres_v2
 from tests.pg_server import PgServer, running_server
@@ -143,22 +143,29 @@ def test_stores_of_two_processes_see_each_other(pg_database: str) -> None:
 # --- lexical ranking -----------------------------------------------------------------
 
 
-def test_bm25_scores_equal_the_embedded_store(pg_database: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["fts5", "tantivy"])
+def test_bm25_scores_equal_the_embedded_store(
+    pg_database: str, tmp_path: Path, engine: LexicalEngine
+) -> None:
+    """Both embedded engines: tantivy's candidates are rescored as FTS5's bm25() scores
+    them (tests/integration/test_store_tantivy.py), so the lists and scores are the same."""
     rng = random.Random(5)
     words = [f"t{i}" for i in range(40)]
     entries = []
     for i in range(300):
         tokens = [rng.choice(words[: rng.randint(3, 40)]) for _ in range(rng.randint(1, 12))]
         entries.append(entry("a.py", f"f{i}", " ".join(tokens), i))
-    postgres, sqlite = PostgresStore(pg_database), SqliteStore(tmp_path / "index.sqlite3")
+    postgres = PostgresStore(pg_database)
+    sqlite = SqliteStore(tmp_path / "index.sqlite3", lexical_engine=engine)
     try:
         for store in (postgres, sqlite):
             store.replace_file(record("a.py"), entries)
         for query in (["t1"], ["t1", "t30"], ["t39", "t2", "t7"], ["t0", "t1", "t2", "t3"]):
             ours = postgres.lexical_search("code", query, 20)
-            fts5 = sqlite.lexical_search("code", query, 20)
-            assert uids(ours) == uids(fts5), query
-            assert [h.score for h in ours] == pytest.approx([h.score for h in fts5], rel=1e-6)
+            embedded = sqlite.lexical_search("code", query, 20)
+            assert uids(ours) == uids(embedded), query
+            expected = [h.score for h in embedded]
+            assert [h.score for h in ours] == pytest.approx(expected, rel=1e-6)
     finally:
         postgres.close()
         sqlite.close()

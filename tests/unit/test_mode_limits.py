@@ -97,7 +97,21 @@ def test_each_mode_asks_for_its_own_budget_within_the_ceiling() -> None:
 
 
 # --- the truncation flag ----------------------------------------------------------------
-@pytest.mark.parametrize("mode", ["translation", "pii", "sentiment", "timestamp-extraction"])
+def test_a_pii_answer_cut_at_the_budget_falls_back_to_the_whole_masked_text() -> None:
+    """A copy cut at the budget is no faithful rewrite: the deterministic masking of the
+    whole input is the answer, complete, so there is nothing to continue."""
+    given = " ".join(f"word{n}" for n in range(40))
+    copy = BudgetLLM(text=given)
+    streamed, cut = run(make(copy, pii=10), "pii", ModeRequest(given))
+    assert "word10" not in streamed  # the model was cut
+    assert cut.answer == given and not cut.truncated
+    _, whole = run(make(copy, pii=100), "pii", ModeRequest(given))
+    assert whole.answer == given and not whole.truncated
+    _, other = run(make(BudgetLLM(), pii=10), "pii", ModeRequest("질문"))
+    assert other.answer == "질문" and not other.truncated
+
+
+@pytest.mark.parametrize("mode", ["translation", "sentiment", "timestamp-extraction"])
 def test_an_answer_cut_at_the_budget_says_so(mode: str) -> None:
     llm = BudgetLLM()
     streamed, cut = run(make(llm, **{mode.replace("-", "_"): 10}), mode, ModeRequest("질문"))

@@ -79,42 +79,43 @@ def test_normal_mode_keeps_the_last_ten_turns() -> None:
 
 PII_QUESTION = "김철수 010-1234-5678, kim@example.com, 900101-1234567, 서울시 강남구 테헤란로 1"
 PII_NUMBERS = ("010-1234-5678", "kim@example.com", "900101", "1234567")
-PII_PREMASKED = "김철수 [전화번호], [이메일], [주민등록번호], 서울시 강남구 테헤란로 1"
+PII_PREMASKED = "[이름] [전화번호], [이메일], [주민등록번호], [주소]"
 
 
-def test_pii_mode_masks_numbers_before_the_llm_whatever_the_llm_does() -> None:
-    """The regex layer's guarantee: phones, e-mails and resident numbers never reach the model
-    and never reach the answer or the history, even from a model that masks nothing."""
+def test_pii_mode_masks_before_the_llm_whatever_the_llm_does() -> None:
+    """The deterministic layer's guarantee: what it finds (numbers, e-mails, addresses, the
+    names it knows) never reaches the model, the answer or the history, even from a model
+    that masks nothing."""
     echo = ScriptedLLM(lambda m: m[-1].content)  # rewrites the text unchanged
     streamed, result = run(make(echo), "pii", PII_QUESTION)
     assert echo.calls[0][-1].content == PII_PREMASKED
     assert streamed == result.answer == result.stored_question == PII_PREMASKED
-    # Names and addresses are the model's part (best effort): the regexes leave them alone.
-    assert "김철수" in result.answer and "테헤란로" in result.answer
+    assert "김철수" not in result.answer and "테헤란로" not in result.answer
 
 
 def test_pii_mode_masks_numbers_the_llm_writes_itself() -> None:
-    """A model that ignores its input and writes personal numbers (made up, or the user's own
+    """A model that ignores its input and writes personal data (made up, or the user's own
     in a form the first pass missed): the answer and the history still get placeholders."""
     leaky = ScriptedLLM(lambda _m: PII_QUESTION + "\n문의: 02-123-4567, help@corp.co.kr")
     _, result = run(make(leaky), "pii", PII_QUESTION)
     assert result.stored_question == result.answer
-    assert result.answer == PII_PREMASKED + "\n문의: [전화번호], [이메일]"
+    # Not a copy of the given text: the deterministic masking of the question stands.
+    assert result.answer == PII_PREMASKED
     assert not has_pattern_pii(result.answer)
-    for secret in (*PII_NUMBERS, "02-123-4567", "help@corp.co.kr"):
+    for secret in (*PII_NUMBERS, "김철수", "02-123-4567", "help@corp.co.kr"):
         assert secret not in result.answer
+
+
+# A given name alone, with no surname and no title: the deterministic layer leaves it.
+MODEL_ONLY = "영희가 010-1234-5678로 전화했어요"
 
 
 def test_pii_mode_keeps_what_the_model_masked_and_falls_back_when_it_writes_nothing() -> None:
     def masker(messages: Sequence[ChatMessage]) -> str:
-        return (
-            messages[-1]
-            .content.replace("김철수", "[이름]")
-            .replace("서울시 강남구 테헤란로 1", "[주소]")
-        )
+        return messages[-1].content.replace("영희", "[이름]")
 
-    _, masked = run(make(ScriptedLLM(masker)), "pii", PII_QUESTION)
-    assert masked.answer == "[이름] [전화번호], [이메일], [주민등록번호], [주소]"
+    _, masked = run(make(ScriptedLLM(masker)), "pii", MODEL_ONLY)
+    assert masked.answer == "[이름]가 [전화번호]로 전화했어요"
     assert masked.stored_question == masked.answer
     _, empty = run(make(ScriptedLLM(lambda _m: "  \n")), "pii", PII_QUESTION)
     assert empty.answer == empty.stored_question == PII_PREMASKED  # never the original
@@ -124,7 +125,7 @@ def test_pii_mode_uses_english_placeholders_for_english_text() -> None:
     echo = ScriptedLLM(lambda m: m[-1].content)
     _, result = run(make(echo), "pii", "Call Jane at (555) 123-4567 or jane.doe@example.com")
     assert result.answer == "Call Jane at [PHONE] or [EMAIL]"
-    assert "[PHONE]" in echo.calls[0][0].content  # the English system prompt
+    assert "[NAME]" in echo.calls[0][0].content  # the English system prompt
 
 
 def test_pii_regexes_cover_common_formats() -> None:

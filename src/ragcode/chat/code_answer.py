@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Iterator, Sequence
+import re
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ragcode.chat.code_blocks import CodeBlock, extract_code_blocks, python_syntax_error
@@ -18,6 +19,11 @@ from ragcode.retrieve.fusion import merge_hit_lists
 from ragcode.retrieve.protocol import Searcher
 
 log = logging.getLogger(__name__)
+
+# Labels of the context's summaries ("설명: ...") and of the lines kept for search ("예상 질문:",
+# "검색어:"): a small model sometimes opens its answer with one, copied from the context.
+_LABEL = re.compile(r"(?:(예상\s*질문|검색어|키워드)|설명)\s*[:：]\s*")
+_LABEL_FORMS = ("예상질문:", "검색어:", "키워드:", "설명:")  # without spaces, to see a prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,11 +141,12 @@ class CodeAssistant:
 
     def _stream(self, messages: list[ChatMessage]) -> Generator[AnswerDelta, None, str]:
         parts: list[str] = []
-        for delta in self._llm.stream(
+        stream = self._llm.stream(
             messages,
             max_tokens=self._settings.max_answer_tokens,
             temperature=self._settings.temperature,
-        ):
+        )
+        for delta in strip_leading_labels(stream):
             parts.append(delta)
             yield AnswerDelta(delta)
         return "".join(parts)
@@ -148,6 +155,58 @@ class CodeAssistant:
         if not self._settings.check_python or code_language != "python":
             return None
         return python_syntax_error(blocks, code_language)
+
+
+def strip_leading_labels(deltas: Iterable[str]) -> Iterator[str]:
+    """The stream without a leading label: a search-only line ("예상 질문: ...", "검색어: ...")
+    is dropped whole, a "설명:" label leaves the text after it. Only the first line is held
+    back, and only while it may still turn out to be a label; the rest streams untouched."""
+    start = _AnswerStart()
+    for delta in deltas:
+        if start.decided:
+            yield delta
+        elif shown := start.feed(delta, final=False):
+            yield shown
+    if not start.decided and (shown := start.feed("", final=True)):
+        yield shown
+
+
+class _AnswerStart:
+    """The undecided start of an answer (`strip_leading_labels`)."""
+
+    def __init__(self) -> None:
+        self.decided = False
+        self._held = ""
+        self._dropped = False  # a line was dropped: the whitespace after it goes too
+
+    def feed(self, delta: str, *, final: bool) -> str:
+        """What may be shown now ("" while the start is undecided). `final`: nothing more
+        will come."""
+        text = self._held + delta
+        while True:
+            body = text.lstrip()
+            line, newline, rest = body.partition("\n")
+            found = _LABEL.match(line)
+            if found and found.group(1):  # a search-only line: drop it once it is whole
+                if not newline and not final:
+                    break
+                text, self._dropped = rest, True
+                continue
+            if found:  # "설명:": the description follows on the same line
+                if found.end() == len(line) and not newline and not final:
+                    break  # its first word has not come yet
+                return self._decide(body[found.end() :].lstrip())
+            squeezed = re.sub(r"\s", "", line).replace("：", ":")
+            maybe = any(form.startswith(squeezed) for form in _LABEL_FORMS)
+            if (not body or (maybe and not newline)) and not final:
+                break
+            return self._decide(body if self._dropped else text)
+        self._held = text
+        return ""
+
+    def _decide(self, shown: str) -> str:
+        self.decided, self._held = True, ""
+        return shown
 
 
 def build_messages(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from ragcode.chat.code_answer import AnswerDelta
 from ragcode.chat.language import Lang, question_language
@@ -48,6 +49,29 @@ class DocAnswer:
 
 DocEvent = AnswerDelta | DocAnswer
 
+# Said instead of (or after) "no answer" while the asker's uploads are still being indexed:
+# the answer may be in them, and the user should ask again rather than give up.
+PROCESSING_KO = (
+    "{names} 처리 중입니다. 처리가 끝나면 그 내용으로 답할 수 있으니 잠시 뒤 다시 물어봐 주세요."
+)
+PROCESSING_EN = "{names} is still being processed. Ask again in a moment to get an answer from it."
+
+
+class PendingDocuments(Protocol):
+    def processing(self, scopes: Sequence[str]) -> list[str]:
+        """Names of uploaded documents a search of `scopes` cannot find yet (queued or
+        being indexed)."""
+        ...
+
+
+def processing_notice(names: Sequence[str], lang: Lang) -> str:
+    """The notice naming the uploads still processed (three at most, then how many more)."""
+    more = len(names) - 3
+    shown = ", ".join(names[:3])
+    if lang == "ko":
+        return PROCESSING_KO.format(names=shown + (f" 외 {more}개" if more > 0 else ""))
+    return PROCESSING_EN.format(names=shown + (f" and {more} more" if more > 0 else ""))
+
 
 class DocumentAssistant:
     """`llm` is a factory: the model loads only when some document is relevant.
@@ -55,6 +79,9 @@ class DocumentAssistant:
     `retry_relevance`: when the LLM refuses although the best document scores at least this,
     it is asked once more, told to answer from the documents (None: never). The refusal is
     held back while it streams, so the user sees only the second answer.
+
+    `pending`: the uploads not searchable yet; a question left without an answer names them
+    (None: no uploads, as on the CLI).
     """
 
     def __init__(
@@ -63,11 +90,13 @@ class DocumentAssistant:
         searcher: Searcher,
         settings: DocumentSettings,
         retry_relevance: float | None = None,
+        pending: PendingDocuments | None = None,
     ) -> None:
         self._llm = llm
         self._searcher = searcher
         self._settings = settings
         self._retry_relevance = retry_relevance
+        self._pending = pending
 
     def ask(
         self,
@@ -86,7 +115,11 @@ class DocumentAssistant:
         lang = question_language(question)
         if not context.hits:
             log.info("no answer question=%r", question)
-            message = prompts.NO_ANSWER_KO if lang == "ko" else prompts.NO_ANSWER_EN
+            pending = self._processing(scopes)
+            if pending:
+                message = processing_notice(pending, lang)
+            else:
+                message = prompts.NO_ANSWER_KO if lang == "ko" else prompts.NO_ANSWER_EN
             yield AnswerDelta(message)
             yield DocAnswer(question, message, [], False, [], rewritten)
             return
@@ -97,11 +130,17 @@ class DocumentAssistant:
             retry = build_messages(asked, context, lang, must_answer=True)
             answer, shown = yield from self._generate(retry)
             cited = cited_numbers(answer, len(context.hits))
-        if not shown:
-            yield AnswerDelta(answer)
         # On a refusal the documents stay in the result: the small model also refuses some
         # questions they do answer (eval/README.md), and then the user can still read them.
         answered = not _refused(answer, cited)
+        pending = [] if answered else self._processing(scopes)
+        if pending:
+            notice = f"\n\n{processing_notice(pending, lang)}"
+            if shown:
+                yield AnswerDelta(notice)
+            answer += notice
+        if not shown:
+            yield AnswerDelta(answer)
         yield DocAnswer(question, answer, context.hits, answered, cited, rewritten)
 
     def _generate(
@@ -113,6 +152,9 @@ class DocumentAssistant:
             temperature=self._settings.temperature,
         )
         return (yield from stream_unless_refusal(deltas))
+
+    def _processing(self, scopes: Sequence[str]) -> list[str]:
+        return self._pending.processing(scopes) if self._pending is not None else []
 
     def _should_retry(self, context: DocumentContext) -> bool:
         if self._retry_relevance is None:

@@ -17,6 +17,7 @@ from ragcode.history.protocol import (
     MAX_CONVERSATIONS,
     Conversation,
     ConversationNotFoundError,
+    HistoryConflictError,
     HistoryError,
     NewTurn,
     StoredTurn,
@@ -56,6 +57,7 @@ def _row_to_turn(row: Sequence[Any]) -> StoredTurn:
         references=references if isinstance(references, list) else [],
         standalone_question=None if row[8] is None else str(row[8]),
         conversation_id=int(str(row[9])),
+        stopped=bool(row[10]),
     )
 
 
@@ -110,46 +112,91 @@ def _default_id(conn: Connection, user_id: int) -> int:
     return int(row[0]) if row is not None else _insert(conn, user_id, None)
 
 
+def _turn_values(turn: NewTurn) -> tuple[object, ...]:
+    """user_id, request_id, mode, question, answer, references_json, standalone_question."""
+    references = json.dumps(turn.references, ensure_ascii=False, default=str)
+    standalone = turn.standalone_question
+    return (
+        turn.user_id, pg_text(turn.request_id), pg_text(turn.mode), pg_text(turn.question),
+        pg_text(turn.answer), references, None if standalone is None else pg_text(standalone),
+    )  # fmt: skip
+
+
+def _locked_conversation(conn: Connection, turn: NewTurn) -> int:
+    """The turn's conversation (None: the user's most recent), locked until commit: a delete
+    running now either finished first (the row is gone: not found) or waits for this turn
+    (and deletes it with its conversation)."""
+    conversation = turn.conversation_id
+    if conversation is None:
+        conversation = _default_id(conn, turn.user_id)
+    locked = conn.execute(
+        "SELECT id FROM history_conversations WHERE id = %s AND user_id = %s FOR KEY SHARE",
+        (conversation, turn.user_id),
+    ).fetchone()
+    if locked is None:
+        raise ConversationNotFoundError(_MISSING.format(conversation))
+    return conversation
+
+
+def _insert_turn(conn: Connection, turn: NewTurn, conversation: int) -> Any:
+    row = conn.execute(
+        "INSERT INTO history_turns (user_id, request_id, mode, question, answer,"
+        " references_json, standalone_question, conversation_id, stopped)"
+        f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
+        (*_turn_values(turn), conversation, turn.stopped),
+    ).fetchone()
+    assert row is not None  # INSERT ... RETURNING gives its row
+    return row
+
+
+def _touched(conn: Connection, turn: NewTurn, conversation: int, row: Any) -> Any:
+    """The conversation becomes the most recent as of the turn (named by its question when
+    untitled); the turn's row, handed on."""
+    title = default_title(pg_text(turn.question)) or None
+    conn.execute(
+        "UPDATE history_conversations SET updated_at = %s, title = COALESCE(title, %s)"
+        " WHERE id = %s AND user_id = %s",
+        (row[3], title, conversation, turn.user_id),
+    )
+    return row
+
+
 class PostgresHistory:
     def __init__(self, url: str) -> None:
         self._db = PgDatabase(url, SCHEMA, HistoryError)
 
     def add(self, turn: NewTurn) -> StoredTurn:
-        references = json.dumps(turn.references, ensure_ascii=False, default=str)
-        standalone = turn.standalone_question
-        values = (
-            turn.user_id, pg_text(turn.request_id), pg_text(turn.mode), pg_text(turn.question),
-            pg_text(turn.answer), references, None if standalone is None else pg_text(standalone),
-        )  # fmt: skip
-        title = default_title(pg_text(turn.question)) or None
-
         def insert(conn: Connection) -> Any:
-            conversation = turn.conversation_id
-            if conversation is None:
-                conversation = _default_id(conn, turn.user_id)
-            # Held until commit: a delete running now either finished first (the row is
-            # gone: not found) or waits for this turn (and deletes it with its conversation).
-            locked = conn.execute(
-                "SELECT id FROM history_conversations WHERE id = %s AND user_id = %s FOR KEY SHARE",
-                (conversation, turn.user_id),
-            ).fetchone()
-            if locked is None:
-                raise ConversationNotFoundError(_MISSING.format(conversation))
-            row = conn.execute(
-                "INSERT INTO history_turns (user_id, request_id, mode, question, answer,"
-                " references_json, standalone_question, conversation_id)"
-                f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
-                (*values, conversation),
-            ).fetchone()
-            assert row is not None  # INSERT ... RETURNING gives its row
-            conn.execute(
-                "UPDATE history_conversations SET updated_at = %s, title = COALESCE(title, %s)"
-                " WHERE id = %s AND user_id = %s",
-                (row[3], title, conversation, turn.user_id),
-            )
-            return row
+            conversation = _locked_conversation(conn, turn)
+            return _touched(conn, turn, conversation, _insert_turn(conn, turn, conversation))
 
         return _row_to_turn(self._db.write("대화 기록 저장", insert))
+
+    def replace_last(self, turn: NewTurn, expected_id: int | None = None) -> StoredTurn:
+        def replace(conn: Connection) -> Any:
+            conversation = _locked_conversation(conn, turn)
+            # The conversation's row is locked (FOR KEY SHARE does not stop another replace):
+            # the last turn is locked too, so two replacements of it run one after the other.
+            last = conn.execute(
+                "SELECT id FROM history_turns WHERE conversation_id = %s AND user_id = %s"
+                " ORDER BY id DESC LIMIT 1 FOR UPDATE",
+                (conversation, turn.user_id),
+            ).fetchone()
+            if expected_id is not None and (last is None or last[0] != expected_id):
+                raise HistoryConflictError(f"last turn {last and last[0]}, not {expected_id}")
+            if last is None:
+                row = _insert_turn(conn, turn, conversation)
+            else:
+                row = conn.execute(
+                    "UPDATE history_turns SET request_id = %s, mode = %s, question = %s,"
+                    " answer = %s, references_json = %s, standalone_question = %s,"
+                    " stopped = %s, created_at = clock_timestamp() WHERE id = %s"
+                    f" RETURNING {_COLUMNS}",
+                    (*_turn_values(turn)[1:], turn.stopped, last[0]),
+                ).fetchone()
+            return _touched(conn, turn, conversation, row)
+
+        return _row_to_turn(self._db.write("대화 기록 바꾸기", replace))
 
     def list(
         self,

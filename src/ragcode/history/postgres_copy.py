@@ -55,7 +55,7 @@ _IMPORT_BATCH = 1000
 # Rows already there (a copy run again) are kept as they are.
 _IMPORT_TURN = (
     f"INSERT INTO history_turns ({TURN_COLUMNS}) OVERRIDING SYSTEM VALUE"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
 )
 _IMPORT_CONVERSATION = (
     "INSERT INTO history_conversations (id, user_id, title, created_at, updated_at,"
@@ -101,5 +101,5 @@ def _import_row(turn: StoredTurn) -> tuple[object, ...]:
         turn.id, turn.user_id, pg_text(turn.request_id), turn.created_at, pg_text(turn.mode),
         pg_text(turn.question), pg_text(turn.answer),
         json.dumps(turn.references, ensure_ascii=False, default=str),
-        None if standalone is None else pg_text(standalone), turn.conversation_id,
+        None if standalone is None else pg_text(standalone), turn.conversation_id, turn.stopped,
     )  # fmt: skip

@@ -8,7 +8,7 @@ from ragcode.history.protocol import ANSI_ESCAPE, INVISIBLE, TITLE_CHARS, WHITES
 # The turn columns as `list` and the copy read and write them.
 TURN_COLUMNS = (
     "id, user_id, request_id, created_at, mode, question, answer, references_json,"
-    " standalone_question, conversation_id"
+    " standalone_question, conversation_id, stopped"
 )
 
 
@@ -61,5 +61,9 @@ UPDATE history_turns t SET conversation_id = c.id
 FROM history_conversations c WHERE c.user_id = t.user_id;
 ALTER TABLE history_turns ALTER COLUMN conversation_id SET NOT NULL;
 CREATE INDEX history_turns_conversation ON history_turns (conversation_id, id);
+"""),
+    # The user stopped the answer: its text is what came before the stop.
+    Migration(3, "stopped turns", """
+ALTER TABLE history_turns ADD COLUMN stopped boolean NOT NULL DEFAULT false;
 """),
 ))  # fmt: skip

@@ -47,6 +47,11 @@ class ConversationNotFoundError(HistoryError):
     """No conversation of this user has that id (deleted, or another user's)."""
 
 
+class HistoryConflictError(HistoryError):
+    """The conversation's last turn is not the one a replacement was asked for (another
+    turn was added since the client chose it): nothing was written."""
+
+
 class TooManyConversationsError(HistoryError):
     """The user has as many conversations as allowed; one must be deleted first."""
 
@@ -84,6 +89,7 @@ class NewTurn:
     references: list[dict[str, object]] = field(default_factory=list)
     standalone_question: str | None = None
     conversation_id: int | None = None
+    stopped: bool = False  # the user stopped it: `answer` is what came before the stop
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +104,7 @@ class StoredTurn:
     references: list[dict[str, object]]
     standalone_question: str | None = None
     conversation_id: int = 0
+    stopped: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -109,6 +116,7 @@ class StoredTurn:
             "answer": self.answer,
             "references": self.references,
             "conversation_id": self.conversation_id,
+            "stopped": self.stopped,
         }
 
 
@@ -140,6 +148,15 @@ class HistoryStore(Protocol):
     def add(self, turn: NewTurn) -> StoredTurn:
         """Record the turn in its conversation (ConversationNotFoundError when that is not
         the user's), which it names when still untitled and makes the most recent."""
+        ...
+
+    def replace_last(self, turn: NewTurn, expected_id: int | None = None) -> StoredTurn:
+        """Put the turn in place of the last turn of its conversation (regenerate, edit and
+        resend): that turn's id and place, everything else the new turn's, the time now; the
+        conversation becomes the most recent. Added as `add` does when the conversation has
+        no turn yet; ConversationNotFoundError when it is not the user's. With
+        `expected_id` (the turn the client chose), HistoryConflictError unless that is the
+        last turn, checked in the writing transaction."""
         ...
 
     def list(

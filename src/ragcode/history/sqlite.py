@@ -15,6 +15,7 @@ from ragcode.history.protocol import (
     MAX_CONVERSATIONS,
     Conversation,
     ConversationNotFoundError,
+    HistoryConflictError,
     HistoryError,
     NewTurn,
     StoredTurn,
@@ -24,7 +25,7 @@ from ragcode.history.protocol import (
 
 _COLUMNS = (
     "id, user_id, request_id, created_at, mode, question, answer, references_json,"
-    " standalone_question, conversation_id"
+    " standalone_question, conversation_id, stopped"
 )
 _CONVERSATION = (
     "SELECT c.id, c.user_id, c.title, c.created_at, c.updated_at, c.memory_after,"
@@ -57,6 +58,7 @@ def _row_to_turn(row: Sequence[object]) -> StoredTurn:
         references=references if isinstance(references, list) else [],
         standalone_question=None if row[8] is None else str(row[8]),
         conversation_id=int(str(row[9] or 0)),
+        stopped=bool(row[10]),
     )
 
 
@@ -67,6 +69,18 @@ def _row_to_conversation(row: Sequence[object]) -> Conversation:
         created_at=datetime.fromisoformat(str(row[3])),
         updated_at=datetime.fromisoformat(str(row[4])),
         memory_after=int(str(row[5])), turns=int(str(row[6])), forgotten=int(str(row[7])),
+    )  # fmt: skip
+
+
+def _references(turn: NewTurn) -> str:
+    return json.dumps(turn.references, ensure_ascii=False, default=str)
+
+
+def _stored(turn_id: int, turn: NewTurn, created: datetime, conversation: int) -> StoredTurn:
+    return StoredTurn(
+        turn_id, turn.user_id, turn.request_id, created, turn.mode, turn.question,
+        turn.answer, list(turn.references), turn.standalone_question, conversation,
+        turn.stopped,
     )  # fmt: skip
 
 
@@ -83,30 +97,66 @@ class SqliteHistory(LockedDatabase):
     def add(self, turn: NewTurn) -> StoredTurn:
         created = datetime.now(UTC)
         at = created.isoformat(timespec="microseconds")
-        references = json.dumps(turn.references, ensure_ascii=False, default=str)
         with self._guard() as conn, immediate(conn):
             conversation = turn.conversation_id
             if conversation is None:
                 conversation = self._default_id(conn, turn.user_id)
-            named = conn.execute(
-                "UPDATE conversations SET updated_at = ?, title = COALESCE(title, ?)"
-                " WHERE id = ? AND user_id = ?",
-                (at, default_title(turn.question) or None, conversation, turn.user_id),
-            )
-            if named.rowcount == 0:
-                raise ConversationNotFoundError(f"대화 {conversation} 이(가) 없습니다")
-            cursor = conn.execute(
-                f"INSERT INTO turns ({_COLUMNS.split(', ', 1)[1]}) VALUES (?,?,?,?,?,?,?,?,?)",
-                (
-                    turn.user_id, turn.request_id, at, turn.mode, turn.question, turn.answer,
-                    references, turn.standalone_question, conversation,
-                ),
-            )  # fmt: skip
-            turn_id = int(cursor.lastrowid or 0)
-        return StoredTurn(
-            turn_id, turn.user_id, turn.request_id, created, turn.mode, turn.question,
-            turn.answer, list(turn.references), turn.standalone_question, conversation,
+            self._touch(conn, turn, conversation, at)
+            turn_id = self._insert_turn(conn, turn, conversation, at)
+        return _stored(turn_id, turn, created, conversation)
+
+    def replace_last(self, turn: NewTurn, expected_id: int | None = None) -> StoredTurn:
+        created = datetime.now(UTC)
+        at = created.isoformat(timespec="microseconds")
+        with self._guard() as conn, immediate(conn):
+            conversation = turn.conversation_id
+            if conversation is None:
+                conversation = self._default_id(conn, turn.user_id)
+            self._touch(conn, turn, conversation, at)
+            last = conn.execute(
+                "SELECT MAX(id) FROM turns WHERE conversation_id = ? AND user_id = ?",
+                (conversation, turn.user_id),
+            ).fetchone()
+            last_id = None if last is None or last[0] is None else int(last[0])
+            if expected_id is not None and last_id != expected_id:
+                raise HistoryConflictError(f"last turn {last_id}, not {expected_id}")
+            if last_id is None:
+                turn_id = self._insert_turn(conn, turn, conversation, at)
+            else:
+                turn_id = last_id
+                conn.execute(
+                    "UPDATE turns SET request_id = ?, created_at = ?, mode = ?, question = ?,"
+                    " answer = ?, references_json = ?, standalone_question = ?, stopped = ?"
+                    " WHERE id = ?",
+                    (
+                        turn.request_id, at, turn.mode, turn.question, turn.answer,
+                        _references(turn), turn.standalone_question, int(turn.stopped), turn_id,
+                    ),
+                )  # fmt: skip
+        return _stored(turn_id, turn, created, conversation)
+
+    @staticmethod
+    def _insert_turn(conn: sqlite3.Connection, turn: NewTurn, conversation: int, at: str) -> int:
+        cursor = conn.execute(
+            f"INSERT INTO turns ({_COLUMNS.split(', ', 1)[1]}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                turn.user_id, turn.request_id, at, turn.mode, turn.question, turn.answer,
+                _references(turn), turn.standalone_question, conversation, int(turn.stopped),
+            ),
         )  # fmt: skip
+        return int(cursor.lastrowid or 0)
+
+    @staticmethod
+    def _touch(conn: sqlite3.Connection, turn: NewTurn, conversation: int, at: str) -> None:
+        """The conversation becomes the most recent (named by the question when untitled);
+        ConversationNotFoundError when it is not the user's."""
+        named = conn.execute(
+            "UPDATE conversations SET updated_at = ?, title = COALESCE(title, ?)"
+            " WHERE id = ? AND user_id = ?",
+            (at, default_title(turn.question) or None, conversation, turn.user_id),
+        )
+        if named.rowcount == 0:
+            raise ConversationNotFoundError(f"대화 {conversation} 이(가) 없습니다")
 
     def list(
         self,

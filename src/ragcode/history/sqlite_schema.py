@@ -6,6 +6,7 @@
    active as of the last turn), so the history and memory users had stay theirs.
    Turns an older release writes after the upgrade (a downgrade and back: it names no
    conversation) are adopted on every open, by the user's most recent conversation.
+3. `turns.stopped`: the user stopped the answer (its text is what came before the stop).
 A file written by a newer ragcode is refused rather than written with an older idea of it.
 """
 
@@ -15,7 +16,7 @@ import sqlite3
 
 from ragcode.history.protocol import HistoryError, default_title
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS turns (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -59,6 +60,8 @@ def upgrade(conn: sqlite3.Connection) -> None:
         )
     if version < 2:
         _add_conversations(conn)
+    if version < 3:
+        _add_stopped(conn)
     _adopt_orphans(conn)  # every open: cheap (indexed) when there are none
     conn.execute(
         "INSERT OR REPLACE INTO history_meta (key, value) VALUES ('schema_version', ?)",
@@ -72,6 +75,12 @@ def _add_conversations(conn: sqlite3.Connection) -> None:
     if "conversation_id" not in columns:
         conn.execute("ALTER TABLE turns ADD COLUMN conversation_id INTEGER")
     conn.execute("CREATE INDEX IF NOT EXISTS turns_conversation ON turns (conversation_id, id)")
+
+
+def _add_stopped(conn: sqlite3.Connection) -> None:
+    columns = {str(row[1]) for row in conn.execute("PRAGMA table_info(turns)")}
+    if "stopped" not in columns:  # a downgrade and back leaves it there
+        conn.execute("ALTER TABLE turns ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0")
 
 
 def _adopt_orphans(conn: sqlite3.Connection) -> None:

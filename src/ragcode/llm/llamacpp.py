@@ -8,7 +8,10 @@ from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ragcode.llm.gate import InteractiveGate
+from ragcode.llm.han_tokens import han_token_ids, suppress
 from ragcode.llm.llamacpp_batch import BatchEngine, BatchRequest
 from ragcode.llm.protocol import ChatMessage, FinishReason, LLMError, LLMStopped, finish_reason
 
@@ -21,7 +24,16 @@ class LlamaCppLLM:
     state. Background work (`background()`) runs on a second context of the same weights and
     pauses while an interactive generation runs."""
 
-    def __init__(self, model_path: Path, *, name: str, n_ctx: int, n_threads: int, seed: int):
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        name: str,
+        n_ctx: int,
+        n_threads: int,
+        seed: int,
+        suppress_han: bool = True,
+    ) -> None:
         self._model_path = model_path
         self._name = name
         self._n_ctx = n_ctx
@@ -33,6 +45,8 @@ class LlamaCppLLM:
         self._engine: BatchEngine | None = None
         self._closed = False
         self._formatter: Any = None
+        self._suppress_han = suppress_han
+        self._han: np.ndarray | None = None  # token ids that write CJK ideographs
 
     @property
     def name(self) -> str:
@@ -60,7 +74,20 @@ class LlamaCppLLM:
                 seed=self._seed,
                 verbose=False,
             )
+            if self._suppress_han:  # ~1 s over Qwen's 152k tokens, once per load
+                model = self._model
+                pieces = (model.detokenize([i]) for i in range(model.n_vocab()))
+                self._han = han_token_ids(pieces)
         return self._model
+
+    def _logits_processor(self) -> Any:
+        """What keeps ideographs out of an interactive answer (None: nothing to suppress)."""
+        if self._han is None or not self._han.size:
+            return None
+        from llama_cpp import LogitsProcessorList
+
+        han = self._han
+        return LogitsProcessorList([lambda _ids, scores: suppress(scores, han)])
 
     def stream(
         self,
@@ -73,7 +100,11 @@ class LlamaCppLLM:
         with self._gate.interactive(), self._lock:
             model = self._load()
             try:
-                options = {"max_tokens": max_tokens, "temperature": temperature}
+                options = {
+                    "max_tokens": max_tokens,
+                    "temperature": temperature,
+                    "logits_processor": self._logits_processor(),
+                }
                 if messages and messages[-1].role == "assistant":  # continue that answer
                     answer = messages[-1].content.encode("utf-8")
                     prompt = self._prompt(model, messages[:-1])
@@ -114,7 +145,7 @@ class LlamaCppLLM:
             if self._engine is None or not self._engine.alive:  # a dead batch is rebuilt
                 self._engine = BatchEngine(
                     self._load(), slots=slots, n_ctx=n_ctx, n_threads=self._n_threads,
-                    gate=self._gate,
+                    gate=self._gate, suppressed=self._han,
                 )  # fmt: skip
             return self._engine
 

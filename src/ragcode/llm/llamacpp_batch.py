@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ragcode.llm.gate import InteractiveGate
+from ragcode.llm.han_tokens import suppress
 from ragcode.llm.protocol import LLMError, LLMStopped
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,9 @@ class BatchEngine:
         n_ctx: int,
         n_threads: int,
         gate: InteractiveGate,
+        suppressed: np.ndarray | None = None,
     ) -> None:
+        """`suppressed`: token ids never taken (`han_tokens`: no ideographs in Korean)."""
         import llama_cpp
 
         self._lib = llama_cpp
@@ -119,6 +122,7 @@ class BatchEngine:
         self._slots = slots
         self._n_ctx = n_ctx
         self._gate = gate
+        self._suppressed = suppressed
         self._vocab = llama_cpp.llama_model_get_vocab(llama.model)
         self._n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
         params = llama_cpp.llama_context_default_params()
@@ -323,9 +327,12 @@ class BatchEngine:
             logits = np.ctypeslib.as_array(
                 lib.llama_get_logits_ith(self._ctx, index), shape=(self._n_vocab,)
             )
+            # The logits buffer is ours until the next decode.
+            if self._suppressed is not None:
+                suppress(logits, self._suppressed)
             banned = seq.banned()
             if banned:
-                logits[list(banned)] = -np.inf  # the buffer is ours until the next decode
+                logits[list(banned)] = -np.inf
             self._take(seq, int(logits.argmax()))
 
     def _add(self, token: int, pos: int, seq_id: int, logits: bool) -> None:

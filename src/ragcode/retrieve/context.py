@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ragcode.chat.references import display_summary
 from ragcode.domain import Hit
 
 # Code averages ~3.2 characters per token with Qwen's tokenizer; err on the safe side.
@@ -29,7 +30,10 @@ class PackedContext:
 def render_unit(number: int, hit: Hit) -> str:
     unit = hit.record
     header = f"[{number}] {unit.path}:{unit.start_line}-{unit.end_line} {unit.title} ({unit.kind})"
-    summary = f"\n설명: {hit.summary}" if hit.summary else ""
+    # The description only: the search-term and expected-question lines under it are for
+    # retrieval, and a small model copies them into its answer ("예상 질문: ...").
+    description = display_summary(hit.summary)
+    summary = f"\n설명: {description}" if description else ""
     return f"{header}{summary}\n```{unit.language}\n{unit.body}\n```"
 
 

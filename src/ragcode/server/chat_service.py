@@ -9,11 +9,12 @@ of other users' generations.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from contextlib import aclosing
-from dataclasses import replace
+from dataclasses import dataclass
 from functools import partial
 
 from pydantic import BaseModel
@@ -32,6 +33,7 @@ from ragcode.embeddings.protocol import EmbeddingError
 from ragcode.history.protocol import (
     Conversation,
     ConversationNotFoundError,
+    HistoryConflictError,
     HistoryStore,
     NewTurn,
     StoredTurn,
@@ -40,6 +42,13 @@ from ragcode.llm.protocol import LLMError
 from ragcode.server.fair_executor import FairExecutor
 from ragcode.server.protocol import Completed, Failed, Proceeding, Typing, failure
 from ragcode.server.resend import RequestLedger, answered
+from ragcode.server.stopping import (
+    Stopped,
+    StopSignal,
+    next_event,
+    stopped_answer,
+    stopped_question,
+)
 from ragcode.server.threads import iterate_in_thread
 from ragcode.store.protocol import EmbedderMismatchError, StoreError
 
@@ -54,6 +63,16 @@ class GenerationTimeoutError(Exception):
     def __init__(self, seconds: float) -> None:
         super().__init__(f"no output for {seconds} s")
         self.seconds = seconds
+
+
+@dataclass(slots=True)
+class Generated:
+    """How a mode's run ended: its result, or (stopped by the user) the text streamed."""
+
+    result: ModeResult | None = None
+    text: str = ""
+    stopped: bool = False
+    truncated: bool = False
 
 
 class ChatService:
@@ -94,7 +113,8 @@ class ChatService:
             await send(
                 Completed(
                     request_id=request_id, msg=turn.answer, references=turn.references,
-                    mode=turn.mode, conversation_id=turn.conversation_id,
+                    mode=turn.mode, conversation_id=turn.conversation_id, turn_id=turn.id,
+                    stopped=turn.stopped,
                 )
             )  # fmt: skip
 
@@ -113,16 +133,21 @@ class ChatService:
             raise ConversationNotFoundError(f"no conversation {conversation_id}")
         return found
 
-    async def _memory(self, user: User, mode: str, conversation_id: int) -> list[ChatTurn]:
-        """The conversation's memory, shared by the memory modes (chat/memory.py)."""
+    async def _memory(
+        self, user: User, mode: str, conversation_id: int, *, replacing: int | None = None
+    ) -> list[ChatTurn]:
+        """The conversation's memory, shared by the memory modes (chat/memory.py); without
+        the turn `replacing` when the answer replaces it (regenerate, edit and resend)."""
         if mode not in MEMORY_MODES:
             return []
         loop = asyncio.get_running_loop()
+        extra = 1 if replacing is not None else 0
         turns = await loop.run_in_executor(
             self._history_io, self._history.recent, user.id, sorted(MEMORY_MODES),
-            self._history_turns, conversation_id,
+            self._history_turns + extra, conversation_id,
         )  # fmt: skip
-        return memory_turns(turns)
+        turns = [turn for turn in turns if turn.id != replacing]
+        return memory_turns(turns[-self._history_turns :] if self._history_turns else [])
 
     async def answer(
         self,
@@ -134,21 +159,24 @@ class ChatService:
         conversation_id: int | None = None,
         *,
         continue_from: str | None = None,
+        replace_turn_id: int | None = None,
+        stop: StopSignal | None = None,
     ) -> None:
         """Stream one answer to `send`; errors become an `error` message, never a traceback.
-        The turn goes to `conversation_id` (None: the user's most recent conversation)."""
+        The turn goes to `conversation_id` (None: the user's most recent conversation), in
+        place of the turn `replace_turn_id` (a `conflict` error unless that is still the
+        conversation's last turn when the answer is saved). Once `stop` is called the model
+        stops and the text so far is the answer, kept and sent marked stopped."""
         await send(Typing(request_id=request_id))
         try:
             conversation = await self._conversation(user, conversation_id)
-            memory = await self._memory(user, mode, conversation.id)
-            result = await self._generate(user, request_id, mode, body, memory, send, continue_from)
-            if result is None:
-                raise RuntimeError("the mode ended without a result")
-            turn = NewTurn(
-                user.id, request_id, mode, result.stored_question, result.answer,
-                result.references, result.standalone_question, conversation.id,
-            )  # fmt: skip
-            saved = await self._save(turn, named=conversation_id is not None)
+            memory = await self._memory(user, mode, conversation.id, replacing=replace_turn_id)
+            scopes = visible_scopes(user.id)
+            ask = ModeRequest(body, memory, scopes=scopes, continue_from=continue_from)
+            out = await self._generate(user, request_id, mode, ask, send, stop)
+            turn = self._turn(user, request_id, mode, ask, out, conversation.id)
+            named = conversation_id is not None
+            saved = await self._save(turn, named=named, replace=replace_turn_id)
         except asyncio.CancelledError:
             log.info("chat cancelled user=%s request=%s", user.id, request_id)
             raise
@@ -157,23 +185,49 @@ class ChatService:
             return
         await send(
             Completed(
-                request_id=request_id, msg=result.answer, references=result.references, mode=mode,
-                conversation_id=saved.conversation_id, truncated=result.truncated,
+                request_id=request_id, msg=saved.answer, references=saved.references, mode=mode,
+                conversation_id=saved.conversation_id, turn_id=saved.id, truncated=out.truncated,
+                stopped=saved.stopped,
             )
         )  # fmt: skip
 
-    async def _save(self, turn: NewTurn, *, named: bool) -> StoredTurn:
-        """Record the turn. Its conversation deleted while it was answered: an error when
-        the request named it; else the answer goes to the user's most recent conversation
-        (a new one when none is left) rather than being lost."""
+    @staticmethod
+    def _turn(
+        user: User, request_id: str, mode: str, ask: ModeRequest, out: Generated, conversation: int
+    ) -> NewTurn:
+        result = out.result
+        if result is not None:
+            return NewTurn(
+                user.id, request_id, mode, result.stored_question, result.answer,
+                result.references, result.standalone_question, conversation,
+            )  # fmt: skip
+        if not out.stopped:
+            raise RuntimeError("the mode ended without a result")
+        log.info("chat stopped user=%s request=%s chars=%d", user.id, request_id, len(out.text))
+        question = stopped_question(mode, ask.question, ask.continue_from)
+        answer = stopped_answer(mode, out.text)
+        return NewTurn(
+            user.id, request_id, mode, question, answer, conversation_id=conversation,
+            stopped=True,
+        )  # fmt: skip
+
+    async def _save(self, turn: NewTurn, *, named: bool, replace: int | None = None) -> StoredTurn:
+        """Record the turn (in place of the turn `replace`, which must be its conversation's
+        last: HistoryConflictError otherwise). Its
+        conversation deleted while it was answered: an error when the request named it; else
+        the answer goes to the user's most recent conversation (a new one when none is left)
+        rather than being lost."""
         loop = asyncio.get_running_loop()
+        write = self._history.add
+        if replace is not None:
+            write = partial(self._history.replace_last, expected_id=replace)
         try:
-            return await loop.run_in_executor(self._history_io, self._history.add, turn)
+            return await loop.run_in_executor(self._history_io, write, turn)
         except ConversationNotFoundError:
-            if named:
+            if named or replace is not None:  # the turn to replace went with it
                 raise
         log.info("default conversation deleted mid-answer user=%s", turn.user_id)
-        fallback = replace(turn, conversation_id=None)
+        fallback = dataclasses.replace(turn, conversation_id=None)
         return await loop.run_in_executor(self._history_io, self._history.add, fallback)
 
     async def _generate(
@@ -181,39 +235,46 @@ class ChatService:
         user: User,
         request_id: str,
         mode: str,
-        body: str,
-        memory: list[ChatTurn],
+        request: ModeRequest,
         send: Send,
-        continue_from: str | None = None,
-    ) -> ModeResult | None:
-        scopes = visible_scopes(user.id)
-        request = ModeRequest(body, memory, scopes=scopes, continue_from=continue_from)
-        result: ModeResult | None = None
+        stop: StopSignal | None = None,
+    ) -> Generated:
+        out = Generated()
+        parts: list[str] = []
         threads = self._generation.for_key(user.id)
         events = iterate_in_thread(lambda: self._modes.run(mode, request), threads)
         async with aclosing(events):
             while True:
                 try:
                     # A hung model must not hold the request (and the user's in-flight slot)
-                    # forever: cancelling the wait stops the worker at its next item and
-                    # closes the model's stream there.
-                    event = await asyncio.wait_for(anext(events), self._idle_timeout_s)
+                    # forever, nor a stopped answer: cancelling the wait stops the worker at
+                    # its next item and closes the model's stream there.
+                    event = await next_event(events, stop, self._idle_timeout_s)
                 except StopAsyncIteration:
                     break
                 except TimeoutError:
                     raise GenerationTimeoutError(self._idle_timeout_s) from None
+                if isinstance(event, Stopped):
+                    out.stopped = True
+                    break
                 if isinstance(event, AnswerDelta):
                     if event.text:
+                        parts.append(event.text)
                         await send(Proceeding(request_id=request_id, delta=event.text))
                 elif isinstance(event, ModeResult):
-                    result = event
-        return result
+                    out.result = event
+                    out.truncated = event.truncated
+        out.text = "".join(parts)
+        return out
 
     @staticmethod
     def _failure(request_id: str, mode: str, exc: Exception) -> Failed:
         if isinstance(exc, GenerationTimeoutError):
             log.warning("generation timed out request=%s mode=%s", request_id, mode)
             return failure(request_id, "llm_timeout", seconds=f"{exc.seconds:g}")
+        if isinstance(exc, HistoryConflictError):  # a turn was added since the client chose
+            log.info("replace conflict request=%s error=%s", request_id, exc)
+            return failure(request_id, "conflict")
         if isinstance(exc, ConversationNotFoundError):  # deleted, or never the user's
             return failure(request_id, "unknown_conversation")
         if isinstance(exc, ModeUnavailableError):

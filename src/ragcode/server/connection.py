@@ -1,5 +1,7 @@
 """One chat WebSocket: frames size-checked and parsed, requests run concurrently within the
-user's cap, the session re-checked on every message, everything cancelled on close."""
+user's cap, the session re-checked on every message, everything cancelled on close. A `stop`
+frame stops one answer of this socket (its partial text is kept): another socket's, and so
+another user's, answers are out of its reach."""
 
 from __future__ import annotations
 
@@ -24,12 +26,14 @@ from ragcode.server.protocol import (
     Failed,
     Ping,
     Pong,
+    StopRequest,
     TextRequest,
     failure,
     frame_limit,
     peek_request_id,
 )
 from ragcode.server.state import ServerState
+from ragcode.server.stopping import StopSignal
 
 log = logging.getLogger(__name__)
 # What sending on a socket the client has just left raises (Starlette turns OSError into 1006).
@@ -50,6 +54,7 @@ class Connection:
         self.session_key = session_key(token)
         self._send_lock = asyncio.Lock()
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._stops: dict[str, StopSignal] = {}  # what a `stop` frame for that request calls
         self._open = True
         self._closing = False
 
@@ -137,12 +142,18 @@ class Connection:
             return
         alive = await self._session_alive()
         if alive is None:
+            if isinstance(message, StopRequest):
+                # An error for that request id would mark an answer that is still running
+                # failed on the page; the user can press stop again (logged by the check).
+                return
             rid = message.request_id if isinstance(message, TextRequest) else None
             await self.send(failure(rid, "internal"))
         elif not alive:
             await self.revoke()
         elif isinstance(message, Ping):
             await self.send(Pong())
+        elif isinstance(message, StopRequest):
+            self._stop(message.request_id)
         else:
             await self._start(message)
 
@@ -151,7 +162,7 @@ class Connection:
         limit = self._server.max_message_chars
         await self.send(failure(peek_request_id(head), "too_large", limit=limit))
 
-    async def _parse(self, raw: str) -> TextRequest | Ping | None:
+    async def _parse(self, raw: str) -> TextRequest | StopRequest | Ping | None:
         """The message, or None after answering `invalid_json`/`invalid_message`."""
         try:
             payload = json.loads(raw)
@@ -187,16 +198,26 @@ class Connection:
             return
         rid = message.request_id
         chat = self._state.chat
+        stop = StopSignal()
         answer = partial(
             chat.answer, self._user, rid, message.conv_type, message.body, self.send,
             message.conversation_id, continue_from=message.continue_from,
+            replace_turn_id=message.replace_turn_id, stop=stop,
         )  # fmt: skip
         once = chat.answer_once(self._user, rid, self.send, answer, resend=message.resend)
         task = asyncio.create_task(once)
         self._tasks[rid] = task
+        self._stops[rid] = stop
         # A callback, not a `finally` in the coroutine: a task cancelled before its first
         # step never runs its body, and the user's count must come down all the same.
         task.add_done_callback(partial(self._finished, rid))
+
+    def _stop(self, rid: str) -> None:
+        """Stop the answer `rid` of this socket; one that is not running here: nothing."""
+        stop = self._stops.get(rid)
+        if stop is not None:
+            log.info("stop asked user=%s request=%s", self._user.id, rid)
+            stop.stop()
 
     def _refusal(self, message: TextRequest) -> Failed | None:
         """Why the request is refused, or None after counting it in the user's requests."""
@@ -219,6 +240,7 @@ class Connection:
     def _finished(self, rid: str, task: asyncio.Task[None]) -> None:
         if self._tasks.get(rid) is task:
             del self._tasks[rid]
+            self._stops.pop(rid, None)
         self._state.hub.end_request(self._user.id)
         if not task.cancelled() and task.exception() is not None:
             log.error("chat task failed user=%s request=%s", self._user.id, rid)

@@ -18,6 +18,7 @@ from ragcode.server import (
     routes_conversations,
     routes_documents,
     routes_history,
+    routes_models,
     routes_repos,
     routes_ws,
 )
@@ -82,7 +83,7 @@ def create_app(core: App, state: ServerState | None = None) -> FastAPI:
 
     for module in (
         routes_auth, routes_history, routes_conversations, routes_documents, routes_ws,
-        routes_apikeys, routes_openai, routes_repos,
+        routes_apikeys, routes_openai, routes_repos, routes_models,
     ):  # fmt: skip
         api.include_router(module.router)
     mount_mcp(api, mcp)

@@ -27,7 +27,9 @@ from pathlib import Path
 
 from ragcode.app import App, uploads_dir
 from ragcode.domain import SkippedFile
+from ragcode.history.protocol import HistoryStore
 from ragcode.ingest.indexer import IndexInputError
+from ragcode.server.doc_summaries import DocumentSummaryStage
 from ragcode.server.hub import Hub
 from ragcode.server.summary_stage import SummaryStage
 from ragcode.server.upload_jobs import IdleSignal, announce_state, leased, next_claimed
@@ -53,7 +55,11 @@ def worker_name() -> str:
 
 
 class IngestWorker:
-    def __init__(self, app: App, registry: UploadRegistry, hub: Hub) -> None:
+    def __init__(
+        self, app: App, registry: UploadRegistry, hub: Hub, history: HistoryStore | None = None
+    ) -> None:
+        """`history`: where document summaries are kept (none: documents are not summarised,
+        as with `documents.summarize_uploads = false`)."""
         self._app = app
         self._registry = registry
         self._hub = hub
@@ -64,6 +70,12 @@ class IngestWorker:
         self._idle = IdleSignal()  # wait_idle(): nothing to claim after the latest submit
         self._thread: threading.Thread | None = None
         self._summaries = SummaryStage(app, registry, hub, self._name, reindex=self._wake.set)
+        summarize_docs = app.settings.documents.summarize_uploads and app.settings.server.summarize
+        self._doc_summaries = (
+            DocumentSummaryStage(app, registry, history, hub)
+            if history is not None and summarize_docs
+            else None
+        )
 
     def start(self) -> None:
         """Start both threads: first align every upload's index scope with the registry (also
@@ -74,12 +86,16 @@ class IngestWorker:
             self._thread = threading.Thread(target=self._loop, name="ingest", daemon=True)
             self._thread.start()
             self._summaries.start()
+            if self._doc_summaries is not None:
+                self._doc_summaries.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
         if self._thread is not None:
             self._stopping.set()
             self._wake.set()
             self._summaries.stop(timeout_s)
+            if self._doc_summaries is not None:
+                self._doc_summaries.stop(timeout_s)
             self._thread.join(timeout_s)
             self._thread = None
 
@@ -158,6 +174,12 @@ class IngestWorker:
 
         return self.wait_idle(left()) and self._summaries.wait_idle(left())
 
+    def wait_document_summaries(self, timeout_s: float | None = None) -> bool:
+        """Tests: `wait_idle`, then until every indexed document upload is summarised."""
+        if not self.wait_idle(timeout_s):
+            return False
+        return self._doc_summaries is None or self._doc_summaries.wait_idle(timeout_s)
+
     def _loop(self) -> None:
         while not self._stopping.is_set():
             doc = next_claimed(
@@ -220,6 +242,8 @@ class IngestWorker:
             self._finish(doc, "summarizing", units=units)
             return True
         self._finish(doc, "ready", units=units)
+        if doc.kind == "document" and self._doc_summaries is not None:
+            self._doc_summaries.submit(doc)
         return False
 
     def _finish(

@@ -1,7 +1,11 @@
 """The WebSocket protocol (`/ws`): what the client sends, what the server answers.
 
 Client: `{"request_id", "type": "text", "conv_type", "body"}` (optionally `conversation_id`:
-one of the user's conversations; absent: the most recent one) and `{"type": "ping"}`.
+one of the user's conversations; absent: the most recent one; `replace_turn_id`: the answer
+replaces that turn, which must still be the conversation's last (the `turn_id` of its
+`completed` frame or history entry): regenerate, or edit and resend), `{"type": "stop",
+"request_id"}` (stop that answer of this socket: the partial answer is kept, marked stopped)
+and `{"type": "ping"}`.
 Server, per request: `istyping`, then `proceeding` with the new text only, then `completed`
 with the whole text, references and the conversation the turn was saved in, or `error` with
 a code and a Korean message. Upload
@@ -31,6 +35,10 @@ class TextRequest(BaseModel):
     # Sent again after a reconnect: answered already (the user's latest turns), it is
     # replayed from the history instead of generated twice.
     resend: bool = False
+    # Regenerate, or edit and resend: the answer to `body` replaces this turn (the one the
+    # client shows; its memory is the turns before it). A turn added since (another tab, a
+    # document summary) makes it a `conflict` error: nothing is overwritten.
+    replace_turn_id: int | None = Field(default=None, ge=1, le=2**63 - 1, strict=True)
 
     @field_validator("body", "conv_type", "continue_from")
     @classmethod
@@ -48,8 +56,17 @@ class Ping(BaseModel):
     type: Literal["ping"]
 
 
-ClientMessage = Annotated[TextRequest | Ping, Field(discriminator="type")]
-CLIENT_MESSAGE: TypeAdapter[TextRequest | Ping] = TypeAdapter(ClientMessage)
+class StopRequest(BaseModel):
+    """Stop the answer `request_id` of this socket (unknown or finished: nothing happens)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["stop"]
+    request_id: str = Field(min_length=1, max_length=128)
+
+
+ClientMessage = Annotated[TextRequest | StopRequest | Ping, Field(discriminator="type")]
+CLIENT_MESSAGE: TypeAdapter[TextRequest | StopRequest | Ping] = TypeAdapter(ClientMessage)
 
 
 class ErrorBody(BaseModel):
@@ -75,8 +92,11 @@ class Completed(BaseModel):
     references: list[dict[str, Any]]
     mode: str
     conversation_id: int | None = None  # where the turn was saved
+    turn_id: int | None = None  # the stored turn: what `replace_turn_id` names
     # The answer stopped at the mode's token budget (the web offers "계속"); sent only when true.
     truncated: bool = Field(default=False, exclude_if=lambda cut: not cut)
+    # The user stopped it: `msg` is the text so far (the web shows "중지됨"); only when true.
+    stopped: bool = Field(default=False, exclude_if=lambda stop: not stop)
 
 
 class Failed(BaseModel):
@@ -106,7 +126,24 @@ class DocumentState(BaseModel):
     document: dict[str, Any]
 
 
-ServerMessage = Typing | Proceeding | Completed | Failed | Pong | Progress | DocumentState
+class DocumentSummaryMessage(BaseModel):
+    """A document upload's summary as it is written (server/doc_summaries.py): "start", then
+    "part" (one part of a long document each), "delta" (the next pieces of the overall
+    summary), and "done" (the whole summary, as kept in history) or "failed"."""
+
+    status: Literal["doc_summary"] = "doc_summary"
+    document_id: str
+    file: str  # the document's path inside the upload
+    title: str
+    phase: Literal["start", "part", "delta", "done", "failed"]
+    text: str = ""
+    conversation_id: int | None = None  # "done": where history keeps it
+
+
+ServerMessage = (
+    Typing | Proceeding | Completed | Failed | Pong | Progress | DocumentState
+    | DocumentSummaryMessage
+)  # fmt: skip
 
 # Error codes with the message a user reads (never a traceback).
 ERRORS: dict[str, str] = {
@@ -127,6 +164,7 @@ ERRORS: dict[str, str] = {
     "index_mismatch": "{reason}",
     "unavailable": "{reason}",
     "unknown_conversation": "대화를 찾을 수 없습니다. 대화 목록을 확인해 주세요.",
+    "conflict": "대화가 그사이 바뀌어 다시 생성할 수 없습니다. 새로 질문해 주세요.",
     "internal": "서버 오류로 답을 만들지 못했습니다. 잠시 후 다시 시도해 주세요.",
     "too_large": "메시지가 너무 큽니다 (최대 {limit}자). 나누어 보내 주세요.",
     "unauthorized": "로그인이 끝났습니다(로그아웃 또는 만료). 다시 로그인해 주세요.",

@@ -9,6 +9,10 @@ when others hold units and nothing moves for `patience_s`, so a stalled worker e
 never holds this process's summary thread. Each progress message carries the estimated time
 left, from the rate this upload's units have settled at (or, before the first one, the
 queue's recent throughput).
+
+Counts are of all the upload's units, as the registry counts them (`units`, what indexing
+wrote): a unit too trivial to summarize is settled from the start. Counting only the units
+that need the LLM made the card say "/56" beside a sidebar saying "69 단위".
 """
 
 from __future__ import annotations
@@ -51,9 +55,11 @@ class DocumentProgress(SilentProgress):
         uids: set[str],
         publish: Callable[[Progress], None],
         queue_rate: float | None = None,
+        trivial: int = 0,
     ) -> None:
         self._doc = doc
-        self._uids = uids
+        self._uids = uids  # the units that need a summary
+        self._trivial = trivial  # the units that need none: settled from the start
         self._publish = publish
         self._reported: set[str] = set()
         self._meter = RateMeter()
@@ -86,7 +92,8 @@ class DocumentProgress(SilentProgress):
         self._publish(self._message(event))
 
     def _message(self, event: SummaryEvent | None) -> Progress:
-        done, total = len(self._reported), len(self._uids)
+        done = self._trivial + len(self._reported)
+        total = self._trivial + len(self._uids)
         rate = self._meter.per_minute() or self._queue_rate
         return Progress(
             document_id=self._doc.id, done=done, total=total,
@@ -120,8 +127,9 @@ class UploadSummaries:
         states = self._store.summary_states(root)
         waiting = {uid for uid, state in states.items() if state is not SummaryState.TRIVIAL}
         progress = DocumentProgress(
-            doc, waiting, lambda message: self._publish(doc.user_id, message), self._queue_rate()
-        )
+            doc, waiting, lambda message: self._publish(doc.user_id, message), self._queue_rate(),
+            trivial=len(states) - len(waiting),
+        )  # fmt: skip
         progress.opened()
         self._catch_up(progress, {u for u in waiting if states[u] in _SETTLED}, measured=False)
         waiting = {uid for uid in waiting if states[uid] is SummaryState.PENDING}

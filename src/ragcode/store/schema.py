@@ -220,6 +220,9 @@ def _migrate_5_to_6(conn: sqlite3.Connection) -> None:
 
 # Version 7: every change to a unit's vectors or scope is logged, so that the in-memory vector
 # matrices (store/vectors.py) of any connection catch up by reading only the changed rows.
+# The tantivy lexical indexes (store/tantivy_lexicon.py) follow the same log: a unit's postings
+# change only when it is inserted or deleted, or when its summary (written in the same UPDATE
+# as vec_summary, SqliteStore.set_summary) or its scope changes.
 _V7_VECTOR_LOG = (
     """CREATE TABLE vector_changes (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -271,6 +274,11 @@ def create_schema(conn: sqlite3.Connection) -> None:
     for field in LEXICAL_FIELDS:
         conn.execute(_fts_definition(field))
     conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '3')")
+    # Names this database for the indexes derived from it (store/tantivy_lexicon.py): a
+    # lexical index built from another file (deleted and indexed again) is built anew.
+    conn.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', lower(hex(randomblob(16))))"
+    )
     if _version(conn) == 3:
         _migrate_3_to_4(conn)
     if _version(conn) == 4:

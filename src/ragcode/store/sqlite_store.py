@@ -1,13 +1,16 @@
-"""Embedded store: one SQLite file (WAL) with FTS5 postings per field and vectors as blobs."""
+"""Embedded store: one SQLite file (WAL) with FTS5 postings per field and vectors as blobs;
+lexical search by tantivy indexes derived from the file (tantivy_lexicon.py) or by FTS5."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 from ragcode.domain import (
     TEAM_ONLY,
@@ -38,6 +41,7 @@ from ragcode.store.protocol import (
     WorkerBeat,
 )
 from ragcode.store.schema import create_schema
+from ragcode.store.tantivy_lexicon import TantivyLexicon
 from ragcode.store.vectors import VectorMatrix, stored_vectors, to_blob, trim_log
 
 # A record in the columns of a `units` row (named as they were when units were code only).
@@ -63,13 +67,33 @@ def _row_to_record(row: Sequence[object]) -> Record:
     )
 
 
+log = logging.getLogger(__name__)
+
 DEFAULT_COLLECTION = "code"
+# Who answers lexical_search: FTS5's bm25() in the database file, or tantivy indexes derived
+# from it in `<file>-tantivy/` (store/tantivy_lexicon.py; bench/README.md, issue 13).
+LexicalEngine = Literal["fts5", "tantivy"]
+
+
+# Candidates beyond `limit` that tantivy hands over for the exact rescoring: its scores are
+# within ~5% of FTS5's, so the true top `limit` lies well inside.
+RESCORE_MARGIN = 20
+
+
+def lexicon_dir(path: Path) -> Path:
+    """Beside the database, named like SQLite's own -wal and -shm files."""
+    return path.with_name(f"{path.name}-tantivy")
 
 
 class SqliteStore:
     """One collection of the index file; several stores may share the file (WAL)."""
 
-    def __init__(self, path: Path, collection: str = DEFAULT_COLLECTION) -> None:
+    def __init__(
+        self,
+        path: Path,
+        collection: str = DEFAULT_COLLECTION,
+        lexical_engine: LexicalEngine = "fts5",
+    ) -> None:
         self._collection = collection
         self._path = path
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,6 +115,9 @@ class SqliteStore:
         self._lock = threading.RLock()
         self._matrices: dict[VectorField, VectorMatrix] = {}
         self._embedder_claimed: str | None = None  # checked once per store and model
+        # The FTS5 tables are written either way: they keep the tokens the tantivy indexes
+        # are built from, and let the setting go back to "fts5" without reindexing.
+        self._lexicon = TantivyLexicon(lexicon_dir(path)) if lexical_engine == "tantivy" else None
 
     # --- plumbing ----------------------------------------------------------------
     @contextmanager
@@ -297,8 +324,19 @@ class SqliteStore:
                 conn.executemany(f"UPDATE {fts_table(fld)} SET scope = ? WHERE rowid = ?", ids)
         return len(ids)
 
-    def bulk_writes(self) -> AbstractContextManager[None]:
-        return nullcontext()  # FTS5 and the vector blobs cost the same row by row
+    @contextmanager
+    def bulk_writes(self) -> Iterator[None]:
+        """FTS5 and the vector blobs cost the same row by row. tantivy: the indexes catch
+        up once at the end, so that the first search after `ragcode index` or an upload
+        does not pay for it. Only once a search has built them: the derived directory is
+        created by the first search (a whole build from SQLite, seconds at 100k units)."""
+        yield
+        if self._lexicon is not None and self._lexicon.exists():
+            try:
+                with self._lock:
+                    self._lexicon.catch_up(self._conn)
+            except (ValueError, OSError, sqlite3.Error) as exc:  # the next search tries again
+                log.warning("어휘 색인(tantivy)을 따라잡지 못했습니다: %s", exc)
 
     # --- summaries ---------------------------------------------------------------
     def cached_summary(self, code_hash: str, origin: SummaryOrigin) -> str | None:
@@ -363,6 +401,8 @@ class SqliteStore:
                 return False
             failed = state == SummaryState.FAILED
             attempts = int(attempts) + 1 if failed else 0
+            # vec_summary in the SET list logs the unit (schema.py, version 7) even when the
+            # vector stays NULL: the tantivy indexes learn of the new summary postings so.
             conn.execute(
                 "UPDATE units SET summary = ?, summary_state = ?, vec_summary = ?,"
                 " lease_owner = NULL, lease_until = NULL, summary_attempts = ?, retry_at = ?,"
@@ -433,6 +473,10 @@ class SqliteStore:
         match = fts.match_query(tokens)
         if not match or not scopes:
             return []
+        if self._lexicon is not None:
+            found = self._tantivy_search(fld, tokens, limit, scopes)
+            if found is not None:
+                return found
         table = fts_table(fld)
         marks = ",".join("?" * len(scopes))
         # Rank and cut inside FTS5 first, then join: joining every match before sorting
@@ -447,6 +491,58 @@ class SqliteStore:
         ).fetchall()
         # FTS5's bm25() is negated so that smaller is better; flip it back.
         return [ScoredId(uid, -float(rank)) for uid, rank in rows]
+
+    def _tantivy_search(
+        self, fld: LexicalField, tokens: Sequence[str], limit: int, scopes: Sequence[str]
+    ) -> list[ScoredId] | None:
+        """tantivy picks the candidates (its one-byte field lengths move scores by up to
+        ~5%), then the best `limit` are scored again exactly as FTS5's bm25() would, from the
+        tokens SQLite keeps: the same list as the "fts5" engine, at tantivy's speed.
+        None: the index cannot be written or read here (a read-only data directory, a full
+        disk); FTS5 answers instead."""
+        assert self._lexicon is not None
+        wanted = limit + max(limit, RESCORE_MARGIN)
+        with self._lock:  # catching up opens a read transaction on the shared connection
+            try:
+                hits = self._lexicon.search(
+                    self._conn, fld, tokens, wanted, self._collection, scopes
+                )
+                freqs = self._lexicon.doc_freqs(fld, tokens) if hits else {}
+            except (OSError, ValueError) as exc:
+                log.warning("어휘 색인(tantivy)을 쓸 수 없어 FTS5로 찾습니다: %s", exc)
+                return None
+            if not hits:
+                return []
+            ids = [unit_id for unit_id, _score in hits]
+            marks = ",".join("?" * len(ids))
+            scope_marks = ",".join("?" * len(scopes))
+            # The engine filtered already; the scope is checked again against the rows of
+            # now, in case a unit id was reused by a write committed since the catch-up.
+            # "+": by rowid; with 50 ids SQLite preferred scanning an index on collection
+            # (40 ms at 100k units against 0.4 ms).
+            uid_of = dict(
+                self._conn.execute(
+                    f"SELECT id, uid FROM units WHERE id IN ({marks}) AND +collection = ?"
+                    f" AND +scope IN ({scope_marks})",
+                    (*ids, self._collection, *scopes),
+                ).fetchall()
+            )
+            texts = dict(
+                self._conn.execute(
+                    f"SELECT rowid, tokens FROM {fts_table(fld)} WHERE rowid IN ({marks})", ids
+                ).fetchall()
+            )
+            rows, total = fts.totals(self._conn, fld)
+        if rows <= 0 or total <= 0:
+            return []
+        scored = [
+            (unit_id, fts.bm25(texts[unit_id], tokens, freqs, rows, total / rows))
+            for unit_id in ids
+            if unit_id in uid_of and unit_id in texts
+        ]
+        # A summary rewritten since the catch-up may no longer hold any term: score 0.
+        ranked = sorted((hit for hit in scored if hit[1] > 0), key=lambda hit: (-hit[1], hit[0]))
+        return [ScoredId(uid_of[unit_id], score) for unit_id, score in ranked[:limit]]
 
     def vector_search(
         self, fld: VectorField, query: Vector, limit: int, scopes: Sequence[str] = TEAM_ONLY

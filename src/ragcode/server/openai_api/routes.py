@@ -101,7 +101,9 @@ async def chat_completions(request: Request, user: ApiUser, state: StateDep) -> 
     model = _model(body.model)
     talk = conversation(body.messages, Limits.of(settings))
     job = Job(
-        modes=state.core.chat_modes(body.token_cap, body.temperature),
+        modes=state.core.chat_modes(
+            body.token_cap, body.temperature, pending=state.stores.pending_documents()
+        ),
         mode=model.mode,
         talk=talk,
         scopes=visible_scopes(user.id),

@@ -24,6 +24,7 @@ const STRINGS = {
     uploading: "올리는 중", indexing: "색인 중", summarizing: "검색 가능 · 요약 중", ready: "완료",
     failed: "실패", queued: "대기 중", units: "단위", noDocuments: "올린 문서가 없습니다.",
     summaryFailed: "(요약 실패)", you: "나", assistant: "ragcode", error: "오류",
+    unitSummaries: "단위별 요약", docSummaryParts: "부분별 요약",
     share: "팀과 공유", unshare: "공유 해제", private: "나만 보기", shared: "팀 공유",
     sharedBy: "팀 공유 (다른 사용자)",
     apiKeys: "API 키", apiKeysHint: "OpenAI 호환 API(IDE 도우미, 스크립트)용. 키는 나와 같은 것을 봅니다.",
@@ -39,6 +40,11 @@ const STRINGS = {
     renamePrompt: "대화의 새 이름", noConversations: "대화가 없습니다. 질문하면 새 대화가 시작됩니다.",
     confirmDeleteConversation: "대화 \"{title}\"와 그 기록을 지울까요?", moreConversations: "대화 더 보기",
     forget: "기억 지우기", forgotten: "기억을 지웠습니다. 이후 질문은 위 대화를 기억하지 않습니다",
+    stop: "■ 중지", stoppedLabel: "중지됨", regenerate: "다시 생성", edit: "편집", editSend: "보내기",
+    cancel: "취소", showRefs: "참고 자료", refsShown: "참고 자료를 보여 줍니다.",
+    refsHidden: "참고 자료를 숨깁니다 (검색은 그대로 합니다).", models: "모델", close: "닫기",
+    modelName: "답하는 모델", healthOk: "정상", healthDown: "장애", healthProbing: "확인 중",
+    healthUnknown: "알 수 없음", endpointCounts: "진행/완료/실패",
     modes: {
       normal: "일반 대화", translation: "번역 (한↔영)", grammar: "문법 교정", sentiment: "감성 분석",
       extraction: "연락처 추출", pii: "개인정보 마스킹", "step-by-step": "단계별 추론",
@@ -69,6 +75,7 @@ const STRINGS = {
     uploading: "Uploading", indexing: "Indexing", summarizing: "Searchable · summarizing", ready: "Ready",
     failed: "Failed", queued: "Queued", units: "units", noDocuments: "No documents yet.",
     summaryFailed: "(summary failed)", you: "You", assistant: "ragcode", error: "Error",
+    unitSummaries: "Summaries by unit", docSummaryParts: "Summaries of the parts",
     share: "Share with team", unshare: "Stop sharing", private: "Only me", shared: "Shared",
     sharedBy: "Shared by a teammate",
     apiKeys: "API keys", apiKeysHint: "For the OpenAI-compatible API (IDE assistants, scripts). A key sees what you see.",
@@ -86,6 +93,11 @@ const STRINGS = {
     confirmDeleteConversation: "Delete the conversation \"{title}\" and its history?",
     moreConversations: "More conversations",
     forget: "Forget memory", forgotten: "Memory cleared. Later questions do not remember the conversation above",
+    stop: "■ Stop", stoppedLabel: "Stopped", regenerate: "Regenerate", edit: "Edit", editSend: "Send",
+    cancel: "Cancel", showRefs: "References", refsShown: "References are shown.",
+    refsHidden: "References are hidden (search still runs).", models: "Models", close: "Close",
+    modelName: "Answering model", healthOk: "healthy", healthDown: "down", healthProbing: "probing",
+    healthUnknown: "unknown", endpointCounts: "running/done/failed",
     modes: {
       normal: "Conversation", translation: "Translation (ko↔en)", grammar: "Grammar",
       sentiment: "Sentiment", extraction: "Contact extraction", pii: "PII masking",
@@ -126,4 +138,10 @@ export function toggleLanguage() {
   current = current === "ko" ? "en" : "ko";
   localStorage.setItem("ragcode.lang", current);
   applyTranslations();
+  window.dispatchEvent(new CustomEvent(LANGUAGE_EVENT, { detail: current }));
 }
+
+// What a module drew with t() is redrawn by it here (nodes marked data-i18n need nothing:
+// applyTranslations relabels them), so a language switch shows at once, without a reload.
+const LANGUAGE_EVENT = "ragcode:language";
+export function onLanguageChange(redraw) { window.addEventListener(LANGUAGE_EVENT, () => redraw(current)); }

@@ -3,24 +3,36 @@
 import { api } from "./api.js";
 import { ApiKeys } from "./apikeys.js";
 import { ChatView } from "./chat.js";
+import { DocumentSummaries } from "./doc_summary.js";
 import { Conversations } from "./conversations.js";
 import { Documents } from "./documents.js";
 import { applyTranslations, modeLabel, t, toggleLanguage } from "./i18n.js";
 import { Repos } from "./repos.js";
 import { ChatSocket } from "./socket.js";
+import { Commands, ModelsPanel, ReferencesToggle } from "./controls.js"; // issue 15.4
+import { answering, phaseReset } from "./phase.js";
+import { Welcome } from "./welcome.js";
 
 const MODES = ["normal", "translation", "grammar", "sentiment", "extraction", "pii", "step-by-step", "timestamp-extraction", "code", "qa"];
 const $ = (id) => document.getElementById(id);
 
 let socket = null;
 let oldestTurn = null;
-const chat = new ChatView($("messages"), { onContinue: continueAnswer });
+const chat = new ChatView($("messages"), {
+  onContinue: continueAnswer, onStop: (id) => socket?.stop(id), onResend: resendLast, // issue 15.11
+});
+const docSummaries = new DocumentSummaries(chat); // issue 15.1: summaries of uploads
 const documents = new Documents({ list: $("documents"), input: $("upload-input"), chat, notify });
 const apiKeys = new ApiKeys({ form: $("apikey-form"), name: $("apikey-name"), list: $("apikeys"), created: $("apikey-created"), notify });
 const repos = new Repos({ list: $("repos"), notify });
+const welcome = new Welcome({ container: $("messages"), select: $("mode-select"), input: $("input") });
 const conversations = new Conversations({
   list: $("conversations"), more: $("more-conversations"), notify, onSelect: showConversation,
 });
+// issue 15.4: references on/off, the models panel, and the same controls typed into the chat.
+const refs = new ReferencesToggle({ checkbox: $("refs-toggle"), messages: $("messages") });
+const models = new ModelsPanel({ panel: $("models-panel"), button: $("models-button"), notify });
+const commands = new Commands({ forget: forgetMemory, refs, models, notify });
 
 function notify(text, timeout = 4000) {
   const notice = $("notice");
@@ -66,7 +78,8 @@ function onSocketStatus(status, reason) {
   const label = $("connection");
   const previous = label.dataset.status;
   label.dataset.status = status;
-  label.textContent = t(STATUS_LABELS[status] ?? "connected");
+  label.dataset.i18n = STATUS_LABELS[status] ?? "connected"; // relabelled on a language switch
+  label.textContent = t(label.dataset.i18n);
   if (status === "reconnecting") notify(t("reconnecting"), 0);
   if (status === "stalled") notify(t("stalledNotice"), 0);
   if (status === "reconnected") notify(t("reconnected"));
@@ -91,6 +104,10 @@ function onSocketMessage(message) {
   if (message.type === "pong") return;
   if (message.status === "progress") documents.progress(message);
   else if (message.status === "document") documents.state(message.document);
+  else if (message.status === "doc_summary") {
+    docSummaries.handle(message);
+    if (message.phase === "done" && message.conversation_id) conversations.saved(message.conversation_id);
+  }
   else if (message.request_id) {
     chat.handle(message);
     if (message.status === "completed" && message.conversation_id) conversations.saved(message.conversation_id);
@@ -102,13 +119,14 @@ function onSocketMessage(message) {
 // The chat shows one conversation: its history, then what is asked in it.
 async function showConversation(id) {
   chat.reset(); // answers still streaming for the previous one stay out of this view
+  docSummaries.reset();
   $("messages").replaceChildren();
   oldestTurn = null;
   $("load-more").hidden = true;
   const shown = await loadHistory().catch((error) => { notify(error.message); return 0; });
   if (id !== conversations.current) return;
   if (shown) chat.restored();
-  else chat.greeting($("who").textContent);
+  else { chat.greeting($("who").textContent); welcome.show(); }
 }
 
 async function showMain(username) {
@@ -116,6 +134,8 @@ async function showMain(username) {
   $("main").hidden = false;
   $("who").textContent = username;
   fillModes();
+  welcome.describe();
+  phaseReset(); // a new session: nothing of an earlier one is still answering
   await conversations.open(username);
   await showConversation(conversations.current);
   await documents.refresh();
@@ -153,7 +173,8 @@ function inConversation() {
 function send() {
   const input = $("input");
   const body = input.value.trim();
-  if (!body || !socket) return;
+  if (commands.run(body)) { input.value = ""; return; } // "/clear", "/refs off", "/models" …
+  if (!body || !socket || answering()) return; // one answer at a time (phase.js)
   const mode = $("mode-select").value;
   chat.userBubble(body, mode);
   const requestId = socket.request(mode, body, inConversation());
@@ -168,6 +189,17 @@ function continueAnswer({ mode, question, soFar }) {
   chat.userBubble(t("continue"), mode);
   const requestId = socket.request(mode, question, { ...inConversation(), continue_from: soFar });
   chat.assistantBubble(requestId, mode, { question, soFar });
+}
+
+// "다시 생성" / "편집": ask again in the shown conversation, in place of the turn shown last
+// (`turnId`; the server refuses when another turn came after it meanwhile).
+function resendLast({ mode, question, turnId }) {
+  if (!socket || answering() || turnId == null) return null;
+  return socket.request(mode, question, { ...inConversation(), replace_turn_id: turnId });
+}
+
+async function forgetMemory() {
+  if (await conversations.forget()) chat.forgotten();
 }
 
 function bind() {
@@ -186,6 +218,7 @@ function bind() {
     if (socket) socket.close(); // first: the server's 4401 for this logout is no news
     socket = null;
     apiKeys.clear(); // the key shown once must not outlive the session on this tab
+    models.clear();
     repos.clear();
     conversations.clear();
     $("messages").replaceChildren();
@@ -201,9 +234,7 @@ function bind() {
     await showConversation(null);
   });
   $("new-conversation").addEventListener("click", () => conversations.create());
-  $("forget-memory").addEventListener("click", async () => {
-    if (await conversations.forget()) chat.forgotten();
-  });
+  $("forget-memory").addEventListener("click", forgetMemory);
 }
 
 async function start() {

@@ -10,8 +10,16 @@ export function el(tag, className, text) {
   return node;
 }
 
+// An element showing the UI string `key`: marked data-i18n, so a language switch relabels it
+// (i18n.js applyTranslations) wherever it was drawn.
+export function label(tag, className, key) {
+  const node = el(tag, className, t(key));
+  node.dataset.i18n = key;
+  return node;
+}
+
 export function copyButton(getText) {
-  const button = el("button", "copy", t("copy"));
+  const button = label("button", "copy", "copy");
   button.type = "button";
   button.addEventListener("click", async () => {
     try {
@@ -38,7 +46,7 @@ export function downloadName(language, filename) {
 }
 
 export function downloadButton(getText, filename) {
-  const button = el("button", "download", t("download"));
+  const button = label("button", "download", "download");
   button.type = "button";
   button.title = filename;
   button.addEventListener("click", () => {

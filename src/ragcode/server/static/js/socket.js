@@ -119,12 +119,22 @@ export class ChatSocket {
     return false;
   }
 
-  // `extra`: more fields of the request (`continue_from`).
+  // `extra`: more fields of the request (`conversation_id`, `continue_from`, `replace_turn_id`).
   request(convType, body, extra = {}) {
     const request = { request_id: newId(), type: "text", conv_type: convType, body, ...extra };
     this.pending.set(request.request_id, request);
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.write(this.ws, request);
     return request.request_id; // if closed, it goes out on reconnect
+  }
+
+  // Stop an answer (the server keeps its text so far and completes it marked `stopped`). With
+  // the socket down the server has cancelled it already (nothing was kept): it is not resent,
+  // and ends here with what was shown (`msg` null).
+  stop(requestId) {
+    if (this.sendRaw({ type: "stop", request_id: requestId })) return;
+    if (!this.pending.delete(requestId)) return;
+    this.sent.delete(requestId);
+    this.onMessage({ request_id: requestId, status: "completed", msg: null, references: [], stopped: true });
   }
 
   close() {

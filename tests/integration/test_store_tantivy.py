@@ -1,0 +1,321 @@
+"""The embedded store with tantivy as its lexical engine (store/tantivy_lexicon.py): scores
+against FTS5 on the same database, writes seen by the next search in this and in other
+processes, owner scopes filtered inside the engine, and the index built again from SQLite
+when it is missing, damaged, or was built from another database. The store contract
+(test_store_contract.py) runs on this engine too ("sqlite-tantivy")."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ragcode.app import build_store
+from ragcode.config import Settings
+from ragcode.domain import SummaryState, user_scope, visible_scopes
+from ragcode.store.protocol import IndexEntry
+from ragcode.store.sqlite_store import SqliteStore, lexicon_dir
+from ragcode.store.tantivy_lexicon import STATE_FILE
+from ragcode.store.vectors import log_position
+from tests.integration.test_store_contract import entry, put, record, uids, vector
+
+pytestmark = pytest.mark.integration
+
+ALICE, BOB = 1, 2
+
+
+def open_pair(path: Path) -> tuple[SqliteStore, SqliteStore]:
+    return SqliteStore(path), SqliteStore(path, lexical_engine="tantivy")
+
+
+def random_entries(count: int, lengths: tuple[int, int], seed: int) -> list[IndexEntry]:
+    rng = random.Random(seed)
+    words = [f"t{i}" for i in range(60)]
+    entries = []
+    for i in range(count):
+        size = rng.randint(*lengths)
+        tokens = [rng.choice(words[: rng.randint(3, 60)]) for _ in range(size)]
+        entries.append(entry("a.py", f"f{i}", " ".join(tokens), i))
+    return entries
+
+
+QUERIES = (["t1"], ["t1", "t30"], ["t59", "t2", "t7"], ["t0", "t1", "t2", "t3"], ["t45", "t50"])
+
+
+@pytest.mark.parametrize("lengths", [(1, 40), (30, 400)])
+def test_lists_and_scores_equal_fts5(tmp_path: Path, lengths: tuple[int, int]) -> None:
+    """Up to 40 tokens tantivy stores a field's length exactly; above, in one byte (its
+    scores then move by up to ~5% and near-ties swap: 8 of FTS5's top 10 on this data).
+    The store rescores tantivy's best candidates from the tokens SQLite keeps, so both
+    engines return the same lists with the same scores."""
+    fts5, tantivy = open_pair(tmp_path / "index.sqlite3")
+    try:
+        fts5.replace_file(record("a.py"), random_entries(400, lengths, 9))
+        for query in QUERIES:
+            expected = fts5.lexical_search("code", query, 10)
+            found = tantivy.lexical_search("code", query, 10)
+            assert uids(found) == uids(expected), query
+            assert [h.score for h in found] == pytest.approx([h.score for h in expected], rel=1e-9)
+    finally:
+        fts5.close()
+        tantivy.close()
+
+
+def test_deletes_and_replaces_are_seen_by_the_next_search(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "index.sqlite3", lexical_engine="tantivy")
+    try:
+        put(store, "/r", "a.py", "f", "alpha beta", 1, "team")
+        put(store, "/r", "b.py", "g", "alpha", 2, "team")
+        assert set(uids(store.lexical_search("code", ["alpha"], 5))) == {"a.py:f", "b.py:g"}
+        put(store, "/r", "a.py", "f", "gamma", 3, "team")  # the file changed
+        assert uids(store.lexical_search("code", ["alpha"], 5)) == ["b.py:g"]
+        assert uids(store.lexical_search("code", ["gamma"], 5)) == ["a.py:f"]
+        store.remove_files("/r", ["b.py"])
+        assert store.lexical_search("code", ["alpha"], 5) == []
+        store.set_summary(
+            "a.py:f", summary="요약", state=SummaryState.DONE, tokens=["요약", "delta"],
+            vector=vector(4), model="m",
+        )  # fmt: skip
+        assert uids(store.lexical_search("summary", ["delta"], 5)) == ["a.py:f"]
+        store.set_summary(
+            "a.py:f", summary="다른 요약", state=SummaryState.DONE, tokens=["epsilon"],
+            vector=None, model="m",
+        )  # fmt: skip
+        assert store.lexical_search("summary", ["delta"], 5) == []
+        assert uids(store.lexical_search("summary", ["epsilon"], 5)) == ["a.py:f"]
+    finally:
+        store.close()
+
+
+def test_two_store_objects_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
+    """Both search, so both catch the shared indexes up in turn (under the file lock)."""
+    path = tmp_path / "index.sqlite3"
+    one = SqliteStore(path, lexical_engine="tantivy")
+    two = SqliteStore(path, lexical_engine="tantivy")
+    try:
+        assert one.lexical_search("code", ["alpha"], 5) == []
+        put(two, "/r", "a.py", "f", "alpha", 1, "team")
+        assert uids(one.lexical_search("code", ["alpha"], 5)) == ["a.py:f"]
+        put(one, "/r", "b.py", "g", "alpha alpha", 2, "team")
+        assert uids(two.lexical_search("code", ["alpha"], 5)) == ["b.py:g", "a.py:f"]
+        assert uids(one.lexical_search("code", ["alpha"], 5)) == ["b.py:g", "a.py:f"]
+        two.set_scope("/r", user_scope(ALICE))
+        assert one.lexical_search("code", ["alpha"], 5) == []
+        assert len(one.lexical_search("code", ["alpha"], 5, visible_scopes(ALICE))) == 2
+    finally:
+        one.close()
+        two.close()
+
+
+WRITER = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from tests.integration.test_store_contract import put
+from ragcode.store.sqlite_store import SqliteStore
+store = SqliteStore(Path({path!r}))  # a writer that never searches (`ragcode index`)
+put(store, "/r", "w.py", "written", "omega", 5, "team")
+store.remove_files("/r", ["a.py"])
+store.close()
+"""
+
+
+def test_another_process_write_is_seen_by_the_next_search(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    store = SqliteStore(path, lexical_engine="tantivy")
+    try:
+        put(store, "/r", "a.py", "f", "omega", 1, "team")
+        assert uids(store.lexical_search("code", ["omega"], 5)) == ["a.py:f"]
+        root = str(Path(__file__).resolve().parents[2])
+        script = textwrap.dedent(WRITER).format(root=root, path=str(path))
+        subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+        assert uids(store.lexical_search("code", ["omega"], 5)) == ["w.py:written"]
+    finally:
+        store.close()
+
+
+def test_private_units_of_another_user_never_reach_or_crowd_the_list(tmp_path: Path) -> None:
+    """Alice's private units score best by far; Bob still gets a full list of his own and
+    team units, and none of hers (the filter sits inside the engine, before the cut)."""
+    store = SqliteStore(tmp_path / "index.sqlite3", lexical_engine="tantivy")
+    try:
+        for i in range(30):
+            put(
+                store,
+                f"/up/{ALICE}",
+                f"p{i}.py",
+                f"private{i}",
+                "secret " * 8,
+                i,
+                user_scope(ALICE),
+            )
+        for i in range(5):
+            put(store, "/team", f"t{i}.py", f"team{i}", "secret filler words", 100 + i, "team")
+        put(store, f"/up/{BOB}", "b.py", "bobs", "secret other", 200, user_scope(BOB))
+        found = uids(store.lexical_search("code", ["secret"], 6, visible_scopes(BOB)))
+        assert sorted(found) == sorted([f"t{i}.py:team{i}" for i in range(5)] + ["b.py:bobs"])
+        team_only = uids(store.lexical_search("code", ["secret"], 10))
+        assert sorted(team_only) == sorted(f"t{i}.py:team{i}" for i in range(5))
+        mine = uids(store.lexical_search("code", ["secret"], 5, visible_scopes(ALICE)))
+        assert all(uid.startswith("p") for uid in mine) and len(mine) == 5
+    finally:
+        store.close()
+
+
+def test_a_missing_index_is_built_again_from_sqlite(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    store = SqliteStore(path, lexical_engine="tantivy")
+    put(store, "/r", "a.py", "f", "alpha beta", 1, "team")
+    expected = store.lexical_search("code", ["alpha", "beta"], 5)
+    store.close()
+    shutil.rmtree(lexicon_dir(path))
+    store = SqliteStore(path, lexical_engine="tantivy")
+    try:
+        assert store.lexical_search("code", ["alpha", "beta"], 5) == expected
+        shutil.rmtree(lexicon_dir(path))  # removed under a running store: the next write
+        put(store, "/r", "b.py", "g", "beta", 2, "team")  # makes it look, and build again
+        assert uids(store.lexical_search("code", ["beta"], 5)) == ["b.py:g", "a.py:f"]
+        assert (lexicon_dir(path) / STATE_FILE).exists()
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("damage", ["meta", "segments", "state"])
+def test_a_damaged_index_is_built_again_from_sqlite(tmp_path: Path, damage: str) -> None:
+    path = tmp_path / "index.sqlite3"
+    store = SqliteStore(path, lexical_engine="tantivy")
+    put(store, "/r", "a.py", "f", "alpha beta", 1, "team")
+    put(store, "/r", "b.py", "g", "beta", 2, "team")
+    expected = store.lexical_search("code", ["beta"], 5)
+    store.close()
+    directory = lexicon_dir(path)
+    if damage == "meta":
+        (directory / "code" / "meta.json").write_text("{not json", encoding="utf-8")
+    elif damage == "segments":
+        for file in (directory / "code").iterdir():
+            if file.suffix in (".idx", ".term", ".store"):
+                file.write_bytes(b"\0garbage")
+    else:  # a record of changes it does not hold: the database looks younger than it
+        (directory / STATE_FILE).write_text(
+            json.dumps({"store_id": "someone else", "seq": 10**9}), encoding="utf-8"
+        )
+    store = SqliteStore(path, lexical_engine="tantivy")
+    try:
+        assert store.lexical_search("code", ["beta"], 5) == expected
+    finally:
+        store.close()
+
+
+def test_an_index_of_another_database_is_not_reused(tmp_path: Path) -> None:
+    """The database file deleted and indexed again: the log restarts at 1, so only the
+    database's id tells the old index (which holds the old units) from a current one."""
+    path = tmp_path / "index.sqlite3"
+    store = SqliteStore(path, lexical_engine="tantivy")
+    put(store, "/r", "old.py", "stale", "alpha", 1, "team")
+    put(store, "/r", "old2.py", "stale2", "alpha", 2, "team")
+    assert len(store.lexical_search("code", ["alpha"], 5)) == 2
+    store.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    store = SqliteStore(path, lexical_engine="tantivy")
+    try:
+        put(store, "/r", "new.py", "fresh", "alpha", 3, "team")
+        put(store, "/r", "new2.py", "fresh2", "beta", 4, "team")
+        assert uids(store.lexical_search("code", ["alpha"], 5)) == ["new.py:fresh"]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("configured", [None, "tantivy", "fts5"])
+def test_the_setting_chooses_the_engine(tmp_path: Path, configured: str | None) -> None:
+    """tantivy by default (store.lexical_engine); "fts5" never creates the directory."""
+    settings = Settings(data_dir=tmp_path, store={"lexical_engine": configured or "tantivy"})
+    if configured is None:
+        settings = Settings(data_dir=tmp_path)
+    store = build_store(settings)
+    try:
+        put(store, "/r", "a.py", "f", "alpha", 1, "team")
+        assert uids(store.lexical_search("code", ["alpha"], 5)) == ["a.py:f"]
+    finally:
+        store.close()
+    assert isinstance(store, SqliteStore)
+    built = (lexicon_dir(tmp_path / "index.sqlite3") / STATE_FILE).exists()
+    assert built == (configured != "fts5")
+
+
+def test_an_indexing_run_leaves_the_index_caught_up(tmp_path: Path) -> None:
+    """bulk_writes (`ragcode index`, uploads) applies its writes at the end, so that the
+    first search after it finds nothing left to do; before any search has built the
+    index, it leaves the data directory alone."""
+    path = tmp_path / "index.sqlite3"
+    store = SqliteStore(path, lexical_engine="tantivy")
+    try:
+        with store.bulk_writes():
+            put(store, "/r", "a.py", "f", "alpha", 1, "team")
+        assert not lexicon_dir(path).exists()
+        assert uids(store.lexical_search("code", ["alpha"], 5)) == ["a.py:f"]
+        with store.bulk_writes():
+            put(store, "/r", "b.py", "g", "beta", 2, "team")
+        state = json.loads((lexicon_dir(path) / STATE_FILE).read_text(encoding="utf-8"))
+        with sqlite3.connect(path) as conn:
+            assert state["seq"] == log_position(conn) > 0
+        searcher = SqliteStore(path, lexical_engine="tantivy")
+        try:
+            assert uids(searcher.lexical_search("code", ["beta"], 5)) == ["b.py:g"]
+        finally:
+            searcher.close()
+    finally:
+        store.close()
+
+
+def test_an_index_that_cannot_be_written_leaves_the_search_to_fts5(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A read-only or full data directory (here: a file where the index directory goes)
+    must not break search: FTS5, written all along, answers with the same ranking."""
+    path = tmp_path / "index.sqlite3"
+    lexicon_dir(path).write_text("not a directory", encoding="utf-8")
+    store = SqliteStore(path, lexical_engine="tantivy")
+    try:
+        put(store, "/r", "a.py", "f", "alpha beta", 1, "team")
+        put(store, "/r", "b.py", "g", "alpha", 2, "team")
+        assert uids(store.lexical_search("code", ["alpha", "beta"], 5)) == ["a.py:f", "b.py:g"]
+        assert "FTS5" in caplog.text
+    finally:
+        store.close()
+
+
+def test_a_summary_write_commits_only_the_summary_index(tmp_path: Path) -> None:
+    """The log names the unit, not the field: fields whose postings are unchanged (the
+    unit's code, doc and names) are compared by digest and left alone, one commit not four."""
+    path = tmp_path / "index.sqlite3"
+    store = SqliteStore(path, lexical_engine="tantivy")
+    try:
+        put(store, "/r", "a.py", "f", "alpha", 1, "team")
+        assert uids(store.lexical_search("code", ["alpha"], 5)) == ["a.py:f"]
+        before = {
+            fld: (lexicon_dir(path) / fld / "meta.json").read_text(encoding="utf-8")
+            for fld in ("summary", "code", "identifiers")
+        }
+        store.set_summary(
+            "a.py:f", summary="요약", state=SummaryState.DONE, tokens=["omega"],
+            vector=vector(2), model="m",
+        )  # fmt: skip
+        assert uids(store.lexical_search("summary", ["omega"], 5)) == ["a.py:f"]
+        after = {
+            fld: (lexicon_dir(path) / fld / "meta.json").read_text(encoding="utf-8")
+            for fld in before
+        }
+        assert after["code"] == before["code"]
+        assert after["identifiers"] == before["identifiers"]
+        assert after["summary"] != before["summary"]
+        assert uids(store.lexical_search("code", ["alpha"], 5)) == ["a.py:f"]
+    finally:
+        store.close()

@@ -1,0 +1,60 @@
+"""Which token pieces write CJK ideographs: whole characters and the first bytes of one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ragcode.llm.han_tokens import han_token_ids, suppress, writes_han
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    "piece",
+    [
+        "年".encode(),
+        " 返回".encode(),
+        "요素".encode(),  # the drift seen in real summaries
+        "字符열".encode(),
+        "㐀".encode(),  # Extension A
+        "豈".encode(),  # compatibility ideograph
+        "𠀀".encode(),  # plane 2
+        b"\xe4",  # the lead byte of U+4000-U+4FFF, the rest in the next token
+        b"ab\xe8\xbf",  # two of the three bytes of U+8FD4 (返)
+        b"\xe3\x90",  # U+3400 on: Extension A
+        b"\xf0\xa0",  # plane 2
+    ],
+)
+def test_ideographs_and_their_first_bytes_are_suppressed(piece: bytes) -> None:
+    assert writes_han(piece)
+
+
+@pytest.mark.parametrize(
+    "piece",
+    [
+        "요소".encode(),
+        "ㄱ".encode(),  # Hangul compatibility jamo, U+3131 (lead byte E3 too)
+        "の。「」".encode(),  # kana and CJK punctuation
+        "😀".encode(),
+        b"return",
+        b"\xea\xb0",  # the first two bytes of 가
+        b"\xe3",  # U+3000-U+3FFF: could be jamo or punctuation
+        b"\xe3\x84",  # U+3100-U+313F: jamo
+        b"\xef",  # could be a full-width form
+        b"\xef\xbc",  # full-width forms
+        b"\xf0\x9f",  # emoji
+        b"\x80\x80",  # continuation bytes only
+    ],
+)
+def test_korean_kana_punctuation_emoji_and_ascii_are_not(piece: bytes) -> None:
+    assert not writes_han(piece)
+
+
+def test_ids_and_suppression() -> None:
+    pieces = [b"a", "年".encode(), "가".encode(), b"\xe9"]
+    ids = han_token_ids(pieces)
+    assert ids.tolist() == [1, 3]
+    logits = np.zeros(4, dtype=np.float32)
+    assert suppress(logits, ids) is logits
+    assert logits.tolist() == [0.0, -np.inf, 0.0, -np.inf]
