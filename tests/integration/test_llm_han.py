@@ -55,3 +55,31 @@ def test_batched_answers_have_none(suppressing: LlamaCppLLM) -> None:
     answer = "".join(background.stream(COPY, max_tokens=24))
     assert answer.strip()
     assert not HAN.search(answer), answer
+
+
+def test_no_unfiltered_answer_when_the_vocabulary_cannot_be_read(
+    models_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The suppressed tokens are read when the model loads; if that fails the model is not
+    kept, so the next call loads it again with the filter instead of answering without it."""
+    import llama_cpp
+
+    original = llama_cpp.Llama.detokenize
+    calls = {"n": 0}
+
+    def once_broken(self: llama_cpp.Llama, *args: object, **kwargs: object) -> bytes:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("vocabulary unreadable")
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(llama_cpp.Llama, "detokenize", once_broken)
+    llm = model(models_dir, suppress_han=True)
+    try:
+        with pytest.raises(RuntimeError, match="vocabulary unreadable"):
+            "".join(llm.stream(COPY, max_tokens=24, temperature=0.0))
+        answer = "".join(llm.stream(COPY, max_tokens=24, temperature=0.0))
+    finally:
+        llm.close()
+    assert answer.strip()
+    assert not HAN.search(answer), answer

@@ -67,7 +67,7 @@ class LlamaCppLLM:
                     "llama-cpp-python 이 설치되어 있지 않습니다: scripts/install.sh 를 실행하세요."
                 ) from exc
             log.info("loading model=%s path=%s", self._name, self._model_path)
-            self._model = Llama(
+            model = Llama(
                 model_path=str(self._model_path),
                 n_ctx=self._n_ctx,
                 n_threads=self._n_threads,
@@ -75,9 +75,11 @@ class LlamaCppLLM:
                 verbose=False,
             )
             if self._suppress_han:  # ~1 s over Qwen's 152k tokens, once per load
-                model = self._model
+                # Before the model is kept: a failure here must not leave a loaded model
+                # whose answers are silently no longer filtered.
                 pieces = (model.detokenize([i]) for i in range(model.n_vocab()))
                 self._han = han_token_ids(pieces)
+            self._model = model
         return self._model
 
     def _logits_processor(self) -> Any:
