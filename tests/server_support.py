@@ -24,6 +24,31 @@ PASSWORD = "correct horse battery"
 TEST_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 
 
+# Five units: the class, two trivial methods (no summary needed) and two worth a summary.
+BANK_PY = b'''class Account:
+    def balance(self):
+        return self._balance
+
+    def close(self):
+        pass
+
+    def deposit(self, amount, memo):
+        """Add money to the account and record why."""
+        if amount <= 0:
+            raise ValueError("amount must be positive")
+        self._balance += amount
+        self._ledger.append((amount, memo))
+        return self._balance
+
+
+def transfer(source, target, amount):
+    """Move money between two accounts."""
+    source.withdraw(amount)
+    target.deposit(amount, "transfer")
+    return source.balance(), target.balance()
+'''
+
+
 def make_server(data_dir: Path, llm: LLM, embedder: Embedder, **server: Any) -> tuple[App, FastAPI]:
     settings = Settings(data_dir=data_dir, server={"allowed_hosts": TEST_HOSTS, **server})
     core = build_app(settings, llm=llm, embedder=embedder)

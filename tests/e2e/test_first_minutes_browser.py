@@ -20,35 +20,12 @@ from ragcode.ingest.summary_prompt import SUMMARY_SYSTEM
 from ragcode.llm.protocol import ChatMessage
 from ragcode.server.factory import create_app
 from tests.browser_support import sign_up
-from tests.server_support import make_server
+from tests.server_support import BANK_PY, make_server
 from tests.web_server import running_server
 
 pytestmark = pytest.mark.e2e
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 MODES = 10
-# Five units: the class, two trivial methods (no summary needed) and two worth a summary.
-BANK_PY = b'''class Account:
-    def balance(self):
-        return self._balance
-
-    def close(self):
-        pass
-
-    def deposit(self, amount, memo):
-        """Add money to the account and record why."""
-        if amount <= 0:
-            raise ValueError("amount must be positive")
-        self._balance += amount
-        self._ledger.append((amount, memo))
-        return self._balance
-
-
-def transfer(source, target, amount):
-    """Move money between two accounts."""
-    source.withdraw(amount)
-    target.deposit(amount, "transfer")
-    return source.balance(), target.balance()
-'''
 ANSWER = "예시 답변입니다. 천천히 이어서 씁니다."
 
 

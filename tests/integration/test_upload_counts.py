@@ -17,36 +17,13 @@ from ragcode.server.protocol import Progress
 from ragcode.server.upload_summaries import UploadSummaries
 from ragcode.uploads.sqlite import SqliteRegistry
 from tests.scripted_llm import ScriptedLLM
+from tests.server_support import BANK_PY
 
 pytestmark = pytest.mark.integration
 
+
 # Two units worth a summary and two trivial ones (a getter and a stub): the sidebar's count
 # is 4 (and then some: the class); the card's total must be the same number.
-CODE = b'''
-class Account:
-    def balance(self):
-        return self._balance
-
-    def close(self):
-        pass
-
-    def deposit(self, amount, memo):
-        """Add money to the account and record why."""
-        if amount <= 0:
-            raise ValueError("amount must be positive")
-        self._balance += amount
-        self._ledger.append((amount, memo))
-        return self._balance
-
-
-def transfer(source, target, amount):
-    """Move money between two accounts."""
-    source.withdraw(amount)
-    target.deposit(amount, "transfer")
-    return source.balance(), target.balance()
-'''
-
-
 def test_progress_counts_every_unit_the_registry_counts(
     tmp_path: Path, embedder: LocalEmbedder
 ) -> None:
@@ -58,7 +35,7 @@ def test_progress_counts_every_unit_the_registry_counts(
     try:
         files = tmp_path / "upload" / "files"
         files.mkdir(parents=True)
-        (files / "bank.py").write_bytes(CODE)
+        (files / "bank.py").write_bytes(BANK_PY)
         report = core.indexer.index(files, owner=user_scope(1), own_root=True)
         doc = registry.add("d1", 1, "bank.py", "code", files.resolve())
         registry.update(doc.id, state="summarizing", units=report.units_written)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -95,24 +95,10 @@ class SqliteHistory(LockedDatabase):
             sqlite_schema.upgrade(conn)
 
     def add(self, turn: NewTurn) -> StoredTurn:
-        created = datetime.now(UTC)
-        at = created.isoformat(timespec="microseconds")
-        with self._guard() as conn, immediate(conn):
-            conversation = turn.conversation_id
-            if conversation is None:
-                conversation = self._default_id(conn, turn.user_id)
-            self._touch(conn, turn, conversation, at)
-            turn_id = self._insert_turn(conn, turn, conversation, at)
-        return _stored(turn_id, turn, created, conversation)
+        return self._record(turn, self._insert_turn)
 
     def replace_last(self, turn: NewTurn, expected_id: int | None = None) -> StoredTurn:
-        created = datetime.now(UTC)
-        at = created.isoformat(timespec="microseconds")
-        with self._guard() as conn, immediate(conn):
-            conversation = turn.conversation_id
-            if conversation is None:
-                conversation = self._default_id(conn, turn.user_id)
-            self._touch(conn, turn, conversation, at)
+        def replace(conn: sqlite3.Connection, turn: NewTurn, conversation: int, at: str) -> int:
             last = conn.execute(
                 "SELECT MAX(id) FROM turns WHERE conversation_id = ? AND user_id = ?",
                 (conversation, turn.user_id),
@@ -121,18 +107,33 @@ class SqliteHistory(LockedDatabase):
             if expected_id is not None and last_id != expected_id:
                 raise HistoryConflictError(f"last turn {last_id}, not {expected_id}")
             if last_id is None:
-                turn_id = self._insert_turn(conn, turn, conversation, at)
-            else:
-                turn_id = last_id
-                conn.execute(
-                    "UPDATE turns SET request_id = ?, created_at = ?, mode = ?, question = ?,"
-                    " answer = ?, references_json = ?, standalone_question = ?, stopped = ?"
-                    " WHERE id = ?",
-                    (
-                        turn.request_id, at, turn.mode, turn.question, turn.answer,
-                        _references(turn), turn.standalone_question, int(turn.stopped), turn_id,
-                    ),
-                )  # fmt: skip
+                return self._insert_turn(conn, turn, conversation, at)
+            conn.execute(
+                "UPDATE turns SET request_id = ?, created_at = ?, mode = ?, question = ?,"
+                " answer = ?, references_json = ?, standalone_question = ?, stopped = ?"
+                " WHERE id = ?",
+                (
+                    turn.request_id, at, turn.mode, turn.question, turn.answer,
+                    _references(turn), turn.standalone_question, int(turn.stopped), last_id,
+                ),
+            )  # fmt: skip
+            return last_id
+
+        return self._record(turn, replace)
+
+    def _record(
+        self, turn: NewTurn, write: Callable[[sqlite3.Connection, NewTurn, int, str], int]
+    ) -> StoredTurn:
+        """One write transaction: the turn's conversation (the most recent one when it names
+        none) becomes the most recent, then `write` stores the turn and returns its id."""
+        created = datetime.now(UTC)
+        at = created.isoformat(timespec="microseconds")
+        with self._guard() as conn, immediate(conn):
+            conversation = turn.conversation_id
+            if conversation is None:
+                conversation = self._default_id(conn, turn.user_id)
+            self._touch(conn, turn, conversation, at)
+            turn_id = write(conn, turn, conversation, at)
         return _stored(turn_id, turn, created, conversation)
 
     @staticmethod
