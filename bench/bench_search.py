@@ -5,6 +5,11 @@ fts5,tantivy`` (the default) measures the embedded store's two lexical engines o
 store in one run, side by side with ratios (``store.lexical_engine``); ``--engines tantivy``
 measures one.
 
+The tantivy engine starts each size from a fresh index directory: its first search is
+answered by FTS5 while the store's thread builds the index, and the run reports how long
+until tantivy serves, and (again on a fresh directory) what that first search cost when it
+built the index itself, as before issue 13's background build.
+
 The store is filled directly with synthetic ``IndexEntry`` rows (random unit vectors of dim
 512, Zipf-distributed Korean/English tokens), ~200 units per file record; the store grows from
 one size to the next. Then ~50 Korean/English queries run through ``app.searcher.search`` after
@@ -14,6 +19,7 @@ one size to the next. Then ~50 Korean/English queries run through ``app.searcher
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import time
 from collections import defaultdict
@@ -28,10 +34,11 @@ import numpy as np
 import numpy.typing as npt
 
 from console import load_note, out
-from ragcode.app import App, build_app
+from ragcode.app import INDEX_FILE, App, build_app
 from ragcode.config import load_settings
 from ragcode.domain import CodeUnit, SummaryState, UnitKind, content_hash
 from ragcode.store.protocol import LEXICAL_FIELDS, FileRecord, IndexEntry, LexicalField
+from ragcode.store.sqlite_store import SqliteStore, lexicon_dir
 from ragcode.text.analyzer import TextAnalyzer, identifier_tokens
 
 
@@ -237,6 +244,11 @@ class SizeResult:
     generate_s: float
     write_s: float
     first_query_ms: float
+    first_lexical_ms: float  # of it, the 4 lexical lists (FTS5's while tantivy builds)
+    # tantivy: seconds from the first search until the index, built in the background, serves
+    serving_s: float | None
+    # tantivy: the first search on a fresh directory with the build inside it (before)
+    build_in_request_ms: float | None
     after_file_write_ms: float  # median first search after one 200-unit file is written
     after_summary_write_ms: float  # median first search after one summary is written
     # ...after a 200-unit file written inside bulk_writes(), as `ragcode index` and uploads
@@ -300,12 +312,44 @@ def after_writes(app: App, factory: EntryFactory, rounds: int = 5) -> tuple[floa
     return float(np.median(file_ms)), float(np.median(summary_ms)), float(np.median(bulk_ms))
 
 
+def wait_serving(app: App, since: float, timeout_s: float = 3600.0) -> float | None:
+    """Seconds from `since` until tantivy answers (None: the fts5 engine)."""
+    store = app.store
+    if not isinstance(store, SqliteStore) or app.settings.store.lexical_engine != "tantivy":
+        return None
+    while store.lexical_engine_serving() != "tantivy":
+        if time.perf_counter() - since > timeout_s:
+            raise RuntimeError("the tantivy index was not built")
+        time.sleep(0.01)
+    return time.perf_counter() - since
+
+
+def build_in_request(data_dir: Path) -> float:
+    """The first search on a fresh index directory as it was before the build moved to the
+    store's thread: the whole build (here waited for, as `ragcode index` ends), then the
+    search, in one request."""
+    shutil.rmtree(lexicon_dir(data_dir / INDEX_FILE), ignore_errors=True)
+    app = open_app(data_dir, "tantivy")
+    try:
+        start = time.perf_counter()
+        with app.store.bulk_writes():
+            pass
+        app.searcher.search(WARMUP[0], top_k=10)
+        return (time.perf_counter() - start) * 1000
+    finally:
+        app.close()
+
+
 def measure(
     app: App, factory: EntryFactory, watch: Stopwatch, units: int, gen_s: float, write_s: float
 ) -> SizeResult:
+    watch.reset()
     start = time.perf_counter()
     app.searcher.search(WARMUP[0], top_k=10)  # reloads the vector matrices after the writes
     first_ms = (time.perf_counter() - start) * 1000
+    first_stages = watch.reset()
+    first_lexical_ms = 1000 * sum(v for k, v in first_stages.items() if k.startswith("lexical"))
+    serving_s = wait_serving(app, start)  # the queries below are tantivy's, not FTS5's
     for query in WARMUP[1:]:
         app.searcher.search(query, top_k=10)
     watch.reset()
@@ -320,8 +364,8 @@ def measure(
     worst = int(np.argmax(latencies))
     file_ms, summary_ms, bulk_ms = after_writes(app, factory)
     return SizeResult(
-        units, gen_s, write_s, first_ms, file_ms, summary_ms, bulk_ms, latencies, stages,
-        (QUERIES[worst], latencies[worst]), hits / len(QUERIES),
+        units, gen_s, write_s, first_ms, first_lexical_ms, serving_s, None, file_ms, summary_ms,
+        bulk_ms, latencies, stages, (QUERIES[worst], latencies[worst]), hits / len(QUERIES),
     )  # fmt: skip
 
 
@@ -331,6 +375,7 @@ def compare(results: dict[str, list[SizeResult]]) -> None:
     base, new = names[0], names[-1]
     metrics: list[tuple[str, Callable[[SizeResult], float]]] = [
         ("first query after the bulk writes ms", lambda r: r.first_query_ms),
+        ("  of which lexical ms", lambda r: r.first_lexical_ms),
         ("first query after a file write ms", lambda r: r.after_file_write_ms),
         ("first query after a summary write ms", lambda r: r.after_summary_write_ms),
         ("first query after a bulk_writes file ms", lambda r: r.after_bulk_write_ms),
@@ -355,12 +400,22 @@ def compare(results: dict[str, list[SizeResult]]) -> None:
         out(f"  {label:<{width}}" + "".join(f"  {c:>16}" for c in cells))
 
 
+def optional(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
 def report(results: list[SizeResult]) -> None:
     header = [f"{r.units:,} units" for r in results]
     rows: list[tuple[str, list[str]]] = [
         ("generate entries s", [f"{r.generate_s:.1f}" for r in results]),
         ("store writes s", [f"{r.write_s:.1f}" for r in results]),
         ("first query after writes ms", [f"{r.first_query_ms:.0f}" for r in results]),
+        ("  of which lexical ms", [f"{r.first_lexical_ms:.0f}" for r in results]),
+        ("  tantivy serving after s", [optional(r.serving_s, 1) for r in results]),
+        (
+            "  before: build in the request ms",
+            [optional(r.build_in_request_ms, 0) for r in results],
+        ),
         ("first query after a file write", [f"{r.after_file_write_ms:.1f}" for r in results]),
         ("first query after a summary", [f"{r.after_summary_write_ms:.1f}" for r in results]),
         ("first query after bulk_writes", [f"{r.after_bulk_write_ms:.1f}" for r in results]),
@@ -379,6 +434,8 @@ def report(results: list[SizeResult]) -> None:
     for label, values in rows:
         out(f"  {label:<{width}}" + "".join(f"  {v:>14}" for v in values))
     out("  (store writes are incremental: each column adds units to the previous store;")
+    out("   tantivy: a fresh index directory per size, built in the store's thread while")
+    out("   FTS5 answers the first query; 'before': the build inside that first query;")
     out("   'after a file write/summary': median of 5 first searches after such a write)")
     for r in results:
         out(f"  slowest at {r.units:,}: {r.slowest[1]:.1f} ms for {r.slowest[0]!r}")
@@ -419,6 +476,8 @@ def main() -> None:
             # A new app per engine and size: its first query reads the vector matrices and
             # (tantivy) catches its index up with every write since the last size.
             for n, engine in enumerate(engines):
+                if engine == "tantivy":  # a first index: no tantivy directory yet
+                    shutil.rmtree(lexicon_dir(data_dir / INDEX_FILE), ignore_errors=True)
                 app = open_app(data_dir, engine)
                 try:
                     gen_s = write_s = 0.0
@@ -430,6 +489,8 @@ def main() -> None:
                     results[engine].append(measure(app, factory, watch, have, gen_s, write_s))
                 finally:
                     app.close()
+                if engine == "tantivy":
+                    results[engine][-1].build_in_request_ms = build_in_request(data_dir)
                 out(f"  measured {have:,} units, {engine} ({load_note()})")
     out(f"{len(QUERIES)} queries, top_k=10, after {len(WARMUP)} warm-up queries")
     for engine, measured in results.items():

@@ -23,6 +23,7 @@ from ragcode.config import (
     LlmSettings,
     Settings,
 )
+from ragcode.documents.attribution import SentenceAttributor
 from ragcode.documents.parse import DocumentParser
 from ragcode.documents.read import DocumentReader, read_documents
 from ragcode.documents.scan import scan_documents
@@ -45,6 +46,7 @@ from ragcode.ingest.summary_runner import ClaimPolicy, SummaryRunner
 from ragcode.limits.protocol import AttemptCounter
 from ragcode.llm import weights
 from ragcode.llm.bedrock import BedrockLLM
+from ragcode.llm.han_repair import HanRepairLLM
 from ragcode.llm.llamacpp import LlamaCppLLM
 from ragcode.llm.openai_compat import OpenAICompatLLM
 from ragcode.llm.pool import LLMPool, PoolPolicy, pool_name
@@ -276,6 +278,13 @@ def llm_model_name(settings: Settings) -> str:
 def _endpoint_llm(settings: Settings, profile: LlmEndpoint) -> LLM:
     if profile.kind == "llamacpp":
         return _embedded_llm(settings, profile.model_path, profile.model)
+    remote = _remote_llm(profile)
+    # A remote tokenizer is unknown here, so ideographs cannot be banned by token id as in
+    # the embedded model: they are repaired in the stream instead.
+    return HanRepairLLM(remote) if settings.llm.suppress_han else remote
+
+
+def _remote_llm(profile: LlmEndpoint) -> LLM:
     if profile.kind == "bedrock":
         return BedrockLLM(
             profile.model_id or "", profile.region or "", max_tokens=profile.max_tokens,
@@ -391,6 +400,7 @@ class DocumentIndex:
     searcher: HybridSearcher
     retry_relevance: float | None  # see DocumentAssistant
     read: DocumentReader  # an upload's documents as indexing reads them (summaries)
+    attributor: SentenceAttributor  # [n] for the sentences the model left unmarked
 
 
 def build_expander(settings: Settings, llm: LazyLLM, prompt: ExpansionPrompt) -> QueryExpander:
@@ -442,7 +452,8 @@ def build_documents(
     if retry is None:
         retry = DOCUMENT_RETRY.get(embedder.name)
     read = functools.partial(read_documents, parse=parser, limits=limits)
-    return DocumentIndex(docs.collection, store, indexer, searcher, retry, read)
+    attributor = SentenceAttributor(analyzer, embedder)
+    return DocumentIndex(docs.collection, store, indexer, searcher, retry, read, attributor)
 
 
 @dataclass(slots=True)
@@ -458,7 +469,9 @@ class App:
     docs: DocumentIndex
 
     def code_assistant(self, settings: GenerationSettings | None = None) -> CodeAssistant:
-        return CodeAssistant(self.llm.get(), self.searcher, settings or self.settings.generation)
+        return CodeAssistant(
+            self.llm.get(), self.searcher, settings or self.settings.generation, symbols=self.store
+        )
 
     def document_assistant(
         self, settings: DocumentSettings | None = None, pending: PendingDocuments | None = None
@@ -466,7 +479,7 @@ class App:
         """`pending`: the web app's uploads not searchable yet (named instead of "no answer")."""
         return DocumentAssistant(
             self.llm.get, self.docs.searcher, settings or self.settings.documents,
-            self.docs.retry_relevance, pending,
+            self.docs.retry_relevance, pending, self.docs.attributor,
         )  # fmt: skip
 
     def document_summarizer(self) -> DocumentSummarizer:

@@ -180,8 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--top-k", type=int, default=None)
     ask.add_argument("--json", action="store_true")
+    cli_search.add_language_argument(ask, "이 언어의 코드만 찾고 이 언어로 답합니다")
     chat = add("chat", lambda a: cli_ask.cmd_chat(a, _open), "대화하며 코드를 생성합니다")
     chat.add_argument("--top-k", type=int, default=None)
+    cli_search.add_language_argument(chat, "이 언어의 코드만 찾고 이 언어로 답합니다")
     serve = add("serve", _serve, "웹 앱을 실행합니다 (채팅, 업로드, 기록)")
     server_run.add_arguments(serve)
     evaluation = add(

@@ -37,14 +37,17 @@ def run_question(
     history: list[ChatTurn],
     top_k: int | None,
     out: TextIO | None,
+    code_language: str | None = None,
 ) -> CodeAnswer:
-    """Stream one answer to `out` (None: stay silent) and return the final result."""
-    for event in assistant.ask(question, history, top_k=top_k):
+    """Stream one answer to `out` (None: stay silent) and return the final result.
+    `code_language`: the language chosen with `--language` (None or "auto": as asked)."""
+    events = assistant.ask(question, history, top_k=top_k, code_language=code_language)
+    for event in events:
         if isinstance(event, AnswerDelta) and out is not None:
             out.write(event.text)
             out.flush()
         elif isinstance(event, AnswerRestart) and out is not None:
-            out.write(f"\n\n[생성된 코드의 문법 오류를 고칩니다: {event.reason}]\n\n")
+            out.write(event.notice)
         elif isinstance(event, CodeAnswer):
             return event
     raise RuntimeError("the assistant ended without a final answer")  # pragma: no cover
@@ -55,7 +58,8 @@ def cmd_ask(args: argparse.Namespace, open_app: Callable[[argparse.Namespace], A
     try:
         assistant = app.code_assistant()
         out = None if args.json else sys.stdout
-        result = run_question(assistant, args.question, [], args.top_k, out)
+        language = getattr(args, "language", None)
+        result = run_question(assistant, args.question, [], args.top_k, out, language)
     finally:
         app.close()
     if args.json:
@@ -86,7 +90,8 @@ def cmd_chat(args: argparse.Namespace, open_app: Callable[[argparse.Namespace], 
                 history.clear()
                 print("대화 기억을 지웠습니다.")
                 continue
-            result = run_question(assistant, question, history, args.top_k, sys.stdout)
+            language = getattr(args, "language", None)
+            result = run_question(assistant, question, history, args.top_k, sys.stdout, language)
             render_references(result, sys.stdout)
             standalone = result.rewritten_question or question
             history.append(ChatTurn(question, result.answer, standalone))

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ragcode.chat.language import AUTO, CODE_LANGUAGES, record_languages
 from ragcode.config_files import resolve_data_dir, setting_flag
 from ragcode.search_daemon import client
 
@@ -33,6 +34,15 @@ def add_search_arguments(search: argparse.ArgumentParser) -> None:
         "--no-daemon", action="store_true",
         help="검색 데몬을 쓰지도 띄우지도 않고 이 프로세스에서 검색합니다",
     )  # fmt: skip
+    add_language_argument(search, "이 언어의 코드만 찾습니다")
+
+
+def add_language_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """`--language`: a code language (issue 15.2); typescript includes tsx."""
+    parser.add_argument(
+        "--language", choices=[AUTO, *CODE_LANGUAGES], default=AUTO,
+        help=f"{help_text} (기본: auto)",
+    )  # fmt: skip
 
 
 def add_daemon_arguments(daemon: argparse.ArgumentParser) -> None:
@@ -41,7 +51,13 @@ def add_daemon_arguments(daemon: argparse.ArgumentParser) -> None:
 
 def cmd_search(args: argparse.Namespace, open_app: OpenApp) -> int:
     data_dir = resolve_data_dir(args.data_dir)
-    use_daemon = not args.no_daemon and setting_flag("search", "daemon", args.data_dir, True)
+    # The daemon's protocol carries no language: a search for one runs in this process.
+    language = getattr(args, "language", AUTO)
+    use_daemon = (
+        not args.no_daemon
+        and language == AUTO
+        and setting_flag("search", "daemon", args.data_dir, True)
+    )
     hits = None
     if use_daemon:
         hits = client.search(data_dir, args.query, args.top_k, not args.no_expand)
@@ -59,7 +75,10 @@ def search_in_process(args: argparse.Namespace, open_app: OpenApp) -> list[dict[
     app = open_app(args)
     try:
         choice = RetrieverChoice(expand=not args.no_expand)
-        hits = app.searcher.search(args.query, top_k=args.top_k, retrievers=choice)
+        languages = record_languages(getattr(args, "language", AUTO))
+        hits = app.searcher.search(
+            args.query, top_k=args.top_k, retrievers=choice, languages=languages
+        )
         return [hit.as_dict() for hit in hits]
     finally:
         app.close()

@@ -179,6 +179,9 @@ class GenerationSettings(BaseModel):
     temperature: float = 0.2
     history_turns: int = 10  # window memory of the conversation
     check_python: bool = True  # parse generated Python; one repair round on a syntax error
+    # Names generated Python calls must exist (index, builtins, stdlib, imports): one repair
+    # round offering the closest real symbols, then a note under the answer (chat/grounding.py).
+    check_symbols: bool = True
 
 
 class DocumentSettings(BaseModel):

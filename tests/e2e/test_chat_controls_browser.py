@@ -20,6 +20,7 @@ from ragcode.history.protocol import NewTurn
 from ragcode.llm.protocol import ChatMessage, LLMError
 from ragcode.server.factory import create_app
 from ragcode.server.protocol import DocumentSummaryMessage
+from tests.artifacts import artifacts_dir
 from tests.browser_support import sign_up
 from tests.server_support import TEST_HOSTS, make_server
 from tests.web_server import running_server
@@ -146,7 +147,7 @@ def test_stop_regenerate_and_edit(browser: Any, chat: tuple[str, Numbered]) -> N
     page.wait_for_selector(".marker")
     assert questions(page) == ["첫 질문", "고친 질문"]
     assert answers(page) == ["답 1: 첫 질문", "답 4: 고친 질문"]
-    page.screenshot(path="docs/screenshots/chat-regenerate-edit.png")
+    page.screenshot(path=str(artifacts_dir() / "chat-regenerate-edit.png"))
     assert errors == []
 
 
@@ -280,7 +281,7 @@ def test_references_toggle_models_panel_and_typed_commands(
     locations = page.locator(".endpoint-location").all_inner_texts()
     assert locations == ["http://127.0.0.1:1/v1", "http://127.0.0.1:1/v2"]
     assert "hunter2" not in panel.inner_text() and "sk-live" not in page.content()
-    page.screenshot(path="docs/screenshots/chat-models-panel.png")
+    page.screenshot(path=str(artifacts_dir() / "chat-models-panel.png"))
     page.click(".models-close")
     assert panel.is_hidden()
     ask(page, "/models")  # typed: the same panel

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ragcode.app import App
 from ragcode.server.factory import create_app
+from tests.artifacts import artifacts_dir
 from tests.browser_support import sign_up
 from tests.web_server import running_server
 
 pytestmark = pytest.mark.e2e
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = artifacts_dir()  # never docs/: docs/take_screenshots.py takes those
 GUIDE = """# 재택근무 운영 안내
 
 ## 신청

@@ -19,12 +19,13 @@ from ragcode.embeddings.local import LocalEmbedder
 from ragcode.ingest.summary_prompt import SUMMARY_SYSTEM
 from ragcode.llm.protocol import ChatMessage
 from ragcode.server.factory import create_app
+from tests.artifacts import artifacts_dir
 from tests.browser_support import sign_up
 from tests.server_support import BANK_PY, make_server
 from tests.web_server import running_server
 
 pytestmark = pytest.mark.e2e
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = artifacts_dir()  # never docs/: docs/take_screenshots.py takes those
 MODES = 10
 ANSWER = "예시 답변입니다. 천천히 이어서 씁니다."
 
@@ -101,6 +102,8 @@ def test_a_new_user_sees_the_welcome_state_examples_and_relabels_without_reload(
     assert page.inner_text("#send") == "Send"
     assert page.inner_text("#connection") == "Connected"
     assert page.inner_text("#documents") == "No documents yet."
+    assert page.inner_text("#repos") == "No repositories registered (ragcode repo add)."
+    assert page.inner_text("#apikeys") == "No API keys yet."
     assert page.inner_text(".message.greeting .bubble").startswith("Hello, saebom")
     assert page.locator("#mode-select option:checked").inner_text() == "Code generation (RAG)"
     page.click("#main .lang-toggle")

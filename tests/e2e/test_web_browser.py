@@ -1,7 +1,7 @@
 """The web client in headless Chromium (Playwright) against a real uvicorn on loopback.
 
 The flows use a scripted LLM (fast, deterministic); one test goes through the real model.
-Screenshots of the main screens are written to docs/screenshots/.
+Screenshots of the main screens are written to tests/artifacts.py's folder (not docs/).
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ from ragcode.ingest.summary_prompt import SUMMARY_SYSTEM
 from ragcode.llm.protocol import ChatMessage
 from ragcode.server.eta import remaining_text
 from ragcode.server.factory import create_app
+from tests.artifacts import artifacts_dir
 from tests.browser_support import GREETER_PY, sign_up
 from tests.server_support import make_server
 from tests.web_server import free_port, running_server
 
 pytestmark = pytest.mark.e2e
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = artifacts_dir()  # never docs/: docs/take_screenshots.py takes those
 SUMMARIES = {
     "greet": "이름을 받아 인사말을 만들어 출력하고 돌려준다.",
     "farewell": "이름을 받아 작별 인사를 출력하고 돌려준다.",

@@ -266,13 +266,20 @@ def test_references_show_lines_retrievers_score_and_the_description(browser: Any
     name, code = downloaded(page, viewer.locator(".download"))
     assert name == "greeter.py" and code == ref["code"]
 
-    # From history, in English: the same details, labelled in English.
+    # A language switch relabels the references already on screen, without a reload.
     page.click("#main .lang-toggle")
+    english = {"vector": "vector", "lexical": "keyword"}
+    answer = page.locator(".message.assistant >> nth=-1")
+    assert answer.locator(".references-title").inner_text() == "References"
+    item = answer.locator(".reference").nth(greet)
+    assert item.locator(".retriever").all_inner_texts() == [english[r] for r in ref["retrievers"]]
+    assert item.locator(".reference-score").inner_text() == f"score {ref['score']:.3f}"
+
+    # From history, in English: the same details, labelled in English.
     page.reload()
     page.wait_for_selector(".message.assistant .references")
     item = page.locator(".message.assistant >> nth=-1").locator(".reference").nth(greet)
     assert item.locator("a.reference-location").inner_text() == "greeter.py:1-5"
-    english = {"vector": "vector", "lexical": "keyword"}
     assert item.locator(".retriever").all_inner_texts() == [english[r] for r in ref["retrievers"]]
     assert item.locator(".reference-score").inner_text() == f"score {ref['score']:.3f}"
     item.locator(".reference-toggle").click()

@@ -149,7 +149,12 @@ def test_no_space_at_all_gives_a_clear_error_and_loses_nothing(tmp_path: Path, t
 
 
 def snapshot(data: Path) -> dict[str, str]:
-    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in data.iterdir()}
+    """Every file under the data directory (derived indexes in subdirectories included)."""
+    return {
+        str(path.relative_to(data)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(data.rglob("*"))
+        if path.is_file()
+    }
 
 
 def test_read_only_data_directory_never_breaks_the_index(tmp_path: Path, tmpfs: Path) -> None:

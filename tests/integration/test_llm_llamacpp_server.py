@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -9,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from ragcode.app import build_llm
+from ragcode.config import Settings
 from ragcode.llm.errors import LLMRequestError, LLMUnavailable
+from ragcode.llm.han_repair import has_han
 from ragcode.llm.openai_compat import OpenAICompatLLM
 from ragcode.llm.pool import LLMPool, PoolPolicy
 from ragcode.llm.protocol import ChatMessage
@@ -20,6 +24,11 @@ pytestmark = pytest.mark.integration
 QUESTION = [ChatMessage("user", "파이썬 함수가 무엇인지 한 문장으로 설명하세요.")]
 # Measured: the 0.5B model really writes 600+ tokens for this (35 s at 17 tokens/s).
 LONG_ANSWER = [ChatMessage("user", "Repeat the word 'ragcode' 500 times separated by spaces.")]
+
+
+# The server runs the model without the embedded store's token ban: asked in Chinese, the model
+# answers in Chinese (checked below on the bare adapter).
+CHINESE = [ChatMessage("user", "请用中文解释：这个函数返回什么？")]
 
 
 def gguf(models_dir: Path) -> Path:
@@ -94,3 +103,15 @@ def test_pool_fails_over_when_a_server_is_killed_mid_stream(
     alive, dead = pool.status()
     assert dead.state == "open" and dead.failed == 2  # mid-stream death, then one refusal
     assert (alive.completed, dead.completed) == (5, 0)
+
+
+def test_ideographs_from_a_remote_endpoint_are_repaired(server_url: str, tmp_path: Path) -> None:
+    bare = OpenAICompatLLM(server_url, "qwen2.5-coder-0.5b", max_concurrency=1)
+    raw = "".join(bare.stream(CHINESE, max_tokens=40, temperature=0.0))
+    assert has_han(raw), raw  # without the repair the endpoint's answer has ideographs
+    endpoint = {"kind": "openai", "url": server_url, "model": "qwen2.5-coder-0.5b"}
+    llm = build_llm(Settings(data_dir=tmp_path, llm={"endpoints": [endpoint]}))
+    answer = "".join(llm.stream(CHINESE, max_tokens=40, temperature=0.0))
+    assert not has_han(answer), answer
+    # Rewritten in Korean by the same endpoint, not just stripped of its ideographs.
+    assert len(re.findall("[가-힣]", answer)) >= 5, answer

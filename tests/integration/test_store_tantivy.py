@@ -2,7 +2,9 @@
 against FTS5 on the same database, writes seen by the next search in this and in other
 processes, owner scopes filtered inside the engine, and the index built again from SQLite
 when it is missing, damaged, or was built from another database. The store contract
-(test_store_contract.py) runs on this engine too ("sqlite-tantivy")."""
+(test_store_contract.py) runs on this engine too ("sqlite-tantivy"). Builds run in the
+store's thread, FTS5 answering meanwhile (test_store_tantivy_background.py): the tests here
+let the index be built first (`serve`) and check that tantivy answered."""
 
 from __future__ import annotations
 
@@ -29,6 +31,13 @@ from tests.integration.test_store_contract import entry, put, record, uids, vect
 pytestmark = pytest.mark.integration
 
 ALICE, BOB = 1, 2
+
+
+def serve(store: SqliteStore) -> None:
+    """Builds or catches up the index as the end of `ragcode index` does, and waits."""
+    with store.bulk_writes():
+        pass
+    assert store.lexical_engine_serving() == "tantivy"
 
 
 def open_pair(path: Path) -> tuple[SqliteStore, SqliteStore]:
@@ -58,11 +67,13 @@ def test_lists_and_scores_equal_fts5(tmp_path: Path, lengths: tuple[int, int]) -
     fts5, tantivy = open_pair(tmp_path / "index.sqlite3")
     try:
         fts5.replace_file(record("a.py"), random_entries(400, lengths, 9))
+        serve(tantivy)
         for query in QUERIES:
             expected = fts5.lexical_search("code", query, 10)
             found = tantivy.lexical_search("code", query, 10)
             assert uids(found) == uids(expected), query
             assert [h.score for h in found] == pytest.approx([h.score for h in expected], rel=1e-9)
+        assert tantivy.lexical_engine_serving() == "tantivy"
     finally:
         fts5.close()
         tantivy.close()
@@ -73,6 +84,7 @@ def test_deletes_and_replaces_are_seen_by_the_next_search(tmp_path: Path) -> Non
     try:
         put(store, "/r", "a.py", "f", "alpha beta", 1, "team")
         put(store, "/r", "b.py", "g", "alpha", 2, "team")
+        serve(store)
         assert set(uids(store.lexical_search("code", ["alpha"], 5))) == {"a.py:f", "b.py:g"}
         put(store, "/r", "a.py", "f", "gamma", 3, "team")  # the file changed
         assert uids(store.lexical_search("code", ["alpha"], 5)) == ["b.py:g"]
@@ -90,6 +102,7 @@ def test_deletes_and_replaces_are_seen_by_the_next_search(tmp_path: Path) -> Non
         )  # fmt: skip
         assert store.lexical_search("summary", ["delta"], 5) == []
         assert uids(store.lexical_search("summary", ["epsilon"], 5)) == ["a.py:f"]
+        assert store.lexical_engine_serving() == "tantivy"  # every write caught up in-request
     finally:
         store.close()
 
@@ -100,6 +113,8 @@ def test_two_store_objects_on_one_file_see_each_others_writes(tmp_path: Path) ->
     one = SqliteStore(path, lexical_engine="tantivy")
     two = SqliteStore(path, lexical_engine="tantivy")
     try:
+        serve(one)
+        serve(two)
         assert one.lexical_search("code", ["alpha"], 5) == []
         put(two, "/r", "a.py", "f", "alpha", 1, "team")
         assert uids(one.lexical_search("code", ["alpha"], 5)) == ["a.py:f"]
@@ -109,6 +124,7 @@ def test_two_store_objects_on_one_file_see_each_others_writes(tmp_path: Path) ->
         two.set_scope("/r", user_scope(ALICE))
         assert one.lexical_search("code", ["alpha"], 5) == []
         assert len(one.lexical_search("code", ["alpha"], 5, visible_scopes(ALICE))) == 2
+        assert one.lexical_engine_serving() == two.lexical_engine_serving() == "tantivy"
     finally:
         one.close()
         two.close()
@@ -132,11 +148,13 @@ def test_another_process_write_is_seen_by_the_next_search(tmp_path: Path) -> Non
     store = SqliteStore(path, lexical_engine="tantivy")
     try:
         put(store, "/r", "a.py", "f", "omega", 1, "team")
+        serve(store)
         assert uids(store.lexical_search("code", ["omega"], 5)) == ["a.py:f"]
         root = str(Path(__file__).resolve().parents[2])
         script = textwrap.dedent(WRITER).format(root=root, path=str(path))
         subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
         assert uids(store.lexical_search("code", ["omega"], 5)) == ["w.py:written"]
+        assert store.lexical_engine_serving() == "tantivy"
     finally:
         store.close()
 
@@ -159,12 +177,14 @@ def test_private_units_of_another_user_never_reach_or_crowd_the_list(tmp_path: P
         for i in range(5):
             put(store, "/team", f"t{i}.py", f"team{i}", "secret filler words", 100 + i, "team")
         put(store, f"/up/{BOB}", "b.py", "bobs", "secret other", 200, user_scope(BOB))
+        serve(store)
         found = uids(store.lexical_search("code", ["secret"], 6, visible_scopes(BOB)))
         assert sorted(found) == sorted([f"t{i}.py:team{i}" for i in range(5)] + ["b.py:bobs"])
         team_only = uids(store.lexical_search("code", ["secret"], 10))
         assert sorted(team_only) == sorted(f"t{i}.py:team{i}" for i in range(5))
         mine = uids(store.lexical_search("code", ["secret"], 5, visible_scopes(ALICE)))
         assert all(uid.startswith("p") for uid in mine) and len(mine) == 5
+        assert store.lexical_engine_serving() == "tantivy"
     finally:
         store.close()
 
@@ -173,14 +193,19 @@ def test_a_missing_index_is_built_again_from_sqlite(tmp_path: Path) -> None:
     path = tmp_path / "index.sqlite3"
     store = SqliteStore(path, lexical_engine="tantivy")
     put(store, "/r", "a.py", "f", "alpha beta", 1, "team")
+    serve(store)
     expected = store.lexical_search("code", ["alpha", "beta"], 5)
     store.close()
     shutil.rmtree(lexicon_dir(path))
     store = SqliteStore(path, lexical_engine="tantivy")
     try:
+        assert store.lexical_search("code", ["alpha", "beta"], 5) == expected  # FTS5's
+        serve(store)
         assert store.lexical_search("code", ["alpha", "beta"], 5) == expected
         shutil.rmtree(lexicon_dir(path))  # removed under a running store: the next write
         put(store, "/r", "b.py", "g", "beta", 2, "team")  # makes it look, and build again
+        assert uids(store.lexical_search("code", ["beta"], 5)) == ["b.py:g", "a.py:f"]
+        serve(store)
         assert uids(store.lexical_search("code", ["beta"], 5)) == ["b.py:g", "a.py:f"]
         assert (lexicon_dir(path) / STATE_FILE).exists()
     finally:
@@ -193,6 +218,7 @@ def test_a_damaged_index_is_built_again_from_sqlite(tmp_path: Path, damage: str)
     store = SqliteStore(path, lexical_engine="tantivy")
     put(store, "/r", "a.py", "f", "alpha beta", 1, "team")
     put(store, "/r", "b.py", "g", "beta", 2, "team")
+    serve(store)
     expected = store.lexical_search("code", ["beta"], 5)
     store.close()
     directory = lexicon_dir(path)
@@ -209,6 +235,9 @@ def test_a_damaged_index_is_built_again_from_sqlite(tmp_path: Path, damage: str)
     store = SqliteStore(path, lexical_engine="tantivy")
     try:
         assert store.lexical_search("code", ["beta"], 5) == expected
+        serve(store)
+        assert store.lexical_search("code", ["beta"], 5) == expected
+        assert store.lexical_engine_serving() == "tantivy"
     finally:
         store.close()
 
@@ -220,6 +249,7 @@ def test_an_index_of_another_database_is_not_reused(tmp_path: Path) -> None:
     store = SqliteStore(path, lexical_engine="tantivy")
     put(store, "/r", "old.py", "stale", "alpha", 1, "team")
     put(store, "/r", "old2.py", "stale2", "alpha", 2, "team")
+    serve(store)
     assert len(store.lexical_search("code", ["alpha"], 5)) == 2
     store.close()
     for suffix in ("", "-wal", "-shm"):
@@ -228,6 +258,7 @@ def test_an_index_of_another_database_is_not_reused(tmp_path: Path) -> None:
     try:
         put(store, "/r", "new.py", "fresh", "alpha", 3, "team")
         put(store, "/r", "new2.py", "fresh2", "beta", 4, "team")
+        serve(store)
         assert uids(store.lexical_search("code", ["alpha"], 5)) == ["new.py:fresh"]
     finally:
         store.close()
@@ -241,7 +272,8 @@ def test_the_setting_chooses_the_engine(tmp_path: Path, configured: str | None) 
         settings = Settings(data_dir=tmp_path)
     store = build_store(settings)
     try:
-        put(store, "/r", "a.py", "f", "alpha", 1, "team")
+        with store.bulk_writes():  # builds the tantivy index at its end (not with "fts5")
+            put(store, "/r", "a.py", "f", "alpha", 1, "team")
         assert uids(store.lexical_search("code", ["alpha"], 5)) == ["a.py:f"]
     finally:
         store.close()
@@ -251,15 +283,16 @@ def test_the_setting_chooses_the_engine(tmp_path: Path, configured: str | None) 
 
 
 def test_an_indexing_run_leaves_the_index_caught_up(tmp_path: Path) -> None:
-    """bulk_writes (`ragcode index`, uploads) applies its writes at the end, so that the
-    first search after it finds nothing left to do; before any search has built the
-    index, it leaves the data directory alone."""
+    """bulk_writes (`ragcode index`, uploads) builds the index or applies its writes at the
+    end, so that the first search after it finds nothing left to do, in this process and
+    in another one."""
     path = tmp_path / "index.sqlite3"
     store = SqliteStore(path, lexical_engine="tantivy")
     try:
         with store.bulk_writes():
             put(store, "/r", "a.py", "f", "alpha", 1, "team")
-        assert not lexicon_dir(path).exists()
+        assert (lexicon_dir(path) / STATE_FILE).exists()
+        assert store.lexical_engine_serving() == "tantivy"
         assert uids(store.lexical_search("code", ["alpha"], 5)) == ["a.py:f"]
         with store.bulk_writes():
             put(store, "/r", "b.py", "g", "beta", 2, "team")
@@ -269,6 +302,7 @@ def test_an_indexing_run_leaves_the_index_caught_up(tmp_path: Path) -> None:
         searcher = SqliteStore(path, lexical_engine="tantivy")
         try:
             assert uids(searcher.lexical_search("code", ["beta"], 5)) == ["b.py:g"]
+            assert searcher.lexical_engine_serving() == "tantivy"  # at its first search
         finally:
             searcher.close()
     finally:
@@ -299,6 +333,7 @@ def test_a_summary_write_commits_only_the_summary_index(tmp_path: Path) -> None:
     store = SqliteStore(path, lexical_engine="tantivy")
     try:
         put(store, "/r", "a.py", "f", "alpha", 1, "team")
+        serve(store)
         assert uids(store.lexical_search("code", ["alpha"], 5)) == ["a.py:f"]
         before = {
             fld: (lexicon_dir(path) / fld / "meta.json").read_text(encoding="utf-8")

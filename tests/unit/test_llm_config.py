@@ -14,6 +14,7 @@ from ragcode.embeddings.local import LocalEmbedder
 from ragcode.embeddings.openai_compat import OpenAICompatEmbedder
 from ragcode.embeddings.sagemaker import SageMakerEmbedder
 from ragcode.llm.bedrock import BedrockLLM
+from ragcode.llm.han_repair import HanRepairLLM
 from ragcode.llm.llamacpp import LlamaCppLLM
 from ragcode.llm.pool import LLMPool
 from ragcode.llm.protocol import ChatMessage, max_concurrency
@@ -148,7 +149,9 @@ def test_bedrock_llm_is_built_lazily(tmp_path: Path) -> None:
     endpoints = [{"kind": "bedrock", "region": "ap-northeast-2", "model_id": "m"}]
     llm = build_llm(Settings(data_dir=tmp_path, llm={"endpoints": endpoints}))
     assert isinstance(llm, LLMPool)  # a single remote endpoint still gets retry and backoff
-    adapter = llm._slots[0].llm
+    guard = llm._slots[0].llm
+    assert isinstance(guard, HanRepairLLM)  # ideographs are repaired in a remote stream
+    adapter = guard.inner
     assert isinstance(adapter, BedrockLLM) and adapter._client is None  # no AWS call until used
 
 
@@ -178,7 +181,9 @@ def test_sagemaker_endpoints_from_toml_are_built_lazily(
     settings = Settings(data_dir=tmp_path)
     llm = build_llm(settings)
     assert isinstance(llm, LLMPool)  # a single remote endpoint still gets retry and backoff
-    adapter = llm._slots[0].llm
+    guard = llm._slots[0].llm
+    assert isinstance(guard, HanRepairLLM)
+    adapter = guard.inner
     assert isinstance(adapter, SageMakerLLM) and adapter._client is None  # no AWS call yet
     assert [s.label for s in llm.status()] == ["sagemaker:ap-northeast-2:qwen-coder-tgi"]
     assert adapter._streaming is False and adapter._max_tokens == 256

@@ -8,7 +8,13 @@ from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ragcode.chat.code_blocks import CodeBlock, extract_code_blocks, python_syntax_error
-from ragcode.chat.language import Lang, question_language, requested_code_language
+from ragcode.chat.grounding import check_blocks
+from ragcode.chat.language import (
+    Lang,
+    question_language,
+    record_languages,
+    requested_code_language,
+)
 from ragcode.chat.prompts import code as prompts
 from ragcode.chat.rewrite import rewrite_question
 from ragcode.config import GenerationSettings
@@ -17,6 +23,7 @@ from ragcode.llm.protocol import LLM, ChatMessage
 from ragcode.retrieve.context import PackedContext, pack_context
 from ragcode.retrieve.fusion import merge_hit_lists
 from ragcode.retrieve.protocol import Searcher
+from ragcode.store.protocol import StoreError, Symbol, SymbolLookup
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +43,14 @@ class AnswerRestart:
     """The answer so far is replaced: a repair round follows (the reason says why)."""
 
     reason: str
+    kind: str = "syntax"  # what the round repairs: "syntax" or "symbols" (chat/grounding.py)
+
+    @property
+    def notice(self) -> str:
+        """The Korean line shown where the replaced answer was."""
+        if self.kind == "symbols":
+            return f"\n\n[색인에 없는 이름을 고칩니다: {self.reason}]\n\n"
+        return f"\n\n[생성된 코드의 문법 오류를 고칩니다: {self.reason}]\n\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +64,8 @@ class CodeAnswer:
     repaired: bool = False
     syntax_error: str | None = None  # left after the repair round, if any
     notes: list[str] = field(default_factory=list)
+    # Names the code uses that exist nowhere (chat/grounding.py), left after the repair round.
+    unknown_symbols: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -59,6 +76,7 @@ class CodeAnswer:
             "code_language": self.code_language,
             "repaired": self.repaired,
             "syntax_error": self.syntax_error,
+            "unknown_symbols": self.unknown_symbols,
         }
 
 
@@ -72,7 +90,10 @@ class CodeAssistant:
         searcher: Searcher,
         settings: GenerationSettings,
         top_k: int = 8,
+        symbols: SymbolLookup | None = None,
     ) -> None:
+        """`symbols`: the index's names, for the check of generated code (None: no check)."""
+        self._symbols = symbols
         self._llm = llm
         self._searcher = searcher
         self._settings = settings
@@ -84,14 +105,19 @@ class CodeAssistant:
         history: Sequence[ChatTurn] = (),
         top_k: int | None = None,
         scopes: Sequence[str] = TEAM_ONLY,
+        code_language: str | None = None,
     ) -> Iterator[AnswerEvent]:
-        """`scopes`: whose code may be retrieved (see `domain.visible_scopes`)."""
+        """`scopes`: whose code may be retrieved (see `domain.visible_scopes`).
+        `code_language`: the language the user chose (chat/language.py CODE_LANGUAGES): only
+        its code is retrieved and the answer is asked in it; None or "auto": as the question
+        and the context say. An unknown one raises UnknownCodeLanguageError before any work."""
+        languages = record_languages(code_language)
         turns = list(history)[-self._settings.history_turns :]
         standalone = rewrite_question(self._llm, question, turns)
-        hits = self._retrieve(standalone, turns, top_k or self._top_k, scopes)
+        hits = self._retrieve(standalone, turns, top_k or self._top_k, scopes, languages)
         context = pack_context(hits, max_tokens=self._settings.context_tokens)
         lang = question_language(question)
-        code_language = requested_code_language(question, context.hits)
+        code_language = requested_code_language(question, context.hits, code_language)
         messages = build_messages(question, standalone, context, lang, code_language, turns)
         notice = ""
         if not context.hits:
@@ -114,6 +140,22 @@ class CodeAssistant:
             blocks = extract_code_blocks(answer)
             error = self._syntax_error(blocks, code_language)
             repaired = True
+        unknown: list[str] = []
+        if self._symbols is not None and self._settings.check_symbols:
+            fixed, unknown = yield from self._ground(
+                self._symbols, answer, messages, lang, code_language, scopes
+            )
+            if fixed is not None:  # the repair round ran
+                answer, repaired = fixed, True
+                blocks = extract_code_blocks(answer)
+                error = self._syntax_error(blocks, code_language)
+        notes: list[str] = []
+        if unknown:
+            note = prompts.UNKNOWN_NOTE_KO if lang == "ko" else prompts.UNKNOWN_NOTE_EN
+            note = note.format(names=quoted(unknown))
+            yield AnswerDelta(note)
+            answer += note
+            notes.append(note.strip())
         yield CodeAnswer(
             answer=answer,
             code_blocks=blocks,
@@ -123,19 +165,29 @@ class CodeAssistant:
             code_language=code_language,
             repaired=repaired,
             syntax_error=error,
+            notes=notes,
+            unknown_symbols=unknown,
         )
 
     def _retrieve(
-        self, standalone: str, turns: list[ChatTurn], top_k: int, scopes: Sequence[str]
+        self,
+        standalone: str,
+        turns: list[ChatTurn],
+        top_k: int,
+        scopes: Sequence[str],
+        languages: Sequence[str] | None = None,
     ) -> list[Hit]:
-        hits = self._searcher.search(standalone, top_k=top_k, scopes=scopes)
+        hits = self._searcher.search(standalone, top_k=top_k, scopes=scopes, languages=languages)
         if not turns:
             return hits
         # A follow-up usually refers to the code of the previous turn: keep it in the running
         # even when the rewrite came out vague (weighted below the new question's hits).
         last = turns[-1]
         previous = self._searcher.search(
-            last.standalone_question or last.question, top_k=top_k, scopes=scopes
+            last.standalone_question or last.question,
+            top_k=top_k,
+            scopes=scopes,
+            languages=languages,
         )
         return merge_hit_lists([hits, previous], weights=[1.0, 0.6])[:top_k]
 
@@ -151,10 +203,70 @@ class CodeAssistant:
             yield AnswerDelta(delta)
         return "".join(parts)
 
+    def _ground(
+        self,
+        lookup: SymbolLookup,
+        answer: str,
+        messages: list[ChatMessage],
+        lang: Lang,
+        code_language: str,
+        scopes: Sequence[str],
+    ) -> Generator[AnswerEvent, None, tuple[str | None, list[str]]]:
+        """At most one repair round for names the answer's code uses that exist nowhere
+        (chat/grounding.py): the repaired answer (None: no round) and the names still
+        unknown."""
+
+        def check(answer: str) -> list[str]:
+            return check_blocks(
+                extract_code_blocks(answer),
+                code_language,
+                lambda names: lookup.defined_names(names, scopes),
+                lambda names: lookup.indexed_modules(names, scopes),
+            ).unknown
+
+        try:  # the answer has streamed already: a store that fails now only skips the check
+            unknown = check(answer)
+            closest = []
+            if unknown:
+                closest = lookup.closest_symbols(unknown, prompts.CLOSEST_SYMBOLS, scopes)
+        except StoreError as exc:
+            log.warning("symbol check skipped error=%s", exc)
+            return None, []
+        if not unknown:
+            return None, []
+        log.info("symbol repair round unknown=%s closest=%d", ",".join(unknown), len(closest))
+        yield AnswerRestart(reason=quoted(unknown), kind="symbols")
+        request = symbol_repair_prompt(lang, code_language, unknown, closest)
+        repair = [*messages, ChatMessage("assistant", answer), ChatMessage("user", request)]
+        answer = yield from self._stream(repair)
+        try:
+            return answer, check(answer)
+        except StoreError as exc:
+            log.warning("symbol check after the repair skipped error=%s", exc)
+            return answer, []
+
     def _syntax_error(self, blocks: list[CodeBlock], code_language: str) -> str | None:
         if not self._settings.check_python or code_language != "python":
             return None
         return python_syntax_error(blocks, code_language)
+
+
+def quoted(names: Sequence[str]) -> str:
+    return ", ".join(f"`{name}`" for name in names)
+
+
+def symbol_repair_prompt(
+    lang: Lang, code_language: str, unknown: Sequence[str], closest: Sequence[Symbol]
+) -> str:
+    """The request of the symbol repair round: the unknown names and the closest real ones."""
+    ko = lang == "ko"
+    if closest:
+        listed = "\n".join(f"- `{symbol.title}` ({symbol.path})" for symbol in closest)
+        offer = (prompts.CLOSEST_KO if ko else prompts.CLOSEST_EN).format(symbols=listed)
+    else:
+        offer = prompts.NO_CLOSEST_KO if ko else prompts.NO_CLOSEST_EN
+    template = prompts.REPAIR_SYMBOLS_KO if ko else prompts.REPAIR_SYMBOLS_EN
+    return template.format(language=code_language, names=quoted(unknown), offer=offer)
 
 
 def strip_leading_labels(deltas: Iterable[str]) -> Iterator[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ragcode.chat.code_answer import AnswerDelta
@@ -13,6 +13,7 @@ from ragcode.chat.prompts import qa as prompts
 from ragcode.chat.refusal import is_refusal, stream_unless_refusal
 from ragcode.chat.rewrite import rewrite_question
 from ragcode.config import DocumentSettings
+from ragcode.documents.attribution import Attributed, SentenceSources
 from ragcode.documents.citations import (
     DocumentContext,
     cited_numbers,
@@ -36,6 +37,9 @@ class DocAnswer:
     answered: bool
     cited: list[int]  # the [n] the answer actually cites
     rewritten_question: str | None = None  # a follow-up made standalone with the memory
+    # Each sentence of `answer` (offsets) and the [n] it cites: the model's own markers, or
+    # those attached after generation (documents/attribution.py). Empty when not answered.
+    sentences: list[SentenceSources] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -43,6 +47,7 @@ class DocAnswer:
             "answer": self.answer,
             "answered": self.answered,
             "cited": self.cited,
+            "sentences": [sentence.as_dict() for sentence in self.sentences],
             "references": [reference(n, hit) for n, hit in enumerate(self.references, 1)],
         }
 
@@ -64,6 +69,13 @@ class PendingDocuments(Protocol):
         ...
 
 
+class Attributor(Protocol):
+    def attribute(self, answer: str, chunks: Sequence[str]) -> Attributed:
+        """`answer` with a valid [n] on each sentence drawn from chunk n (`chunks`: the
+        texts numbered [1], [2] ... as the LLM read them)."""
+        ...
+
+
 def processing_notice(names: Sequence[str], lang: Lang) -> str:
     """The notice naming the uploads still processed (three at most, then how many more)."""
     more = len(names) - 3
@@ -82,6 +94,9 @@ class DocumentAssistant:
 
     `pending`: the uploads not searchable yet; a question left without an answer names them
     (None: no uploads, as on the CLI).
+
+    `attributor`: attaches the [n] the model left out to the sentences of an answer (None:
+    only the model's own markers count).
     """
 
     def __init__(
@@ -91,12 +106,14 @@ class DocumentAssistant:
         settings: DocumentSettings,
         retry_relevance: float | None = None,
         pending: PendingDocuments | None = None,
+        attributor: Attributor | None = None,
     ) -> None:
         self._llm = llm
         self._searcher = searcher
         self._settings = settings
         self._retry_relevance = retry_relevance
         self._pending = pending
+        self._attributor = attributor
 
     def ask(
         self,
@@ -133,6 +150,12 @@ class DocumentAssistant:
         # On a refusal the documents stay in the result: the small model also refuses some
         # questions they do answer (eval/README.md), and then the user can still read them.
         answered = not _refused(answer, cited)
+        sentences: list[SentenceSources] = []
+        if answered and self._attributor is not None:
+            # The streamed text had the model's markers only; the final frame replaces it.
+            chunks = [f"{hit.record.title}\n{hit.record.body}" for hit in context.hits]
+            attributed = self._attributor.attribute(answer, chunks)
+            answer, cited, sentences = attributed.answer, attributed.cited, attributed.sentences
         pending = [] if answered else self._processing(scopes)
         if pending:
             notice = f"\n\n{processing_notice(pending, lang)}"
@@ -141,7 +164,7 @@ class DocumentAssistant:
             answer += notice
         if not shown:
             yield AnswerDelta(answer)
-        yield DocAnswer(question, answer, context.hits, answered, cited, rewritten)
+        yield DocAnswer(question, answer, context.hits, answered, cited, rewritten, sentences)
 
     def _generate(
         self, messages: list[ChatMessage]

@@ -70,6 +70,8 @@ class ModeRequest:
     # The answer so far of a turn of this mode that stopped at its budget: the model goes on
     # from its end (`question` is that turn's question).
     continue_from: str | None = None
+    # `code`: the code language the user chose (chat/language.py; None: auto, issue 15.2).
+    code_language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,11 +237,17 @@ class ChatModes:
 
     def _code_answer(self, request: ModeRequest) -> Iterator[ModeEvent]:
         assistant = self._code()
-        for event in assistant.ask(request.question, request.history, scopes=request.scopes):
+        events = assistant.ask(
+            request.question,
+            request.history,
+            scopes=request.scopes,
+            code_language=request.code_language,
+        )
+        for event in events:
             if isinstance(event, AnswerDelta):
                 yield event
             elif isinstance(event, AnswerRestart):
-                yield AnswerDelta(f"\n\n[생성된 코드의 문법 오류를 고칩니다: {event.reason}]\n\n")
+                yield AnswerDelta(event.notice)
             elif isinstance(event, CodeAnswer):
                 yield ModeResult(
                     event.answer,

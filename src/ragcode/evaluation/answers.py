@@ -22,6 +22,8 @@ class AnswerResult:
     answer_given: bool  # answered, with the right record among the documents the LLM read
     cites_answer: bool  # answered, and the right record is among the cited documents
     answer: str
+    cited_records: int = 0  # how many documents the answer cites
+    cited_other: int = 0  # of those, how many are not the right record
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,11 @@ class AnswerMetrics:
     questions: int
     answered_right: float  # answerable questions answered with the right record in context
     cited_right: float  # answerable questions answered with the right record cited
+    # Of the answerable questions that got an answer, those citing the right record.
+    cited_of_answered: float | None
+    # Of the documents cited in answers to answerable questions, the right record's share
+    # (citations added for every sentence would raise `cited_right` and lower this).
+    citation_precision: float | None
     answerable_refused: float  # answerable questions that got "no answer" (cut-off or LLM)
     unanswerable: int
     no_answer_rate: float | None  # unanswerable questions answered "no answer"
@@ -45,7 +52,8 @@ def answer_case(ask: Ask, case: EvalCase) -> AnswerResult:
     cited = [final.references[n - 1] for n in final.cited]
     cites_answer = final.answered and any(case.matches(hit.record) for hit in cited)
     given = final.answered and any(case.matches(hit.record) for hit in final.references)
-    return AnswerResult(case, final.answered, given, cites_answer, final.answer)
+    other = sum(not case.matches(hit.record) for hit in cited)
+    return AnswerResult(case, final.answered, given, cites_answer, final.answer, len(cited), other)
 
 
 def answer_metrics(results: Sequence[AnswerResult]) -> AnswerMetrics:
@@ -54,10 +62,17 @@ def answer_metrics(results: Sequence[AnswerResult]) -> AnswerMetrics:
     if not answerable:
         raise ValueError("no answerable questions to score")
     refused = sum(1 for result in unanswerable if not result.answered)
+    answered = [result for result in answerable if result.answered]
+    citations = sum(result.cited_records for result in answered)
+    wrong = sum(result.cited_other for result in answered)
     return AnswerMetrics(
         questions=len(answerable),
         answered_right=sum(result.answer_given for result in answerable) / len(answerable),
         cited_right=sum(result.cites_answer for result in answerable) / len(answerable),
+        cited_of_answered=(
+            sum(result.cites_answer for result in answered) / len(answered) if answered else None
+        ),
+        citation_precision=(citations - wrong) / citations if citations else None,
         answerable_refused=sum(not result.answered for result in answerable) / len(answerable),
         unanswerable=len(unanswerable),
         no_answer_rate=refused / len(unanswerable) if unanswerable else None,

@@ -69,6 +69,10 @@ class CodeAnswerOut(BaseModel):
     rewritten_question: str | None
     code_language: str | None
     syntax_error: str | None = Field(description="고친 뒤에도 남은 문법 오류 (if any)")
+    unknown_symbols: list[str] = Field(
+        default_factory=list,
+        description="고친 뒤에도 색인·표준 라이브러리 어디에도 없는 이름 (names found nowhere)",
+    )
 
 
 class DocHitOut(BaseModel):
@@ -131,7 +135,7 @@ def code_answer(result: CodeAnswer) -> CodeAnswerOut:
         answer=result.answer, code_blocks=blocks,
         references=[code_hit(hit) for hit in result.references],
         rewritten_question=result.rewritten_question, code_language=result.code_language,
-        syntax_error=result.syntax_error,
+        syntax_error=result.syntax_error, unknown_symbols=result.unknown_symbols,
     )  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from typing import TypeVar
 from ragcode.app import App
 from ragcode.chat.code_answer import CodeAnswer
 from ragcode.chat.doc_answer import DocAnswer
+from ragcode.chat.language import CODE_LANGUAGES
 from ragcode.domain import TEAM_ONLY, StoredRecord
 from ragcode.mcp_server import schema
 from ragcode.mcp_server.inputs import (
@@ -77,13 +78,12 @@ class KnowledgeTools:
         top_k = check_top_k(top_k, MAX_SEARCH_TOP_K)
         app = self._app()
         limit = top_k or app.settings.search.top_k
-        # A language filter keeps the best of every candidate the searcher re-ranks.
-        depth = max(limit, app.settings.search.rerank_depth) if wanted else limit
-        hits = app.searcher.search(query, top_k=depth, scopes=scopes)
-        if wanted:
-            hits = [hit for hit in hits if hit.record.language == wanted]
+        # The language is filtered inside the store's queries, before any cut (issue 15.2):
+        # a language with few units still fills the list. TypeScript includes .tsx files.
+        languages = _record_languages(wanted)
+        hits = app.searcher.search(query, top_k=limit, scopes=scopes, languages=languages)
         return schema.SearchCodeOut(
-            query=query, language=wanted, hits=[schema.code_hit(hit) for hit in hits[:limit]]
+            query=query, language=wanted, hits=[schema.code_hit(hit) for hit in hits]
         )
 
     def get_unit(self, path: str, name: str, scopes: Sequence[str] = TEAM_ONLY) -> schema.UnitOut:
@@ -130,6 +130,13 @@ class KnowledgeTools:
         top_k = check_top_k(top_k, MAX_ASK_TOP_K)
         events = self._app().document_assistant().ask(question, top_k, scopes)
         return schema.doc_answer(_final(events, DocAnswer))
+
+
+def _record_languages(wanted: str | None) -> tuple[str, ...] | None:
+    """The record languages of an MCP client's language (inputs.check_language's names)."""
+    if wanted is None:
+        return None
+    return CODE_LANGUAGES.get(wanted, (wanted,))  # "tsx" alone: .tsx files only
 
 
 def _final(events: Iterable[object], final: type[Final]) -> Final:

@@ -69,9 +69,11 @@ class HybridSearcher:
         top_k: int | None = None,
         retrievers: RetrieverChoice = RetrieverChoice(),
         scopes: Sequence[str] = TEAM_ONLY,
+        languages: Sequence[str] | None = None,
     ) -> list[Hit]:
         """The best `top_k` units among those the owner `scopes` may see (the team's by
-        default; `domain.visible_scopes(user)` for one user of the web app)."""
+        default; `domain.visible_scopes(user)` for one user of the web app), of `languages`
+        only when given (every list, the expansion's too, is filtered in the store)."""
         started = time.perf_counter()
         top_k = top_k or self._settings.top_k
         self._store.claim_embedder(self._embedder.name, self._embedder.dim)
@@ -79,12 +81,12 @@ class HybridSearcher:
         texts = [query] if expansion is None else [query, expansion]
         vectors = self._embedder.embed(texts)
         query_vector = vectors[0]
-        lists = self._ranked_lists(query, query_vector, retrievers, scopes)
+        lists = self._ranked_lists(query, query_vector, retrievers, scopes, languages)
         rerank_vector = query_vector
         if expansion is not None:
             fields = self._settings.expansion_lexical_fields
             expanded = self._ranked_lists(
-                expansion, vectors[1], retrievers, scopes, fields, "expanded-"
+                expansion, vectors[1], retrievers, scopes, languages, fields, "expanded-"
             )
             lists.update(expanded)
             rerank_vector = _blend(query_vector, vectors[1], self._settings.expansion_rerank_blend)
@@ -103,6 +105,7 @@ class HybridSearcher:
         vector: Vector,
         use: RetrieverChoice,
         scopes: Sequence[str],
+        languages: Sequence[str] | None,
         lexical_fields: Sequence[LexicalField] = LEXICAL_FIELDS,
         prefix: str = "",
     ) -> RankedLists:
@@ -113,11 +116,11 @@ class HybridSearcher:
         if use.lexical:
             tokens = self._analyzer.analyze_query(text)
             for lexical_field in lexical_fields:
-                found = self._store.lexical_search(lexical_field, tokens, depth, scopes)
+                found = self._store.lexical_search(lexical_field, tokens, depth, scopes, languages)
                 lists[f"{prefix}lexical:{lexical_field}"] = found
         if use.vector:
             for vector_field in VECTOR_FIELDS:
-                found = self._store.vector_search(vector_field, vector, depth, scopes)
+                found = self._store.vector_search(vector_field, vector, depth, scopes, languages)
                 lists[f"{prefix}vector:{vector_field}"] = found
         return lists
 

@@ -161,6 +161,7 @@ class ChatService:
         continue_from: str | None = None,
         replace_turn_id: int | None = None,
         stop: StopSignal | None = None,
+        code_language: str | None = None,
     ) -> None:
         """Stream one answer to `send`; errors become an `error` message, never a traceback.
         The turn goes to `conversation_id` (None: the user's most recent conversation), in
@@ -172,7 +173,10 @@ class ChatService:
             conversation = await self._conversation(user, conversation_id)
             memory = await self._memory(user, mode, conversation.id, replacing=replace_turn_id)
             scopes = visible_scopes(user.id)
-            ask = ModeRequest(body, memory, scopes=scopes, continue_from=continue_from)
+            ask = ModeRequest(
+                body, memory, scopes=scopes, continue_from=continue_from,
+                code_language=code_language,
+            )  # fmt: skip
             out = await self._generate(user, request_id, mode, ask, send, stop)
             turn = self._turn(user, request_id, mode, ask, out, conversation.id)
             named = conversation_id is not None

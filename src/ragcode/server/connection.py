@@ -16,6 +16,7 @@ from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from ragcode.accounts.protocol import User
+from ragcode.chat.language import is_code_language_choice
 from ragcode.chat.modes import MODES
 from ragcode.config import ServerSettings
 from ragcode.server.hub import session_key
@@ -203,6 +204,7 @@ class Connection:
             chat.answer, self._user, rid, message.conv_type, message.body, self.send,
             message.conversation_id, continue_from=message.continue_from,
             replace_turn_id=message.replace_turn_id, stop=stop,
+            code_language=message.code_language,
         )  # fmt: skip
         once = chat.answer_once(self._user, rid, self.send, answer, resend=message.resend)
         task = asyncio.create_task(once)
@@ -225,6 +227,8 @@ class Connection:
         rid = message.request_id
         if message.conv_type not in MODES:
             return failure(rid, "unknown_mode", mode=message.conv_type[:40])
+        if not is_code_language_choice(message.code_language):
+            return failure(rid, "unknown_language", language=(message.code_language or "")[:40])
         if not message.body.strip():
             return failure(rid, "empty")
         if len(message.body) > server.max_message_chars:

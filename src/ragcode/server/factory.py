@@ -18,6 +18,7 @@ from ragcode.server import (
     routes_conversations,
     routes_documents,
     routes_history,
+    routes_languages,
     routes_models,
     routes_repos,
     routes_ws,
@@ -83,7 +84,7 @@ def create_app(core: App, state: ServerState | None = None) -> FastAPI:
 
     for module in (
         routes_auth, routes_history, routes_conversations, routes_documents, routes_ws,
-        routes_apikeys, routes_openai, routes_repos, routes_models,
+        routes_apikeys, routes_openai, routes_repos, routes_models, routes_languages,
     ):  # fmt: skip
         api.include_router(module.router)
     mount_mcp(api, mcp)

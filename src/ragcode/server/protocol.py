@@ -39,6 +39,9 @@ class TextRequest(BaseModel):
     # client shows; its memory is the turns before it). A turn added since (another tab, a
     # document summary) makes it a `conflict` error: nothing is overwritten.
     replace_turn_id: int | None = Field(default=None, ge=1, le=2**63 - 1, strict=True)
+    # `code` mode: the code language to search and answer in ("auto" or absent: as today);
+    # one outside chat/language.py's CODE_LANGUAGES is refused (`unknown_language`).
+    code_language: str | None = Field(default=None, max_length=40)
 
     @field_validator("body", "conv_type", "continue_from")
     @classmethod
@@ -152,6 +155,10 @@ ERRORS: dict[str, str] = {
         "메시지 형식이 올바르지 않습니다. type, request_id, conv_type, body 를 확인해 주세요."
     ),
     "unknown_mode": "지원하지 않는 대화 모드입니다: {mode}",
+    "unknown_language": (
+        "지원하지 않는 코드 언어입니다: {language}. 자동, python, javascript, typescript, java, go"
+        " 중에서 골라 주세요."
+    ),
     "empty": "메시지가 비어 있습니다.",
     "too_long": "메시지가 너무 깁니다 (최대 {limit}자).",
     "busy": "처리 중인 요청이 너무 많습니다. 앞선 답변이 끝난 뒤 다시 보내 주세요.",

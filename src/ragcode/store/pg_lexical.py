@@ -201,8 +201,11 @@ def _idf(units: int, df: int) -> float:
     return value if value > 0 else 1e-6  # as FTS5: a term in most rows still counts a little
 
 
-def search_query(fld: LexicalField, rank: RankPlan) -> tuple[sql.Composed, dict[str, object]]:
-    """SQL and parameters of one ranked search; the caller adds collection, scopes, limit."""
+def search_query(
+    fld: LexicalField, rank: RankPlan, *, by_language: bool = False
+) -> tuple[sql.Composed, dict[str, object]]:
+    """SQL and parameters of one ranked search; the caller adds collection, scopes, limit
+    (and languages, with `by_language`)."""
     lex = sql.Identifier(f"lex_{fld}")
     params: dict[str, object] = {
         "weights": RANK_WEIGHTS, "tf_scale": TF_FROM_RANK, "avgdl": rank.avgdl,
@@ -230,14 +233,16 @@ def search_query(fld: LexicalField, rank: RankPlan) -> tuple[sql.Composed, dict[
                 idf=sql.SQL(f"idf{i}"), tf=tf
             )
         )
-    # Candidates, already filtered by owner scope: a private unit never takes a place.
+    # Candidates, already filtered by owner scope (and language): a private unit never takes
+    # a place, nor one of a language not asked for.
+    language = sql.SQL(" AND language = ANY(%(languages)s)" if by_language else "")
     sources: list[sql.Composable] = []
     for i, (tsquery, cap) in enumerate(rank.sources):
         params[f"s{i}"] = tsquery
         matching = sql.SQL(
             "SELECT id FROM store_units WHERE collection = %(collection)s"
-            " AND scope = ANY(%(scopes)s) AND {lex} @@ %({s})s::tsquery"
-        ).format(lex=lex, s=sql.SQL(f"s{i}"))
+            " AND scope = ANY(%(scopes)s){language} AND {lex} @@ %({s})s::tsquery"
+        ).format(lex=lex, s=sql.SQL(f"s{i}"), language=language)
         if cap is not None:
             params[f"cap{i}"] = cap
             matching = sql.SQL("({} LIMIT %({})s)").format(matching, sql.SQL(f"cap{i}"))
@@ -267,8 +272,10 @@ def search(
     query_terms: Sequence[str],
     scopes: Sequence[str],
     limit: int,
+    languages: Sequence[str] | None = None,
 ) -> list[tuple[str, float]]:
-    """(uid, BM25 score) of the best `limit` units the `scopes` may see, best first."""
+    """(uid, BM25 score) of the best `limit` units the `scopes` may see (of `languages`,
+    when given), best first."""
     stats = {
         term: (df, total)
         for term, df, total in conn.execute(
@@ -280,8 +287,10 @@ def search(
     rank = plan(query_terms, stats)
     if rank is None:
         return []
-    query, params = search_query(fld, rank)
+    query, params = search_query(fld, rank, by_language=languages is not None)
     params.update(collection=collection, scopes=list(scopes), limit=limit)
+    if languages is not None:
+        params["languages"] = list(languages)
     # Never a prepared statement: a generic plan would not see how rare the terms are.
     rows = conn.execute(query, params, prepare=False)
     return [(uid, float(score)) for uid, score in rows]

@@ -312,22 +312,25 @@ def _index_valid(conn: Connection, name: str) -> bool | None:
 
 
 def vector_search_query(
-    collection: str, fld: VectorField, dim: int, *, exact: bool = False
+    collection: str, fld: VectorField, dim: int, *, exact: bool = False, by_language: bool = False
 ) -> sql.Composed:
     """Nearest units by inner product (`<#>` is its negation; the vectors are unit length, so
     this is the cosine, as in the embedded store). Approximate: in the HNSW index's expression
     and predicate, so that the planner uses it. Exact: on the untyped column, which no index
-    serves (every visible vector is compared). Parameters: q (the vector), scopes, limit."""
+    serves (every visible vector is compared). Parameters: q (the vector), scopes, limit, and
+    with `by_language` languages (a filter, like the scopes', that the iterative scan keeps
+    applying until `limit` rows pass)."""
     size = sql.Literal(dim)
     typed = sql.SQL("{column}::vector({dim})").format(column=vector_column(fld), dim=size)
     ordered = vector_column(fld) if exact else typed
     return sql.SQL(
         "SELECT uid, -({typed} <#> %(q)s::vector({dim})) FROM store_units"
-        " WHERE {predicate} AND scope = ANY(%(scopes)s)"
+        " WHERE {predicate} AND scope = ANY(%(scopes)s){language}"
         " ORDER BY {ordered} <#> %(q)s::vector LIMIT %(limit)s"
     ).format(
-        typed=typed, dim=size, ordered=ordered, predicate=vector_predicate(collection, fld, dim)
-    )
+        typed=typed, dim=size, ordered=ordered, predicate=vector_predicate(collection, fld, dim),
+        language=sql.SQL(" AND language = ANY(%(languages)s)" if by_language else ""),
+    )  # fmt: skip
 
 
 def configure(conn: Connection) -> None:

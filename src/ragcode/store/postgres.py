@@ -27,7 +27,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
     ) from exc
 
 from ragcode.domain import TEAM_ONLY, IndexStatus, SkippedFile, StoredRecord, SummaryState
-from ragcode.store import pg_claims, pg_import
+from ragcode.store import pg_claims, pg_import, pg_symbols
 from ragcode.store import pg_lexical as lexical
 from ragcode.store.pg_pool import Connection, ConnectionPool, describe, first_line
 from ragcode.store.pg_schema import (
@@ -61,6 +61,7 @@ from ragcode.store.protocol import (
     ScoredId,
     StoreError,
     SummaryOrigin,
+    Symbol,
     Vector,
     VectorField,
     WorkerBeat,
@@ -356,28 +357,51 @@ class PostgresStore:
         tokens: Sequence[str],
         limit: int,
         scopes: Sequence[str] = TEAM_ONLY,
+        languages: Sequence[str] | None = None,
     ) -> list[ScoredId]:
         query_terms = lexical.terms(tokens)
-        if not query_terms or not scopes or limit <= 0:
+        if not query_terms or not scopes or limit <= 0 or (languages is not None and not languages):
             return []
 
         def work(conn: Connection) -> list[ScoredId]:
-            found = lexical.search(conn, self._collection, fld, query_terms, scopes, limit)
+            found = lexical.search(
+                conn, self._collection, fld, query_terms, scopes, limit, languages
+            )
             return [ScoredId(uid, score) for uid, score in found]
 
         return self._pool.read("키워드 검색", work)
 
     def vector_search(
-        self, fld: VectorField, query: Vector, limit: int, scopes: Sequence[str] = TEAM_ONLY
+        self,
+        fld: VectorField,
+        query: Vector,
+        limit: int,
+        scopes: Sequence[str] = TEAM_ONLY,
+        languages: Sequence[str] | None = None,
     ) -> list[ScoredId]:
         array = to_vector(query)
-        if array is None or limit <= 0 or not scopes:
+        if array is None or limit <= 0 or not scopes or (languages is not None and not languages):
             return []
         exact = self._units_estimate() <= EXACT_SEARCH_MAX
-        statement = vector_search_query(self._collection, fld, len(array), exact=exact)
-        params = {"q": array, "scopes": list(scopes), "limit": limit}
+        by_language = languages is not None
+        statement = vector_search_query(
+            self._collection, fld, len(array), exact=exact, by_language=by_language
+        )
+        params: dict[str, object] = {"q": array, "scopes": list(scopes), "limit": limit}
+        if languages is not None:
+            params["languages"] = list(languages)
         rows = self._pool.fetch("벡터 검색", statement, params)
         return [ScoredId(uid, float(score)) for uid, score in rows]
+
+    def languages(self, scopes: Sequence[str] = TEAM_ONLY) -> dict[str, int]:
+        if not scopes:
+            return {}
+        query = (
+            "SELECT language, count(*) FROM store_units WHERE collection = %s"
+            " AND scope = ANY(%s) GROUP BY language ORDER BY language"
+        )
+        rows = self._pool.fetch("색인 읽기", query, (self._collection, list(scopes)))
+        return {str(language): int(count) for language, count in rows}
 
     def _units_estimate(self) -> int:
         """Units in the collection, re-read at most every UNITS_TTL_S: it only decides
@@ -403,6 +427,17 @@ class PostgresStore:
         query = f"SELECT {UNIT_COLUMNS} FROM store_units WHERE uid = ANY(%s)"
         rows = self._pool.fetch("색인 읽기", query, (list(uids),))
         return {row[0]: row_to_stored(row) for row in rows}
+
+    def defined_names(self, names: Sequence[str], scopes: Sequence[str] = TEAM_ONLY) -> set[str]:
+        return pg_symbols.defined_names(self._pool, self._collection, names, scopes)
+
+    def indexed_modules(self, names: Sequence[str], scopes: Sequence[str] = TEAM_ONLY) -> set[str]:
+        return pg_symbols.indexed_modules(self._pool, self._collection, names, scopes)
+
+    def closest_symbols(
+        self, names: Sequence[str], limit: int = 8, scopes: Sequence[str] = TEAM_ONLY
+    ) -> list[Symbol]:
+        return pg_symbols.closest_symbols(self._pool, self._collection, names, limit, scopes)
 
     def units_in_file(self, path: str, scopes: Sequence[str] = TEAM_ONLY) -> list[StoredRecord]:
         if not scopes:

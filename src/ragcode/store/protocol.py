@@ -259,7 +259,9 @@ class SummaryWork(SummaryQueue, SummaryClaims, WorkerRegistry, Protocol):
 
 class SearchIndex(EmbedderClaim, Protocol):
     """What retrieval needs. `scopes`: the owner scopes the caller may see, applied inside
-    the query before the `limit` cut; the team's alone unless a caller says otherwise."""
+    the query before the `limit` cut; the team's alone unless a caller says otherwise.
+    `languages`: only records of these languages (`Record.language`), also applied before
+    the cut; None: any language (issue 15.2, choosing the code language)."""
 
     def lexical_search(
         self,
@@ -267,11 +269,21 @@ class SearchIndex(EmbedderClaim, Protocol):
         tokens: Sequence[str],
         limit: int,
         scopes: Sequence[str] = TEAM_ONLY,
+        languages: Sequence[str] | None = None,
     ) -> list[ScoredId]: ...
 
     def vector_search(
-        self, fld: VectorField, query: Vector, limit: int, scopes: Sequence[str] = TEAM_ONLY
+        self,
+        fld: VectorField,
+        query: Vector,
+        limit: int,
+        scopes: Sequence[str] = TEAM_ONLY,
+        languages: Sequence[str] | None = None,
     ) -> list[ScoredId]: ...
+
+    def languages(self, scopes: Sequence[str] = TEAM_ONLY) -> dict[str, int]:
+        """Records per language among those `scopes` may see (the web's language choice)."""
+        ...
 
     def stored_vectors(self, uids: Sequence[str]) -> dict[str, list[Vector]]: ...
 
@@ -285,7 +297,38 @@ class SearchIndex(EmbedderClaim, Protocol):
         ...
 
 
-class CodeStore(IndexWriter, SummaryWork, SearchIndex, Protocol):
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    """A symbol the index defines: a code unit's qualified name and its file."""
+
+    title: str
+    path: str
+
+
+class SymbolLookup(Protocol):
+    """What the grounding check of generated code needs (chat/grounding.py); `scopes` as in
+    `SearchIndex`. Only code units count (functions, methods, classes), not documents."""
+
+    def defined_names(self, names: Sequence[str], scopes: Sequence[str] = TEAM_ONLY) -> set[str]:
+        """Which of `names` exist in the indexed code: a part of a unit's qualified name, a
+        module (a directory, file name without suffix, or the last part of an indexed root),
+        or a whole word of a unit's code (a module-level or re-exported name)."""
+        ...
+
+    def indexed_modules(self, names: Sequence[str], scopes: Sequence[str] = TEAM_ONLY) -> set[str]:
+        """Which of `names` are modules of the indexed code (a directory, a file name without
+        suffix, or the last part of an indexed root), words of its code not counted."""
+        ...
+
+    def closest_symbols(
+        self, names: Sequence[str], limit: int = 8, scopes: Sequence[str] = TEAM_ONLY
+    ) -> list[Symbol]:
+        """The real symbols closest to these (invented) names, best first
+        (store/symbols.py `rank_closest`)."""
+        ...
+
+
+class CodeStore(IndexWriter, SummaryWork, SearchIndex, SymbolLookup, Protocol):
     """One collection of a store backend: every narrow port above, plus its status."""
 
     def status(self) -> IndexStatus: ...

@@ -3,8 +3,11 @@
 The postings mirror the FTS5 tables (store/fts.py) row for row: a document per unit with
 tokens in that field, over every collection of the database file, so that the statistics
 BM25 reads (documents, document frequency, mean length) are those of the FTS5 table.
-Collection and owner scope are indexed string fields and filtered inside the query, before
-the top-k cut: another user's private unit never takes a place in a list.
+Collection, owner scope and the unit's language are indexed string fields and filtered
+inside the query, before the top-k cut: another user's private unit never takes a place in a
+list, nor a Python function in a list asked for JavaScript (issue 15.2). An index written
+before a field was added no longer opens with this schema (tantivy refuses a schema that
+does not match): the lexicon then builds it again from SQLite.
 
 Scores equal FTS5's bm25(): tantivy's BM25 has the same k1, b and length normalisation but
 another IDF, ln(1 + (N - n + 0.5) / (n + 0.5)), where FTS5 takes ln((N - n + 0.5) / (n + 0.5))
@@ -36,6 +39,7 @@ def schema() -> tantivy.Schema:
     builder.add_integer_field("digest", fast=True)
     builder.add_text_field("collection", tokenizer_name="raw", index_option="basic")
     builder.add_text_field("scope", tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("language", tokenizer_name="raw", index_option="basic")
     # Pre-analysed, space-joined tokens (text/analyzer.py): split on spaces only.
     builder.add_text_field("tokens", tokenizer_name="whitespace", index_option="freq")
     return builder.build()
@@ -49,10 +53,11 @@ class Posting:
     collection: str
     scope: str
     tokens: str
+    language: str = ""
 
     @property
     def digest(self) -> int:
-        text = f"{self.collection}\0{self.scope}\0{self.tokens}".encode()
+        text = f"{self.collection}\0{self.scope}\0{self.language}\0{self.tokens}".encode()
         return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") >> 1
 
 
@@ -62,6 +67,7 @@ def document(posting: Posting) -> tantivy.Document:
     doc.add_integer("digest", posting.digest)
     doc.add_text("collection", posting.collection)
     doc.add_text("scope", posting.scope)
+    doc.add_text("language", posting.language)
     doc.add_text("tokens", posting.tokens)
     return doc
 
@@ -112,8 +118,10 @@ def search(
     limit: int,
     collection: str,
     scopes: Sequence[str],
+    languages: Sequence[str] | None = None,
 ) -> list[tuple[int, float]]:
-    """(units.id, score) best first: the OR of the terms in one collection and scopes."""
+    """(units.id, score) best first: the OR of the terms in one collection and scopes (and
+    `languages`, when given)."""
     searcher = index.searcher()
     docs = searcher.num_docs
     should = []
@@ -124,10 +132,21 @@ def search(
         boost = _fts5_idf(docs, hits) / _tantivy_idf(docs, hits)
         term_query = tantivy.Query.term_query(fields, "tokens", term)
         should.append((tantivy.Occur.Should, tantivy.Query.boost_query(term_query, boost)))
-    if not should or not scopes or limit <= 0:
+    if not should or not scopes or limit <= 0 or (languages is not None and not languages):
         return []
+    filters = (
+        [
+            (
+                tantivy.Occur.Must,
+                _const(tantivy.Query.term_set_query(fields, "language", list(languages))),
+            )
+        ]
+        if languages is not None
+        else []
+    )
     query = tantivy.Query.boolean_query(
         [
+            *filters,
             (tantivy.Occur.Must, tantivy.Query.boolean_query(should)),
             (
                 tantivy.Occur.Must,

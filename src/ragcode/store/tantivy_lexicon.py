@@ -12,6 +12,11 @@ tantivy allows one writer per index. Writers of SQLite never touch tantivy: whic
 searches next catches the indexes up with the log, under an exclusive file lock, and records
 in `applied.json` the log position they reflect. A process that finds the file ahead of its
 own readers only reloads them.
+
+A search catches up only what is quick (`catch_up`: at most REQUEST_CHANGES units, the lock
+waited for LOCK_WAIT_S at most); a whole build or a long catch-up is `refresh`, run by the
+store's background thread (tantivy_background.py) on an object of its own, which a `stop`
+event interrupts between batches of documents (nothing is recorded then).
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ import json
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +47,20 @@ LOCK_FILE = "writer.lock"
 # Above this share of changed units one rebuild is cheaper than deletes and additions.
 REBUILD_SHARE = 0.3
 WRITER_HEAP = 32_000_000  # bytes; one indexing thread (2 cores are shared with the rest)
+# A search applies at most this many changed units itself (a 200-unit file: ~100 ms, mostly
+# fsyncs); more, or a rebuild (6-7 s at 100k units, 76 s at 1M), go to the background.
+REQUEST_CHANGES = 1000
+# How long a search waits for another writer's lock before FTS5 answers it instead.
+LOCK_WAIT_S = 0.25
+LOCK_POLL_S = 0.02
+CHECK_EVERY = 2000  # documents added between two looks at the stop event
+
+# Called by a background build with the field it writes, between batches of documents.
+Pause = Callable[[LexicalField], None]
+
+
+class Stopped(Exception):
+    """The store closed during a background build: it gave up without a record."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +79,22 @@ class TantivyLexicon:
     caller serialises calls (the store's lock): catching up opens a read transaction on the
     store's connection."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        stop: threading.Event | None = None,
+        pause: Pause | None = None,
+    ) -> None:
+        """`stop` given: a background object, which waits for the lock as long as it takes
+        and gives up (Stopped) when the event is set; `pause`: a test's hook (see Pause)."""
         self._dir = directory
         self._schema = tantivy_index.schema()
         self._indexes: dict[LexicalField, tantivy.Index] = {}
         self._seq = -1  # the log position the open readers reflect; -1: never checked
         self._store_id: str | None = None
+        self._stop = stop
+        self._pause = pause
+        self.damaged = False  # a search failed on the files: only a rebuild repairs them
 
     def search(
         self,
@@ -73,32 +104,38 @@ class TantivyLexicon:
         limit: int,
         collection: str,
         scopes: Sequence[str],
-    ) -> list[tuple[int, float]]:
-        """(units.id, BM25 score) best first, the indexes first caught up with the log."""
-        self.catch_up(conn)
+        languages: Sequence[str] | None = None,
+    ) -> list[tuple[int, float]] | None:
+        """(units.id, BM25 score) best first, the indexes first caught up with the log.
+        None: not without a build or a long catch-up (`refresh`, in the background)."""
+        if not self.catch_up(conn):
+            return None
+        args = (terms, limit, collection, scopes, languages)
         try:
-            return tantivy_index.search(
-                self._indexes[fld], self._schema, terms, limit, collection, scopes
-            )
-        except (ValueError, OSError):  # a damaged segment file: build again, search once more
-            self._sync(conn, rebuild=True)
-            return tantivy_index.search(
-                self._indexes[fld], self._schema, terms, limit, collection, scopes
-            )
+            return tantivy_index.search(self._indexes[fld], self._schema, *args)
+        except (ValueError, OSError):  # a damaged segment file: to be built again
+            self.damaged = True
+            self._seq = -1
+            return None
 
-    def exists(self) -> bool:
-        return (self._dir / STATE_FILE).exists()
+    @property
+    def checked(self) -> bool:
+        """The readers reflect a position of the log (they were caught up at least once)."""
+        return self._seq >= 0
 
     def doc_freqs(self, fld: LexicalField, terms: Sequence[str]) -> dict[str, int]:
         """Documents holding each term (deleted ones too until a merge drops them)."""
         searcher = self._indexes[fld].searcher()
         return {term: searcher.doc_freq("tokens", term) for term in dict.fromkeys(terms)}
 
-    def catch_up(self, conn: sqlite3.Connection) -> None:
+    def catch_up(self, conn: sqlite3.Connection) -> bool:
+        """What a search may do itself. False: the readers are not current, and catching
+        them up needs a rebuild, more than REQUEST_CHANGES units, or a lock another writer
+        holds (FTS5 answers meanwhile). Raises OSError where the directory is unwritable."""
         position = log_position(conn)
         if self._seq >= 0:
             if self._seq >= position:
-                return
+                return True
             # Another process may have applied the changes already: read its record first,
             # then reload, so that the readers hold at least what the record says.
             state = self._read_state()
@@ -106,13 +143,20 @@ class TantivyLexicon:
                 with contextlib.suppress(ValueError, OSError):
                     self._reload()
                     self._seq = state.seq
-                    return
+                    return True
         # The first look of this object always takes the lock and checks everything.
-        self._sync(conn, rebuild=False)
+        return self._sync(conn, rebuild=False, budget=REQUEST_CHANGES)
+
+    def refresh(self, conn: sqlite3.Connection, *, rebuild: bool = False) -> None:
+        """Everything, however long it takes: the background thread's work."""
+        self._sync(conn, rebuild=rebuild, budget=None)
 
     # --- under the file lock -------------------------------------------------------
-    def _sync(self, conn: sqlite3.Connection, *, rebuild: bool) -> None:
-        with self._writer_lock():
+    def _sync(self, conn: sqlite3.Connection, *, rebuild: bool, budget: int | None) -> bool:
+        """`budget`: the most changed units applied here; None: no limit, rebuilds too."""
+        with self._writer_lock() as held:
+            if not held:
+                return False
             conn.execute("BEGIN")  # one snapshot: the postings read and the position agree
             try:
                 position = log_position(conn)
@@ -130,10 +174,14 @@ class TantivyLexicon:
                     changed = _changed_units(conn, state.seq)
                     if len(changed) > max(1000, REBUILD_SHARE * self._size()):
                         rebuild = True
+                    elif budget is not None and len(changed) > budget:
+                        return False
                     else:
                         self._apply(conn, changed)
                         self._write_state(AppliedState(self._id(conn), position))
                 if rebuild:
+                    if budget is not None:
+                        return False
                     self._rebuild(conn)
                     self._write_state(AppliedState(self._id(conn), position))
             finally:
@@ -141,6 +189,8 @@ class TantivyLexicon:
                     conn.execute("COMMIT")
             self._reload()
             self._seq = position
+            self.damaged = False
+            return True
 
     def _open_all(self) -> bool:
         """False when a field's index cannot be opened (missing files are created empty,
@@ -167,7 +217,11 @@ class TantivyLexicon:
             except (ValueError, OSError):
                 shutil.rmtree(path, ignore_errors=True)
                 self._indexes[fld] = tantivy_index.open_index(path, self._schema)
-        self._write_fields({fld: list(_postings(conn, fld, None)) for fld in LEXICAL_FIELDS}, None)
+        postings: dict[LexicalField, list[Posting]] = {}
+        for fld in LEXICAL_FIELDS:
+            self._check_stop()  # reading a field's table takes seconds at 1M units
+            postings[fld] = list(_postings(conn, fld, None))
+        self._write_fields(postings, None)
 
     def _apply(self, conn: sqlite3.Connection, changed: list[int]) -> None:
         """Idempotent: a unit's documents are deleted and its current postings added, so a
@@ -190,21 +244,38 @@ class TantivyLexicon:
 
         def write(fld: LexicalField) -> None:
             writer = self._indexes[fld].writer(WRITER_HEAP, 1)
-            if changed is None:
-                writer.delete_all_documents()
-            else:
-                gone = tantivy.Query.term_set_query(self._schema, "id", changed)
-                writer.delete_documents_by_query(gone)
-            for posting in postings[fld]:
-                writer.add_document(tantivy_index.document(posting))
-            writer.commit()
-            writer.wait_merging_threads()  # also releases tantivy's own writer lock
+            try:
+                if changed is None:
+                    writer.delete_all_documents()
+                else:
+                    gone = tantivy.Query.term_set_query(self._schema, "id", changed)
+                    writer.delete_documents_by_query(gone)
+                for i, posting in enumerate(postings[fld]):
+                    if i % CHECK_EVERY == 0:
+                        self._checkpoint(fld)
+                    writer.add_document(tantivy_index.document(posting))
+                self._checkpoint(fld)
+                writer.commit()
+            except Stopped:
+                writer.rollback()  # the field keeps its last commit; no record says it is done
+                raise
+            finally:
+                writer.wait_merging_threads()  # also releases tantivy's own writer lock
 
         if not postings:
             return
         with ThreadPoolExecutor(max_workers=len(postings)) as pool:
             for done in [pool.submit(write, fld) for fld in postings]:
                 done.result()
+
+    def _checkpoint(self, fld: LexicalField) -> None:
+        if self._pause is not None:
+            self._pause(fld)
+        self._check_stop()
+
+    def _check_stop(self) -> None:
+        if self._stop is not None and self._stop.is_set():
+            raise Stopped
 
     def _size(self) -> int:
         return max((index.searcher().num_docs for index in self._indexes.values()), default=0)
@@ -229,16 +300,35 @@ class TantivyLexicon:
 
     # --- files ---------------------------------------------------------------------
     @contextlib.contextmanager
-    def _writer_lock(self) -> Iterator[None]:
+    def _writer_lock(self) -> Iterator[bool]:
         """flock, not fcntl's record locks: it also excludes other store objects of this
-        process (one per collection), which share the directory."""
+        process (one per collection), which share the directory. False: a search's object
+        gave up after LOCK_WAIT_S (a build elsewhere may hold it for a minute)."""
         self._dir.mkdir(parents=True, exist_ok=True)
         with open(self._dir / LOCK_FILE, "a+b") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            if not self._acquire(handle.fileno()):
+                yield False
+                return
             try:
-                yield
+                yield True
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def _acquire(self, fd: int) -> bool:
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                pass
+            if self._stop is not None:  # a background object waits until the store closes
+                if self._stop.wait(LOCK_POLL_S):
+                    raise Stopped
+            elif time.monotonic() >= deadline:
+                return False
+            else:
+                time.sleep(LOCK_POLL_S)
 
     def _read_state(self) -> AppliedState | None:
         try:
@@ -267,13 +357,18 @@ def _changed_units(conn: sqlite3.Connection, after: int) -> list[int]:
 def _postings(
     conn: sqlite3.Connection, fld: LexicalField, ids: list[int] | None
 ) -> Iterator[Posting]:
-    query = f"SELECT rowid, collection, scope, tokens FROM {fts_table(fld)}"
+    # The language is the unit's (a unit never changes language: another file is another id).
+    table = fts_table(fld)
+    query = (
+        f"SELECT {table}.rowid, {table}.collection, {table}.scope, {table}.tokens,"
+        f" COALESCE(units.language, '') FROM {table} LEFT JOIN units ON units.id = {table}.rowid"
+    )
     if ids is None:
         for row in conn.execute(query):
-            yield Posting(int(row[0]), str(row[1]), str(row[2]), str(row[3]))
+            yield Posting(int(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]))
         return
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        for row in conn.execute(f"{query} WHERE rowid IN ({marks})", chunk):
-            yield Posting(int(row[0]), str(row[1]), str(row[2]), str(row[3]))
+        for row in conn.execute(f"{query} WHERE {table}.rowid IN ({marks})", chunk):
+            yield Posting(int(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]))

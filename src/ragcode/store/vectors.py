@@ -58,6 +58,9 @@ class VectorMatrix:
     scopes: npt.NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
     uids: list[str | None] = field(default_factory=list)  # per slot
     scope_names: list[str] = field(default_factory=list)
+    # The unit's language per slot, as an index into `language_names` (issue 15.2's filter).
+    languages: npt.NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
+    language_names: list[str] = field(default_factory=list)
     used: int = 0  # slots [0, used) hold rows or holes
     slot_of: dict[int, int] = field(default_factory=dict)  # units.id -> slot
     free: list[int] = field(default_factory=list)
@@ -111,6 +114,9 @@ class VectorMatrix:
         fresh.scope_names = sorted({row[3] for row in rows})
         codes = {name: i for i, name in enumerate(fresh.scope_names)}
         fresh.scopes = np.fromiter((codes[row[3]] for row in rows), np.int32, len(rows))
+        fresh.language_names = sorted({row[4] for row in rows})
+        langs = {name: i for i, name in enumerate(fresh.language_names)}
+        fresh.languages = np.fromiter((langs[row[4]] for row in rows), np.int32, len(rows))
         fresh.uids = [row[1] for row in rows]
         fresh.slot_of = {int(row[0]): slot for slot, row in enumerate(rows)}
         fresh.used = len(rows)
@@ -118,15 +124,15 @@ class VectorMatrix:
 
     def _read(
         self, conn: sqlite3.Connection, ids: Sequence[int] | None
-    ) -> list[tuple[int, str, bytes, str]]:
+    ) -> list[tuple[int, str, bytes, str, str]]:
         column = vector_column(self.fld)
         query = (
-            f"SELECT id, uid, {column}, scope FROM units"
+            f"SELECT id, uid, {column}, scope, language FROM units"
             f" WHERE collection = ? AND {column} IS NOT NULL"
         )
         if ids is None:
             return conn.execute(query, (self.collection,)).fetchall()
-        rows: list[tuple[int, str, bytes, str]] = []
+        rows: list[tuple[int, str, bytes, str, str]] = []
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
@@ -140,7 +146,7 @@ class VectorMatrix:
             self.uids[slot] = None
             self.free.append(slot)
 
-    def _add(self, rows: Iterable[tuple[int, str, bytes, str]]) -> None:
+    def _add(self, rows: Iterable[tuple[int, str, bytes, str, str]]) -> None:
         rows = list(rows)
         if not rows:
             return
@@ -148,13 +154,18 @@ class VectorMatrix:
         vectors = vectors.reshape(len(rows), -1)
         self._reserve(len(rows), vectors.shape[1])
         codes = {name: i for i, name in enumerate(self.scope_names)}
-        for (unit_id, uid, _blob, scope), vector in zip(rows, vectors, strict=True):
+        langs = {name: i for i, name in enumerate(self.language_names)}
+        for (unit_id, uid, _blob, scope, language), vector in zip(rows, vectors, strict=True):
             if scope not in codes:
                 codes[scope] = len(self.scope_names)
                 self.scope_names.append(scope)
+            if language not in langs:
+                langs[language] = len(self.language_names)
+                self.language_names.append(language)
             slot = self.free.pop() if self.free else self._next_slot()
             self.matrix[slot] = vector
             self.scopes[slot] = codes[scope]
+            self.languages[slot] = langs[language]
             self.uids[slot] = uid
             self.slot_of[unit_id] = slot
 
@@ -171,22 +182,35 @@ class VectorMatrix:
             raise ValueError(f"vectors of {dim} and {self.matrix.shape[1]} dimensions mixed")
         grown = np.zeros((max(needed, int(capacity * 1.5), 64), dim), dtype=np.float32)
         scopes = np.full(grown.shape[0], FREE, dtype=np.int32)
+        languages = np.full(grown.shape[0], FREE, dtype=np.int32)
         if self.used:
             grown[: self.used] = self.matrix[: self.used]
             scopes[: self.used] = self.scopes[: self.used]
-        self.matrix, self.scopes = grown, scopes
+            languages[: self.used] = self.languages[: self.used]
+        self.matrix, self.scopes, self.languages = grown, scopes, languages
         self.uids += [None] * (grown.shape[0] - len(self.uids))
 
-    def search(self, query: Vector, limit: int, scopes: Sequence[str]) -> list[ScoredId]:
+    def search(
+        self,
+        query: Vector,
+        limit: int,
+        scopes: Sequence[str],
+        languages: Sequence[str] | None = None,
+    ) -> list[ScoredId]:
+        """`languages`: only units of these languages (None: any), filtered before the cut."""
         visible = set(scopes)
         wanted = [i for i, name in enumerate(self.scope_names) if name in visible]
         if not self.slot_of or limit <= 0 or not wanted:
             return []
         scores = self.matrix[: self.used] @ np.asarray(query, dtype=np.float32)
         kept = self.scopes[: self.used]
-        # Holes and others' rows never compete for the top.
-        if len(wanted) < len(self.scope_names) or self.free:
+        # Holes and others' rows never compete for the top, nor rows of other languages.
+        if len(wanted) < len(self.scope_names) or self.free or languages is not None:
             allowed = np.isin(kept, wanted)
+            if languages is not None:
+                chosen = set(languages)
+                codes = [i for i, name in enumerate(self.language_names) if name in chosen]
+                allowed &= np.isin(self.languages[: self.used], codes)
             scores = np.where(allowed, scores, -np.inf)
             available = int(allowed.sum())
         else:

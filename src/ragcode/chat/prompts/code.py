@@ -48,3 +48,26 @@ REPAIR_EN = (
     "The {language} code above has a syntax error: {error}\n"
     "Rewrite the whole corrected code in one code block, then explain briefly."
 )
+
+# Intent: one repair round when the generated code uses names that exist nowhere (not in the
+# index, the builtins, the standard library or its imports; chat/grounding.py), offering the
+# closest real symbols of the index instead.
+REPAIR_SYMBOLS_KO = (
+    "위 답의 {language} 코드가 지식 베이스(색인된 코드), 표준 라이브러리, import 한 모듈 어디에도 "
+    "없는 이름을 사용합니다: {names}\n{offer}\n"
+    "실제로 있는 이름만 사용해 전체 코드를 하나의 코드 블록으로 다시 쓰고, 짧게 설명하세요."
+)
+REPAIR_SYMBOLS_EN = (
+    "The {language} code above uses names that exist nowhere (not in the indexed code, the "
+    "standard library or its imports): {names}\n{offer}\n"
+    "Rewrite the whole code in one code block using only names that exist, then explain briefly."
+)
+CLOSEST_KO = "색인에 실제로 있는 가까운 이름:\n{symbols}"
+CLOSEST_EN = "The closest names that exist in the index:\n{symbols}"
+NO_CLOSEST_KO = "색인에서 비슷한 이름을 찾지 못했습니다."
+NO_CLOSEST_EN = "The index has no similar name."
+CLOSEST_SYMBOLS = 8  # real symbols offered in the repair request
+
+# Intent: say under the answer which names are still unknown after the repair round.
+UNKNOWN_NOTE_KO = "\n\n> 주의: 색인에 없는 이름: {names}"
+UNKNOWN_NOTE_EN = "\n\n> Note: names not found in the index: {names}"

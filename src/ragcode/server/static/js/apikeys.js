@@ -2,7 +2,7 @@
 // revoke. The list never holds a key, only its id, label and date.
 import { api } from "./api.js";
 import { lang, t } from "./i18n.js";
-import { copyButton, el } from "./render.js";
+import { copyButton, el, label } from "./render.js";
 
 export class ApiKeys {
   constructor({ form, name, list, created, notify }) {
@@ -32,7 +32,7 @@ export class ApiKeys {
       return;
     }
     this.list.replaceChildren();
-    if (!keys.length) this.list.append(el("li", "muted small", t("noApiKeys")));
+    if (!keys.length) this.list.append(label("li", "muted small", "noApiKeys"));
     for (const key of keys) this.list.append(this.row(key));
   }
 
@@ -50,7 +50,7 @@ export class ApiKeys {
     item.append(el("span", "apikey-name", key.name || t("unnamedKey")));
     item.append(el("code", "apikey-id small", key.id));
     item.append(el("span", "small muted", new Date(key.created_at).toLocaleString(lang() === "ko" ? "ko-KR" : "en")));
-    const revoke = el("button", "link danger apikey-revoke", t("revoke"));
+    const revoke = label("button", "link danger apikey-revoke", "revoke");
     revoke.type = "button";
     revoke.addEventListener("click", async () => {
       if (!confirm(t("confirmRevoke"))) return;

@@ -11,6 +11,7 @@ import { formatTime, t, modeLabel } from "./i18n.js";
 import { renderMarkdown } from "./markdown.js";
 import { phaseBegin, phaseFrame } from "./phase.js"; // issue 15.16: phase label (phase.js)
 import { referenceList } from "./references.js";
+import { linkCitations } from "./citations.js";
 import { copyButton, el, label } from "./render.js";
 
 // The sender, the mode and a <time> (re-labelled when the language changes).
@@ -147,7 +148,11 @@ export class ChatView {
     const tools = el("div", "tools");
     tools.append(copyButton(() => text));
     entry.wrapper.append(tools);
-    if (references?.length) entry.wrapper.append(referenceList(references));
+    if (references?.length) {
+      const list = referenceList(references);
+      entry.wrapper.append(list);
+      linkCitations(entry.body, list, references); // [n] -> its reference card
+    }
     this.scroll();
   }
 

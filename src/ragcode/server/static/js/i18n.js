@@ -9,7 +9,7 @@ const STRINGS = {
     loadMore: "이전 대화 더 보기", clearHistory: "기록 지우기", confirmClear: "대화 기록을 모두 지울까요?",
     references: "참고한 자료", copy: "복사", copied: "복사됨", delete: "삭제",
     download: "내려받기", score: "점수", foundBy: "찾은 검색", retrieverVector: "벡터",
-    retrieverLexical: "키워드", openAtLines: "이 줄의 코드 보기",
+    retrieverLexical: "키워드", openAtLines: "이 줄의 코드 보기", citeSource: "이 문장의 출처",
     connected: "연결됨", reconnecting: "연결이 끊겼습니다. 다시 연결하는 중…",
     reconnected: "다시 연결되었습니다. 보내지 못한 메시지를 다시 보냅니다.",
     refused: "연결 거부됨", forbidden: "연결 차단됨",
@@ -45,6 +45,7 @@ const STRINGS = {
     refsHidden: "참고 자료를 숨깁니다 (검색은 그대로 합니다).", models: "모델", close: "닫기",
     modelName: "답하는 모델", healthOk: "정상", healthDown: "장애", healthProbing: "확인 중",
     healthUnknown: "알 수 없음", endpointCounts: "진행/완료/실패",
+    codeLanguage: "코드 언어", codeLanguageAuto: "자동", // issue 15.2
     modes: {
       normal: "일반 대화", translation: "번역 (한↔영)", grammar: "문법 교정", sentiment: "감성 분석",
       extraction: "연락처 추출", pii: "개인정보 마스킹", "step-by-step": "단계별 추론",
@@ -60,7 +61,7 @@ const STRINGS = {
     loadMore: "Load earlier messages", clearHistory: "Clear history", confirmClear: "Delete the whole history?",
     references: "References", copy: "Copy", copied: "Copied", delete: "Delete",
     download: "Download", score: "score", foundBy: "Found by", retrieverVector: "vector",
-    retrieverLexical: "keyword", openAtLines: "Show the code at these lines",
+    retrieverLexical: "keyword", openAtLines: "Show the code at these lines", citeSource: "Source of this sentence",
     connected: "Connected", reconnecting: "Connection lost. Reconnecting…",
     reconnected: "Reconnected. Resending unsent messages.",
     refused: "Refused", forbidden: "Blocked",
@@ -98,6 +99,7 @@ const STRINGS = {
     refsHidden: "References are hidden (search still runs).", models: "Models", close: "Close",
     modelName: "Answering model", healthOk: "healthy", healthDown: "down", healthProbing: "probing",
     healthUnknown: "unknown", endpointCounts: "running/done/failed",
+    codeLanguage: "Code language", codeLanguageAuto: "Auto", // issue 15.2
     modes: {
       normal: "Conversation", translation: "Translation (ko↔en)", grammar: "Grammar",
       sentiment: "Sentiment", extraction: "Contact extraction", pii: "PII masking",

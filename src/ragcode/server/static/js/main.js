@@ -12,6 +12,7 @@ import { ChatSocket } from "./socket.js";
 import { Commands, ModelsPanel, ReferencesToggle } from "./controls.js"; // issue 15.4
 import { answering, phaseReset } from "./phase.js";
 import { Welcome } from "./welcome.js";
+import { CodeLanguageChoice } from "./code_language.js"; // issue 15.2
 
 const MODES = ["normal", "translation", "grammar", "sentiment", "extraction", "pii", "step-by-step", "timestamp-extraction", "code", "qa"];
 const $ = (id) => document.getElementById(id);
@@ -33,6 +34,8 @@ const conversations = new Conversations({
 const refs = new ReferencesToggle({ checkbox: $("refs-toggle"), messages: $("messages") });
 const models = new ModelsPanel({ panel: $("models-panel"), button: $("models-button"), notify });
 const commands = new Commands({ forget: forgetMemory, refs, models, notify });
+// issue 15.2: the code language of code mode (auto, or one the user's code holds).
+const codeLanguage = new CodeLanguageChoice({ wrapper: $("code-language"), select: $("code-language-select"), modes: $("mode-select") });
 
 function notify(text, timeout = 4000) {
   const notice = $("notice");
@@ -103,7 +106,10 @@ function sessionEnded(message) {
 function onSocketMessage(message) {
   if (message.type === "pong") return;
   if (message.status === "progress") documents.progress(message);
-  else if (message.status === "document") documents.state(message.document);
+  else if (message.status === "document") {
+    documents.state(message.document);
+    if (message.document?.state === "ready") codeLanguage.refresh(); // its languages count now
+  }
   else if (message.status === "doc_summary") {
     docSummaries.handle(message);
     if (message.phase === "done" && message.conversation_id) conversations.saved(message.conversation_id);
@@ -134,6 +140,7 @@ async function showMain(username) {
   $("main").hidden = false;
   $("who").textContent = username;
   fillModes();
+  await codeLanguage.refresh();
   welcome.describe();
   phaseReset(); // a new session: nothing of an earlier one is still answering
   await conversations.open(username);
@@ -177,7 +184,7 @@ function send() {
   if (!body || !socket || answering()) return; // one answer at a time (phase.js)
   const mode = $("mode-select").value;
   chat.userBubble(body, mode);
-  const requestId = socket.request(mode, body, inConversation());
+  const requestId = socket.request(mode, body, { ...inConversation(), ...codeLanguage.extra(mode) });
   chat.assistantBubble(requestId, mode, { question: body });
   input.value = "";
 }
@@ -187,7 +194,7 @@ function send() {
 function continueAnswer({ mode, question, soFar }) {
   if (!socket) return;
   chat.userBubble(t("continue"), mode);
-  const requestId = socket.request(mode, question, { ...inConversation(), continue_from: soFar });
+  const requestId = socket.request(mode, question, { ...inConversation(), ...codeLanguage.extra(mode), continue_from: soFar });
   chat.assistantBubble(requestId, mode, { question, soFar });
 }
 
@@ -195,7 +202,7 @@ function continueAnswer({ mode, question, soFar }) {
 // (`turnId`; the server refuses when another turn came after it meanwhile).
 function resendLast({ mode, question, turnId }) {
   if (!socket || answering() || turnId == null) return null;
-  return socket.request(mode, question, { ...inConversation(), replace_turn_id: turnId });
+  return socket.request(mode, question, { ...inConversation(), ...codeLanguage.extra(mode), replace_turn_id: turnId });
 }
 
 async function forgetMemory() {

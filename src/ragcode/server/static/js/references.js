@@ -3,7 +3,7 @@
 // The server sends summaries as descriptions only (ragcode/chat/references.py).
 import { api } from "./api.js";
 import { t } from "./i18n.js";
-import { codeBlock, el } from "./render.js";
+import { codeBlock, el, label } from "./render.js";
 
 const RETRIEVERS = ["vector", "lexical"];
 let viewers = 0; // ids of the viewers the path:lines links point to
@@ -36,7 +36,8 @@ function retrieverLabels(names) {
   const box = el("span", "reference-retrievers");
   box.title = t("foundBy");
   for (const name of names) {
-    const chip = el("span", "retriever", t(name === "vector" ? "retrieverVector" : "retrieverLexical"));
+    // Labels drawn with `label` are relabelled by a language switch (i18n.applyTranslations).
+    const chip = label("span", "retriever", name === "vector" ? "retrieverVector" : "retrieverLexical");
     chip.dataset.retriever = name;
     box.append(chip);
   }
@@ -44,22 +45,23 @@ function retrieverLabels(names) {
 }
 
 function scoreLabel(score, scores) {
-  const label = el("span", "reference-score", `${t("score")} ${Number(score).toFixed(3)}`);
-  label.dataset.score = String(score);
+  const box = el("span", "reference-score");
+  box.append(label("span", null, "score"), ` ${Number(score).toFixed(3)}`);
+  box.dataset.score = String(score);
   if (scores) {
     const parts = ["vector", "lexical", "fused", "rerank"].filter((key) => scores[key] != null);
-    label.title = parts.map((key) => `${key} ${Number(scores[key]).toFixed(3)}`).join(" · ");
+    box.title = parts.map((key) => `${key} ${Number(scores[key]).toFixed(3)}`).join(" · ");
   }
-  return label;
+  return box;
 }
 
 // A unit of a registered git repository: "repo@commit", and its whole file as indexed.
 function repoLabel(info, viewer, open) {
-  const label = el("span", "reference-repo muted");
+  const box = el("span", "reference-repo muted");
   const short = info.commit ? `@${info.commit.slice(0, 7)}` : "";
-  label.append(el("code", null, `${info.repo}${short}`));
-  if (info.commit) label.title = info.commit;
-  const whole = el("button", "link reference-file", t("wholeFile"));
+  box.append(el("code", null, `${info.repo}${short}`));
+  if (info.commit) box.title = info.commit;
+  const whole = label("button", "link reference-file", "wholeFile");
   whole.type = "button";
   whole.addEventListener("click", async () => {
     open();
@@ -77,8 +79,8 @@ function repoLabel(info, viewer, open) {
       viewer.append(el("p", "error", error.message));
     }
   });
-  label.append(" ", whole);
-  return label;
+  box.append(" ", whole);
+  return box;
 }
 
 function reference(info) {
@@ -117,7 +119,7 @@ function reference(info) {
 
 export function referenceList(references) {
   const box = el("div", "references");
-  box.append(el("div", "references-title", t("references")));
+  box.append(label("div", "references-title", "references"));
   const list = el("ol");
   for (const ref of references) {
     if (ref.kind === "timestamp") list.append(el("li", "reference", `${ref.text} → ${ref.iso}`));

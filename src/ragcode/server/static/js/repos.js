@@ -2,7 +2,7 @@
 // this server's last sync; admins can ask for a sync now. Polled while something is moving.
 import { api } from "./api.js";
 import { lang, t } from "./i18n.js";
-import { el } from "./render.js";
+import { el, label } from "./render.js";
 
 const POLL_MS = 5000;
 const SLOW_POLL_MS = 30000;
@@ -29,7 +29,7 @@ export class Repos {
       return;
     }
     this.list.replaceChildren();
-    if (!data.repos.length) this.list.append(el("li", "muted small", t("noRepos")));
+    if (!data.repos.length) this.list.append(label("li", "muted small", "noRepos"));
     for (const repo of data.repos) this.list.append(this.row(repo, data.can_sync));
     // Quick while a sync runs; slowly while only summaries are pending (hours, at times).
     const syncing = data.repos.some((r) => r.sync.state !== "idle");
@@ -58,7 +58,7 @@ export class Repos {
     if (repo.sync.error) state.append(el("span", "error", repo.sync.error));
     item.append(state);
     if (canSync) {
-      const button = el("button", "link repo-sync", t("syncNow"));
+      const button = label("button", "link repo-sync", "syncNow");
       button.type = "button";
       button.disabled = repo.sync.state !== "idle";
       button.addEventListener("click", async () => {
