@@ -57,6 +57,7 @@ def build_index(data_dir: Path, project: Path, files: int, seed: int) -> int:
     write_project(project, files, seed)
     app = build_app(load_settings(data_dir=data_dir))
     try:
+        app.indexer.wait_for_lexicon()  # as `ragcode index`: the searches find it built
         report = app.indexer.index(project)
     finally:
         app.close()

@@ -332,7 +332,7 @@ def build_in_request(data_dir: Path) -> float:
     app = open_app(data_dir, "tantivy")
     try:
         start = time.perf_counter()
-        with app.store.bulk_writes():
+        with app.store.bulk_writes(wait_for_lexicon=True):
             pass
         app.searcher.search(WARMUP[0], top_k=10)
         return (time.perf_counter() - start) * 1000

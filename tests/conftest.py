@@ -15,6 +15,12 @@ from ragcode.llm import weights
 from ragcode.llm.protocol import LLM
 from tests.pg_server import pg_database, pg_server, pg_url  # noqa: F401 (PostgreSQL fixtures)
 
+# CLI subprocesses import this checkout's code too (see pyproject's pytest `pythonpath`).
+_SRC = str(Path(__file__).resolve().parents[1] / "src")
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [_SRC, *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != _SRC]]
+)
+
 # Tests use the small model: the large one is for users, not for CI time.
 TEST_MODEL = os.environ.get("RAGCODE_LLM__MODEL", "qwen2.5-coder-0.5b")
 

@@ -45,6 +45,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     app = _open(args)
     try:
+        app.indexer.wait_for_lexicon()  # this process exits right after the run
         if args.no_summaries:  # no summary reused either: the LLM's model is not even named
             app.indexer.without_summary_cache()
         progress = TerminalProgress()

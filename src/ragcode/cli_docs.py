@@ -44,6 +44,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     target = Path(args.path)
     app = _open(args)
     try:
+        app.docs.indexer.wait_for_lexicon()  # this process exits right after the run
         report = app.docs.indexer.index(target, TerminalProgress())
         collection = app.docs.collection
     finally:

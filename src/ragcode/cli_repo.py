@@ -92,6 +92,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from ragcode.cli_progress import TerminalProgress
 
     def work(app: App, sources: RepoSources) -> int:
+        app.indexer.wait_for_lexicon()  # this process exits right after the sync
         if args.no_summaries:  # no summary reused either: the LLM's model is not even named
             app.indexer.without_summary_cache()
         names = [args.name] if args.name else [repo.name for repo in sources.all()]

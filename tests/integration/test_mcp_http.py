@@ -4,6 +4,7 @@ with API keys: refused without a good key, and each key sees what its user sees.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
@@ -126,3 +127,41 @@ def test_ask_code_and_search_docs_over_http(
     llm.calls.clear()
     with_key(live, keys["bob"], body)
     assert llm.calls, "ask_code ran on the server's LLM"
+
+
+JS_CODE = """const fs = require("fs");
+
+// Read a JSON configuration file and return it as an object.
+function loadJsonConfig(path) {
+  return JSON.parse(fs.readFileSync(path, "utf8"));
+}
+"""
+
+
+def test_ask_code_in_a_chosen_language_refers_to_that_language_alone(
+    live: LiveServer, keys: dict[str, str], llm: RecordingLLM, tmp_path: Path
+) -> None:
+    """`language` of ask_code reaches the store's filter (only JavaScript references, where
+    the Python config reader is one without it) and the prompt; unknown ones are refused
+    before the model runs."""
+    js = tmp_path / "js"
+    js.mkdir()
+    (js / "config.js").write_text(JS_CODE, encoding="utf-8")
+    live.core.indexer.index(js)  # the team's, as `ragcode index`
+    question = "JSON 설정 파일을 읽는 함수를 만들어 줘"
+
+    async def body(session: ClientSession) -> None:
+        auto = payload(await call(session, "ask_code", question=question))
+        assert "read_config" in {ref["name"] for ref in auto["references"]}
+        chosen = payload(await call(session, "ask_code", question=question, language="JS"))
+        assert chosen["code_language"] == "javascript"
+        assert chosen["references"]
+        assert {ref["language"] for ref in chosen["references"]} == {"javascript"}
+        assert "javascript" in " ".join(m.content for m in llm.calls[-1].messages).lower()
+        calls = len(llm.calls)
+        refused = await call(session, "ask_code", question=question, language="cobol")
+        assert refused.is_error
+        assert "코드 언어로 고를 수 없는 언어입니다: 'cobol'" in error_text(refused)
+        assert len(llm.calls) == calls
+
+    with_key(live, keys["bob"], body)

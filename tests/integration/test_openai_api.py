@@ -314,3 +314,58 @@ def test_earlier_turns_are_held_to_the_web_memory_bounds(
         client.chat.completions.create(model="ragcode-chat", messages=long_earlier)  # type: ignore[arg-type]
     assert refused.value.code == "context_length_exceeded" and refused.value.param == "messages"
     assert len(llm.calls) == calls  # refused before any model call
+
+
+JS_CONFIG = """const fs = require("fs");
+
+// Read a JSON configuration file and return it as an object.
+function loadJsonConfig(path) {
+  return JSON.parse(fs.readFileSync(path, "utf8"));
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def two_languages(
+    tmp_path_factory: pytest.TempPathFactory, embedder: LocalEmbedder, llm: RecordingLLM
+) -> Iterator[LiveServer]:
+    """A team knowledge base with a Python (config.py) and a JavaScript config reader."""
+    root = tmp_path_factory.mktemp("openai-languages")
+    with indexed_live_server(root, llm, embedder, {"policy.csv": FAQ}) as server:
+        js = root / "js"
+        js.mkdir()
+        (js / "config.js").write_text(JS_CONFIG, encoding="utf-8")
+        server.core.indexer.index(js)
+        yield server
+
+
+def test_a_code_language_in_the_body_filters_the_references(
+    two_languages: LiveServer, llm: RecordingLLM
+) -> None:
+    """`ragcode_code_language` (an extra body field) reaches the store's filter: only that
+    language's references; an unknown one is a 400 before the model runs."""
+    client = two_languages.openai(two_languages.user_key("apiuser"))
+    question = [{"role": "user", "content": CODE_QUESTION}]
+
+    def references(**extra: Any) -> list[dict[str, Any]]:
+        completion = client.chat.completions.create(
+            model="ragcode-code", messages=question, extra_body=extra or None
+        )
+        found: list[dict[str, Any]] = (completion.model_extra or {})["ragcode_references"]
+        return found
+
+    assert {"python", "javascript"} <= {ref["language"] for ref in references()}
+    assert references(ragcode_code_language="auto") == references()
+    chosen = references(ragcode_code_language="javascript")
+    assert chosen and {ref["language"] for ref in chosen} == {"javascript"}
+    assert "loadJsonConfig" in llm.calls[-1].messages[-1].content
+    assert "def read_config" not in llm.calls[-1].messages[-1].content
+    assert {ref["language"] for ref in references(ragcode_code_language="python")} == {"python"}
+    calls = len(llm.calls)
+    with pytest.raises(openai.BadRequestError) as refused:
+        references(ragcode_code_language="cobol")
+    assert isinstance(refused.value.body, dict)
+    assert refused.value.body["code"] == "invalid_request"
+    assert refused.value.body["param"] == "ragcode_code_language"
+    assert "ragcode_code_language" in refused.value.body["message"]
+    assert len(llm.calls) == calls

@@ -86,7 +86,7 @@ def serve(store: CodeStore) -> None:
     """The tantivy engine: built (in its thread) and answering, as after `ragcode index`;
     until then FTS5 answers for it, which would hide a broken tantivy filter."""
     if isinstance(store, SqliteStore) and store.lexical_engine_serving() != "tantivy":
-        with store.bulk_writes():
+        with store.bulk_writes(wait_for_lexicon=True):
             pass
 
 

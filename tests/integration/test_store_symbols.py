@@ -12,6 +12,7 @@ import pytest
 from ragcode.domain import Record, SummaryState, UnitKind, user_scope
 from ragcode.store.protocol import CodeStore, FileRecord, IndexEntry, Symbol
 from ragcode.store.sqlite_store import SqliteStore
+from ragcode.text.analyzer import TextAnalyzer
 
 pytestmark = pytest.mark.integration
 
@@ -105,3 +106,16 @@ def test_closest_symbols_share_identifier_parts(store: CodeStore) -> None:
     # The private upload's exact match is someone else's: not offered to the team.
     assert Symbol("set_max_redirects", "mine/retry.py") not in closest
     assert store.closest_symbols(["zzz_qqq"]) == []
+
+
+def test_words_of_code_are_looked_up_in_the_code_postings(store: CodeStore) -> None:
+    """Only the units whose indexed `code` postings hold a name are read for it (no scan of
+    every unit's code): the analyser's form of a name (a single word stemmed) finds it."""
+    code = "def tally(self):\n    return len(self.items) + self.hidden_word"
+    tokens = TextAnalyzer().analyze_code(code)
+    assert "item" in tokens and "items" not in tokens  # stemmed in the postings
+    tokens.remove("hidden_word")  # a word of the code its postings do not hold
+    unit = entry("requests/tally.py", "tally", UnitKind.FUNCTION, code, 1)
+    unit = IndexEntry(unit.uid, unit.record, None, SummaryState.PENDING, {"code": tokens}, {})
+    store.replace_file(FileRecord(ROOT, "requests/tally.py", "h", "python"), [unit])
+    assert store.defined_names(["items", "hidden_word", "item"]) == {"items"}

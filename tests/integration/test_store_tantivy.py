@@ -15,18 +15,22 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
 from ragcode.app import build_store
+from ragcode.cli import main
 from ragcode.config import Settings
 from ragcode.domain import SummaryState, user_scope, visible_scopes
 from ragcode.store.protocol import IndexEntry
 from ragcode.store.sqlite_store import SqliteStore, lexicon_dir
-from ragcode.store.tantivy_lexicon import STATE_FILE
+from ragcode.store.tantivy_background import BackgroundLexicon
+from ragcode.store.tantivy_lexicon import STATE_FILE, TantivyLexicon
 from ragcode.store.vectors import log_position
 from tests.integration.test_store_contract import entry, put, record, uids, vector
+from tests.mixed_languages import write_mixed_project
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +39,7 @@ ALICE, BOB = 1, 2
 
 def serve(store: SqliteStore) -> None:
     """Builds or catches up the index as the end of `ragcode index` does, and waits."""
-    with store.bulk_writes():
+    with store.bulk_writes(wait_for_lexicon=True):
         pass
     assert store.lexical_engine_serving() == "tantivy"
 
@@ -272,7 +276,8 @@ def test_the_setting_chooses_the_engine(tmp_path: Path, configured: str | None) 
         settings = Settings(data_dir=tmp_path)
     store = build_store(settings)
     try:
-        with store.bulk_writes():  # builds the tantivy index at its end (not with "fts5")
+        # builds the tantivy index at its end (not with "fts5"), as `ragcode index` does
+        with store.bulk_writes(wait_for_lexicon=True):
             put(store, "/r", "a.py", "f", "alpha", 1, "team")
         assert uids(store.lexical_search("code", ["alpha"], 5)) == ["a.py:f"]
     finally:
@@ -283,18 +288,19 @@ def test_the_setting_chooses_the_engine(tmp_path: Path, configured: str | None) 
 
 
 def test_an_indexing_run_leaves_the_index_caught_up(tmp_path: Path) -> None:
-    """bulk_writes (`ragcode index`, uploads) builds the index or applies its writes at the
-    end, so that the first search after it finds nothing left to do, in this process and
-    in another one."""
+    """bulk_writes(wait_for_lexicon=True) (`ragcode index`) builds the index or applies its
+    writes at the end, so that the first search after it finds nothing left to do, in this
+    process and in another one. (A server's upload does not wait for the build:
+    test_store_tantivy_background.py.)"""
     path = tmp_path / "index.sqlite3"
     store = SqliteStore(path, lexical_engine="tantivy")
     try:
-        with store.bulk_writes():
+        with store.bulk_writes(wait_for_lexicon=True):
             put(store, "/r", "a.py", "f", "alpha", 1, "team")
         assert (lexicon_dir(path) / STATE_FILE).exists()
         assert store.lexical_engine_serving() == "tantivy"
         assert uids(store.lexical_search("code", ["alpha"], 5)) == ["a.py:f"]
-        with store.bulk_writes():
+        with store.bulk_writes(wait_for_lexicon=True):
             put(store, "/r", "b.py", "g", "beta", 2, "team")
         state = json.loads((lexicon_dir(path) / STATE_FILE).read_text(encoding="utf-8"))
         with sqlite3.connect(path) as conn:
@@ -307,6 +313,27 @@ def test_an_indexing_run_leaves_the_index_caught_up(tmp_path: Path) -> None:
             searcher.close()
     finally:
         store.close()
+
+
+def test_ragcode_index_exits_only_once_the_index_is_built(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI asks its runs to wait for the build (a server's uploads do not): here each
+    build starts a second late, so a CLI that did not wait would close the store first and
+    stop the build, leaving no index."""
+    started = BackgroundLexicon._build
+
+    def late(self: BackgroundLexicon, rebuild: bool) -> TantivyLexicon:
+        time.sleep(1.0)
+        return started(self, rebuild)
+
+    monkeypatch.setattr(BackgroundLexicon, "_build", late)
+    project = write_mixed_project(tmp_path / "project")
+    assert main(["index", str(project), "--data-dir", str(data_dir), "--no-summaries"]) == 0
+    path = data_dir / "index.sqlite3"
+    state = json.loads((lexicon_dir(path) / STATE_FILE).read_text(encoding="utf-8"))
+    with sqlite3.connect(path) as conn:
+        assert state["seq"] == log_position(conn) > 0
 
 
 def test_an_index_that_cannot_be_written_leaves_the_search_to_fts5(

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from ragcode.store import tantivy_background
 from ragcode.store.sqlite_store import SqliteStore, lexicon_dir
 from ragcode.store.tantivy_lexicon import STATE_FILE
 from ragcode.store.vectors import log_position
@@ -226,4 +227,73 @@ def test_an_unwritable_directory_leaves_fts5_answering_without_a_build_thread(
         assert "FTS5" in caplog.text
     finally:
         gate.opened.set()
+        store.close()
+
+
+def test_an_upload_does_not_wait_for_the_build(database: tuple[Path, SqliteStore]) -> None:
+    """bulk_writes() without wait_for_lexicon (a server's upload job): the block ends while
+    the build it started is still held, FTS5 answering; the index serves once it is built.
+    (`ragcode index` waits: test_store_tantivy.py::test_an_indexing_run_leaves_...)"""
+    path, _fts5 = database
+    gate = Gate()
+    store = open_held(path, gate)
+    try:
+
+        def upload() -> None:
+            with store.bulk_writes():
+                put(store, "/r", "up.py", "written", "omega", 2, "team")
+
+        job = threading.Thread(target=upload)
+        job.start()
+        job.join(10.0)
+        assert not job.is_alive(), "the upload waited for the held build"
+        assert gate.entered.wait(10.0)  # the build was started, in the lexicon's thread
+        assert store.lexical_engine_serving() == "fts5"
+        assert uids(store.lexical_search("code", ["omega"], 5)) == ["up.py:written"]
+        gate.opened.set()
+        wait_serving(store)
+        assert uids(store.lexical_search("code", ["omega"], 5)) == ["up.py:written"]
+    finally:
+        gate.opened.set()
+        store.close()
+
+
+def test_a_failed_build_is_not_started_again_by_each_indexing_run(
+    database: tuple[Path, SqliteStore],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a build failed in the thread (here: the pause hook raises, standing for a full
+    disk), the indexing runs and searches of the next RETRY_S start no build (each upload
+    used to start one and wait for it); after it, the next one does."""
+    monkeypatch.setattr(tantivy_background, "RETRY_S", 3.0)
+    path, fts5 = database
+
+    def disk_full(fld: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    store = SqliteStore(path, lexical_engine="tantivy", lexicon_pause=disk_full)
+
+    def failed_builds() -> int:
+        return sum("만들지 못해" in r.getMessage() for r in caplog.records)
+
+    try:
+        with store.bulk_writes(wait_for_lexicon=True):
+            put(store, "/r", "b.py", "g", "t1 t2", 2, "team")
+        assert failed_builds() == 1
+        started = time.monotonic()
+        for name in ("c.py", "d.py"):
+            with store.bulk_writes(wait_for_lexicon=True):
+                put(store, "/r", name, "g", "t1 t3", 2, "team")
+            with store.bulk_writes():
+                put(store, "/r", f"x{name}", "g", "t2 t3", 2, "team")
+            same_as_fts5(store, fts5)
+        assert time.monotonic() - started < 3.0  # all of it within the pause
+        assert failed_builds() == 1
+        time.sleep(3.1)
+        with store.bulk_writes(wait_for_lexicon=True):
+            put(store, "/r", "e.py", "g", "t1", 2, "team")
+        assert failed_builds() == 2  # tried again once the pause is over
+        assert store.lexical_engine_serving() == "fts5"
+    finally:
         store.close()

@@ -25,18 +25,21 @@ QUESTION = "requests 세션에서 재시도 횟수 설정"
 class FakeSymbols:
     def __init__(self) -> None:
         self.defined = {"requests", "Session", "mount", "HTTPAdapter"}
-        self.scopes_seen: list[tuple[str, ...]] = []
+        # The scopes each look-up was asked with: (method, scopes) in call order.
+        self.scopes_seen: list[tuple[str, tuple[str, ...]]] = []
 
     def defined_names(self, names: Sequence[str], scopes: Sequence[str] = TEAM_ONLY) -> set[str]:
-        self.scopes_seen.append(tuple(scopes))
+        self.scopes_seen.append(("defined_names", tuple(scopes)))
         return set(names) & self.defined
 
     def indexed_modules(self, names: Sequence[str], scopes: Sequence[str] = TEAM_ONLY) -> set[str]:
+        self.scopes_seen.append(("indexed_modules", tuple(scopes)))
         return set(names) & {"requests"}
 
     def closest_symbols(
         self, names: Sequence[str], limit: int = 8, scopes: Sequence[str] = TEAM_ONLY
     ) -> list[Symbol]:
+        self.scopes_seen.append(("closest_symbols", tuple(scopes)))
         return [Symbol("HTTPAdapter.max_retries", "requests/adapters.py")][:limit]
 
 
@@ -90,7 +93,41 @@ def test_known_names_need_no_round_and_the_check_uses_the_callers_scopes() -> No
     scopes = ("team", user_scope(7))
     _, final, llm, symbols = run([FIXED], scopes=scopes)
     assert len(llm.calls) == 1 and not final.repaired and final.unknown_symbols == []
-    assert symbols.scopes_seen == [scopes]
+    assert symbols.scopes_seen == [("indexed_modules", scopes), ("defined_names", scopes)]
+
+
+def test_every_look_up_of_the_repair_path_uses_the_callers_scopes() -> None:
+    scopes = ("team", user_scope(7))
+    _, final, _, symbols = run([INVENTED, FIXED], scopes=scopes)
+    assert final.repaired
+    # First check, the closest symbols, then the check of the repaired answer.
+    assert symbols.scopes_seen == [
+        ("indexed_modules", scopes),
+        ("defined_names", scopes),
+        ("closest_symbols", scopes),
+        ("indexed_modules", scopes),
+        ("defined_names", scopes),
+    ]
+
+
+BROKEN = "```python\ndef broken(:\n```"
+
+
+@pytest.mark.parametrize("repair", [BROKEN, "세션 재시도는 설정할 수 없습니다."])
+def test_a_repair_whose_python_breaks_or_vanishes_keeps_the_first_answer(repair: str) -> None:
+    events, final, llm, _ = run([INVENTED, repair])
+    assert len(llm.calls) == 2
+    assert final.answer.startswith(INVENTED) and repair not in final.answer
+    assert final.syntax_error is None and final.code_blocks[0].code in INVENTED
+    assert final.unknown_symbols == ["set_max_redirects"]
+    assert final.answer.endswith("색인에 없는 이름: `set_max_redirects`")
+    assert not final.repaired
+    restarts = [e for e in events if isinstance(e, AnswerRestart)]
+    assert [r.kind for r in restarts] == ["symbols", "kept"]
+    assert "처음 답을 유지" in restarts[1].notice
+    # What streamed after the last restart is the kept answer with its note.
+    after = events[events.index(restarts[1]) + 1 : -1]
+    assert "".join(e.text for e in after if isinstance(e, AnswerDelta)) == final.answer
 
 
 def test_the_check_can_be_switched_off() -> None:

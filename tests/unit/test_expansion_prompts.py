@@ -1,4 +1,5 @@
-"""The query-expansion few-shot examples stay outside every shipped evaluation set.
+"""The few-shot examples (query expansion, ideograph repair) stay outside every shipped
+evaluation set.
 
 An example that paraphrases an eval question (or whose answer names the gold function)
 teaches the model the answer it is then measured on, so these checks guard the figures.
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ragcode.llm.han_repair import REPAIR_EXAMPLE
 from ragcode.retrieve.expansion_prompts import CODE_EXPANSION, DOCUMENT_EXPANSION
 
 pytestmark = pytest.mark.unit
@@ -22,7 +24,7 @@ EVAL_SETS = sorted(EVAL_DIR.glob("*_ko.jsonl"))
 # The old example that paraphrased toolz line 6 shared 0.157 of its character bigrams with it;
 # unrelated Korean questions share under 0.13 (common endings like "하는", "싶어요").
 MAX_BIGRAM_OVERLAP = 0.15
-SHOTS = CODE_EXPANSION.shots + DOCUMENT_EXPANSION.shots
+SHOTS = CODE_EXPANSION.shots + DOCUMENT_EXPANSION.shots + REPAIR_EXAMPLE
 
 
 def eval_rows() -> list[dict[str, str | None]]:
@@ -59,10 +61,13 @@ def test_the_overlap_measure_catches_a_paraphrase() -> None:
     assert max(overlap(retired, str(row["q"])) for row in eval_rows()) >= MAX_BIGRAM_OVERLAP
 
 
-@pytest.mark.parametrize("answer", [a for _, a in CODE_EXPANSION.shots])
+@pytest.mark.parametrize("answer", [a for _, a in CODE_EXPANSION.shots + REPAIR_EXAMPLE])
 def test_no_example_answer_names_a_gold_identifier(answer: str) -> None:
     gold = set()
     for row in eval_rows():
-        if row["name"] and row["path"] and not str(row["path"]).endswith(".csv"):
+        if row.get("name") and row.get("path") and not str(row["path"]).endswith(".csv"):
             gold |= {part.lower() for part in str(row["name"]).split(".")}
+        for need in row.get("must_use") or []:  # the ask set: names a right answer uses
+            names = need if isinstance(need, list) else [need]
+            gold |= {str(name).lower() for name in names}
     assert not set(answer.lower().split()) & gold

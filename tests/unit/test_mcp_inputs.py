@@ -7,6 +7,7 @@ import pytest
 from ragcode.domain import Record, StoredRecord, SummaryState, UnitKind
 from ragcode.mcp_server.inputs import (
     ToolInputError,
+    check_code_language,
     check_language,
     check_query,
     check_text,
@@ -67,3 +68,16 @@ def test_a_unit_is_found_by_its_qualified_name_or_an_unambiguous_last_part() -> 
         _pick_unit(in_file, "app/jobs.py", "run")
     assert _pick_unit(in_file, "app/jobs.py", "pause") is None
     assert _pick_unit([], "app/main.py", "Scheduler.stop") is None
+
+
+def test_code_languages_of_an_answer_are_the_choosable_ones() -> None:
+    """ask_code's `language`: the web chat's choices (tsx is TypeScript); others refused."""
+    assert [check_code_language(n) for n in (None, " ", "auto", "AUTO")] == [None] * 4
+    assert [check_code_language(n) for n in ("JS", "ts", "tsx", "golang", "java")] == [
+        "javascript", "typescript", "typescript", "go", "java",
+    ]  # fmt: skip
+    for unknown in ("cobol", "c", "csv"):
+        with pytest.raises(
+            ToolInputError, match=rf"^코드 언어로 고를 수 없는 언어입니다: '{unknown}'"
+        ):
+            check_code_language(unknown)

@@ -23,13 +23,14 @@ from ragcode.llm.protocol import LLM, ChatMessage
 from ragcode.retrieve.context import PackedContext, pack_context
 from ragcode.retrieve.fusion import merge_hit_lists
 from ragcode.retrieve.protocol import Searcher
-from ragcode.store.protocol import StoreError, Symbol, SymbolLookup
+from ragcode.store.protocol import StoreError, SymbolLookup
 
 log = logging.getLogger(__name__)
 
 # Labels of the context's summaries ("설명: ...") and of the lines kept for search ("예상 질문:",
 # "검색어:"): a small model sometimes opens its answer with one, copied from the context.
 _LABEL = re.compile(r"(?:(예상\s*질문|검색어|키워드)|설명)\s*[:：]\s*")
+_PYTHON = frozenset({"python", "py", "python3"})  # as chat/code_blocks.py reads fences
 _LABEL_FORMS = ("예상질문:", "검색어:", "키워드:", "설명:")  # without spaces, to see a prefix
 
 
@@ -43,11 +44,15 @@ class AnswerRestart:
     """The answer so far is replaced: a repair round follows (the reason says why)."""
 
     reason: str
-    kind: str = "syntax"  # what the round repairs: "syntax" or "symbols" (chat/grounding.py)
+    # What the round repairs: "syntax" or "symbols" (chat/grounding.py); "kept": the repaired
+    # answer came out worse (its Python broke), so the first answer streams again.
+    kind: str = "syntax"
 
     @property
     def notice(self) -> str:
         """The Korean line shown where the replaced answer was."""
+        if self.kind == "kept":
+            return f"\n\n[고친 코드에 문제가 있어 처음 답을 유지합니다: {self.reason}]\n\n"
         if self.kind == "symbols":
             return f"\n\n[색인에 없는 이름을 고칩니다: {self.reason}]\n\n"
         return f"\n\n[생성된 코드의 문법 오류를 고칩니다: {self.reason}]\n\n"
@@ -145,14 +150,14 @@ class CodeAssistant:
             fixed, unknown = yield from self._ground(
                 self._symbols, answer, messages, lang, code_language, scopes
             )
-            if fixed is not None:  # the repair round ran
+            if fixed is not None:  # the repair round ran and its answer stands
                 answer, repaired = fixed, True
                 blocks = extract_code_blocks(answer)
                 error = self._syntax_error(blocks, code_language)
         notes: list[str] = []
         if unknown:
             note = prompts.UNKNOWN_NOTE_KO if lang == "ko" else prompts.UNKNOWN_NOTE_EN
-            note = note.format(names=quoted(unknown))
+            note = note.format(names=prompts.quoted(unknown))
             yield AnswerDelta(note)
             answer += note
             notes.append(note.strip())
@@ -213,8 +218,8 @@ class CodeAssistant:
         scopes: Sequence[str],
     ) -> Generator[AnswerEvent, None, tuple[str | None, list[str]]]:
         """At most one repair round for names the answer's code uses that exist nowhere
-        (chat/grounding.py): the repaired answer (None: no round) and the names still
-        unknown."""
+        (chat/grounding.py): the repaired answer (None: no round, or its Python came out
+        broken and the first answer is kept) and the names still unknown."""
 
         def check(answer: str) -> list[str]:
             return check_blocks(
@@ -235,15 +240,22 @@ class CodeAssistant:
         if not unknown:
             return None, []
         log.info("symbol repair round unknown=%s closest=%d", ",".join(unknown), len(closest))
-        yield AnswerRestart(reason=quoted(unknown), kind="symbols")
-        request = symbol_repair_prompt(lang, code_language, unknown, closest)
+        yield AnswerRestart(reason=prompts.quoted(unknown), kind="symbols")
+        request = prompts.symbol_repair_prompt(lang, code_language, unknown, closest)
         repair = [*messages, ChatMessage("assistant", answer), ChatMessage("user", request)]
-        answer = yield from self._stream(repair)
+        fixed = yield from self._stream(repair)
+        if broken := _broken_python(fixed, code_language):
+            # A working answer with a note beats a broken one: the client has shown the
+            # repair, so it sees the first answer again after a notice.
+            log.info("symbol repair discarded reason=%s", broken)
+            yield AnswerRestart(reason=broken, kind="kept")
+            yield AnswerDelta(answer)
+            return None, unknown
         try:
-            return answer, check(answer)
+            return fixed, check(fixed)
         except StoreError as exc:
             log.warning("symbol check after the repair skipped error=%s", exc)
-            return answer, []
+            return fixed, []
 
     def _syntax_error(self, blocks: list[CodeBlock], code_language: str) -> str | None:
         if not self._settings.check_python or code_language != "python":
@@ -251,22 +263,13 @@ class CodeAssistant:
         return python_syntax_error(blocks, code_language)
 
 
-def quoted(names: Sequence[str]) -> str:
-    return ", ".join(f"`{name}`" for name in names)
-
-
-def symbol_repair_prompt(
-    lang: Lang, code_language: str, unknown: Sequence[str], closest: Sequence[Symbol]
-) -> str:
-    """The request of the symbol repair round: the unknown names and the closest real ones."""
-    ko = lang == "ko"
-    if closest:
-        listed = "\n".join(f"- `{symbol.title}` ({symbol.path})" for symbol in closest)
-        offer = (prompts.CLOSEST_KO if ko else prompts.CLOSEST_EN).format(symbols=listed)
-    else:
-        offer = prompts.NO_CLOSEST_KO if ko else prompts.NO_CLOSEST_EN
-    template = prompts.REPAIR_SYMBOLS_KO if ko else prompts.REPAIR_SYMBOLS_EN
-    return template.format(language=code_language, names=quoted(unknown), offer=offer)
+def _broken_python(answer: str, code_language: str) -> str | None:
+    """Why a repaired answer is worse than the first one: its Python does not parse, or it
+    has no Python block left (None: it may replace the first answer)."""
+    blocks = extract_code_blocks(answer)
+    if not any((block.language or code_language).lower() in _PYTHON for block in blocks):
+        return "Python 코드 블록 없음"
+    return python_syntax_error(blocks, code_language)
 
 
 def strip_leading_labels(deltas: Iterable[str]) -> Iterator[str]:

@@ -15,8 +15,11 @@ What the check trusts, and why (a false alarm is worse than a missed invention):
   here can tell its real names from invented ones.
 - A module the index holds (its top-level name is a directory, file or root of the index):
   every name reached through it must exist in the index: imported names, submodules,
-  attributes of the module and of what its calls return, also through a variable assigned
-  from such an expression (`session = requests.Session(); session.set_max_redirects(5)`).
+  attributes of the module and of the instances its classes make, also through a variable
+  assigned from such an expression (`session = requests.Session();
+  session.set_max_redirects(5)`). What a function returns is of a type the check cannot
+  know (`loader.load_frame(...)` may return a pandas frame): its attributes are trusted;
+  only a call of a CapWords name (a class by convention) keeps the check going.
   The way there may pass through calls and modules of the index only: past an attribute
   read without a call (`response.elapsed.total_seconds()`: `elapsed` is a timedelta) the
   type is unknown and the rest is trusted. Relative imports (`from .x import y`) are the
@@ -216,6 +219,8 @@ class _Names:
             top, through = self._origin(expr.value)
             return top, (*through, expr.attr)
         if isinstance(expr, ast.Call):  # what a call returns: the called name is not read
+            if not _constructs(expr.func):
+                return _TRUSTED  # a function's result (a data frame, a dict): type unknown
             top, through = self._origin(expr.func)
             return top, through[:-1]
         if isinstance(expr, _LITERALS):
@@ -250,6 +255,15 @@ class _Names:
                 yield _Use(name, "")
             elif name not in self.local:
                 yield _Use(name, None)
+
+
+def _constructs(func: ast.expr) -> bool:
+    """A call of a class (`Session()`, `requests.Session()`): its result is an instance of
+    the index's class, whose methods the index holds. Any other call returns a type the
+    check cannot know (`loader.load_frame()` may return a pandas frame). The index says
+    which names exist, not which are classes: the CapWords convention tells them apart."""
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    return name[:1].isupper()
 
 
 def _from_module(node: ast.ImportFrom) -> tuple[str, tuple[str, ...]]:

@@ -16,12 +16,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ragcode.chat.code_blocks import CodeBlock
+from ragcode.llm import han_tokens
 
 Requirement = tuple[str, ...]  # any one of these names
 
-# CJK Unified Ideographs (with extension A, the compatibility block and the supplementary
-# planes): what a Qwen model writes when it drifts into Chinese. Hangul is outside them.
-_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _IMPORT_LINE = re.compile(r"^\s*(?:import|from)\s")
 _DEFINITION = re.compile(r"\b(?:def|class)\s+([A-Za-z_][A-Za-z0-9_]*)")
@@ -89,7 +87,8 @@ def meets(requirements: Sequence[Requirement], names: set[str]) -> bool:
 
 
 def has_han(text: str) -> bool:
-    return _HAN.search(text) is not None
+    """CJK ideographs: what a Qwen model writes when it drifts into Chinese."""
+    return han_tokens.has_han(text)
 
 
 def code_parses(codes: Sequence[str]) -> bool:

@@ -169,6 +169,12 @@ class Indexer:
         self._parse = parse
         self._summaries = summaries
         self._summary_origin = summary_origin
+        self._wait_for_lexicon = False
+
+    def wait_for_lexicon(self) -> None:
+        """End each run only once the store's background index work is done (the CLI: its
+        process exits right after; a server's upload job need not wait for it)."""
+        self._wait_for_lexicon = True
 
     def without_summary_cache(self) -> None:
         """Reuse no cached summary (`--no-summaries`): no lookup, no model named; the units
@@ -223,7 +229,8 @@ class Indexer:
                 self._absorb_nested_roots(scope.root)
         root = str(scope.root)
         hidden = self._private_prefix(target) if not own_root else None
-        with self._store.bulk_writes():  # PostgreSQL: a first index builds each HNSW graph once
+        # PostgreSQL: a first index builds each HNSW graph once.
+        with self._store.bulk_writes(self._wait_for_lexicon):
             scan = self._scan(target, self._limits)
             report = self._index_files(scan, root, scope, owner, progress, hidden)
             report.files_removed = self._remove_missing(root, scope, report.seen)
@@ -263,7 +270,7 @@ class Indexer:
             for found in present
         )
         scope, key = Scope(root=root, prefix="", is_file=False), str(root)
-        with self._store.bulk_writes():
+        with self._store.bulk_writes(self._wait_for_lexicon):
             scan = SourceScan(len(present), items)
             report = self._index_files(scan, key, scope, owner, progress, None, metadata)
             stored = set(self._store.file_hashes(key)) | set(self._store.skipped_paths(key))

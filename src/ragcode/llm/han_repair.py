@@ -20,13 +20,11 @@ import re
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 
+from ragcode.llm.han_tokens import HAN, has_han
 from ragcode.llm.protocol import LLM, ChatMessage, FinishReason, LLMError, max_concurrency
 
 log = logging.getLogger(__name__)
 
-# CJK Unified Ideographs with extension A, the compatibility block and the supplementary planes
-# (the same ranges `han_tokens` bans in the embedded model).
-HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 _SPACES = re.compile(r"[ \t]{2,}")
 
 REPAIR_SYSTEM = (
@@ -49,10 +47,6 @@ class HanRepairPolicy:
     max_repairs: int = 4  # repair calls per answer; later pieces lose their ideographs instead
     max_piece_chars: int = 400  # a piece is repaired at the latest at this length
     repair_tokens: int = 256
-
-
-def has_han(text: str) -> bool:
-    return HAN.search(text) is not None
 
 
 def drop_han(text: str) -> str:

@@ -19,7 +19,11 @@ from collections.abc import Iterable
 import numpy as np
 
 # CJK Unified Ideographs, Extension A, Compatibility Ideographs, Extensions B-F (plane 2).
-_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+
+
+def has_han(text: str) -> bool:
+    return HAN.search(text) is not None
 
 
 def _is_continuation(byte: int) -> bool:
@@ -51,7 +55,7 @@ def _unfinished_han(piece: bytes) -> bool:
 
 def writes_han(piece: bytes) -> bool:
     """Whether a token's bytes write (or begin) a CJK ideograph."""
-    return bool(_HAN.search(piece.decode("utf-8", errors="ignore"))) or _unfinished_han(piece)
+    return bool(HAN.search(piece.decode("utf-8", errors="ignore"))) or _unfinished_han(piece)
 
 
 def han_token_ids(pieces: Iterable[bytes]) -> np.ndarray:

@@ -46,6 +46,11 @@ LANGUAGE = (
     "이 언어의 코드만 (only this language): python, javascript, typescript, tsx, java, go; "
     "생략하면 모든 언어 (omit for any)"
 )
+CODE_LANGUAGE = (
+    "답의 코드 언어, 참고 자료도 이 언어의 코드만 (answer in this code language, from its "
+    "code only): python, javascript, typescript, java, go; 생략하면 질문과 문맥으로 정함 "
+    "(omit: from the question and its context)"
+)
 SEARCH_TOP_K = "돌려줄 결과 수, 1-50, 생략하면 설정값 (number of hits; default from settings)"
 ASK_TOP_K = "LLM 에 줄 참고 자료 수, 1-20, 생략하면 설정값 (references given to the LLM)"
 PATH = "파일 경로, search_code 결과의 path (file path relative to its indexed root)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ragcode.chat.language import AUTO, CODE_LANGUAGES
 from ragcode.ingest.languages import SUPPORTED_LANGUAGES
 
 MAX_SEARCH_TOP_K = 50  # the searcher re-ranks at most `search.rerank_depth` (50) candidates
@@ -49,6 +50,22 @@ def check_language(language: str | None) -> str | None:
         raise ToolInputError(
             f"지원하지 않는 언어입니다: {language!r}. 다음 중 하나를 쓰세요: {known} "
             f"(unknown language)."
+        )
+    return name
+
+
+def check_code_language(language: str | None) -> str | None:
+    """The code language an answer is written in (chat/language.py CODE_LANGUAGES), or
+    None (chosen from the question and its context). "tsx" is TypeScript here."""
+    if language is None or not language.strip() or language.strip().lower() == AUTO:
+        return None
+    name = language.strip().lower()
+    name = {**_ALIASES, "tsx": "typescript"}.get(name, name)
+    if name not in CODE_LANGUAGES:
+        known = ", ".join(CODE_LANGUAGES)
+        raise ToolInputError(
+            f"코드 언어로 고를 수 없는 언어입니다: {language!r}. 다음 중 하나를 쓰거나 "
+            f"생략하세요: {known} (unknown code language)."
         )
     return name
 

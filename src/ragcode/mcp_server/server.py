@@ -35,6 +35,7 @@ _USER_ERRORS = (ToolInputError, IndexInputError, StoreError, LLMError, Embedding
 Query = Annotated[str, Field(description=text.QUERY)]
 Question = Annotated[str, Field(description=text.QUESTION)]
 Language = Annotated[str | None, Field(description=text.LANGUAGE)]
+CodeLanguage = Annotated[str | None, Field(description=text.CODE_LANGUAGE)]
 SearchTopK = Annotated[
     int | None,
     Field(
@@ -103,9 +104,11 @@ def build_server(tools: KnowledgeTools) -> MCPServer:
 
     @server.tool(description=text.ASK_CODE, annotations=_READ_ONLY)
     def ask_code(
-        ctx: Context, question: Question, top_k: AskTopK = None
+        ctx: Context, question: Question, top_k: AskTopK = None, language: CodeLanguage = None
     ) -> Annotated[CallToolResult, schema.CodeAnswerOut]:
-        return _run("ask_code", ctx, lambda scopes: tools.ask_code(question, top_k, scopes))
+        return _run(
+            "ask_code", ctx, lambda scopes: tools.ask_code(question, top_k, scopes, language)
+        )
 
     @server.tool(description=text.SEARCH_DOCS, annotations=_READ_ONLY)
     def search_docs(

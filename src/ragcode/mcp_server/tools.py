@@ -13,13 +13,14 @@ from typing import TypeVar
 from ragcode.app import App
 from ragcode.chat.code_answer import CodeAnswer
 from ragcode.chat.doc_answer import DocAnswer
-from ragcode.chat.language import CODE_LANGUAGES
+from ragcode.chat.language import record_languages
 from ragcode.domain import TEAM_ONLY, StoredRecord
 from ragcode.mcp_server import schema
 from ragcode.mcp_server.inputs import (
     MAX_ASK_TOP_K,
     MAX_SEARCH_TOP_K,
     ToolInputError,
+    check_code_language,
     check_language,
     check_query,
     check_text,
@@ -80,7 +81,8 @@ class KnowledgeTools:
         limit = top_k or app.settings.search.top_k
         # The language is filtered inside the store's queries, before any cut (issue 15.2):
         # a language with few units still fills the list. TypeScript includes .tsx files.
-        languages = _record_languages(wanted)
+        # "tsx" alone (not a code language one chooses to be answered in): .tsx files only.
+        languages = (wanted,) if wanted == "tsx" else record_languages(wanted)
         hits = app.searcher.search(query, top_k=limit, scopes=scopes, languages=languages)
         return schema.SearchCodeOut(
             query=query, language=wanted, hits=[schema.code_hit(hit) for hit in hits]
@@ -106,12 +108,19 @@ class KnowledgeTools:
         )
 
     def ask_code(
-        self, question: str, top_k: int | None = None, scopes: Sequence[str] = TEAM_ONLY
+        self,
+        question: str,
+        top_k: int | None = None,
+        scopes: Sequence[str] = TEAM_ONLY,
+        language: str | None = None,
     ) -> schema.CodeAnswerOut:
+        """`language`: the code language of the answer, its references that language's
+        alone (as the web chat's choice); None: from the question and its context."""
         question = check_query(question, "질문")
         top_k = check_top_k(top_k, MAX_ASK_TOP_K)
+        chosen = check_code_language(language)
         assistant = self._app().code_assistant()
-        events = assistant.ask(question, (), top_k=top_k, scopes=scopes)
+        events = assistant.ask(question, (), top_k=top_k, scopes=scopes, code_language=chosen)
         return schema.code_answer(_final(events, CodeAnswer))
 
     def search_docs(
@@ -130,13 +139,6 @@ class KnowledgeTools:
         top_k = check_top_k(top_k, MAX_ASK_TOP_K)
         events = self._app().document_assistant().ask(question, top_k, scopes)
         return schema.doc_answer(_final(events, DocAnswer))
-
-
-def _record_languages(wanted: str | None) -> tuple[str, ...] | None:
-    """The record languages of an MCP client's language (inputs.check_language's names)."""
-    if wanted is None:
-        return None
-    return CODE_LANGUAGES.get(wanted, (wanted,))  # "tsx" alone: .tsx files only
 
 
 def _final(events: Iterable[object], final: type[Final]) -> Final:

@@ -1,5 +1,6 @@
-"""The symbols of a PostgreSQL collection's code units (protocol.SymbolLookup); what counts
-as defined and what comes closest is decided in store/symbols.py."""
+"""The symbols of a PostgreSQL collection's code units (protocol.SymbolLookup): the look-ups
+of store/symbols.py `SymbolRows`, as in sqlite_symbols.py. Words of code come from the
+GIN-indexed `lex_code` postings; only the units they point to are read."""
 
 from __future__ import annotations
 
@@ -9,74 +10,59 @@ from ragcode.store import symbols
 from ragcode.store.pg_pool import ConnectionPool
 from ragcode.store.protocol import Symbol
 
-_MENTION_ROWS = 200  # as in sqlite_symbols.py
-_CANDIDATES = 2000
-_WHERE = "collection = %s AND scope = ANY(%s) AND kind = ANY(%s)"
+_WHERE = "u.collection = %s AND u.scope = ANY(%s) AND u.kind = ANY(%s)"
 _ACTION = "색인의 이름 읽기"
 
 
-def _module_rows(
-    pool: ConnectionPool, collection: str, scopes: Sequence[str]
-) -> list[tuple[str, str]]:
-    """As in sqlite_symbols.py: every file under a root the scopes see units of."""
-    query = (
-        "SELECT root, path FROM store_files WHERE collection = %s"
-        f" AND root IN (SELECT DISTINCT root FROM store_units WHERE {_WHERE})"
-    )
-    rows = pool.fetch(
-        _ACTION, query, (collection, collection, list(scopes), list(symbols.CODE_KINDS))
-    )
-    return [(root, path) for root, path in rows]
+def _tsquery(terms: Sequence[str]) -> str:
+    """OR of quoted lexemes (pg_lexical.py writes them the same way)."""
+    quoted = ("'" + term.replace("\\", "\\\\").replace("'", "''") + "'" for term in terms)
+    return " | ".join(quoted)
 
 
-def defined_names(
-    pool: ConnectionPool, collection: str, names: Sequence[str], scopes: Sequence[str]
-) -> set[str]:
-    wanted = set(names)
-    if not wanted or not scopes:
-        return set()
-    params = (collection, list(scopes), list(symbols.CODE_KINDS))
-    rows = pool.fetch(
-        _ACTION, f"SELECT DISTINCT root, path, name FROM store_units WHERE {_WHERE}", params
-    )
-    found = symbols.defined_among(wanted, rows)
-    found |= symbols.modules_among(wanted, _module_rows(pool, collection, scopes))
-    for name in sorted(wanted - found):
-        codes = pool.fetch(
+class PgSymbolRows:
+    """`symbols.SymbolRows` of one collection and scopes."""
+
+    def __init__(self, pool: ConnectionPool, collection: str, scopes: Sequence[str]) -> None:
+        self._pool = pool
+        self._collection = collection
+        self._params = (collection, list(scopes), list(symbols.CODE_KINDS))
+
+    def unit_names(self, names: Sequence[str]) -> list[str]:
+        rows = self._pool.fetch(
             _ACTION,
-            f"SELECT code FROM store_units WHERE {_WHERE} AND strpos(code, %s) > 0"
-            f" LIMIT {_MENTION_ROWS}",
-            (*params, name),
+            f"SELECT DISTINCT u.name FROM store_units u WHERE {_WHERE}"
+            " AND EXISTS (SELECT 1 FROM unnest(%s::text[]) n WHERE strpos(u.name, n) > 0)",
+            (*self._params, list(names)),
         )
-        if any(symbols.mentions(name, code) for (code,) in codes):
-            found.add(name)
-    return found
+        return [str(name) for (name,) in rows]
 
+    def module_files(self, names: Sequence[str]) -> list[tuple[str, str]]:
+        # As in sqlite_symbols.py: a file counts when the scopes see a unit under its root.
+        rows = self._pool.fetch(
+            _ACTION,
+            "SELECT f.root, f.path FROM store_files f WHERE f.collection = %s"
+            " AND EXISTS (SELECT 1 FROM unnest(%s::text[]) n"
+            " WHERE strpos(f.path, n) > 0 OR strpos(f.root, n) > 0)"
+            f" AND EXISTS (SELECT 1 FROM store_units u WHERE {_WHERE} AND u.root = f.root)",
+            (self._collection, list(names), *self._params),
+        )
+        return [(str(root), str(path)) for root, path in rows]
 
-def indexed_modules(
-    pool: ConnectionPool, collection: str, names: Sequence[str], scopes: Sequence[str]
-) -> set[str]:
-    wanted = set(names)
-    if not wanted or not scopes:
-        return set()
-    return symbols.modules_among(wanted, _module_rows(pool, collection, scopes))
+    def mention_codes(self, terms: Sequence[str], limit: int) -> list[str]:
+        rows = self._pool.fetch(
+            _ACTION,
+            f"SELECT u.code FROM store_units u WHERE {_WHERE} AND u.lex_code @@ %s::tsquery"
+            " LIMIT %s",
+            (*self._params, _tsquery(terms), limit),
+        )
+        return [str(code) for (code,) in rows]
 
-
-def closest_symbols(
-    pool: ConnectionPool,
-    collection: str,
-    names: Sequence[str],
-    limit: int,
-    scopes: Sequence[str],
-) -> list[Symbol]:
-    parts = symbols.search_parts(names)
-    if not parts or not scopes or limit <= 0:
-        return []
-    rows = pool.fetch(
-        _ACTION,
-        f"SELECT DISTINCT name, path FROM store_units WHERE {_WHERE}"
-        " AND lower(name) LIKE ANY(%s) ORDER BY path, name"
-        f" LIMIT {_CANDIDATES}",
-        (collection, list(scopes), list(symbols.CODE_KINDS), [f"%{part}%" for part in parts]),
-    )
-    return symbols.rank_closest(names, (Symbol(name, path) for name, path in rows), limit)
+    def candidates(self, parts: Sequence[str], limit: int) -> list[Symbol]:
+        rows = self._pool.fetch(
+            _ACTION,
+            f"SELECT DISTINCT u.name, u.path FROM store_units u WHERE {_WHERE}"
+            " AND lower(u.name) LIKE ANY(%s) ORDER BY u.path, u.name LIMIT %s",
+            (*self._params, [f"%{part}%" for part in parts], limit),
+        )
+        return [Symbol(str(name), str(path)) for name, path in rows]

@@ -27,7 +27,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
     ) from exc
 
 from ragcode.domain import TEAM_ONLY, IndexStatus, SkippedFile, StoredRecord, SummaryState
-from ragcode.store import pg_claims, pg_import, pg_symbols
+from ragcode.store import pg_claims, pg_import, pg_symbols, symbols
 from ragcode.store import pg_lexical as lexical
 from ragcode.store.pg_pool import Connection, ConnectionPool, describe, first_line
 from ragcode.store.pg_schema import (
@@ -198,8 +198,9 @@ class PostgresStore:
         return self._pool.write("공개 범위 바꾸기", lambda c: c.execute(query, params).rowcount)
 
     @contextmanager
-    def bulk_writes(self) -> Iterator[None]:
-        """A collection's first indexing writes its rows without HNSW indexes and builds each
+    def bulk_writes(self, wait_for_lexicon: bool = False) -> Iterator[None]:
+        """(`wait_for_lexicon`: no background index work here, nothing to wait for.)
+        A collection's first indexing writes its rows without HNSW indexes and builds each
         one once at the end: keeping two graphs up row by row made one file per transaction
         ~5x slower (bench/README.md). Only when the collection is empty at the start (an index
         that exists is kept up as usual); while such a block is open in this process, other
@@ -429,15 +430,20 @@ class PostgresStore:
         return {row[0]: row_to_stored(row) for row in rows}
 
     def defined_names(self, names: Sequence[str], scopes: Sequence[str] = TEAM_ONLY) -> set[str]:
-        return pg_symbols.defined_names(self._pool, self._collection, names, scopes)
+        return symbols.defined_names(self._symbol_rows(scopes), names) if scopes else set()
 
     def indexed_modules(self, names: Sequence[str], scopes: Sequence[str] = TEAM_ONLY) -> set[str]:
-        return pg_symbols.indexed_modules(self._pool, self._collection, names, scopes)
+        return symbols.indexed_modules(self._symbol_rows(scopes), names) if scopes else set()
 
     def closest_symbols(
         self, names: Sequence[str], limit: int = 8, scopes: Sequence[str] = TEAM_ONLY
     ) -> list[Symbol]:
-        return pg_symbols.closest_symbols(self._pool, self._collection, names, limit, scopes)
+        if not scopes:
+            return []
+        return symbols.closest_symbols(self._symbol_rows(scopes), names, limit)
+
+    def _symbol_rows(self, scopes: Sequence[str]) -> pg_symbols.PgSymbolRows:
+        return pg_symbols.PgSymbolRows(self._pool, self._collection, scopes)
 
     def units_in_file(self, path: str, scopes: Sequence[str] = TEAM_ONLY) -> list[StoredRecord]:
         if not scopes:

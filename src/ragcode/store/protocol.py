@@ -132,10 +132,12 @@ class IndexWriter(EmbedderClaim, SummaryCache, Protocol):
         with the team, or taking it back); returns the number of units moved."""
         ...
 
-    def bulk_writes(self) -> AbstractContextManager[None]:
+    def bulk_writes(self, wait_for_lexicon: bool = False) -> AbstractContextManager[None]:
         """Many writes in a row follow (a whole indexing run): the store may leave index
         maintenance to the end of the block. Every write still commits on its own, and a
-        search in between still finds it (maybe more slowly)."""
+        search in between still finds it (maybe more slowly). `wait_for_lexicon`: the end
+        of the block also waits for index work the store does in the background (a CLI
+        process exits right after it); a store without such work ignores it."""
         ...
 
 

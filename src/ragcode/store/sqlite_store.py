@@ -29,6 +29,7 @@ from ragcode.store import (
     sqlite_errors,
     sqlite_export,
     sqlite_symbols,
+    symbols,
 )
 from ragcode.store.fts import fts_table
 from ragcode.store.protocol import (
@@ -348,19 +349,20 @@ class SqliteStore:
         return len(ids)
 
     @contextmanager
-    def bulk_writes(self) -> Iterator[None]:
+    def bulk_writes(self, wait_for_lexicon: bool = False) -> Iterator[None]:
         """FTS5 and the vector blobs cost the same row by row. tantivy: the indexes catch
         up (or are built: 6-7 s at 100k units, ~3% of indexing them) once at the end, so
         that the first search after `ragcode index` or an upload does not pay for it. A
-        build runs in the lexicon's thread, this caller waits for it (a CLI process would
-        otherwise exit in its middle), searches meanwhile are answered by FTS5."""
+        build runs in the lexicon's thread, searches meanwhile are answered by FTS5. Only
+        `wait_for_lexicon` (the CLI: its process would otherwise exit in the middle of the
+        build) waits for it; a server's upload job ends at once (76 s at 1M units)."""
         yield
         if self._lexicon is None:
             return
         try:
             with self._lock:
                 caught_up = self._lexicon.catch_up(self._conn)
-            if not caught_up:
+            if not caught_up and wait_for_lexicon:
                 self._lexicon.wait()
         except (ValueError, OSError, sqlite3.Error) as exc:  # the next search tries again
             log.warning("어휘 색인(tantivy)을 따라잡지 못했습니다: %s", exc)
@@ -659,20 +661,21 @@ class SqliteStore:
         return found
 
     def defined_names(self, names: Sequence[str], scopes: Sequence[str] = TEAM_ONLY) -> set[str]:
-        with self._lock:  # one connection for every thread of the process
-            return sqlite_symbols.defined_names(self._conn, self._collection, names, scopes)
+        return symbols.defined_names(self._symbol_rows(scopes), names) if scopes else set()
 
     def indexed_modules(self, names: Sequence[str], scopes: Sequence[str] = TEAM_ONLY) -> set[str]:
-        with self._lock:
-            return sqlite_symbols.indexed_modules(self._conn, self._collection, names, scopes)
+        return symbols.indexed_modules(self._symbol_rows(scopes), names) if scopes else set()
 
     def closest_symbols(
         self, names: Sequence[str], limit: int = 8, scopes: Sequence[str] = TEAM_ONLY
     ) -> list[Symbol]:
-        with self._lock:
-            return sqlite_symbols.closest_symbols(
-                self._conn, self._collection, names, limit, scopes
-            )
+        if not scopes:
+            return []
+        return symbols.closest_symbols(self._symbol_rows(scopes), names, limit)
+
+    def _symbol_rows(self, scopes: Sequence[str]) -> sqlite_symbols.SqliteSymbolRows:
+        # The lock (one connection for every thread) is held per query, not per check.
+        return sqlite_symbols.SqliteSymbolRows(self._conn, self._lock, self._collection, scopes)
 
     def units_in_file(self, path: str, scopes: Sequence[str] = TEAM_ONLY) -> list[StoredRecord]:
         if not scopes:

@@ -1,86 +1,79 @@
-"""The symbols of the embedded SQLite store's code units (protocol.SymbolLookup); what counts
-as defined and what comes closest is decided in store/symbols.py."""
+"""The symbols of the embedded SQLite store's code units (protocol.SymbolLookup): the
+look-ups of store/symbols.py `SymbolRows`, where what counts as defined and what comes
+closest is decided.
+
+`units` has no index on `name`: a name is found by one pass over the names only (the code,
+in overflow pages, is not read), for all asked names at once. Words of code come from the
+FTS5 `code` postings (indexed), and only the units they point to are read."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Sequence
 
 from ragcode.store import symbols
+from ragcode.store.fts import fts_table, match_query
 from ragcode.store.protocol import Symbol
 
-# Rows whose code holds a name as a substring, read to find it as a whole word: a name found
-# nowhere else is rare in code, so the first rows usually settle it.
-_MENTION_ROWS = 200
-_CANDIDATES = 2000  # closest symbols are ranked among at most this many names
 
+class SqliteSymbolRows:
+    """`symbols.SymbolRows` of one collection and scopes; `lock` guards the store's one
+    connection and is held for each query only, not for the whole check."""
 
-def _where(collection: str, scopes: Sequence[str]) -> tuple[str, tuple[str, ...]]:
-    marks = ",".join("?" * len(scopes))
-    kinds = ",".join("?" * len(symbols.CODE_KINDS))
-    clause = f"collection = ? AND scope IN ({marks}) AND kind IN ({kinds})"
-    return clause, (collection, *scopes, *symbols.CODE_KINDS)
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        lock: threading.RLock | threading.Lock,
+        collection: str,
+        scopes: Sequence[str],
+    ) -> None:
+        self._conn, self._lock = conn, lock
+        marks = ",".join("?" * len(scopes))
+        kinds = ",".join("?" * len(symbols.CODE_KINDS))
+        self._where = f"u.collection = ? AND u.scope IN ({marks}) AND u.kind IN ({kinds})"
+        self._params: tuple[str, ...] = (collection, *scopes, *symbols.CODE_KINDS)
+        self._collection, self._scopes = collection, tuple(scopes)
 
+    def _fetch(self, query: str, params: Sequence[object]) -> list[tuple[object, ...]]:
+        with self._lock:
+            return self._conn.execute(query, tuple(params)).fetchall()
 
-def _module_rows(
-    conn: sqlite3.Connection, collection: str, scopes: Sequence[str]
-) -> list[tuple[str, str]]:
-    """(root, path) of every file under a root the scopes see units of: a file with no unit
-    (`packages.py`, an `__init__.py` of imports) is a module too. Files carry no scope, but
-    an upload is a root of its own, so another user's files stay out."""
-    where, params = _where(collection, scopes)
-    rows = conn.execute(
-        "SELECT root, path FROM files WHERE collection = ?"
-        f" AND root IN (SELECT DISTINCT root FROM units WHERE {where})",
-        (collection, *params),
-    )
-    return [(root, path) for root, path in rows]
-
-
-def defined_names(
-    conn: sqlite3.Connection, collection: str, names: Sequence[str], scopes: Sequence[str]
-) -> set[str]:
-    wanted = set(names)
-    if not wanted or not scopes:
-        return set()
-    where, params = _where(collection, scopes)
-    rows = conn.execute(f"SELECT DISTINCT root, path, name FROM units WHERE {where}", params)
-    found = symbols.defined_among(wanted, rows)
-    found |= symbols.modules_among(wanted, _module_rows(conn, collection, scopes))
-    for name in sorted(wanted - found):
-        codes = conn.execute(
-            f"SELECT code FROM units WHERE {where} AND instr(code, ?) > 0 LIMIT {_MENTION_ROWS}",
-            (*params, name),
+    def unit_names(self, names: Sequence[str]) -> list[str]:
+        holds = " OR ".join("instr(u.name, ?) > 0" for _ in names)
+        rows = self._fetch(
+            f"SELECT DISTINCT u.name FROM units u WHERE {self._where} AND ({holds})",
+            (*self._params, *names),
         )
-        if any(symbols.mentions(name, code) for (code,) in codes):
-            found.add(name)
-    return found
+        return [str(name) for (name,) in rows]
 
+    def module_files(self, names: Sequence[str]) -> list[tuple[str, str]]:
+        # Files carry no scope, but an upload is a root of its own: a file counts when the
+        # scopes see a unit under its root (units_by_root answers that).
+        holds = " OR ".join("instr(f.path, ?) > 0 OR instr(f.root, ?) > 0" for _ in names)
+        rows = self._fetch(
+            f"SELECT f.root, f.path FROM files f WHERE f.collection = ? AND ({holds})"
+            f" AND EXISTS (SELECT 1 FROM units u WHERE {self._where} AND u.root = f.root)",
+            (self._collection, *(n for name in names for n in (name, name)), *self._params),
+        )
+        return [(str(root), str(path)) for root, path in rows]
 
-def indexed_modules(
-    conn: sqlite3.Connection, collection: str, names: Sequence[str], scopes: Sequence[str]
-) -> set[str]:
-    wanted = set(names)
-    if not wanted or not scopes:
-        return set()
-    return symbols.modules_among(wanted, _module_rows(conn, collection, scopes))
+    def mention_codes(self, terms: Sequence[str], limit: int) -> list[str]:
+        table = fts_table("code")
+        marks = ",".join("?" * len(self._scopes))
+        rows = self._fetch(
+            f"SELECT u.code FROM units u WHERE u.id IN (SELECT rowid FROM {table}"
+            f" WHERE {table} MATCH ? AND collection = ? AND scope IN ({marks}))"
+            f" AND {self._where} LIMIT ?",
+            (match_query(terms), self._collection, *self._scopes, *self._params, limit),
+        )
+        return [str(code) for (code,) in rows]
 
-
-def closest_symbols(
-    conn: sqlite3.Connection,
-    collection: str,
-    names: Sequence[str],
-    limit: int,
-    scopes: Sequence[str],
-) -> list[Symbol]:
-    parts = symbols.search_parts(names)
-    if not parts or not scopes or limit <= 0:
-        return []
-    where, params = _where(collection, scopes)
-    likes = " OR ".join("instr(lower(name), ?) > 0" for _ in parts)
-    rows = conn.execute(
-        f"SELECT DISTINCT name, path FROM units WHERE {where} AND ({likes})"
-        f" ORDER BY path, name LIMIT {_CANDIDATES}",
-        (*params, *parts),
-    )
-    return symbols.rank_closest(names, (Symbol(name, path) for name, path in rows), limit)
+    def candidates(self, parts: Sequence[str], limit: int) -> list[Symbol]:
+        likes = " OR ".join("instr(lower(u.name), ?) > 0" for _ in parts)
+        rows = self._fetch(
+            f"SELECT DISTINCT u.name, u.path FROM units u WHERE {self._where} AND ({likes})"
+            " ORDER BY u.path, u.name LIMIT ?",
+            (*self._params, *parts, limit),
+        )
+        return [Symbol(str(name), str(path)) for name, path in rows]

@@ -1,15 +1,23 @@
 """The names an index defines, read from the rows both stores return (no SQL here): the
 grounding check of generated code (chat/grounding.py) asks which names exist and which real
-symbols come closest to an invented one."""
+symbols come closest to an invented one.
+
+Each store answers through a `SymbolRows` of a few narrow look-ups (sqlite_symbols.py,
+pg_symbols.py): rows that may define one of the asked names, never the whole collection;
+what they define is decided here. A check asks about a dozen names, twice per answer, on
+indexes of 100k units: reading every unit's name or code per check was the cost before.
+"""
 
 from __future__ import annotations
 
 import difflib
 import re
 from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from ragcode.domain import UnitKind
 from ragcode.store.protocol import Symbol
+from ragcode.text.analyzer import identifier_tokens
 
 # The kinds of code units: document chunks have titles too, but they name no symbol.
 CODE_KINDS: tuple[str, ...] = (UnitKind.FUNCTION, UnitKind.METHOD, UnitKind.CLASS)
@@ -78,17 +86,75 @@ def _length(parts: set[str]) -> int:
     return sum(len(part) for part in parts)
 
 
-def defined_among(wanted: set[str], rows: Iterable[tuple[str, str, str]]) -> set[str]:
-    """Which wanted names the (root, path, qualified name) rows of code units define."""
-    found: set[str] = set()
-    for root, path, title in rows:
-        found |= (title_names(title) | path_names(root, path)) & wanted
-    return found
-
-
 def modules_among(wanted: set[str], rows: Iterable[tuple[str, str]]) -> set[str]:
     """Which wanted names the (root, path) rows of code files stand for as modules."""
     found: set[str] = set()
     for root, path in rows:
         found |= path_names(root, path) & wanted
     return found
+
+
+class SymbolRows(Protocol):
+    """The look-ups a store runs for one check, within the caller's scopes (code units only;
+    files under a root the scopes see units of)."""
+
+    def unit_names(self, names: Sequence[str]) -> Iterable[str]:
+        """Qualified names of units that hold one of `names` as a substring."""
+        ...
+
+    def module_files(self, names: Sequence[str]) -> Iterable[tuple[str, str]]:
+        """(root, path) of files whose root or path holds one of `names` as a substring: a
+        file with no unit (`packages.py`, an `__init__.py` of imports) is a module too."""
+        ...
+
+    def mention_codes(self, terms: Sequence[str], limit: int) -> Iterable[str]:
+        """The code of at most `limit` units whose lexical `code` postings hold one of
+        `terms` (the indexed, lower-case form of a name: `mention_terms`)."""
+        ...
+
+    def candidates(self, parts: Sequence[str], limit: int) -> Iterable[Symbol]:
+        """At most `limit` symbols whose lower-case name holds one of `parts`."""
+        ...
+
+
+# Units read per name to find it as a whole word among those its postings point to: a name
+# found nowhere else is rare in code, so the first rows usually settle it.
+MENTION_ROWS = 200
+CANDIDATES = 2000  # closest symbols are ranked among at most this many names
+
+
+def mention_terms(name: str) -> list[str]:
+    """The terms a unit's `code` postings hold for a name: the analyser's form of it
+    (text/analyzer.py: lower case, a single word stemmed) and the plain lower case (postings
+    written from other tokens)."""
+    tokens = identifier_tokens(name)
+    return list(dict.fromkeys([name.lower(), *tokens[:1]]))
+
+
+def defined_names(rows: SymbolRows, names: Sequence[str]) -> set[str]:
+    """`protocol.SymbolLookup.defined_names` over a store's look-ups."""
+    wanted = set(names)
+    if not wanted:
+        return set()
+    found = {name for title in rows.unit_names(sorted(wanted)) for name in title_names(title)}
+    found &= wanted
+    found |= indexed_modules(rows, sorted(wanted - found))
+    for name in sorted(wanted - found):
+        codes = rows.mention_codes(mention_terms(name), MENTION_ROWS)
+        if any(mentions(name, code) for code in codes):
+            found.add(name)
+    return found
+
+
+def indexed_modules(rows: SymbolRows, names: Sequence[str]) -> set[str]:
+    wanted = set(names)
+    if not wanted:
+        return set()
+    return modules_among(wanted, rows.module_files(sorted(wanted)))
+
+
+def closest_symbols(rows: SymbolRows, names: Sequence[str], limit: int) -> list[Symbol]:
+    parts = search_parts(names)
+    if not parts or limit <= 0:
+        return []
+    return rank_closest(names, rows.candidates(parts, CANDIDATES), limit)

@@ -77,7 +77,9 @@ class BackgroundLexicon:
             return self._current.doc_freqs(fld, terms)
 
     def catch_up(self, conn: sqlite3.Connection) -> bool:
-        """A quick catch-up here (the store's lock held); False: started in the thread."""
+        """A quick catch-up here (the store's lock held); False: started in the thread, or
+        none started while the pause after a failed build lasts (every upload would else
+        start a whole build again)."""
         with self._guard:
             if not self._busy() and self._current.catch_up(conn):
                 return True
@@ -108,8 +110,8 @@ class BackgroundLexicon:
         """Under _guard. A running thread takes the request in before it hands over."""
         self._again = True
         self._rebuild = self._rebuild or rebuild
-        if self._running or self._stop.is_set():
-            return
+        if self._running or self._stop.is_set() or time.monotonic() < self._retry_at:
+            return  # a failed build is not tried again before RETRY_S (by any caller)
         self._running = True
         self._retry_at = 0.0
         self._thread = threading.Thread(target=self._run, name="tantivy-build", daemon=True)

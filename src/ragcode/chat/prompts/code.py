@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from ragcode.chat.language import Lang
+from ragcode.store.protocol import Symbol
+
 # Intent: code first, in the team's own style, grounded in the numbered context units;
 # then a short explanation that cites the units it drew on.
 SYSTEM_KO = (
@@ -71,3 +76,21 @@ CLOSEST_SYMBOLS = 8  # real symbols offered in the repair request
 # Intent: say under the answer which names are still unknown after the repair round.
 UNKNOWN_NOTE_KO = "\n\n> 주의: 색인에 없는 이름: {names}"
 UNKNOWN_NOTE_EN = "\n\n> Note: names not found in the index: {names}"
+
+
+def quoted(names: Sequence[str]) -> str:
+    return ", ".join(f"`{name}`" for name in names)
+
+
+def symbol_repair_prompt(
+    lang: Lang, code_language: str, unknown: Sequence[str], closest: Sequence[Symbol]
+) -> str:
+    """The request of the symbol repair round: the unknown names and the closest real ones."""
+    ko = lang == "ko"
+    if closest:
+        listed = "\n".join(f"- `{symbol.title}` ({symbol.path})" for symbol in closest)
+        offer = (CLOSEST_KO if ko else CLOSEST_EN).format(symbols=listed)
+    else:
+        offer = NO_CLOSEST_KO if ko else NO_CLOSEST_EN
+    template = REPAIR_SYMBOLS_KO if ko else REPAIR_SYMBOLS_EN
+    return template.format(language=code_language, names=quoted(unknown), offer=offer)

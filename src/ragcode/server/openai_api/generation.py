@@ -60,12 +60,16 @@ class Job:
     idle_timeout_s: float
     model: str  # the API model name the client asked for
     include_usage: bool = False  # a stream's usage chunk (`stream_options.include_usage`)
+    code_language: str | None = None  # `ragcode-code`: the language chosen (None: auto)
     id: str = field(default_factory=lambda: f"chatcmpl-{uuid.uuid4().hex}")
     created: int = field(default_factory=lambda: int(time.time()))
 
     @property
     def request(self) -> ModeRequest:
-        return ModeRequest(self.talk.question, self.talk.turns, scopes=self.scopes)
+        return ModeRequest(
+            self.talk.question, self.talk.turns, scopes=self.scopes,
+            code_language=self.code_language,
+        )  # fmt: skip
 
     async def events(self) -> AsyncGenerator[ModeEvent, None]:
         request = self.request

@@ -17,6 +17,12 @@ from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
+from ragcode.chat.language import (
+    AUTO,
+    CODE_LANGUAGES,
+    chosen_code_language,
+    is_code_language_choice,
+)
 from ragcode.domain import visible_scopes
 from ragcode.server.deps import StateDep
 from ragcode.server.openai_api.auth import ApiUser
@@ -84,6 +90,17 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+def _code_language(choice: str | None) -> str | None:
+    """The `ragcode_code_language` asked for (None: auto); an unknown one is refused."""
+    if not is_code_language_choice(choice):
+        known = ", ".join((AUTO, *CODE_LANGUAGES))
+        raise invalid_body(
+            f"ragcode_code_language 는 다음 중 하나여야 합니다: {known} (받은 값: {choice!r}).",
+            param="ragcode_code_language",
+        )
+    return chosen_code_language(choice)
+
+
 def _parse(raw: bytes) -> ChatCompletionRequest:
     try:
         return ChatCompletionRequest.model_validate_json(raw)
@@ -99,6 +116,7 @@ async def chat_completions(request: Request, user: ApiUser, state: StateDep) -> 
     settings = state.core.settings
     body = _parse(await _read_body(request, settings.api.max_body_bytes))
     model = _model(body.model)
+    code_language = _code_language(body.ragcode_code_language)
     talk = conversation(body.messages, Limits.of(settings))
     job = Job(
         modes=state.core.chat_modes(
@@ -111,6 +129,7 @@ async def chat_completions(request: Request, user: ApiUser, state: StateDep) -> 
         idle_timeout_s=settings.server.chat_idle_timeout_s,
         model=model.id,
         include_usage=body.include_usage,
+        code_language=code_language,
     )
     limit = settings.server.max_requests_in_flight
     # The web chat's cap, shared: the same user's sockets and API calls count together.

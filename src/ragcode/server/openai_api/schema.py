@@ -59,6 +59,10 @@ class ChatCompletionRequest(BaseModel):
     temperature: float | None = Field(default=None, ge=0, le=2)
     n: int | None = Field(default=None, ge=1, le=1)  # one answer per request
     stream_options: StreamOptions | None = None
+    # ragcode's own (as `ragcode_references` in the answers): the code language of a
+    # `ragcode-code` answer, its references that language's alone (chat/language.py names;
+    # "auto" or none: from the question and its context). Other models ignore it.
+    ragcode_code_language: str | None = Field(default=None, max_length=40)
 
     @property
     def include_usage(self) -> bool:
