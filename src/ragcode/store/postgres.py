@@ -61,7 +61,6 @@ from ragcode.store.protocol import (
     ScoredId,
     StoreError,
     SummaryOrigin,
-    Symbol,
     Vector,
     VectorField,
     WorkerBeat,
@@ -71,7 +70,7 @@ DEFAULT_COLLECTION = "code"
 UNITS_TTL_S = 30.0
 
 
-class PostgresStore:
+class PostgresStore(symbols.SymbolLookupByRows):
     """One collection of a PostgreSQL database; several stores (and processes) may share it."""
 
     def __init__(self, url: str, collection: str = DEFAULT_COLLECTION) -> None:
@@ -428,19 +427,6 @@ class PostgresStore:
         query = f"SELECT {UNIT_COLUMNS} FROM store_units WHERE uid = ANY(%s)"
         rows = self._pool.fetch("색인 읽기", query, (list(uids),))
         return {row[0]: row_to_stored(row) for row in rows}
-
-    def defined_names(self, names: Sequence[str], scopes: Sequence[str] = TEAM_ONLY) -> set[str]:
-        return symbols.defined_names(self._symbol_rows(scopes), names) if scopes else set()
-
-    def indexed_modules(self, names: Sequence[str], scopes: Sequence[str] = TEAM_ONLY) -> set[str]:
-        return symbols.indexed_modules(self._symbol_rows(scopes), names) if scopes else set()
-
-    def closest_symbols(
-        self, names: Sequence[str], limit: int = 8, scopes: Sequence[str] = TEAM_ONLY
-    ) -> list[Symbol]:
-        if not scopes:
-            return []
-        return symbols.closest_symbols(self._symbol_rows(scopes), names, limit)
 
     def _symbol_rows(self, scopes: Sequence[str]) -> pg_symbols.PgSymbolRows:
         return pg_symbols.PgSymbolRows(self._pool, self._collection, scopes)

@@ -45,7 +45,6 @@ from ragcode.store.protocol import (
     ScoredId,
     StoreError,
     SummaryOrigin,
-    Symbol,
     Vector,
     VectorField,
     WorkerBeat,
@@ -96,7 +95,7 @@ def lexicon_dir(path: Path) -> Path:
     return path.with_name(f"{path.name}-tantivy")
 
 
-class SqliteStore:
+class SqliteStore(symbols.SymbolLookupByRows):
     """One collection of the index file; several stores may share the file (WAL)."""
 
     def __init__(
@@ -659,19 +658,6 @@ class SqliteStore:
                     record=_row_to_record(row), summary=row[9], summary_state=SummaryState(row[10])
                 )
         return found
-
-    def defined_names(self, names: Sequence[str], scopes: Sequence[str] = TEAM_ONLY) -> set[str]:
-        return symbols.defined_names(self._symbol_rows(scopes), names) if scopes else set()
-
-    def indexed_modules(self, names: Sequence[str], scopes: Sequence[str] = TEAM_ONLY) -> set[str]:
-        return symbols.indexed_modules(self._symbol_rows(scopes), names) if scopes else set()
-
-    def closest_symbols(
-        self, names: Sequence[str], limit: int = 8, scopes: Sequence[str] = TEAM_ONLY
-    ) -> list[Symbol]:
-        if not scopes:
-            return []
-        return symbols.closest_symbols(self._symbol_rows(scopes), names, limit)
 
     def _symbol_rows(self, scopes: Sequence[str]) -> sqlite_symbols.SqliteSymbolRows:
         # The lock (one connection for every thread) is held per query, not per check.

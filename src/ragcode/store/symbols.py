@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from ragcode.domain import UnitKind
+from ragcode.domain import TEAM_ONLY, UnitKind
 from ragcode.store.protocol import Symbol
 from ragcode.text.analyzer import identifier_tokens
 
@@ -158,3 +158,22 @@ def closest_symbols(rows: SymbolRows, names: Sequence[str], limit: int) -> list[
     if not parts or limit <= 0:
         return []
     return rank_closest(names, rows.candidates(parts, CANDIDATES), limit)
+
+
+class SymbolLookupByRows:
+    """The `SymbolLookup` methods of a store, the same on every backend: a store mixes this in
+    and says only how it reads the rows a caller's scopes may see (`_symbol_rows`)."""
+
+    def _symbol_rows(self, scopes: Sequence[str]) -> SymbolRows:
+        raise NotImplementedError
+
+    def defined_names(self, names: Sequence[str], scopes: Sequence[str] = TEAM_ONLY) -> set[str]:
+        return defined_names(self._symbol_rows(scopes), names) if scopes else set()
+
+    def indexed_modules(self, names: Sequence[str], scopes: Sequence[str] = TEAM_ONLY) -> set[str]:
+        return indexed_modules(self._symbol_rows(scopes), names) if scopes else set()
+
+    def closest_symbols(
+        self, names: Sequence[str], limit: int = 8, scopes: Sequence[str] = TEAM_ONLY
+    ) -> list[Symbol]:
+        return closest_symbols(self._symbol_rows(scopes), names, limit) if scopes else []
