@@ -51,13 +51,17 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, models_dir: Path) -> Path:
-    directory = tmp_path / "data"
+def data_dir_with_models(directory: Path, models_dir: Path) -> Path:
+    """A new data directory whose models/ links the assembled test model (nothing copied)."""
     (directory / "models").mkdir(parents=True)
     for model_file in models_dir.glob("*.gguf"):
         (directory / "models" / model_file.name).symlink_to(model_file)
     return directory
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, models_dir: Path) -> Path:
+    return data_dir_with_models(tmp_path / "data", models_dir)
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from ragcode.config import Settings
 from ragcode.domain import ChatTurn, SummaryState
 from ragcode.embeddings.local import LocalEmbedder
 from ragcode.llm.protocol import LLM, ChatMessage
-from tests.conftest import TEST_MODEL
+from tests.conftest import TEST_MODEL, data_dir_with_models
 
 pytestmark = pytest.mark.e2e
 
@@ -44,11 +44,7 @@ PATHS = {f"lib/{Path(inspect.getfile(module)).name}" for module in MODULES}
 def data_dir(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Path:
     """One data directory for the module: the index is summarised once (minutes on 2 cores);
     the tests only read it."""
-    directory = tmp_path_factory.mktemp("ask") / "data"
-    (directory / "models").mkdir(parents=True)
-    for model_file in models_dir.glob("*.gguf"):
-        (directory / "models" / model_file.name).symlink_to(model_file)
-    return directory
+    return data_dir_with_models(tmp_path_factory.mktemp("ask") / "data", models_dir)
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from ragcode.chat.grounding import check_blocks
 from ragcode.config import Settings
 from ragcode.embeddings.local import LocalEmbedder
 from ragcode.llm.protocol import LLM, ChatMessage
-from tests.conftest import TEST_MODEL
+from tests.conftest import TEST_MODEL, data_dir_with_models
 
 pytestmark = pytest.mark.e2e
 
@@ -42,11 +42,7 @@ OFFERED = re.compile(r"^- `([^`]+)` \(([^)]+)\)$", re.MULTILINE)
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Path:
-    directory = tmp_path_factory.mktemp("grounding") / "data"
-    (directory / "models").mkdir(parents=True)
-    for model_file in models_dir.glob("*.gguf"):
-        (directory / "models" / model_file.name).symlink_to(model_file)
-    return directory
+    return data_dir_with_models(tmp_path_factory.mktemp("grounding") / "data", models_dir)
 
 
 @pytest.fixture(scope="module")
