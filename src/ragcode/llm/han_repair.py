@@ -21,6 +21,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 
 from ragcode.llm.han_tokens import HAN, has_han
+from ragcode.llm.pool import close_stream
 from ragcode.llm.protocol import LLM, ChatMessage, FinishReason, LLMError, max_concurrency
 
 log = logging.getLogger(__name__)
@@ -123,9 +124,7 @@ class HanRepairLLM:
             if held:
                 yield repairs.repaired(held) if has_han(held) else held
         finally:
-            close = getattr(source, "close", None)
-            if callable(close):
-                close()  # a stopped answer stops the endpoint's stream too
+            close_stream(source)  # a stopped answer stops the endpoint's stream too
         return reason
 
 
