@@ -36,8 +36,7 @@ from ragcode.chat.redact import mask_patterns
 from ragcode.chat.references import code_reference
 from ragcode.chat.timestamps import extract_timestamps
 from ragcode.domain import TEAM_ONLY, ChatTurn
-from ragcode.llm.pool import close_stream
-from ragcode.llm.protocol import LLM, ChatMessage, continues_answers, finish_reason
+from ragcode.llm.protocol import LLM, ChatMessage, close_stream, continues_answers, finish_reason
 
 log = logging.getLogger(__name__)
 

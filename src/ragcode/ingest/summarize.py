@@ -20,7 +20,7 @@ from ragcode.ingest.summary_prompt import (
     SUMMARY_USER,
     prompt_version,
 )
-from ragcode.llm.protocol import LLM, ChatMessage, LLMStopped
+from ragcode.llm.protocol import LLM, ChatMessage, LLMStopped, close_stream
 from ragcode.store.protocol import SummaryOrigin
 
 log = logging.getLogger(__name__)
@@ -214,7 +214,5 @@ class Summarizer:
                     raise LLMStopped("요약을 멈췄습니다")
                 pieces.append(piece)
         finally:
-            close = getattr(stream, "close", None)
-            if callable(close):
-                close()  # a generator given up early: the backend frees its sequence
+            close_stream(stream)  # a generator given up early: the backend frees its sequence
         return clean_summary("".join(pieces), self._max_chars)

@@ -21,8 +21,14 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 
 from ragcode.llm.han_tokens import HAN, has_han
-from ragcode.llm.pool import close_stream
-from ragcode.llm.protocol import LLM, ChatMessage, FinishReason, LLMError, max_concurrency
+from ragcode.llm.protocol import (
+    LLM,
+    ChatMessage,
+    FinishReason,
+    LLMError,
+    close_stream,
+    max_concurrency,
+)
 
 log = logging.getLogger(__name__)
 

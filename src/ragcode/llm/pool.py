@@ -25,6 +25,7 @@ from ragcode.llm.protocol import (
     ChatMessage,
     FinishReason,
     LLMError,
+    close_stream,
     continues_answers,
     finish_reason,
     max_concurrency,
@@ -71,13 +72,6 @@ def backoff_delay(attempt: int, policy: PoolPolicy, rng: random.Random) -> float
     """Exponential backoff with jitter: between half and all of base * 2^(attempt-1), capped."""
     ceiling = min(policy.backoff_max_s, policy.backoff_base_s * 2 ** max(0, attempt - 1))
     return rng.uniform(ceiling / 2, ceiling)
-
-
-def close_stream(stream: Iterator[str]) -> None:
-    """Close a generator-backed stream so its HTTP response (or lock) is released now."""
-    close = getattr(stream, "close", None)
-    if callable(close):
-        close()
 
 
 def pool_name(names: Iterable[str]) -> str:

@@ -69,3 +69,10 @@ def finish_reason(value: object) -> FinishReason:
     if value in ("length", "max_tokens"):
         return "length"
     return "stop" if isinstance(value, str) and value else None
+
+
+def close_stream(stream: Iterator[str]) -> None:
+    """Close a generator-backed stream so its HTTP response (or lock) is released now."""
+    close = getattr(stream, "close", None)
+    if callable(close):
+        close()
