@@ -5,6 +5,8 @@ Run: ``python bench/bench_index.py`` (add ``--no-llm`` to skip the summary part)
 (a) Indexes ~2,000 units (100 files x 20 units, deterministic from ``--seed``) without
 summaries and prints seconds per 1,000 units, where the time went (embedding, analysis, store
 writes, the rest = walk + hash + parse), then re-indexes the unchanged tree (incremental).
+With ``--baseline`` it first does the same with the encoder package's own forward pass and
+tokenizer (the embedder before issue 13's speed-up) and prints before / now / ratio.
 (b) Summarizes ``--summary-units`` pending units with the small local model after one warm-up
 unit, so the model load is left out, and prints summaries per minute.
 """
@@ -12,6 +14,8 @@ unit, so the model load is left out, and prints summaries per minute.
 from __future__ import annotations
 
 import argparse
+import functools
+import math
 import os
 import random
 import shutil
@@ -23,9 +27,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import ragcode.app as app_module
 from console import load_note, out
-from ragcode.app import INDEX_FILE, build_app
+from ragcode.app import INDEX_FILE, App, build_app
 from ragcode.config import load_settings
+from ragcode.embeddings.local import LocalEmbedder
 from ragcode.ingest.progress import SilentProgress, SummaryEvent
 from ragcode.store.sqlite_store import SqliteStore, lexicon_dir
 
@@ -237,10 +243,23 @@ def table(rows: list[tuple[str, str]]) -> None:
         out(f"  {label:<{width}}  {value:>12}")
 
 
-def bench_indexing(data_dir: Path, work: Path, files: int, seed: int) -> None:
-    project = work / "synthetic_project"
-    write_project(project, files, seed)
-    app = build_app(load_settings(data_dir=data_dir / "index"))
+def indexing_app(data_dir: Path, *, fast: bool) -> App:
+    """The product's app; `fast=False`: with the encoder package's own forward pass and
+    tokenizer (the embedder before issue 13's speed-up), everything else the same."""
+    settings = load_settings(data_dir=data_dir)
+    if fast:
+        return build_app(settings)
+    product = app_module.LocalEmbedder
+    app_module.LocalEmbedder = functools.partial(LocalEmbedder, fast=False)  # type: ignore[misc]
+    try:
+        return build_app(settings)
+    finally:
+        app_module.LocalEmbedder = product  # type: ignore[misc]
+
+
+def index_figures(data_dir: Path, project: Path, *, fast: bool) -> dict[str, float]:
+    """Index `project` once from empty and once unchanged; seconds and counts by label."""
+    app = indexing_app(data_dir, fast=fast)
     try:
         start = time.perf_counter()
         app.embedder.embed(["warm up"])
@@ -258,29 +277,55 @@ def bench_indexing(data_dir: Path, work: Path, files: int, seed: int) -> None:
         start = time.perf_counter()
         again = app.indexer.index(project)
         second = time.perf_counter() - start
-        status = app.store.status()
+        pending = app.store.status().summaries_pending
         build = tantivy_build_s(app.settings.data_dir / INDEX_FILE)
     finally:
         app.close()
     units = report.units_written
-    out(f"(a) index without summaries: {report.files_changed} files, {units} units")
-    rest = first - sum(watch.seconds.values())
-    rows = [
-        ("model warm-up (excluded) s", f"{warm:.2f}"),
-        ("units", f"{units}"),
-        ("pending summaries", f"{status.summaries_pending}"),
-        ("index s", f"{first:.2f}"),
-        ("units/s", f"{units / first:.1f}"),
-        ("s per 1,000 units", f"{first / units * 1000:.2f}"),
-    ]
-    rows += [(f"  {label} s", f"{secs:.2f}") for label, secs in watch.seconds.items()]
-    rows += [
-        ("  walk+hash+parse+rest s", f"{rest:.2f}"),
-        (f"re-index unchanged s ({again.files_unchanged} files)", f"{second:.3f}"),
-        ("re-index / first", f"{second / first:.4f}"),
-        ("tantivy build alone s (in 'index s')", "-" if build is None else f"{build:.2f}"),
-    ]
-    table(rows)
+    figures = {
+        "model warm-up (excluded) s": warm,
+        "units": units,
+        "pending summaries": pending,
+        "index s": first,
+        "units/s": units / first,
+        "s per 1,000 units": first / units * 1000,
+    }
+    figures.update({f"  {label} s": secs for label, secs in watch.seconds.items()})
+    figures["  walk+hash+parse+rest s"] = first - sum(watch.seconds.values())
+    figures[f"re-index unchanged s ({again.files_unchanged} files)"] = second
+    figures["re-index / first"] = second / first
+    figures["tantivy build alone s (in 'index s')"] = math.nan if build is None else build
+    return figures
+
+
+def cell(value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    if value == int(value) and abs(value) >= 1:
+        return f"{int(value)}"
+    return f"{value:.4f}" if abs(value) < 0.1 else f"{value:.2f}"
+
+
+def bench_indexing(data_dir: Path, work: Path, files: int, seed: int, baseline: bool) -> None:
+    """`baseline`: the embedder before the speed-up first, then today's, in the same run."""
+    project = work / "synthetic_project"
+    write_project(project, files, seed)
+    runs: dict[str, dict[str, float]] = {}
+    if baseline:
+        runs["before"] = index_figures(data_dir / "index-before", project, fast=False)
+        out(f"  (before done: {load_note()})")
+    runs["now"] = index_figures(data_dir / "index", project, fast=True)
+    now = runs["now"]
+    out(f"(a) index without summaries: {files} files, {int(now['units'])} units")
+    if not baseline:
+        table([(label, cell(value)) for label, value in now.items()])
+        return
+    before = runs["before"]
+    out(f"  {'':<44}  {'before':>10}  {'now':>10}  {'now/before':>10}")
+    for label, value in now.items():
+        old = before.get(label, math.nan)
+        ratio = value / old if old and not math.isnan(old) and not math.isnan(value) else math.nan
+        out(f"  {label:<44}  {cell(old):>10}  {cell(value):>10}  {cell(ratio):>10}")
 
 
 def tantivy_build_s(database: Path) -> float | None:
@@ -352,10 +397,14 @@ def main() -> None:
     parser.add_argument("--summary-units", type=int, default=8)
     parser.add_argument("--model", default=SMALL_MODEL, help="RAGCODE_LLM__MODEL for (b)")
     parser.add_argument("--no-llm", action="store_true", help="skip (b), the summary benchmark")
+    parser.add_argument(
+        "--baseline", action="store_true",
+        help="(a) also with the encoder package's own forward pass first (before/now/ratio)",
+    )  # fmt: skip
     args = parser.parse_args()
     out(f"start: {load_note()}")
     with work_dirs(args.data_dir) as (data_dir, work):
-        bench_indexing(data_dir, work, args.files, args.seed)
+        bench_indexing(data_dir, work, args.files, args.seed, args.baseline)
         if not args.no_llm:
             bench_summaries(data_dir, work, args.summary_units, args.seed, args.model)
     out(f"end:   {load_note()}")

@@ -26,6 +26,7 @@ _FULLWIDTH_ASCII = re.compile("[\uff01-\uff5e]")
 # Korean (or hanja) words separated by blanks only: the prose inside comments and strings.
 _KOREAN_RUN = re.compile(r"[가-힣ㄱ-ㅎㅏ-ㅣ一-龥]+(?:[ \t]+[가-힣ㄱ-ㅎㅏ-ㅣ一-龥]+)*")
 _FULLWIDTH_OFFSET = 0xFEE0
+_MAX_CACHED_NAMES = 100_000
 
 
 def _stem(word: str) -> str:
@@ -74,6 +75,19 @@ class TextAnalyzer:
 
     def __init__(self, tokenizer: NoriTokenizer | None = None) -> None:
         self._nori = tokenizer if tokenizer is not None else NoriTokenizer()
+        # Code repeats its names (a file of 20 units: ~500 names, a few dozen distinct), and
+        # splitting one costs a regex pass and a stem per word. Bounded; a dict's get and set
+        # are atomic, so threads sharing the analyzer at worst split a name twice.
+        self._names: dict[str, list[str]] = {}
+
+    def _identifier_tokens(self, name: str) -> list[str]:
+        tokens = self._names.get(name)
+        if tokens is None:
+            tokens = identifier_tokens(name)
+            if len(self._names) >= _MAX_CACHED_NAMES:
+                self._names.clear()
+            self._names[name] = tokens
+        return tokens
 
     def analyze_text(self, text: str) -> list[str]:
         """Tokens of natural-language text (summaries, docstrings, queries), in text order.
@@ -100,7 +114,7 @@ class TextAnalyzer:
         dropped) followed by the Nori tokens of Korean comments and string literals."""
         tokens: list[str] = []
         for name in extract_identifiers(code):
-            tokens.extend(identifier_tokens(name))
+            tokens.extend(self._identifier_tokens(name))
         korean = "\n".join(m.group() for m in _KOREAN_RUN.finditer(code))
         if korean:
             tokens.extend(self._nori.tokens(korean))
