@@ -30,6 +30,7 @@ from ragcode.store import (
     sqlite_export,
     sqlite_symbols,
     symbols,
+    tantivy_index,
 )
 from ragcode.store.fts import fts_table
 from ragcode.store.protocol import (
@@ -583,29 +584,23 @@ class SqliteStore(symbols.SymbolLookupByRows):
             # The engine filtered already; the scope is checked again against the rows of
             # now, in case a unit id was reused by a write committed since the catch-up.
             # "+": by rowid; with 50 ids SQLite preferred scanning an index on collection
-            # (40 ms at 100k units against 0.4 ms).
-            uid_of = {
-                unit_id: uid
-                for unit_id, uid, language in self._conn.execute(
-                    f"SELECT id, uid, language FROM units WHERE id IN ({marks})"
-                    f" AND +collection = ? AND +scope IN ({scope_marks})",
-                    (*ids, self._collection, *scopes),
-                ).fetchall()
-                if languages is None or language in languages
-            }
-            texts = dict(
-                self._conn.execute(
-                    f"SELECT rowid, tokens FROM {fts_table(fld)} WHERE rowid IN ({marks})", ids
-                ).fetchall()
-            )
+            # (40 ms at 100k units against 0.4 ms). One statement for the rows and their
+            # tokens: two cost ~1 ms per list at 10k units (bench/bench_search.py).
+            uid_of: dict[int, str] = {}
+            texts: dict[int, str] = {}
+            for unit_id, uid, language, text in self._conn.execute(
+                f"SELECT units.id, units.uid, units.language, f.tokens FROM units"
+                f" JOIN {fts_table(fld)} AS f ON f.rowid = units.id WHERE units.id IN ({marks})"
+                f" AND +units.collection = ? AND +units.scope IN ({scope_marks})",
+                (*ids, self._collection, *scopes),
+            ).fetchall():
+                if languages is None or language in languages:
+                    uid_of[unit_id], texts[unit_id] = uid, text
             rows, total = fts.totals(self._conn, fld)
         if rows <= 0 or total <= 0:
             return []
-        scored = [
-            (unit_id, fts.bm25(texts[unit_id], tokens, freqs, rows, total / rows))
-            for unit_id in ids
-            if unit_id in uid_of and unit_id in texts
-        ]
+        exact = tantivy_index.fts5_scores(texts, tokens, freqs, rows, total / rows)
+        scored = [(unit_id, exact[unit_id]) for unit_id in ids if unit_id in exact]
         # A summary rewritten since the catch-up may no longer hold any term: score 0.
         ranked = sorted((hit for hit in scored if hit[1] > 0), key=lambda hit: (-hit[1], hit[0]))
         return [ScoredId(uid_of[unit_id], score) for unit_id, score in ranked[:limit]]

@@ -5,9 +5,10 @@ tokens in that field, over every collection of the database file, so that the st
 BM25 reads (documents, document frequency, mean length) are those of the FTS5 table.
 Collection, owner scope and the unit's language are indexed string fields and filtered
 inside the query, before the top-k cut: another user's private unit never takes a place in a
-list, nor a Python function in a list asked for JavaScript (issue 15.2). An index written
-before a field was added no longer opens with this schema (tantivy refuses a schema that
-does not match): the lexicon then builds it again from SQLite.
+list, nor a Python function in a list asked for JavaScript (issue 15.2); when no document of
+the index lies outside the collection and scopes asked, the filters are left out (search()).
+An index written before a field was added no longer opens with this schema (tantivy refuses
+a schema that does not match): the lexicon then builds it again from SQLite.
 
 Scores equal FTS5's bm25(): tantivy's BM25 has the same k1, b and length normalisation but
 another IDF, ln(1 + (N - n + 0.5) / (n + 0.5)), where FTS5 takes ln((N - n + 0.5) / (n + 0.5))
@@ -20,11 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import tantivy
+
+from ragcode.store import fts
 
 # FTS5's floor for terms in more than half of the rows (fts5_aux.c).
 _FTS5_MIN_IDF = 1e-6
@@ -97,6 +100,33 @@ def digests(index: tantivy.Index, fields: tantivy.Schema, ids: list[int]) -> dic
     }
 
 
+def fts5_scores(
+    texts: Mapping[int, str], terms: Sequence[str], hits: Mapping[str, int], rows: int, avgdl: float
+) -> dict[int, float]:
+    """fts.bm25() of many rows at once, bit for bit (the same expressions, summed in the same
+    order): the IDFs once per query instead of once per row and term, and a term's tokens
+    counted only in rows whose text holds it (a token is a substring of its text). About a
+    third less time than fts.bm25() per candidate (0.54 -> 0.35 ms for ~100 per list)."""
+    weighted = []
+    for term in dict.fromkeys(t for t in terms if t):
+        n = hits.get(term, 0)
+        idf = math.log((rows - n + 0.5) / (n + 0.5))
+        weighted.append((term, idf if idf > 0 else _FTS5_MIN_IDF))
+    saturation = fts.K1 + 1.0
+    scores: dict[int, float] = {}
+    for unit_id, text in texts.items():
+        words = text.split()
+        norm = fts.K1 * (1 - fts.B + fts.B * len(words) / avgdl)
+        score = 0.0
+        for term, idf in weighted:
+            if term in text:
+                tf = words.count(term)
+                if tf:
+                    score += idf * ((tf * saturation) / (tf + norm))
+        scores[unit_id] = score
+    return scores
+
+
 def _fts5_idf(docs: int, hits: int) -> float:
     idf = math.log((docs - hits + 0.5) / (hits + 0.5))
     return idf if idf > 0 else _FTS5_MIN_IDF
@@ -134,30 +164,39 @@ def search(
         should.append((tantivy.Occur.Should, tantivy.Query.boost_query(term_query, boost)))
     if not should or not scopes or limit <= 0 or (languages is not None and not languages):
         return []
-    filters = (
-        [
-            (
-                tantivy.Occur.Must,
-                _const(tantivy.Query.term_set_query(fields, "language", list(languages))),
-            )
-        ]
-        if languages is not None
-        else []
-    )
+    terms_only = tantivy.Query.boolean_query(should)
+    if languages is None and not _filters_exclude(searcher, collection, scopes):
+        # A bare OR of term queries is what tantivy prunes (block-max WAND); inside a
+        # conjunction with the filters every matching document is scored (0.56 against 2.3
+        # ms for the code field at 100k units). Same hits and scores: a filter adds 0.0.
+        return _hits(searcher, terms_only, limit)
+    filters = [
+        tantivy.Query.term_query(fields, "collection", collection),
+        tantivy.Query.term_set_query(fields, "scope", list(scopes)),
+    ]
+    if languages is not None:
+        filters.append(tantivy.Query.term_set_query(fields, "language", list(languages)))
     query = tantivy.Query.boolean_query(
         [
-            *filters,
-            (tantivy.Occur.Must, tantivy.Query.boolean_query(should)),
-            (
-                tantivy.Occur.Must,
-                _const(tantivy.Query.term_query(fields, "collection", collection)),
-            ),
-            (
-                tantivy.Occur.Must,
-                _const(tantivy.Query.term_set_query(fields, "scope", list(scopes))),
-            ),
+            *((tantivy.Occur.Must, _const(condition)) for condition in filters),
+            (tantivy.Occur.Must, terms_only),
         ]
     )
+    return _hits(searcher, query, limit)
+
+
+def _filters_exclude(searcher: tantivy.Searcher, collection: str, scopes: Sequence[str]) -> bool:
+    """Some document of the index (deleted ones too, until a merge) lies in another
+    collection or another scope: the filters are needed. A look at the few distinct terms of
+    the two fields (0.03 ms), not at the documents. Both are never empty strings (the store
+    writes a collection name and "team" or "user:<id>"), so every document has a term."""
+    if any(term != collection for term, _ in searcher.terms_with_prefix("collection", "")):
+        return True
+    visible = set(scopes)
+    return any(term not in visible for term, _ in searcher.terms_with_prefix("scope", ""))
+
+
+def _hits(searcher: tantivy.Searcher, query: tantivy.Query, limit: int) -> list[tuple[int, float]]:
     found = searcher.search(query, limit, count=False)
     addresses = [address for _score, address in found.hits]
     ids = searcher.fast_field_values("id", addresses)

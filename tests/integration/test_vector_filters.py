@@ -1,0 +1,41 @@
+"""The vector matrix keeps, per scopes and languages asked, the slots a search must skip
+(store/vectors.py): built once, dropped whenever a row comes or goes, so a unit written,
+moved to another scope or deleted after a search is seen as it is now by the next one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ragcode.store.sqlite_store import SqliteStore
+from tests.integration.test_store_contract import entry, record, uids, vector
+
+pytestmark = pytest.mark.integration
+
+
+def test_cached_filters_follow_writes(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "index.sqlite3")
+    try:
+        store.replace_file(record("a.py"), [entry("a.py", f"f{i}", "x", i) for i in range(5)])
+        query = vector(100)
+        team = uids(store.vector_search("code", query, 10, scopes=["team"]))
+        assert sorted(team) == [f"a.py:f{i}" for i in range(5)]
+        # A private unit whose vector is the question itself: first for its owner only.
+        private = record("p.py", "h", "/private", "user:2")
+        store.replace_file(private, [entry("p.py", "mine", "x", 100)])
+        assert "p.py:mine" not in uids(store.vector_search("code", query, 10, scopes=["team"]))
+        owner = uids(store.vector_search("code", query, 10, scopes=["team", "user:2"]))
+        assert owner[0] == "p.py:mine" and len(owner) == 6
+        assert store.vector_search("code", query, 10, scopes=["team"], languages=["go"]) == []
+        # Shared with the team: the team's cached filter must not hide it any more.
+        assert store.set_scope("/private", "team") == 1
+        assert uids(store.vector_search("code", query, 10, scopes=["team"]))[0] == "p.py:mine"
+        # Deleted: its slot becomes a hole, which no filter returns.
+        store.remove_files("/private", ["p.py"])
+        after = uids(store.vector_search("code", query, 10, scopes=["team", "user:2"]))
+        assert sorted(after) == sorted(team)
+        python = store.vector_search("code", query, 10, scopes=["team"], languages=["python"])
+        assert sorted(uids(python)) == sorted(team)
+    finally:
+        store.close()
