@@ -127,7 +127,7 @@ def test_a_module_only_mentioned_in_indexed_code_is_not_indexed() -> None:
 
 def test_other_languages_and_broken_code_are_not_checked() -> None:
     index = Index()
-    assert check_code("session.setMaxRedirects(5);", "javascript", index).unknown == []
+    assert check_code("session.setMaxRedirects(5);", "java", index).unknown == []
     assert check_code("def broken(:", "python", index).unknown == []
     assert index.asked == []
 

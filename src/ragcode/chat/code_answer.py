@@ -8,7 +8,7 @@ from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ragcode.chat.code_blocks import CodeBlock, extract_code_blocks, python_syntax_error
-from ragcode.chat.grounding import check_blocks
+from ragcode.chat.grounding import check_blocks, repair_defect
 from ragcode.chat.language import (
     Lang,
     question_language,
@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 # Labels of the context's summaries ("설명: ...") and of the lines kept for search ("예상 질문:",
 # "검색어:"): a small model sometimes opens its answer with one, copied from the context.
 _LABEL = re.compile(r"(?:(예상\s*질문|검색어|키워드)|설명)\s*[:：]\s*")
-_PYTHON = frozenset({"python", "py", "python3"})  # as chat/code_blocks.py reads fences
 _LABEL_FORMS = ("예상질문:", "검색어:", "키워드:", "설명:")  # without spaces, to see a prefix
 
 
@@ -45,7 +44,7 @@ class AnswerRestart:
 
     reason: str
     # What the round repairs: "syntax" or "symbols" (chat/grounding.py); "kept": the repaired
-    # answer came out worse (its Python broke), so the first answer streams again.
+    # answer came out worse (its code broke), so the first answer streams again.
     kind: str = "syntax"
 
     @property
@@ -218,7 +217,7 @@ class CodeAssistant:
         scopes: Sequence[str],
     ) -> Generator[AnswerEvent, None, tuple[str | None, list[str]]]:
         """At most one repair round for names the answer's code uses that exist nowhere
-        (chat/grounding.py): the repaired answer (None: no round, or its Python came out
+        (chat/grounding.py): the repaired answer (None: no round, or its code came out
         broken and the first answer is kept) and the names still unknown."""
 
         def check(answer: str) -> list[str]:
@@ -244,7 +243,7 @@ class CodeAssistant:
         request = prompts.symbol_repair_prompt(lang, code_language, unknown, closest)
         repair = [*messages, ChatMessage("assistant", answer), ChatMessage("user", request)]
         fixed = yield from self._stream(repair)
-        if broken := _broken_python(fixed, code_language):
+        if broken := repair_defect(extract_code_blocks(fixed), code_language):
             # A working answer with a note beats a broken one: the client has shown the
             # repair, so it sees the first answer again after a notice.
             log.info("symbol repair discarded reason=%s", broken)
@@ -261,15 +260,6 @@ class CodeAssistant:
         if not self._settings.check_python or code_language != "python":
             return None
         return python_syntax_error(blocks, code_language)
-
-
-def _broken_python(answer: str, code_language: str) -> str | None:
-    """Why a repaired answer is worse than the first one: its Python does not parse, or it
-    has no Python block left (None: it may replace the first answer)."""
-    blocks = extract_code_blocks(answer)
-    if not any((block.language or code_language).lower() in _PYTHON for block in blocks):
-        return "Python 코드 블록 없음"
-    return python_syntax_error(blocks, code_language)
 
 
 def strip_leading_labels(deltas: Iterable[str]) -> Iterator[str]:

@@ -1,11 +1,13 @@
-"""Are the names generated code uses real? A check of Python code against the knowledge base
-(the symbols the index defines), the builtins, the standard library and the code's imports.
+"""Are the names generated code uses real? A check of code against the knowledge base (the
+symbols the index defines), the builtins, the standard library and the code's imports.
 
-Only Python is checked (through `ast`); code of other languages gets an empty report: a regex
-over JavaScript, Java or Go cannot tell a method of the team's code from one of a library the
+Python is checked here (through `ast`); JavaScript/TypeScript (chat/grounding_js.py) and Go
+(chat/grounding_go.py) through the tree-sitter grammars ingest uses, with the same rules
+translated (their docstrings say what each trusts). Code of other languages (Java, ...) gets
+an empty report: a regex cannot tell a method of the team's code from one of a library the
 index does not hold, and a false alarm costs a repair round and misleads the user.
 
-What the check trusts, and why (a false alarm is worse than a missed invention):
+What the Python check trusts, and why (a false alarm is worse than a missed invention):
 - Builtins, names the answer defines itself (functions, classes, methods, variables,
   parameters, assigned attributes) and the methods of builtin types (`str.split`,
   `dict.items`, ...) are known.
@@ -45,7 +47,11 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from ragcode.chat.code_blocks import CodeBlock
+from ragcode.chat.code_blocks import CodeBlock, python_syntax_error
+from ragcode.chat.grounding_common import EMPTY, merge, syntax_error
+from ragcode.chat.grounding_common import GroundingReport as GroundingReport
+from ragcode.chat.grounding_go import GO_FENCES, check_go
+from ragcode.chat.grounding_js import GRAMMARS, check_js
 
 _PYTHON = frozenset({"python", "py", "python3"})
 _BUILTINS = frozenset(dir(builtins)) | {"__file__", "__name__", "__doc__", "__spec__"}
@@ -59,14 +65,9 @@ _LITERALS = (
     ast.Constant, ast.JoinedStr, ast.List, ast.Dict, ast.Set, ast.Tuple,
     ast.ListComp, ast.DictComp, ast.SetComp,
 )  # fmt: skip
+_FAMILY = {"typescript": "javascript", "tsx": "javascript"}  # grammars of one language family
 _RELATIVE = "."  # the top module of a relative import: the team's own package
 _LITERAL = "<literal>"  # the origin of a literal: a builtin type
-
-
-@dataclass(frozen=True, slots=True)
-class GroundingReport:
-    used: list[str]  # names the code calls/references that are not defined in the answer itself
-    unknown: list[str]  # of those: defined nowhere (see the module docstring)
 
 
 # Where an expression leads: the top module it is reached through ("" when unknown or
@@ -98,9 +99,16 @@ def check_code(
     module, a word of indexed code), for the caller's scopes. `modules(names)`: which of
     these top-level names are modules of the index (a directory, file or root), not merely
     words of its code: a team function that mentions `pandas` does not put pandas in the
-    index. Without it `defined` answers. Each is called at most once."""
-    if language.lower() not in _PYTHON:
-        return GroundingReport(used=[], unknown=[])
+    index. Without it `defined` answers. Each is called at most once. (Go asks `modules`
+    about package directories anchored at a root's name, "/app/internal/store": see
+    store/symbols.py `path_names`.)"""
+    grammar = grammar_of(language)
+    if grammar is None:
+        return EMPTY
+    if grammar == "go":
+        return check_go(code, defined, modules or defined)
+    if grammar != "python":
+        return check_js(code, grammar, defined, modules or defined)
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -126,13 +134,46 @@ def check_blocks(
     defined: Callable[[Sequence[str]], set[str]],
     modules: Callable[[Sequence[str]], set[str]] | None = None,
 ) -> GroundingReport:
-    """`check_code` over the Python blocks of an answer, read as one program (a later block
-    may use what an earlier one defines)."""
-    python = [b.code for b in blocks if (b.language or default_language).lower() in _PYTHON]
-    parsed = [code for code in python if _parses(code)]
-    if not parsed:
-        return GroundingReport(used=[], unknown=[])
-    return check_code("\n\n".join(parsed), "python", defined, modules)
+    """`check_code` over the blocks of an answer in each checked language, the blocks of one
+    grammar read as one program (a later block may use what an earlier one defines); blocks
+    that do not parse are left to the syntax check."""
+    programs: dict[str, list[str]] = {}
+    for block in blocks:
+        grammar = grammar_of(block.language or default_language)
+        if grammar is not None and _parses(block.code, grammar):
+            programs.setdefault(grammar, []).append(block.code)
+    return merge(
+        check_code("\n\n".join(codes), grammar, defined, modules)
+        for grammar, codes in programs.items()
+    )
+
+
+def grammar_of(language: str) -> str | None:
+    """The grammar the check reads a fence language with ("python", "javascript",
+    "typescript", "tsx", "go"; None: not checked)."""
+    lowered = language.lower()
+    if lowered in _PYTHON:
+        return "python"
+    if lowered in GO_FENCES:
+        return "go"
+    return GRAMMARS.get(lowered)
+
+
+def repair_defect(blocks: Sequence[CodeBlock], code_language: str) -> str | None:
+    """Why a repaired answer is worse than the first one: it has no block of the answer's
+    checked language left, or one that does not parse (None: it may replace the first
+    answer; also for a language the check does not read)."""
+    grammar = grammar_of(code_language)
+    if grammar is None:
+        return None
+    family = _FAMILY.get(grammar, grammar)  # a TypeScript repair of a JavaScript answer is fine
+    read = [(b, g) for b in blocks if (g := grammar_of(b.language or code_language))]
+    mine = [(b, g) for b, g in read if _FAMILY.get(g, g) == family]
+    if not mine:
+        return "Python 코드 블록 없음" if grammar == "python" else f"{code_language} 코드 블록 없음"
+    if grammar == "python":
+        return python_syntax_error([b for b, _ in mine], code_language)
+    return next((e for b, g in mine if (e := syntax_error(b.code, g))), None)
 
 
 def _known(use: _Use, indexed: set[str], found: set[str], open_star: bool) -> bool:
@@ -279,7 +320,9 @@ def _end(node: ast.AST) -> tuple[int, int]:
     return getattr(node, "end_lineno", None) or 0, getattr(node, "end_col_offset", None) or 0
 
 
-def _parses(code: str) -> bool:
+def _parses(code: str, grammar: str = "python") -> bool:
+    if grammar != "python":
+        return syntax_error(code, grammar) is None
     try:
         ast.parse(code)
     except SyntaxError:

@@ -34,7 +34,9 @@ def title_names(title: str) -> set[str]:
 
 def path_names(root: str, path: str) -> set[str]:
     """The modules a file stands for: its directories, its file name without the suffix,
-    and the last part of its indexed root (a root may be the package itself)."""
+    and the last part of its indexed root (a root may be the package itself). Also its
+    package directory anchored at the root's last part, "/app/internal/store" for
+    `internal/store/s.go` under `/srv/app`: a Go import path ends with it."""
     parts = [part for part in path.split("/") if part]
     names = set(parts[:-1])
     if parts:
@@ -42,6 +44,7 @@ def path_names(root: str, path: str) -> set[str]:
     last = root.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1]
     if last:
         names.add(last)
+        names.add("/".join(("", last, *parts[:-1])))
     return names
 
 
@@ -150,7 +153,11 @@ def indexed_modules(rows: SymbolRows, names: Sequence[str]) -> set[str]:
     wanted = set(names)
     if not wanted:
         return set()
-    return modules_among(wanted, rows.module_files(sorted(wanted)))
+    # An anchored directory ("/app/internal/store") spans the root and the path: its files
+    # are found by its last part, which one of them holds.
+    held = {name.rsplit("/", 1)[-1] if name.startswith("/") else name for name in wanted}
+    held.discard("")
+    return modules_among(wanted, rows.module_files(sorted(held))) if held else set()
 
 
 def closest_symbols(rows: SymbolRows, names: Sequence[str], limit: int) -> list[Symbol]:
