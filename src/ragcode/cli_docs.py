@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from pathlib import Path
@@ -77,30 +78,70 @@ def run_question(
     raise RuntimeError("the assistant ended without a final answer")  # pragma: no cover
 
 
+def render_answer(result: DocAnswer, out: TextIO, streamed: str | None) -> None:
+    """The final answer, with the [n] attached after generation. `streamed`: the text a
+    terminal was shown as it was written (None: nothing), the model's own markers only; the
+    answer is shown again, marked, only when the attached markers changed it."""
+    if streamed is None:
+        out.write(result.answer)
+    elif result.answer.strip() != streamed.strip():
+        out.write(f"\n\n--- 출처 번호를 붙인 답변 ---\n{result.answer}")
+
+
+class _Shown(io.StringIO):
+    """Writes through to the terminal and keeps what it showed."""
+
+    def __init__(self, terminal: TextIO) -> None:
+        super().__init__()
+        self._terminal = terminal
+
+    def write(self, text: str) -> int:
+        self._terminal.write(text)
+        return super().write(text)
+
+    def flush(self) -> None:
+        self._terminal.flush()
+
+
 def render_sources(result: DocAnswer, out: TextIO) -> None:
+    """The numbered sources under the answer; the ones its sentences cite are marked."""
     if not result.references:
         out.write("\n")
         return
     title = "출처" if result.answered else "살펴본 문서 (이 문서들에서 답을 찾지 못했습니다)"
     out.write(f"\n\n--- {title} ---\n")
+    cited = set(result.cited)
     for number, hit in enumerate(result.references, start=1):
         chunk = hit.record
+        mark = " · 인용" if number in cited else ""
         out.write(
             f"[{number}] {chunk.title} — {chunk.path} ({location(chunk)}), "
-            f"관련도 {hit.scores.rerank:.2f}\n"
+            f"관련도 {hit.scores.rerank:.2f}{mark}\n"
         )
+
+
+def answer_json(result: DocAnswer) -> dict[str, object]:
+    """`DocAnswer.as_dict` with each sentence's text beside its offsets (for scripts)."""
+    payload = result.as_dict()
+    payload["sentences"] = [
+        {**sentence.as_dict(), "text": result.answer[sentence.start : sentence.end]}
+        for sentence in result.sentences
+    ]
+    return payload
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     app = _open(args)
+    # A terminal sees the answer as it is written; a pipe gets the final text once.
+    shown = _Shown(sys.stdout) if not args.json and sys.stdout.isatty() else None
     try:
-        out = None if args.json else sys.stdout
-        result = run_question(app.document_assistant(), args.question, args.top_k, out)
+        result = run_question(app.document_assistant(), args.question, args.top_k, shown)
     finally:
         app.close()
     if args.json:
-        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        print(json.dumps(answer_json(result), ensure_ascii=False, indent=2))
     else:
+        render_answer(result, sys.stdout, None if shown is None else shown.getvalue())
         render_sources(result, sys.stdout)
     return 0
 

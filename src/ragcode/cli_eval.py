@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ragcode import cli_docs
 from ragcode.app import App
-from ragcode.evaluation.answers import AnswerResult, evaluate_answers
+from ragcode.evaluation.answers import AnswerResult, answer_table, evaluate_answers
 from ragcode.evaluation.dataset import EvalCase, load_dataset
 from ragcode.evaluation.metrics import METRICS_HEADER, format_metrics
 from ragcode.evaluation.runner import CONFIGURATIONS, by_language, evaluate
@@ -92,15 +92,5 @@ def _eval_answers(args: argparse.Namespace, cases: list[EvalCase]) -> int:
     if args.json:
         print(json.dumps(metrics.as_dict(), ensure_ascii=False, indent=2))
         return 0
-    rate = "-" if metrics.no_answer_rate is None else f"{metrics.no_answer_rate:.3f}"
-    print(f"{'answered':>8} {'cited':>6} {'refused':>8} {'no-answer':>9}")
-    print(
-        f"{metrics.answered_right:>8.3f} {metrics.cited_right:>6.3f} "
-        f"{metrics.answerable_refused:>8.3f} {rate:>9}"
-    )
-    print(
-        f"(질문 {metrics.questions}개: 맞는 문서를 보고 답한 비율, 그 문서를 [n]으로 인용한 비율, "
-        f"답이 있는데 '답 없음'이라 한 비율; 답이 없는 질문 {metrics.unanswerable}개에 "
-        "'답 없음'이라 한 비율)"
-    )
+    print(answer_table(metrics))
     return 0

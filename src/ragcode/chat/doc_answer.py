@@ -13,7 +13,7 @@ from ragcode.chat.prompts import qa as prompts
 from ragcode.chat.refusal import is_refusal, stream_unless_refusal
 from ragcode.chat.rewrite import rewrite_question
 from ragcode.config import DocumentSettings
-from ragcode.documents.attribution import Attributed, SentenceSources
+from ragcode.documents.attribution import Attributed, SentenceSources, markers, split_sentences
 from ragcode.documents.citations import (
     DocumentContext,
     cited_numbers,
@@ -74,6 +74,18 @@ class Attributor(Protocol):
         """`answer` with a valid [n] on each sentence drawn from chunk n (`chunks`: the
         texts numbered [1], [2] ... as the LLM read them)."""
         ...
+
+
+def cited_sentences(answer: str) -> list[SentenceSources]:
+    """The sentences of a final document answer that cite something, read back from its
+    [n] (the attributor wrote its own into the text): what the history and the final ws frame
+    keep, so a reload links each sentence to its card as the live answer did, also for a
+    model's own markers when no attributor ran. [] when nothing is cited."""
+    found = (
+        SentenceSources(i, s.start, s.end, list(dict.fromkeys(markers(s.text(answer)))))
+        for i, s in enumerate(split_sentences(answer))
+    )
+    return [sentence for sentence in found if sentence.sources]
 
 
 def processing_notice(names: Sequence[str], lang: Lang) -> str:

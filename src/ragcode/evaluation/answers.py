@@ -79,6 +79,37 @@ def answer_metrics(results: Sequence[AnswerResult]) -> AnswerMetrics:
     )
 
 
+# Column heads of the printed table (`ragcode eval --answers`): `AnswerMetrics`' names, as in
+# eval/README.md's tables.
+TABLE_COLUMNS = (
+    "answered_right", "cited_right", "cited_of_answered", "citation_precision",
+    "answerable_refused", "no_answer_rate",
+)  # fmt: skip
+
+
+def answer_table(metrics: AnswerMetrics) -> str:
+    """The metrics as the terminal shows them: a head line, a value line ("-" where nothing
+    was there to count) and a Korean line saying what each column counts."""
+
+    def shown(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    values = (
+        metrics.answered_right, metrics.cited_right, metrics.cited_of_answered,
+        metrics.citation_precision, metrics.answerable_refused, metrics.no_answer_rate,
+    )  # fmt: skip
+    widths = [max(len(head), 5) for head in TABLE_COLUMNS]
+    head = " ".join(f"{name:>{width}}" for name, width in zip(TABLE_COLUMNS, widths, strict=True))
+    row = " ".join(f"{shown(v):>{width}}" for v, width in zip(values, widths, strict=True))
+    legend = (
+        f"(질문 {metrics.questions}개: 맞는 문서를 보고 답한 비율, 그 문서를 [n]으로 인용한 "
+        "비율, 답한 것 가운데 그 문서를 인용한 비율, 인용한 문서 가운데 맞는 문서의 비율, "
+        f"답이 있는데 '답 없음'이라 한 비율; 답이 없는 질문 {metrics.unanswerable}개에 "
+        "'답 없음'이라 한 비율)"
+    )
+    return f"{head}\n{row}\n{legend}"
+
+
 def evaluate_answers(
     ask: Ask, cases: Sequence[EvalCase], progress: Callable[[AnswerResult], None] | None = None
 ) -> tuple[AnswerMetrics, list[AnswerResult]]:

@@ -23,6 +23,7 @@ from ragcode.history.protocol import (
     StoredTurn,
     TooManyConversationsError,
     default_title,
+    stored_sentences,
 )
 from ragcode.store.pg_pool import Connection
 
@@ -58,6 +59,7 @@ def _row_to_turn(row: Sequence[Any]) -> StoredTurn:
         standalone_question=None if row[8] is None else str(row[8]),
         conversation_id=int(str(row[9])),
         stopped=bool(row[10]),
+        sentences=stored_sentences(None if row[11] is None else str(row[11])),
     )
 
 
@@ -113,12 +115,15 @@ def _default_id(conn: Connection, user_id: int) -> int:
 
 
 def _turn_values(turn: NewTurn) -> tuple[object, ...]:
-    """user_id, request_id, mode, question, answer, references_json, standalone_question."""
+    """user_id, request_id, mode, question, answer, references_json, standalone_question,
+    sentences_json."""
     references = json.dumps(turn.references, ensure_ascii=False, default=str)
+    sentences = json.dumps(turn.sentences, ensure_ascii=False, default=str)
     standalone = turn.standalone_question
     return (
         turn.user_id, pg_text(turn.request_id), pg_text(turn.mode), pg_text(turn.question),
         pg_text(turn.answer), references, None if standalone is None else pg_text(standalone),
+        sentences,
     )  # fmt: skip
 
 
@@ -141,8 +146,8 @@ def _locked_conversation(conn: Connection, turn: NewTurn) -> int:
 def _insert_turn(conn: Connection, turn: NewTurn, conversation: int) -> Any:
     row = conn.execute(
         "INSERT INTO history_turns (user_id, request_id, mode, question, answer,"
-        " references_json, standalone_question, conversation_id, stopped)"
-        f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
+        " references_json, standalone_question, sentences_json, conversation_id, stopped)"
+        f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
         (*_turn_values(turn), conversation, turn.stopped),
     ).fetchone()
     assert row is not None  # INSERT ... RETURNING gives its row
@@ -190,7 +195,8 @@ class PostgresHistory:
                 row = conn.execute(
                     "UPDATE history_turns SET request_id = %s, mode = %s, question = %s,"
                     " answer = %s, references_json = %s, standalone_question = %s,"
-                    " stopped = %s, created_at = clock_timestamp() WHERE id = %s"
+                    " sentences_json = %s, stopped = %s, created_at = clock_timestamp()"
+                    " WHERE id = %s"
                     f" RETURNING {_COLUMNS}",
                     (*_turn_values(turn)[1:], turn.stopped, last[0]),
                 ).fetchone()

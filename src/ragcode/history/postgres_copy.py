@@ -55,7 +55,7 @@ _IMPORT_BATCH = 1000
 # Rows already there (a copy run again) are kept as they are.
 _IMPORT_TURN = (
     f"INSERT INTO history_turns ({TURN_COLUMNS}) OVERRIDING SYSTEM VALUE"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
 )
 _IMPORT_CONVERSATION = (
     "INSERT INTO history_conversations (id, user_id, title, created_at, updated_at,"
@@ -95,11 +95,13 @@ def conversation_row(c: Conversation) -> tuple[object, ...]:
 
 
 def _import_row(turn: StoredTurn) -> tuple[object, ...]:
-    """As `add` writes a turn (references as JSON text, NUL made storable), id and time kept."""
+    """As `add` writes a turn (references and sentences as JSON text, NUL made storable),
+    id and time kept."""
     standalone = turn.standalone_question
     return (
         turn.id, turn.user_id, pg_text(turn.request_id), turn.created_at, pg_text(turn.mode),
         pg_text(turn.question), pg_text(turn.answer),
         json.dumps(turn.references, ensure_ascii=False, default=str),
         None if standalone is None else pg_text(standalone), turn.conversation_id, turn.stopped,
+        json.dumps(turn.sentences, ensure_ascii=False, default=str),
     )  # fmt: skip

@@ -8,7 +8,7 @@ from ragcode.history.protocol import ANSI_ESCAPE, INVISIBLE, TITLE_CHARS, WHITES
 # The turn columns as `list` and the copy read and write them.
 TURN_COLUMNS = (
     "id, user_id, request_id, created_at, mode, question, answer, references_json,"
-    " standalone_question, conversation_id, stopped"
+    " standalone_question, conversation_id, stopped, sentences_json"
 )
 
 
@@ -65,5 +65,9 @@ CREATE INDEX history_turns_conversation ON history_turns (conversation_id, id);
     # The user stopped the answer: its text is what came before the stop.
     Migration(3, "stopped turns", """
 ALTER TABLE history_turns ADD COLUMN stopped boolean NOT NULL DEFAULT false;
+"""),
+    # A document answer's sentences and the [n] each cites (JSON text, as references_json).
+    Migration(4, "cited sentences", """
+ALTER TABLE history_turns ADD COLUMN sentences_json text NOT NULL DEFAULT '[]';
 """),
 ))  # fmt: skip

@@ -9,6 +9,7 @@ so ids of other users' conversations are never confirmed.
 from __future__ import annotations
 
 import builtins
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -90,6 +91,10 @@ class NewTurn:
     standalone_question: str | None = None
     conversation_id: int | None = None
     stopped: bool = False  # the user stopped it: `answer` is what came before the stop
+    # A document answer's sentences and the [n] each cites ({"index", "start", "end",
+    # "sources"}: offsets into `answer`, chat/doc_answer.py), so that a reload links every
+    # sentence to its reference card as the live answer did. Empty for other answers.
+    sentences: list[dict[str, object]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +110,7 @@ class StoredTurn:
     standalone_question: str | None = None
     conversation_id: int = 0
     stopped: bool = False
+    sentences: list[dict[str, object]] = field(default_factory=list)  # as NewTurn's
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -117,7 +123,20 @@ class StoredTurn:
             "references": self.references,
             "conversation_id": self.conversation_id,
             "stopped": self.stopped,
+            "sentences": self.sentences,
         }
+
+
+def stored_sentences(text: str | None) -> list[dict[str, object]]:
+    """The sentences of a turn as kept (JSON text): only well-formed entries, [] for none.
+    Rows written before the column existed, or damaged by hand, must still load."""
+    try:
+        value = json.loads(text) if text else []
+    except ValueError:
+        return []
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, dict)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,11 +21,12 @@ from ragcode.history.protocol import (
     StoredTurn,
     TooManyConversationsError,
     default_title,
+    stored_sentences,
 )
 
 _COLUMNS = (
     "id, user_id, request_id, created_at, mode, question, answer, references_json,"
-    " standalone_question, conversation_id, stopped"
+    " standalone_question, conversation_id, stopped, sentences_json"
 )
 _CONVERSATION = (
     "SELECT c.id, c.user_id, c.title, c.created_at, c.updated_at, c.memory_after,"
@@ -59,6 +60,7 @@ def _row_to_turn(row: Sequence[object]) -> StoredTurn:
         standalone_question=None if row[8] is None else str(row[8]),
         conversation_id=int(str(row[9] or 0)),
         stopped=bool(row[10]),
+        sentences=stored_sentences(None if row[11] is None else str(row[11])),
     )
 
 
@@ -76,11 +78,15 @@ def _references(turn: NewTurn) -> str:
     return json.dumps(turn.references, ensure_ascii=False, default=str)
 
 
+def _sentences(turn: NewTurn) -> str:
+    return json.dumps(turn.sentences, ensure_ascii=False, default=str)
+
+
 def _stored(turn_id: int, turn: NewTurn, created: datetime, conversation: int) -> StoredTurn:
     return StoredTurn(
         turn_id, turn.user_id, turn.request_id, created, turn.mode, turn.question,
         turn.answer, list(turn.references), turn.standalone_question, conversation,
-        turn.stopped,
+        turn.stopped, list(turn.sentences),
     )  # fmt: skip
 
 
@@ -110,11 +116,12 @@ class SqliteHistory(LockedDatabase):
                 return self._insert_turn(conn, turn, conversation, at)
             conn.execute(
                 "UPDATE turns SET request_id = ?, created_at = ?, mode = ?, question = ?,"
-                " answer = ?, references_json = ?, standalone_question = ?, stopped = ?"
-                " WHERE id = ?",
+                " answer = ?, references_json = ?, standalone_question = ?, stopped = ?,"
+                " sentences_json = ? WHERE id = ?",
                 (
                     turn.request_id, at, turn.mode, turn.question, turn.answer,
-                    _references(turn), turn.standalone_question, int(turn.stopped), last_id,
+                    _references(turn), turn.standalone_question, int(turn.stopped),
+                    _sentences(turn), last_id,
                 ),
             )  # fmt: skip
             return last_id
@@ -139,10 +146,11 @@ class SqliteHistory(LockedDatabase):
     @staticmethod
     def _insert_turn(conn: sqlite3.Connection, turn: NewTurn, conversation: int, at: str) -> int:
         cursor = conn.execute(
-            f"INSERT INTO turns ({_COLUMNS.split(', ', 1)[1]}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO turns ({_COLUMNS.split(', ', 1)[1]}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
                 turn.user_id, turn.request_id, at, turn.mode, turn.question, turn.answer,
                 _references(turn), turn.standalone_question, conversation, int(turn.stopped),
+                _sentences(turn),
             ),
         )  # fmt: skip
         return int(cursor.lastrowid or 0)

@@ -7,6 +7,8 @@
    Turns an older release writes after the upgrade (a downgrade and back: it names no
    conversation) are adopted on every open, by the user's most recent conversation.
 3. `turns.stopped`: the user stopped the answer (its text is what came before the stop).
+4. `turns.sentences_json`: a document answer's sentences and the [n] each cites (JSON text,
+   as `references_json`); older turns get "[]" (their markers still link, without it).
 A file written by a newer ragcode is refused rather than written with an older idea of it.
 """
 
@@ -16,7 +18,7 @@ import sqlite3
 
 from ragcode.history.protocol import HistoryError, default_title
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS turns (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -62,6 +64,8 @@ def upgrade(conn: sqlite3.Connection) -> None:
         _add_conversations(conn)
     if version < 3:
         _add_stopped(conn)
+    if version < 4:
+        _add_sentences(conn)
     _adopt_orphans(conn)  # every open: cheap (indexed) when there are none
     conn.execute(
         "INSERT OR REPLACE INTO history_meta (key, value) VALUES ('schema_version', ?)",
@@ -81,6 +85,12 @@ def _add_stopped(conn: sqlite3.Connection) -> None:
     columns = {str(row[1]) for row in conn.execute("PRAGMA table_info(turns)")}
     if "stopped" not in columns:  # a downgrade and back leaves it there
         conn.execute("ALTER TABLE turns ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0")
+
+
+def _add_sentences(conn: sqlite3.Connection) -> None:
+    columns = {str(row[1]) for row in conn.execute("PRAGMA table_info(turns)")}
+    if "sentences_json" not in columns:  # a downgrade and back leaves it there
+        conn.execute("ALTER TABLE turns ADD COLUMN sentences_json TEXT NOT NULL DEFAULT '[]'")
 
 
 def _adopt_orphans(conn: sqlite3.Connection) -> None:

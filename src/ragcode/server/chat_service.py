@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from ragcode.accounts.protocol import User
 from ragcode.chat.code_answer import AnswerDelta
+from ragcode.chat.doc_answer import cited_sentences
 from ragcode.chat.memory import MEMORY_MODES, memory_turns
 from ragcode.chat.modes import (
     ChatModes,
@@ -114,7 +115,7 @@ class ChatService:
                 Completed(
                     request_id=request_id, msg=turn.answer, references=turn.references,
                     mode=turn.mode, conversation_id=turn.conversation_id, turn_id=turn.id,
-                    stopped=turn.stopped,
+                    stopped=turn.stopped, sentences=turn.sentences,
                 )
             )  # fmt: skip
 
@@ -191,7 +192,7 @@ class ChatService:
             Completed(
                 request_id=request_id, msg=saved.answer, references=saved.references, mode=mode,
                 conversation_id=saved.conversation_id, turn_id=saved.id, truncated=out.truncated,
-                stopped=saved.stopped,
+                stopped=saved.stopped, sentences=saved.sentences,
             )
         )  # fmt: skip
 
@@ -201,9 +202,12 @@ class ChatService:
     ) -> NewTurn:
         result = out.result
         if result is not None:
+            # A document answer's sentence -> [n] map is kept with it (a reload links them).
+            cited = cited_sentences(result.answer) if mode == "qa" else []
             return NewTurn(
                 user.id, request_id, mode, result.stored_question, result.answer,
                 result.references, result.standalone_question, conversation,
+                sentences=[sentence.as_dict() for sentence in cited],
             )  # fmt: skip
         if not out.stopped:
             raise RuntimeError("the mode ended without a result")

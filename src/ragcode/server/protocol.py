@@ -100,6 +100,9 @@ class Completed(BaseModel):
     truncated: bool = Field(default=False, exclude_if=lambda cut: not cut)
     # The user stopped it: `msg` is the text so far (the web shows "중지됨"); only when true.
     stopped: bool = Field(default=False, exclude_if=lambda stop: not stop)
+    # A document answer's sentences that cite, {"index", "start", "end", "sources"} (offsets
+    # into `msg`), as the history keeps them; sent only when there are some.
+    sentences: list[dict[str, Any]] = Field(default_factory=list, exclude_if=lambda s: not s)
 
 
 class Failed(BaseModel):

@@ -124,7 +124,7 @@ export class ChatView {
       this.scroll();
     } else if (message.status === "completed") {
       entry.stop.remove();
-      this.finish(entry, message.msg ?? entry.text, message.references);
+      this.finish(entry, message.msg ?? entry.text, message.references, message.sentences);
       entry.line.append(" · ", timeTag(new Date()));
       if (message.stopped) this.stopped(entry);
       if (message.truncated) this.truncated(entry, message.msg);
@@ -142,7 +142,7 @@ export class ChatView {
     }
   }
 
-  finish(entry, text, references) {
+  finish(entry, text, references, sentences) {
     entry.body.classList.remove("typing");
     entry.body.replaceChildren(renderMarkdown(text));
     const tools = el("div", "tools");
@@ -151,7 +151,7 @@ export class ChatView {
     if (references?.length) {
       const list = referenceList(references);
       entry.wrapper.append(list);
-      linkCitations(entry.body, list, references); // [n] -> its reference card
+      linkCitations(entry.body, list, references, { text, sentences }); // [n] -> its card
     }
     this.scroll();
   }
@@ -246,7 +246,7 @@ export class ChatView {
     const body = el("div", "bubble");
     wrapper.append(body);
     const entry = { wrapper, body, text: "", line: wrapper.firstChild };
-    this.finish(entry, turn.answer, turn.references);
+    this.finish(entry, turn.answer, turn.references, turn.sentences);
     if (turn.stopped) this.stopped(entry);
     const user = this.userBubble(turn.question, turn.mode, { prepend, time });
     if (prepend) user.after(wrapper); else this.place(wrapper, false);

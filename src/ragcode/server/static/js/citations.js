@@ -2,6 +2,8 @@
 // with the number of the chunk it came from (the server attaches them: documents/attribution.py).
 // Hovering a marker highlights its sentence and its card; clicking opens the card. Only text
 // nodes outside code are touched, and everything is built with textContent (no model HTML).
+// The server sends (and the history keeps) which sentence each marker closes; a turn without
+// that map (older history) falls back to reading the sentence back from the text.
 import { t } from "./i18n.js";
 import { el } from "./render.js";
 
@@ -21,6 +23,39 @@ function sentenceBefore(text, offset) {
   const head = text.slice(0, offset);
   const cut = Math.max(...[". ", "? ", "! ", "\n", "]. ", "] "].map((end) => head.lastIndexOf(end)));
   return head.slice(cut < 0 ? 0 : cut + 1).trim();
+}
+
+// Markdown marks and markers dropped, blanks squeezed: how a sentence reads once rendered.
+function plain(text) {
+  return text.replace(MARKER, "").replace(/[*_~`]/g, "").replace(/\s+/g, " ").trim();
+}
+
+// Every marker the server read in the answer, in order: its number, its sentence (index) and
+// that sentence's text up to the marker. Offsets count code points (Python), hence Array.from.
+function markerSentences(text, sentences) {
+  if (!Array.isArray(sentences) || !sentences.length || typeof text !== "string") return [];
+  const points = Array.from(text);
+  const found = [];
+  for (const sentence of sentences) {
+    if (!Number.isInteger(sentence?.start) || !Number.isInteger(sentence?.end)) continue;
+    const raw = points.slice(sentence.start, sentence.end).join("").replace(/`[^`\n]*`/g, "");
+    for (const match of raw.matchAll(MARKER)) {
+      found.push({ number: Number(match[1]), index: sentence.index, said: plain(raw.slice(0, match.index)) });
+    }
+  }
+  return found;
+}
+
+// Where in `before` (the text node up to a marker) its sentence starts: the longest tail that
+// ends the sentence's text (a sentence begun in bold or a link shows its tail here only).
+function sentenceStart(before, said) {
+  if (!said) return -1;
+  for (let i = 0; i < before.length; i++) {
+    if (/\s/.test(before[i])) continue;
+    const tail = plain(before.slice(i));
+    if (tail && said.endsWith(tail)) return i;
+  }
+  return -1;
 }
 
 function flash(card, on) {
@@ -48,31 +83,42 @@ function markerLink(number, ref, card, sentence) {
 }
 
 // `body`: the rendered answer; `list`: the references box (referenceList); `references`: the
-// reference dicts, document ones numbered from 1 in order.
-export function linkCitations(body, list, references) {
+// reference dicts, document ones numbered from 1 in order; `text` and `sentences`: the answer
+// as sent and the server's sentence map ({index, start, end, sources}), when there is one.
+export function linkCitations(body, list, references, { text: answer, sentences } = {}) {
   const cards = list ? [...list.querySelectorAll(":scope > ol > li")] : [];
   const byNumber = new Map();
   references.forEach((ref, index) => {
     if (typeof ref.number === "number" && cards[index]) byNumber.set(ref.number, { ref, card: cards[index] });
   });
   if (!byNumber.size) return;
+  const known = markerSentences(answer, sentences);
+  const spans = new Map(); // sentence index -> its span: "[1][2]" highlight the same one
+  let next = 0; // the server's next marker; a marker it did not read keeps the fallback
   for (const node of textNodes(body)) {
     const text = node.nodeValue;
     if (!/\[\d{1,2}\]/.test(text)) continue;
     const parts = document.createDocumentFragment();
     let last = 0;
     for (const match of text.matchAll(MARKER)) {
-      const source = byNumber.get(Number(match[1]));
+      const number = Number(match[1]);
+      const mapped = known[next]?.number === number ? known[next++] : null;
+      const source = byNumber.get(number);
       if (!source) continue;
       const before = text.slice(last, match.index);
-      const said = sentenceBefore(text, match.index);
       // The sentence the marker closes, as its own span so a hover can highlight it.
-      const start = before.lastIndexOf(said);
-      let sentence = null;
-      if (said && start >= 0) {
+      let start = -1;
+      if (mapped) start = sentenceStart(before, mapped.said);
+      else {
+        const said = sentenceBefore(text, match.index);
+        start = said ? before.lastIndexOf(said) : -1;
+      }
+      let sentence = mapped ? spans.get(mapped.index) ?? null : null;
+      if (start >= 0) {
         parts.append(before.slice(0, start));
         sentence = el("span", "cited-text", before.slice(start));
         sentence.dataset.source = match[1];
+        if (mapped) spans.set(mapped.index, sentence);
         parts.append(sentence);
       } else parts.append(before);
       parts.append(markerLink(Number(match[1]), source.ref, source.card, sentence));
