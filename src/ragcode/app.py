@@ -61,6 +61,7 @@ from ragcode.retrieve.expansion_prompts import (
     DOCUMENT_EXPANSION,
     ExpansionPrompt,
 )
+from ragcode.retrieve.glossary import GlossaryExpander, build_glossary_expander
 from ragcode.retrieve.hybrid import HybridSearcher
 from ragcode.store.protocol import CodeStore, StoreError, SummaryOrigin
 from ragcode.store.sqlite_store import DEFAULT_COLLECTION, SqliteStore
@@ -403,6 +404,13 @@ class DocumentIndex:
     attributor: SentenceAttributor  # [n] for the sentences the model left unmarked
 
 
+def build_glossary(settings: Settings, analyzer: TextAnalyzer) -> GlossaryExpander | None:
+    """The no-model expansion of code questions (None when switched off)."""
+    if not settings.search.glossary_expansion:
+        return None
+    return build_glossary_expander(analyzer, settings.search.glossary_file)
+
+
 def build_expander(settings: Settings, llm: LazyLLM, prompt: ExpansionPrompt) -> QueryExpander:
     timeout = ExpansionSettings(timeout_s=settings.search.expansion_timeout_s)
     return QueryExpander(llm.get, prompt, timeout)
@@ -581,7 +589,14 @@ def build_app(settings: Settings, llm: LLM | None = None, embedder: Embedder | N
         embedder=embedder,
         indexer=indexer,
         summaries=summaries,
-        searcher=HybridSearcher(store, analyzer, embedder, settings.search, code_expander),
+        searcher=HybridSearcher(
+            store,
+            analyzer,
+            embedder,
+            settings.search,
+            code_expander,
+            glossary=build_glossary(settings, analyzer),
+        ),
         llm=lazy_llm,
         docs=build_documents(settings, analyzer, document_embedder(settings, embedder), lazy_llm),
     )

@@ -13,9 +13,14 @@ from ragcode.retrieve.hybrid import HybridSearcher, RetrieverChoice
 
 CONFIGURATIONS: dict[str, RetrieverChoice] = {
     "hybrid": RetrieverChoice(lexical=True, vector=True),
-    "no-expand": RetrieverChoice(lexical=True, vector=True, expand=False),
-    "lexical": RetrieverChoice(lexical=True, vector=False, rerank=False, expand=False),
-    "vector": RetrieverChoice(lexical=False, vector=True, rerank=False, expand=False),
+    # Without any expansion (LLM or glossary): the single retrievers and the plain hybrid.
+    "no-expand": RetrieverChoice(lexical=True, vector=True, expand=False, glossary=False),
+    "lexical": RetrieverChoice(
+        lexical=True, vector=False, rerank=False, expand=False, glossary=False
+    ),
+    "vector": RetrieverChoice(
+        lexical=False, vector=True, rerank=False, expand=False, glossary=False
+    ),
 }
 
 
