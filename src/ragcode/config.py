@@ -152,6 +152,16 @@ GLOSSARY_LEXICAL_LISTS = (
 GLOSSARY_VECTOR_LISTS = ("glossary-vector:code", "glossary-vector:summary")
 
 
+# RRF weight per ranked list ("lexical:summary", "vector:code", ...; absent: 1.0). A Korean
+# question matches the Korean summary's morphemes best; code tokens are the noisiest list.
+DEFAULT_LIST_WEIGHTS: dict[str, float] = {
+    "lexical:summary": 2.0,
+    "lexical:code": 0.5,
+    **dict.fromkeys(GLOSSARY_LEXICAL_LISTS, 1.5),
+    **dict.fromkeys(GLOSSARY_VECTOR_LISTS, 0.5),
+}
+
+
 class SearchSettings(BaseModel):
     top_k: int = 10
     candidates_per_list: int = 50
@@ -163,16 +173,9 @@ class SearchSettings(BaseModel):
     # final = rerank_weight * cosine(question, stored vectors) + fused_weight * normalised RRF
     fused_weight: float = 1.6
     rerank_weight: float = 1.0
-    # RRF weight per ranked list ("lexical:summary", "vector:code", ...; absent: 1.0). A Korean
-    # question matches the Korean summary's morphemes best; code tokens are the noisiest list.
-    list_weights: dict[str, float] = Field(
-        default_factory=lambda: {
-            "lexical:summary": 2.0,
-            "lexical:code": 0.5,
-            **dict.fromkeys(GLOSSARY_LEXICAL_LISTS, 1.5),
-            **dict.fromkeys(GLOSSARY_VECTOR_LISTS, 0.5),
-        }
-    )
+    # RRF weight per ranked list (DEFAULT_LIST_WEIGHTS; absent: 1.0). A configured table is
+    # laid over the defaults (`lexical:code = 0.7` keeps the others).
+    list_weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_LIST_WEIGHTS))
     # Query expansion: one short LLM call adds the English words of the code to a Korean
     # question ("expanded-lexical:<field>", "expanded-vector:<field>" lists); the rerank
     # then uses the question's vector blended with the expansion's. Off, or past the
@@ -197,6 +200,11 @@ class SearchSettings(BaseModel):
     # exits after this many seconds without a request. false: every search loads them itself.
     daemon: bool = True
     daemon_idle_s: float = Field(default=900.0, gt=0)
+
+    @field_validator("list_weights")
+    @classmethod
+    def _weights_over_defaults(cls, value: dict[str, float]) -> dict[str, float]:
+        return {**DEFAULT_LIST_WEIGHTS, **value}
 
 
 class GenerationSettings(BaseModel):

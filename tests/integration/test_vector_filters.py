@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ragcode.store.sqlite_store import SqliteStore
+from ragcode.store.vectors import MAX_FILTERS, VectorMatrix
 from tests.integration.test_store_contract import entry, record, uids, vector
 
 pytestmark = pytest.mark.integration
@@ -39,3 +40,27 @@ def test_cached_filters_follow_writes(tmp_path: Path) -> None:
         assert sorted(uids(python)) == sorted(team)
     finally:
         store.close()
+
+
+def test_filter_cache_keeps_the_most_recently_used_masks() -> None:
+    """Past MAX_FILTERS distinct filters the least recently used one goes (the cache was
+    emptied whole, so 33 users searching in turn rebuilt every mask on every search); each
+    filter is a one-byte-per-slot mask, and answers stay right after an eviction."""
+    matrix = VectorMatrix("code", "code")
+    scopes = ["team", "team", "user:2", "user:3"]
+    matrix._add(  # rows as the store reads them: id, uid, vector blob, scope, language
+        (i + 1, f"u{i}", vector(i).tobytes(), scope, "python") for i, scope in enumerate(scopes)
+    )
+    query = vector(0)
+    for user in range(MAX_FILTERS + 1):
+        matrix.search(query, 10, ["team", f"user:{user}"])
+        matrix.search(query, 10, ["team"])  # the team's filter stays recent
+    assert len(matrix.excluded) == MAX_FILTERS
+    assert (frozenset({"team"}), None) in matrix.excluded
+    assert (frozenset({"team", "user:0"}), None) not in matrix.excluded  # least recent: gone
+    mask, count = matrix.excluded[(frozenset({"team"}), None)]
+    assert mask.dtype == bool and count == 2
+    assert sorted(s.uid for s in matrix.search(query, 10, ["team", "user:0"])) == ["u0", "u1"]
+    assert sorted(s.uid for s in matrix.search(query, 10, ["team", "user:3"])) == [
+        "u0", "u1", "u3"
+    ]  # fmt: skip

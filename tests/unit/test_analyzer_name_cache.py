@@ -41,3 +41,13 @@ def test_name_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     tokens = analyzer.analyze_code(CODE)
     assert len(analyzer._names) <= 3
     assert analyzer.analyze_code(CODE) == tokens
+
+
+def test_long_names_are_split_but_not_kept() -> None:
+    """Minified or generated names (over 64 characters) would fill the cache with names seen
+    once: they are split as usual and not kept."""
+    analyzer = TextAnalyzer()
+    long_name = "make" + "VeryLong" * 10 + "Name"
+    code = f"def {long_name}(x):\n    return short_name(x)\n"
+    assert analyzer.analyze_code(code) == uncached(code)
+    assert long_name not in analyzer._names and "short_name" in analyzer._names

@@ -86,3 +86,16 @@ def test_a_go_name_still_unknown_is_noted_under_the_answer() -> None:
     assert final.repaired and final.unknown_symbols == ["OpenForever"]
     assert final.answer.endswith("색인에 없는 이름: `OpenForever`")
     assert final.as_dict()["unknown_symbols"] == ["OpenForever"]
+
+
+def test_a_repair_that_drops_the_checked_block_of_another_language_keeps_the_first() -> None:
+    """A Java answer (not read by the check) whose JavaScript block invents an import starts
+    the round; a repair that loses the JavaScript block is worse, not a Java answer to keep
+    (before, a language the check does not read accepted any repair)."""
+    java = "```java\nclass Client {}\n```"
+    question = "java 로 재시도하며 JSON 가져오기"
+    events, final, _ = run(question, "java", [f"{java}\n{JS_INVENTED}", java])
+    restarts = [e for e in events if isinstance(e, AnswerRestart)]
+    assert [r.kind for r in restarts] == ["symbols", "kept"]
+    assert restarts[1].reason == "javascript 코드 블록 없음"
+    assert final.answer.startswith(f"{java}\n{JS_INVENTED}") and not final.repaired

@@ -138,3 +138,17 @@ def test_a_team_glossary_file_replaces_the_shipped_one(
     assert team.expand("리스트 정렬") is None  # the shipped entries are not used
     with pytest.raises(FileNotFoundError, match="glossary_file"):
         build_glossary_expander(analyzer, tmp_path / "missing.tsv")
+
+
+def test_a_configured_weight_table_keeps_the_other_default_weights(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Setting one list weight used to replace the whole table: the glossary lists then
+    weighed 1.0 instead of 1.5 / 0.5."""
+    from ragcode.config import DEFAULT_LIST_WEIGHTS, GLOSSARY_LEXICAL_LISTS, Settings
+
+    monkeypatch.setenv("RAGCODE_SEARCH__LIST_WEIGHTS", '{"lexical:code": 0.7}')
+    weights = Settings().search.list_weights
+    assert weights["lexical:code"] == 0.7
+    assert weights[GLOSSARY_LEXICAL_LISTS[0]] == DEFAULT_LIST_WEIGHTS[GLOSSARY_LEXICAL_LISTS[0]]
+    assert weights["lexical:summary"] == 2.0

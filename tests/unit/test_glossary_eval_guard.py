@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 
-from ragcode.retrieve.glossary import GlossaryEntry, shipped_entries
+import ragcode.retrieve.glossary as glossary_module
+from ragcode.retrieve.glossary import GLOSSARY_FILE, GlossaryEntry, shipped_entries
 from tests.unit.test_expansion_prompts import eval_rows
 
 pytestmark = pytest.mark.unit
@@ -23,6 +25,7 @@ pytestmark = pytest.mark.unit
 MAX_GOLD_SHARE_OF_TERMS = 0.15
 MAX_SHARE_OF_GOLD_COVERED = 0.5
 MAX_KEY_WORDS = 3  # words and short phrases, not sentences
+GLOSSARY_PATH = Path(glossary_module.__file__).parent / "data" / GLOSSARY_FILE
 
 
 def gold_names() -> set[str]:
@@ -69,3 +72,32 @@ def test_no_eval_question_is_in_the_glossary() -> None:
         question = compact(str(row["q"]))
         assert question not in keys, row["q"]
     assert all(len(entry.key.split()) <= MAX_KEY_WORDS for entry in entries)
+
+
+def shared_run(text: str, question: str, length: int) -> str | None:
+    """A run of `length` characters of `question` found in `text` (spaces removed)."""
+    return next(
+        (question[i : i + length] for i in range(len(question) - length + 1)
+         if question[i : i + length] in text),
+        None,
+    )  # fmt: skip
+
+
+SHARED_RUN = 10  # characters: longer than any glossary phrase, shorter than a question
+
+
+def test_no_line_of_the_glossary_file_shares_a_phrase_with_an_eval_question() -> None:
+    """Comments included: the whole file, spaces removed, shares no run of 10 characters
+    with any eval question (a copied or lightly edited question would)."""
+    text = compact(GLOSSARY_PATH.read_text(encoding="utf-8"))
+    found = {
+        str(row["q"]): run
+        for row in eval_rows()
+        if (run := shared_run(text, compact(str(row["q"])), SHARED_RUN))
+    }
+    assert found == {}
+
+
+def test_the_phrase_check_catches_a_copied_question() -> None:
+    question = compact(str(next(iter(eval_rows()))["q"]))
+    assert shared_run("정렬" + question[2:-1] + "하기", question, SHARED_RUN) is not None

@@ -243,7 +243,8 @@ class CodeAssistant:
         request = prompts.symbol_repair_prompt(lang, code_language, unknown, closest)
         repair = [*messages, ChatMessage("assistant", answer), ChatMessage("user", request)]
         fixed = yield from self._stream(repair)
-        if broken := repair_defect(extract_code_blocks(fixed), code_language):
+        first = extract_code_blocks(answer)
+        if broken := repair_defect(extract_code_blocks(fixed), code_language, first):
             # A working answer with a note beats a broken one: the client has shown the
             # repair, so it sees the first answer again after a notice.
             log.info("symbol repair discarded reason=%s", broken)

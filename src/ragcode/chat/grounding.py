@@ -159,21 +159,27 @@ def grammar_of(language: str) -> str | None:
     return GRAMMARS.get(lowered)
 
 
-def repair_defect(blocks: Sequence[CodeBlock], code_language: str) -> str | None:
-    """Why a repaired answer is worse than the first one: it has no block of the answer's
-    checked language left, or one that does not parse (None: it may replace the first
-    answer; also for a language the check does not read)."""
-    grammar = grammar_of(code_language)
-    if grammar is None:
-        return None
-    family = _FAMILY.get(grammar, grammar)  # a TypeScript repair of a JavaScript answer is fine
+def repair_defect(
+    blocks: Sequence[CodeBlock], code_language: str, first: Sequence[CodeBlock] = ()
+) -> str | None:
+    """Why a repaired answer is worse than the first one: in the answer's checked language,
+    or in any language of the `first` answer's blocks the check read (a Python block of a
+    Java answer starts a repair too), it has no block left or one that does not parse (None:
+    it may replace the first answer)."""
+    wanted = [grammar_of(code_language)] + [grammar_of(b.language or code_language) for b in first]
     read = [(b, g) for b in blocks if (g := grammar_of(b.language or code_language))]
-    mine = [(b, g) for b, g in read if _FAMILY.get(g, g) == family]
-    if not mine:
-        return "Python 코드 블록 없음" if grammar == "python" else f"{code_language} 코드 블록 없음"
-    if grammar == "python":
-        return python_syntax_error([b for b, _ in mine], code_language)
-    return next((e for b, g in mine if (e := syntax_error(b.code, g))), None)
+    # A TypeScript repair of a JavaScript answer is fine: one family.
+    for family in dict.fromkeys(_FAMILY.get(g, g) for g in wanted if g is not None):
+        mine = [(b, g) for b, g in read if _FAMILY.get(g, g) == family]
+        if not mine:
+            return "Python 코드 블록 없음" if family == "python" else f"{family} 코드 블록 없음"
+        if family == "python":
+            error = python_syntax_error([b for b, _ in mine], "python")
+        else:
+            error = next((e for b, g in mine if (e := syntax_error(b.code, g))), None)
+        if error:
+            return error
+    return None
 
 
 def _known(use: _Use, indexed: set[str], found: set[str], open_star: bool) -> bool:

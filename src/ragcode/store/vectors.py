@@ -10,6 +10,7 @@ that changed, instead of the whole matrix (1.4 s at 100k units).
 from __future__ import annotations
 
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -22,11 +23,14 @@ from ragcode.store.protocol import ScoredId, Vector, VectorField
 FULL_RELOAD_SHARE = 0.3
 FREE = -1  # scope index of a slot that holds no row
 # Filters kept per matrix (one per distinct scopes + languages asked): a web app's users each
-# ask with their own scope; past this many the cache starts again.
+# ask with their own scope; past this many the least recently used one goes. One byte per slot
+# each (100 KB per filter at 100k units, 6.4 MB for both fields' caches).
 MAX_FILTERS = 32
 
 # Which scopes and languages a search may see, as a hashable key of the filter cache.
 FilterKey = tuple[frozenset[str], frozenset[str] | None]
+# A filter's excluded slots as a boolean mask over [0, used), and how many are True.
+_Excluded = tuple[npt.NDArray[np.bool_], int]
 
 
 def to_blob(vector: Vector | None) -> bytes | None:
@@ -73,7 +77,7 @@ class VectorMatrix:
     # Per filter: the slots in [0, used) a search must not return (holes, others' rows, other
     # languages). Built once per filter and matrix state instead of per query (np.isin over
     # every slot cost 2-3 ms at 100k units); emptied whenever a row comes or goes.
-    excluded: dict[FilterKey, npt.NDArray[np.intp]] = field(default_factory=dict)
+    excluded: OrderedDict[FilterKey, _Excluded] = field(default_factory=OrderedDict)
 
     @classmethod
     def load(cls, conn: sqlite3.Connection, fld: VectorField, collection: str) -> VectorMatrix:
@@ -214,23 +218,25 @@ class VectorMatrix:
         key: FilterKey = (frozenset(scopes), None if languages is None else frozenset(languages))
         if not self.slot_of or limit <= 0 or not self.scope_names or not key[0]:
             return []
-        excluded = self._excluded(key)
+        excluded, excluded_count = self._excluded(key)
         # One pass over the contiguous float32 rows, bound by memory bandwidth (200 MB per
         # field at 100k units, ~8 ms here); the filter costs a look-up of cached slots.
         scores = self.matrix[: self.used] @ np.ascontiguousarray(query, dtype=np.float32)
         # Holes and others' rows never compete for the top, nor rows of other languages.
         scores[excluded] = -np.inf
-        count = min(limit, self.used - len(excluded))
+        count = min(limit, self.used - excluded_count)
         if count <= 0:
             return []
         top = np.argpartition(-scores, count - 1)[:count]
         ordered = top[np.argsort(-scores[top], kind="stable")]
         return [ScoredId(str(self.uids[i]), float(scores[i])) for i in ordered]
 
-    def _excluded(self, key: FilterKey) -> npt.NDArray[np.intp]:
-        """The slots outside `key`'s scopes and languages, holes included (cached)."""
+    def _excluded(self, key: FilterKey) -> _Excluded:
+        """A mask of the slots outside `key`'s scopes and languages, holes included, and how
+        many they are (cached, least recently used out first)."""
         found = self.excluded.get(key)
         if found is not None:
+            self.excluded.move_to_end(key)
             return found
         visible, chosen = key
         wanted = [i for i, name in enumerate(self.scope_names) if name in visible]
@@ -239,8 +245,9 @@ class VectorMatrix:
             codes = [i for i, name in enumerate(self.language_names) if name in chosen]
             allowed &= np.isin(self.languages[: self.used], codes)
         if len(self.excluded) >= MAX_FILTERS:
-            self.excluded.clear()
-        found = self.excluded[key] = np.flatnonzero(~allowed)
+            self.excluded.popitem(last=False)
+        excluded = ~allowed
+        found = self.excluded[key] = (excluded, int(np.count_nonzero(excluded)))
         return found
 
 

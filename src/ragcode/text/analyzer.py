@@ -27,6 +27,7 @@ _FULLWIDTH_ASCII = re.compile("[\uff01-\uff5e]")
 _KOREAN_RUN = re.compile(r"[가-힣ㄱ-ㅎㅏ-ㅣ一-龥]+(?:[ \t]+[가-힣ㄱ-ㅎㅏ-ㅣ一-龥]+)*")
 _FULLWIDTH_OFFSET = 0xFEE0
 _MAX_CACHED_NAMES = 100_000
+_MAX_CACHED_NAME_CHARS = 64
 
 
 def _stem(word: str) -> str:
@@ -84,6 +85,8 @@ class TextAnalyzer:
         tokens = self._names.get(name)
         if tokens is None:
             tokens = identifier_tokens(name)
+            if len(name) > _MAX_CACHED_NAME_CHARS:
+                return tokens  # minified or generated names: not worth a cache entry
             if len(self._names) >= _MAX_CACHED_NAMES:
                 self._names.clear()
             self._names[name] = tokens

@@ -38,7 +38,12 @@ function markerSentences(text, sentences) {
   const found = [];
   for (const sentence of sentences) {
     if (!Number.isInteger(sentence?.start) || !Number.isInteger(sentence?.end)) continue;
-    const raw = points.slice(sentence.start, sentence.end).join("").replace(/`[^`\n]*`/g, "");
+    // Code is skipped as the server skips it (an `arr[1]` in a fence is not a marker).
+    const raw = points
+      .slice(sentence.start, sentence.end)
+      .join("")
+      .replace(/(```|~~~)[\s\S]*?(?:\1|$)/g, "")
+      .replace(/`[^`\n]*`/g, "");
     for (const match of raw.matchAll(MARKER)) {
       found.push({ number: Number(match[1]), index: sentence.index, said: plain(raw.slice(0, match.index)) });
     }
@@ -50,7 +55,9 @@ function markerSentences(text, sentences) {
 // ends the sentence's text (a sentence begun in bold or a link shows its tail here only).
 function sentenceStart(before, said) {
   if (!said) return -1;
-  for (let i = 0; i < before.length; i++) {
+  // A tail much longer than the sentence cannot end it (markup aside): start near the end
+  // instead of running plain() over every tail of a long paragraph.
+  for (let i = Math.max(0, before.length - 2 * said.length - 64); i < before.length; i++) {
     if (/\s/.test(before[i])) continue;
     const tail = plain(before.slice(i));
     if (tail && said.endsWith(tail)) return i;
