@@ -46,11 +46,12 @@ NO_LLM_EXPANSION = RetrieverChoice(lexical=True, vector=False, rerank=False, exp
 @pytest.fixture
 def indexed(
     settings: Settings, embedder: LocalEmbedder, tmp_path: Path
-) -> Iterator[Callable[[bool], App]]:
+) -> Iterator[Callable[..., App]]:
     apps: list[App] = []
 
-    def factory(glossary: bool) -> App:
-        search = settings.search.model_copy(update={"glossary_expansion": glossary})
+    def factory(glossary: bool, **search_settings: object) -> App:
+        update = {"glossary_expansion": glossary, **search_settings}
+        search = settings.search.model_copy(update=update)
         app = build_app(settings.model_copy(update={"search": search}), embedder=embedder)
         source = tmp_path / "src"
         source.mkdir(exist_ok=True)
@@ -109,3 +110,28 @@ def test_switched_off_there_is_no_glossary_expansion(indexed: Callable[[bool], A
     assert not any(name.startswith("glossary-") for name in list_names(hits))
     lexical = app.searcher.search(QUESTION, top_k=4, retrievers=LEXICAL_ONLY)
     assert "remove_duplicates" not in titles(lexical)
+
+
+def test_the_glossary_never_removes_a_hit_the_question_alone_keeps(
+    indexed: Callable[..., App],
+) -> None:
+    """The nudge towards the glossary words lowers some units' cosine ("함수를 만들어줘" adds
+    function/make/create to every question): with the cut-off between a unit's cosine to
+    the question and to the nudged vector, the unit used to vanish with the glossary on (the
+    web app's code answer then had no reference at all)."""
+    question = "리스트에서 중복된 값을 없애는 함수를 만들어줘"
+    probe = indexed(True, min_relevance=0.0).searcher
+    alone = {h.record.title: h.scores.rerank for h in probe.search(question, top_k=10,
+             retrievers=RetrieverChoice(glossary=False))}  # fmt: skip
+    nudged = {h.record.title: h.scores.rerank for h in probe.search(question, top_k=10)}
+    lowered = [title for title in alone if nudged[title] < alone[title]]
+    assert lowered, (alone, nudged)  # the case this test is about exists here
+    title = lowered[0]
+    cutoff = (alone[title] + nudged[title]) / 2
+    searcher = indexed(True, min_relevance=cutoff).searcher
+    without = titles(
+        searcher.search(question, top_k=10, retrievers=RetrieverChoice(glossary=False))
+    )
+    assert title in without
+    with_glossary = titles(searcher.search(question, top_k=10))
+    assert set(without) <= set(with_glossary)

@@ -89,6 +89,7 @@ class HybridSearcher:
         query_vector = vectors[0]
         lists = self._ranked_lists(query, query_vector, retrievers, scopes, languages)
         rerank_vector = query_vector
+        cutoff_vectors: list[Vector] = []  # besides rerank_vector, any of which may pass a unit
         if expansion is not None:
             fields = self._settings.expansion_lexical_fields
             expanded = self._ranked_lists(
@@ -98,9 +99,11 @@ class HybridSearcher:
             rerank_vector = _blend(query_vector, vectors[1], self._settings.expansion_rerank_blend)
         if terms is not None:
             # Lexical lists always; vector lists and a rerank nudge when the words are
-            # embedded too (search.glossary_vector). The cut-off then uses the nudged vector:
-            # on toolz, keeping it on the question's own lost more answers (R@5 0.600 ->
-            # 0.553) than it kept off-topic questions empty (no-answer 0.45 -> 0.50).
+            # embedded too (search.glossary_vector). The cut-off passes a unit the nudged
+            # vector or the vector before the nudge keeps: on toolz the nudged one keeps
+            # more answers than the question's own (R@5 0.600 vs 0.553), but alone it
+            # dropped units the question kept ("함수를 만들어줘" adds function/make/create,
+            # pulling it away from them): so the glossary never removes a hit.
             embedded = embedded_terms is not None
             terms_vector = vectors[-1] if embedded else query_vector
             use = replace(retrievers, vector=retrievers.vector and embedded)
@@ -111,8 +114,9 @@ class HybridSearcher:
             lists.update(glossary)
             if embedded:
                 blend = self._settings.glossary_rerank_blend
+                cutoff_vectors.append(rerank_vector)
                 rerank_vector = _blend(rerank_vector, terms_vector, blend)
-        hits = self._fuse_and_rerank(lists, rerank_vector, top_k, retrievers.rerank)
+        hits = self._fuse_and_rerank(lists, rerank_vector, top_k, retrievers.rerank, cutoff_vectors)
         log.debug(
             "search %r + %r + %r: %d hits, %.1f ms",
             query,
@@ -159,7 +163,12 @@ class HybridSearcher:
         return lists
 
     def _fuse_and_rerank(
-        self, lists: RankedLists, query_vector: Vector, top_k: int, rerank_on: bool
+        self,
+        lists: RankedLists,
+        query_vector: Vector,
+        top_k: int,
+        rerank_on: bool,
+        cutoff_vectors: Sequence[Vector] = (),
     ) -> list[Hit]:
         settings = self._settings
         weights = settings.list_weights
@@ -181,9 +190,12 @@ class HybridSearcher:
             if stored.record.code_hash in seen_code:  # the same code copied to another place
                 continue
             seen_code.add(stored.record.code_hash)
-            rerank = _best_cosine(vectors.get(uid, []), query_vector)
+            stored_vectors = vectors.get(uid, [])
+            rerank = _best_cosine(stored_vectors, query_vector)
             if rerank_on and rerank < settings.min_relevance:
-                continue
+                passing = (_best_cosine(stored_vectors, v) for v in cutoff_vectors)
+                if not any(cosine >= settings.min_relevance for cosine in passing):
+                    continue
             fused_norm = fused[uid] / fused_max
             final = (
                 settings.rerank_weight * rerank + settings.fused_weight * fused_norm
