@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import signal
 import socket
 import stat
@@ -77,6 +78,24 @@ def fingerprint_under(env: dict[str, str], data_dir: Path) -> str:
     return done.stdout.strip()
 
 
+def same_results(*outputs: str | bytes) -> bool:
+    """`--json` outputs equal, scores within 1e-6: the encoder's fast path
+    (embeddings/use_forward.py) computes an id's rows with whatever other ids are new in the
+    batch, so a warm daemon and a fresh process embed the same question within ~1e-7."""
+
+    def same(a: object, b: object) -> bool:
+        if isinstance(a, float) and isinstance(b, float):
+            return math.isclose(a, b, rel_tol=0.0, abs_tol=1e-6)
+        if isinstance(a, list) and isinstance(b, list):
+            return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+        if isinstance(a, dict) and isinstance(b, dict):
+            return a.keys() == b.keys() and all(same(a[key], b[key]) for key in a)
+        return a == b
+
+    first, *rest = [json.loads(output) for output in outputs]
+    return all(same(first, other) for other in rest)
+
+
 def test_second_search_is_answered_by_the_daemon(
     project: Path, data_dir: Path, env: dict[str, str]
 ) -> None:
@@ -92,7 +111,7 @@ def test_second_search_is_answered_by_the_daemon(
     reference = ragcode("search", QUESTION, "--json", "--no-daemon", env=env)
     assert second.returncode == 0, second.stderr
     assert served(data_dir) == 1
-    assert second.stdout == reference.stdout == first.stdout
+    assert same_results(second.stdout, reference.stdout, first.stdout)
     assert json.loads(second.stdout)[0]["name"] == "Mailer.send_email"
 
     plain = ragcode("search", QUESTION, "--top-k", "3", env=env)
@@ -158,7 +177,7 @@ def test_stale_socket_of_a_killed_daemon_is_replaced(
     new_pid = wait_ready(data_dir)
     assert new_pid != old_pid
     again = ragcode("search", QUESTION, "--json", env=env)
-    assert again.stdout == answered.stdout
+    assert same_results(again.stdout, answered.stdout)
     assert served(data_dir) == 1
 
 
@@ -172,7 +191,7 @@ def test_concurrent_starts_give_one_daemon(
     ]
     outputs = [search.communicate(timeout=300)[0] for search in searches]
     assert all(search.returncode == 0 for search in searches)
-    assert outputs[0] == outputs[1] == outputs[2]
+    assert same_results(*outputs)
     direct = [start_daemon(data_dir, env) for _ in range(3)]  # racing for the lock at once
     pid = wait_ready(data_dir)
     for process in direct:
