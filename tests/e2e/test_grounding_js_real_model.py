@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from ragcode.app import App, build_app
-from ragcode.chat.code_answer import AnswerDelta, AnswerRestart, CodeAnswer, CodeAssistant
+from ragcode.chat.code_answer import AnswerDelta, AnswerRestart, CodeAnswer
 from ragcode.chat.grounding import check_blocks
 from ragcode.chat.js_globals import JS_GLOBALS
 from ragcode.config import Settings
 from ragcode.embeddings.local import LocalEmbedder
-from ragcode.llm.protocol import LLM, ChatMessage
 from tests.conftest import TEST_MODEL, data_dir_with_models
+from tests.e2e.test_grounding_real_model import FirstAnswer
+from tests.e2e.test_grounding_real_model import run as ask_with_first_answer
 
 pytestmark = pytest.mark.e2e
 
@@ -76,32 +76,8 @@ def real_app(make_app: Callable[..., App], settings: Settings, indexed: Path) ->
     return make_app()
 
 
-class FirstAnswer:
-    """The real model, except that the first answer is given (`first`, None: the model's
-    too); every call's messages are kept."""
-
-    def __init__(self, llm: LLM, first: str | None) -> None:
-        self._llm, self._first = llm, first
-        self.calls: list[list[ChatMessage]] = []
-
-    @property
-    def name(self) -> str:
-        return self._llm.name
-
-    def stream(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Iterator[str]:
-        self.calls.append(list(messages))
-        if self._first is not None and len(self.calls) == 1:
-            return iter([self._first])
-        return self._llm.stream(messages, **kwargs)
-
-
 def run(app: App, first: str | None) -> tuple[list[object], CodeAnswer, FirstAnswer]:
-    llm = FirstAnswer(app.llm.get(), first)
-    assistant = CodeAssistant(llm, app.searcher, app.settings.generation, symbols=app.store)  # type: ignore[arg-type]
-    events = list(assistant.ask(QUESTION))
-    final = events[-1]
-    assert isinstance(final, CodeAnswer)
-    return events, final, llm
+    return ask_with_first_answer(app, first, QUESTION)
 
 
 def assert_guarantees(app: App, events: list[object], final: CodeAnswer, llm: FirstAnswer) -> None:

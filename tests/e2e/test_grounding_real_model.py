@@ -90,10 +90,13 @@ class FirstAnswer:
         return self._llm.stream(messages, **kwargs)
 
 
-def run(app: App, first: str | None) -> tuple[list[object], CodeAnswer, FirstAnswer]:
+def run(
+    app: App, first: str | None, question: str = QUESTION
+) -> tuple[list[object], CodeAnswer, FirstAnswer]:
+    """`question` asked through the real assistant, with `first` as its first answer."""
     llm = FirstAnswer(app.llm.get(), first)
     assistant = CodeAssistant(llm, app.searcher, app.settings.generation, symbols=app.store)  # type: ignore[arg-type]
-    events = list(assistant.ask(QUESTION))
+    events = list(assistant.ask(question))
     final = events[-1]
     assert isinstance(final, CodeAnswer)
     return events, final, llm

@@ -3,13 +3,12 @@ grammar, against a fixed index."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pytest
 
 from ragcode.chat.code_blocks import CodeBlock
 from ragcode.chat.grounding import check_blocks, check_code, repair_defect
 from ragcode.chat.grounding_go import package_dirs, package_name
+from tests.unit.test_grounding_js import Lookup
 
 pytestmark = pytest.mark.unit
 
@@ -17,16 +16,6 @@ pytestmark = pytest.mark.unit
 GOVALIDATOR = "github.com/asaskevich/govalidator"
 DEFINED = frozenset({"IsEmail", "IsURL", "ValidateStruct", "Open", "Cache", "Get", "Normalize"})
 MODULES = frozenset({"/govalidator", "/app/internal/store", "govalidator", "store", "errors"})
-
-
-class Lookup:
-    def __init__(self, names: frozenset[str]) -> None:
-        self.names = names
-        self.asked: list[list[str]] = []
-
-    def __call__(self, names: Sequence[str]) -> set[str]:
-        self.asked.append(list(names))
-        return set(names) & self.names
 
 
 def unknown(code: str) -> list[str]:
