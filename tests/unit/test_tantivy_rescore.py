@@ -1,4 +1,4 @@
-"""The tantivy engine's exact rescoring (tantivy_index.fts5_scores) gives, bit for bit, the
+"""The tantivy engine's exact rescoring (fts.bm25_rows) gives, bit for bit, the
 scores of fts.bm25() row by row: the lists of both lexical engines stay equal; and its
 search without filters (when they exclude nothing) equals the filtered search."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ragcode.store import fts, tantivy_index
-from ragcode.store.tantivy_index import Posting, fts5_scores
+from ragcode.store.tantivy_index import Posting
 
 pytestmark = pytest.mark.unit
 
@@ -30,12 +30,12 @@ def test_scores_equal_fts_bm25_bit_for_bit() -> None:
         hits = {term: rng.randint(0, rows) for term in terms}
         avgdl = rng.uniform(1.0, 80.0)
         expected = {i: fts.bm25(text, terms, hits, rows, avgdl) for i, text in texts.items()}
-        assert fts5_scores(texts, terms, hits, rows, avgdl) == expected
+        assert fts.bm25_rows(texts, terms, hits, rows, avgdl) == expected
 
 
 def test_a_substring_is_not_a_token() -> None:
     # "us" is inside "user" but is not one of the row's tokens: no score from it.
-    scores = fts5_scores({1: "user get"}, ["us"], {"us": 3}, 100, 2.0)
+    scores = fts.bm25_rows({1: "user get"}, ["us"], {"us": 3}, 100, 2.0)
     assert scores == {1: 0.0}
 
 

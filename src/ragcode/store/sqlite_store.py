@@ -30,7 +30,6 @@ from ragcode.store import (
     sqlite_export,
     sqlite_symbols,
     symbols,
-    tantivy_index,
 )
 from ragcode.store.fts import fts_table
 from ragcode.store.protocol import (
@@ -599,7 +598,7 @@ class SqliteStore(symbols.SymbolLookupByRows):
             rows, total = fts.totals(self._conn, fld)
         if rows <= 0 or total <= 0:
             return []
-        exact = tantivy_index.fts5_scores(texts, tokens, freqs, rows, total / rows)
+        exact = fts.bm25_rows(texts, tokens, freqs, rows, total / rows)
         scored = [(unit_id, exact[unit_id]) for unit_id in ids if unit_id in exact]
         # A summary rewritten since the catch-up may no longer hold any term: score 0.
         ranked = sorted((hit for hit in scored if hit[1] > 0), key=lambda hit: (-hit[1], hit[0]))
