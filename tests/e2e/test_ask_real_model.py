@@ -163,6 +163,8 @@ def test_answer_context_holds_descriptions_only(real_app: App) -> None:
     assert isinstance(final, CodeAnswer) and final.references
     prompt = llm.calls[0][-1].content  # no history: the first call is the answer's
     assert "설명: " in prompt
+    # The model is shown how to call the team's function instead of writing it again.
+    assert "import: from lib.secrets import randbelow" in prompt, prompt
     assert "예상 질문" not in prompt and "검색어:" not in prompt, prompt
     assert not re.match(r"\s*(?:예상\s*질문|검색어|설명)\s*[:：]", final.answer), final.answer
 

@@ -3,8 +3,10 @@ and the upload registry of the embedded default each keep their tables this way.
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,11 +22,31 @@ def open_database(path: Path) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA busy_timeout=30000")  # first: the WAL switch may have to wait
-        conn.execute("PRAGMA journal_mode=WAL")
+        switch_to_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
     except sqlite3.DatabaseError as exc:
         raise DatabaseOpenError(f"데이터베이스를 열 수 없습니다 ({path}): {exc}") from exc
     return conn
+
+
+def switch_to_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:
+    """`PRAGMA journal_mode=WAL`, retried while another connection holds a lock on a file
+    still in rollback-journal mode (a new file, or two processes opening at once).
+
+    The switch takes a shared lock and then an exclusive one; when another connection is
+    writing, SQLite answers "database is locked" at once instead of calling the busy handler
+    (waiting could deadlock), so the busy timeout alone does not make it wait.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            # Jitter: two openers that collided should not retry in lockstep.
+            time.sleep(random.uniform(0.02, 0.1))
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ragcode.chat.references import display_summary
 from ragcode.domain import Hit
+from ragcode.retrieve.imports import import_line
 
 # Code averages ~3.2 characters per token with Qwen's tokenizer; err on the safe side.
 CHARS_PER_TOKEN = 3.0
@@ -34,7 +35,9 @@ def render_unit(number: int, hit: Hit) -> str:
     # retrieval, and a small model copies them into its answer ("예상 질문: ...").
     description = display_summary(hit.summary)
     summary = f"\n설명: {description}" if description else ""
-    return f"{header}{summary}\n```{unit.language}\n{unit.body}\n```"
+    importing = import_line(unit)
+    usage = f"\nimport: {importing}" if importing else ""
+    return f"{header}{summary}{usage}\n```{unit.language}\n{unit.body}\n```"
 
 
 def pack_context(

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
+from ragcode.db.sqlite import switch_to_wal
 from ragcode.domain import (
     TEAM_ONLY,
     IndexStatus,
@@ -114,7 +115,7 @@ class SqliteStore(symbols.SymbolLookupByRows):
             # The busy timeout first: switching a fresh file to WAL needs it to itself, and
             # another process (start.sh runs the server and an index together) may be reading.
             self._conn.execute("PRAGMA busy_timeout=30000")
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            switch_to_wal(self._conn)
             self._conn.execute("PRAGMA synchronous=NORMAL")
             # A REPLACE that deletes a units row must fire its delete trigger (vector log).
             self._conn.execute("PRAGMA recursive_triggers=ON")

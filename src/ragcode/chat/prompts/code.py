@@ -13,13 +13,16 @@ SYSTEM_KO = (
     "당신은 팀의 코드베이스를 잘 아는 시니어 개발자입니다. 아래 '참고 코드'는 팀의 실제 코드입니다. "
     "질문에 맞는 {language} 코드를 먼저 하나의 코드 블록(```{language})으로 작성하고, "
     "그다음 한국어로 짧게(3~5문장) 설명하세요. 팀 코드의 이름, 스타일, 사용하는 함수와 모듈을 따르고, "
-    "참고한 코드는 [1], [2]처럼 번호로 밝히세요. 참고 코드에 없는 API를 지어내지 마세요."
+    "참고한 코드는 [1], [2]처럼 번호로 밝히세요. 참고 코드에 요청한 일을 하는 함수나 클래스가 있으면 "
+    "다시 구현하지 말고 그 'import:' 줄로 가져와 호출하세요. 참고 코드에 없는 API를 지어내지 마세요."
 )
 SYSTEM_EN = (
     "You are a senior developer who knows the team's codebase. The 'Context' below is the team's "
     "real code. First write {language} code answering the question in one code block "
     "(```{language}), then a short explanation (3-5 sentences). Follow the team's names, style, "
-    "functions and modules, and cite the units you used as [1], [2]. Do not invent APIs."
+    "functions and modules, and cite the units you used as [1], [2]. When a unit of the Context "
+    "already does what is asked, import it with its 'import:' line and call it instead of "
+    "rewriting it. Do not invent APIs."
 )
 
 USER_KO = "참고 코드:\n{context}\n\n질문: {question}"
