@@ -3,7 +3,9 @@
 Run: ``python bench/bench_search.py`` (``--sizes 10000,100000`` by default). ``--engines
 fts5,tantivy`` (the default) measures the embedded store's two lexical engines on the same
 store in one run, side by side with ratios (``store.lexical_engine``); ``--engines tantivy``
-measures one.
+measures one. An engine may name a variant: ``tantivy:scan-per-query`` searches as before
+one pass over a field's vectors scored every query vector of a search (one pass per query
+vector), so ``--engines tantivy:scan-per-query,tantivy`` compares the two in one run.
 
 The tantivy engine starts each size from a fresh index directory: its first search is
 answered by FTS5 while the store's thread builds the index, and the run reports how long
@@ -271,6 +273,7 @@ def instrument(app: App) -> Stopwatch:
     # Per field, every list of it: the question's and the expansions' (the glossary's).
     watch.wrap(app.store, "lexical_search", lambda args: f"lexical {args[0]}")
     watch.wrap(app.store, "vector_search", lambda _: "vector scans")
+    watch.wrap(app.store, "vector_search_many", lambda _: "vector scans")
     watch.wrap(app.store, "get_units", lambda _: "get_units")
     watch.wrap(app.store, "stored_vectors", lambda _: "stored_vectors")
     return watch
@@ -523,9 +526,12 @@ def main() -> None:
             # A new app per engine and size: its first query reads the vector matrices and
             # (tantivy) catches its index up with every write since the last size.
             for n, engine in enumerate(engines):
-                if engine == "tantivy":  # a first index: no tantivy directory yet
+                lexical_engine, _, variant = engine.partition(":")
+                if lexical_engine == "tantivy":  # a first index: no tantivy directory yet
                     shutil.rmtree(lexicon_dir(data_dir / INDEX_FILE), ignore_errors=True)
-                app = open_app(data_dir, engine, embedder)
+                app = open_app(data_dir, lexical_engine, embedder)
+                if variant == SCAN_PER_QUERY:
+                    scan_per_query(app)
                 try:
                     gen_s = write_s = 0.0
                     if n == 0:  # the first engine's app writes; the others find the units
@@ -536,7 +542,7 @@ def main() -> None:
                     results[engine].append(measure(app, factory, watch, have, gen_s, write_s))
                 finally:
                     app.close()
-                if engine == "tantivy":
+                if lexical_engine == "tantivy":
                     results[engine][-1].build_in_request_ms = build_in_request(data_dir, embedder)
                 out(f"  measured {have:,} units, {engine} ({load_note()})")
     out(f"{len(QUERIES)} queries, top_k=10, after {len(WARMUP)} warm-up queries")
@@ -547,6 +553,21 @@ def main() -> None:
         out(f"side by side ({engines[0]}/{engines[-1]}: how many times faster {engines[-1]} is):")
         compare(results)
     out(f"end:   {load_note()}")
+
+
+SCAN_PER_QUERY = "scan-per-query"
+
+
+def scan_per_query(app: App) -> None:
+    """The search as before the vector lists of one field shared a pass over its vectors
+    (2026-12-02): one `vector_search` per query vector (question, glossary words, expansion)."""
+    store = app.store
+    scan = store.vector_search  # the unwrapped method: `instrument` times this one pass each
+
+    def one_pass_each(fld: Any, queries: Sequence[Any], *args: Any, **kwargs: Any) -> Any:
+        return [scan(fld, query, *args, **kwargs) for query in queries]
+
+    store.vector_search_many = one_pass_each  # type: ignore[method-assign]
 
 
 def open_app(data_dir: Path, engine: str, embedder: Embedder) -> App:

@@ -252,6 +252,27 @@ def test_vector_search_orders_by_cosine(store: CodeStore) -> None:
     assert [h.score for h in found] == pytest.approx([float(vector(i) @ query) for i in expected])
 
 
+def test_several_queries_in_one_call_rank_as_one_call_each(store: CodeStore) -> None:
+    """`vector_search_many` (the hybrid searcher's question, glossary and expansion vectors
+    together): each list is the one `vector_search` gives, filters included."""
+    store.replace_file(record("a.py"), [entry("a.py", f"f{i}", "x", i) for i in range(30)])
+    put(store, "/up/1", "p.py", "private_fn", "x", 40, user_scope(ALICE))
+    queries = [vector(40), vector(3), vector(12)]
+    for scopes in (visible_scopes(BOB), visible_scopes(ALICE)):
+        together = store.vector_search_many("code", queries, 4, scopes)
+        alone = [store.vector_search("code", query, 4, scopes) for query in queries]
+        assert [uids(found) for found in together] == [uids(found) for found in alone]
+        for many, one in zip(together, alone, strict=True):
+            assert [h.score for h in many] == pytest.approx([h.score for h in one], abs=1e-6)
+    assert "p.py:private_fn" not in uids(store.vector_search_many("code", queries, 4)[0])
+    assert uids(store.vector_search_many("code", queries, 4, visible_scopes(ALICE))[0])[0] == (
+        "p.py:private_fn"
+    )
+    assert store.vector_search_many("code", queries, 4, languages=["go"]) == [[], [], []]
+    assert store.vector_search_many("code", [], 4) == []
+    assert store.vector_search_many("summary", queries[:2], 4) == [[], []]
+
+
 def test_units_and_vectors_are_read_back(store: CodeStore) -> None:
     first = entry("a.py", "f", "x", 1, SummaryState.TRIVIAL)
     store.replace_file(record("a.py"), [first])

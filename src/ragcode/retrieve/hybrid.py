@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -87,15 +87,19 @@ class HybridSearcher:
         texts = [query] + [text for text in (expansion, embedded_terms) if text is not None]
         vectors = self._embedder.embed(texts)
         query_vector = vectors[0]
-        lists = self._ranked_lists(query, query_vector, retrievers, scopes, languages)
+        # Lists by the text they search for ("" the question, "expanded-", "glossary-"):
+        # the lexical ones now, the vector ones after, all queries of a field in one pass.
+        lexical_lists = {"": self._lexical_lists(query, retrievers, scopes, languages)}
+        vector_queries = {"": query_vector} if retrievers.vector else {}
         rerank_vector = query_vector
         cutoff_vectors: list[Vector] = []  # besides rerank_vector, any of which may pass a unit
         if expansion is not None:
             fields = self._settings.expansion_lexical_fields
-            expanded = self._ranked_lists(
-                expansion, vectors[1], retrievers, scopes, languages, fields, "expanded-"
+            lexical_lists["expanded-"] = self._lexical_lists(
+                expansion, retrievers, scopes, languages, fields, "expanded-"
             )
-            lists.update(expanded)
+            if retrievers.vector:
+                vector_queries["expanded-"] = vectors[1]
             rerank_vector = _blend(query_vector, vectors[1], self._settings.expansion_rerank_blend)
         if terms is not None:
             # Lexical lists always; vector lists and a rerank nudge when the words are
@@ -106,16 +110,21 @@ class HybridSearcher:
             # pulling it away from them): so the glossary never removes a hit.
             embedded = embedded_terms is not None
             terms_vector = vectors[-1] if embedded else query_vector
-            use = replace(retrievers, vector=retrievers.vector and embedded)
             fields = self._settings.glossary_lexical_fields
-            glossary = self._ranked_lists(
-                terms, terms_vector, use, scopes, languages, fields, "glossary-"
+            lexical_lists["glossary-"] = self._lexical_lists(
+                terms, retrievers, scopes, languages, fields, "glossary-"
             )
-            lists.update(glossary)
+            if retrievers.vector and embedded:
+                vector_queries["glossary-"] = terms_vector
             if embedded:
                 blend = self._settings.glossary_rerank_blend
                 cutoff_vectors.append(rerank_vector)
                 rerank_vector = _blend(rerank_vector, terms_vector, blend)
+        vector_lists = self._vector_lists(vector_queries, scopes, languages)
+        lists: RankedLists = {}
+        for prefix, found in lexical_lists.items():  # each text's lexical lists, then vectors
+            lists.update(found)
+            lists.update(vector_lists.get(prefix, {}))
         hits = self._fuse_and_rerank(lists, rerank_vector, top_k, retrievers.rerank, cutoff_vectors)
         log.debug(
             "search %r + %r + %r: %d hits, %.1f ms",
@@ -137,30 +146,48 @@ class HybridSearcher:
             return None
         return self._glossary.expand(query)
 
-    def _ranked_lists(
+    def _lexical_lists(
         self,
         text: str,
-        vector: Vector,
         use: RetrieverChoice,
         scopes: Sequence[str],
         languages: Sequence[str] | None,
         lexical_fields: Sequence[LexicalField] = LEXICAL_FIELDS,
         prefix: str = "",
     ) -> RankedLists:
-        """One ranked list per field and retriever, named e.g. "lexical:summary" (the
-        question) or "expanded-vector:code" (its expansion, with prefix "expanded-")."""
+        """One ranked list per field, named e.g. "lexical:summary" (the question) or
+        "expanded-lexical:code" (its expansion, with prefix "expanded-")."""
+        if not use.lexical:
+            return {}
         depth = self._settings.candidates_per_list
-        lists: RankedLists = {}
-        if use.lexical:
-            tokens = self._analyzer.analyze_query(text)
-            for lexical_field in lexical_fields:
-                found = self._store.lexical_search(lexical_field, tokens, depth, scopes, languages)
-                lists[f"{prefix}lexical:{lexical_field}"] = found
-        if use.vector:
-            for vector_field in VECTOR_FIELDS:
-                found = self._store.vector_search(vector_field, vector, depth, scopes, languages)
-                lists[f"{prefix}vector:{vector_field}"] = found
-        return lists
+        tokens = self._analyzer.analyze_query(text)
+        return {
+            f"{prefix}lexical:{lexical_field}": self._store.lexical_search(
+                lexical_field, tokens, depth, scopes, languages
+            )
+            for lexical_field in lexical_fields
+        }
+
+    def _vector_lists(
+        self,
+        queries: dict[str, Vector],
+        scopes: Sequence[str],
+        languages: Sequence[str] | None,
+    ) -> dict[str, RankedLists]:
+        """Per prefix of `queries`, one ranked list per vector field ("vector:code",
+        "glossary-vector:summary"...); each field's vectors are read once for all queries."""
+        if not queries:
+            return {}
+        depth = self._settings.candidates_per_list
+        prefixes = list(queries)
+        found: dict[str, RankedLists] = {prefix: {} for prefix in prefixes}
+        for vector_field in VECTOR_FIELDS:
+            per_query = self._store.vector_search_many(
+                vector_field, [queries[prefix] for prefix in prefixes], depth, scopes, languages
+            )
+            for prefix, ranked in zip(prefixes, per_query, strict=True):
+                found[prefix][f"{prefix}vector:{vector_field}"] = ranked
+        return found
 
     def _fuse_and_rerank(
         self,

@@ -393,6 +393,17 @@ class PostgresStore(symbols.SymbolLookupByRows):
         rows = self._pool.fetch("벡터 검색", statement, params)
         return [ScoredId(uid, float(score)) for uid, score in rows]
 
+    def vector_search_many(
+        self,
+        fld: VectorField,
+        queries: Sequence[Vector],
+        limit: int,
+        scopes: Sequence[str] = TEAM_ONLY,
+        languages: Sequence[str] | None = None,
+    ) -> list[list[ScoredId]]:
+        # pgvector answers each from its index (HNSW) or an exact scan: nothing to share.
+        return [self.vector_search(fld, query, limit, scopes, languages) for query in queries]
+
     def languages(self, scopes: Sequence[str] = TEAM_ONLY) -> dict[str, int]:
         if not scopes:
             return {}

@@ -283,6 +283,18 @@ class SearchIndex(EmbedderClaim, Protocol):
         languages: Sequence[str] | None = None,
     ) -> list[ScoredId]: ...
 
+    def vector_search_many(
+        self,
+        fld: VectorField,
+        queries: Sequence[Vector],
+        limit: int,
+        scopes: Sequence[str] = TEAM_ONLY,
+        languages: Sequence[str] | None = None,
+    ) -> list[list[ScoredId]]:
+        """`vector_search` of each query, in order (the embedded store scores them in one pass
+        over its vectors: the question, its glossary words and its expansion together)."""
+        ...
+
     def languages(self, scopes: Sequence[str] = TEAM_ONLY) -> dict[str, int]:
         """Records per language among those `scopes` may see (the web's language choice)."""
         ...

@@ -618,6 +618,17 @@ class SqliteStore(symbols.SymbolLookupByRows):
         with self._lock:
             return self._matrix(fld).search(query, limit, scopes, languages)
 
+    def vector_search_many(
+        self,
+        fld: VectorField,
+        queries: Sequence[Vector],
+        limit: int,
+        scopes: Sequence[str] = TEAM_ONLY,
+        languages: Sequence[str] | None = None,
+    ) -> list[list[ScoredId]]:
+        with self._lock:
+            return self._matrix(fld).search_many(queries, limit, scopes, languages)
+
     def languages(self, scopes: Sequence[str] = TEAM_ONLY) -> dict[str, int]:
         if not scopes:
             return {}
