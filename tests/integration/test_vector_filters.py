@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from ragcode.domain import Record, SummaryState, UnitKind
+from ragcode.store.protocol import IndexEntry
 from ragcode.store.sqlite_store import SqliteStore
 from ragcode.store.vectors import MAX_FILTERS, VectorMatrix
 from tests.integration.test_store_contract import entry, record, uids, vector
@@ -64,3 +67,40 @@ def test_filter_cache_keeps_the_most_recently_used_masks() -> None:
     assert sorted(s.uid for s in matrix.search(query, 10, ["team", "user:3"])) == [
         "u0", "u1", "u3"
     ]  # fmt: skip
+
+
+def test_several_queries_across_blocks_score_exactly_as_one_each(tmp_path: Path) -> None:
+    """`search_many` reads the rows block by block for all queries (store/vectors.py): across
+    several blocks, with holes and another user's rows between them, every list and score
+    is the one a search of that query alone gives (scores within float rounding: BLAS sums
+    a block's rows as it sums the whole matrix's, up to the last bit)."""
+    rng = np.random.default_rng(5)
+
+    def unit(path: str, i: int) -> IndexEntry:
+        values = rng.standard_normal(512).astype(np.float32)
+        code = Record(path, f"f{i}", UnitKind.FUNCTION, "python", 1, 2, "def f(): pass")
+        return IndexEntry(
+            uid=f"{path}:f{i}", record=code, summary=None, summary_state=SummaryState.PENDING,
+            tokens={"code": ["x"]}, vectors={"code": values / np.linalg.norm(values)},
+        )  # fmt: skip
+
+    store = SqliteStore(tmp_path / "index.sqlite3")
+    try:
+        for n in range(6):  # 3,000 rows of 512 floats: 1,024 rows a block
+            scope = "user:2" if n % 2 else "team"
+            store.replace_file(
+                record(f"m{n}.py", "h", f"/r{n}", scope), [unit(f"m{n}.py", i) for i in range(500)]
+            )
+        store.remove_files("/r2", ["m2.py"])  # holes in the middle blocks
+        queries = [rng.standard_normal(512).astype(np.float32) for _ in range(3)]
+        for scopes in (["team"], ["team", "user:2"]):
+            together = store.vector_search_many("code", queries, 25, scopes)
+            for query, found in zip(queries, together, strict=True):
+                alone = store.vector_search("code", query, 25, scopes)
+                assert uids(found) == uids(alone)
+                assert [h.score for h in found] == pytest.approx([h.score for h in alone], rel=1e-6)
+                assert all(not hit.uid.startswith("m2.py") for hit in found)
+            if scopes == ["team"]:
+                assert all(hit.uid.split(".")[0] in ("m0", "m4") for hit in together[0])
+    finally:
+        store.close()
