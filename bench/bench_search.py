@@ -3,9 +3,10 @@
 Run: ``python bench/bench_search.py`` (``--sizes 10000,100000`` by default). ``--engines
 fts5,tantivy`` (the default) measures the embedded store's two lexical engines on the same
 store in one run, side by side with ratios (``store.lexical_engine``); ``--engines tantivy``
-measures one. An engine may name a variant: ``tantivy:scan-per-query`` searches as before
-one pass over a field's vectors scored every query vector of a search (one pass per query
-vector), so ``--engines tantivy:scan-per-query,tantivy`` compares the two in one run.
+measures one. An engine may name a variant: ``tantivy:scan-per-query`` reads a field's
+vectors once per query vector (question, glossary words, expansion), as the search did before
+one pass served all of them, so ``--engines tantivy:scan-per-query,tantivy`` compares the two
+in one run.
 
 The tantivy engine starts each size from a fresh index directory: its first search is
 answered by FTS5 while the store's thread builds the index, and the run reports how long
@@ -515,6 +516,10 @@ def main() -> None:
     args = parser.parse_args()
     sizes = sorted(int(size) for size in args.sizes.split(","))
     engines = [engine.strip() for engine in args.engines.split(",") if engine.strip()]
+    for engine in engines:
+        lexical_engine, _, variant = engine.partition(":")
+        if lexical_engine not in ("fts5", "tantivy") or variant not in ("", SCAN_PER_QUERY):
+            parser.error(f"unknown engine {engine!r} (fts5, tantivy, tantivy:{SCAN_PER_QUERY})")
     out(f"start: {load_note()}")
     embedder = build_embedder(load_settings())  # one encoder for the vocabulary and every app
     vocab = build_vocabulary(TextAnalyzer(), embedder, np.random.default_rng(args.seed))

@@ -11,7 +11,9 @@ from ragcode.app import App, build_app
 from ragcode.config import Settings
 from ragcode.embeddings.local import LocalEmbedder
 from ragcode.llm.protocol import LLM, ChatMessage
+from ragcode.retrieve import hybrid
 from ragcode.retrieve.hybrid import RetrieverChoice
+from ragcode.store.protocol import LEXICAL_FIELDS, VECTOR_FIELDS
 from tests.scripted_llm import ScriptedLLM
 
 pytestmark = pytest.mark.integration
@@ -104,3 +106,38 @@ def test_the_embedded_model_expands_a_korean_question_into_code_words(
     assert any(word in expansion.lower() for word in ("flatten", "nested", "list"))
     assert hits[0].record.title == "flatten_nested_list"
     assert any(name.startswith("expanded-lexical:") for name in hits[0].scores.ranks)
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [RetrieverChoice(), RetrieverChoice(vector=False), RetrieverChoice(lexical=False)],
+    ids=["both", "lexical-only", "vector-only"],
+)
+def test_the_fused_lists_keep_their_names_and_order(
+    expanding: Callable[..., App], monkeypatch: pytest.MonkeyPatch, choice: RetrieverChoice
+) -> None:
+    """Per text (question, LLM expansion, glossary words): its lexical lists, then its vector
+    lists, as before the vector lists of one field were asked for together (the RRF sums in
+    this order; a vector list named after the wrong text would take another weight)."""
+    fused: list[list[str]] = []
+    real_fusion = hybrid.reciprocal_rank_fusion
+
+    def spy(lists: dict[str, object], **kwargs: object) -> object:
+        fused.append(list(lists))
+        return real_fusion(lists, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hybrid, "reciprocal_rank_fusion", spy)
+    app = expanding(ScriptedLLM(flatten_answer))
+    app.searcher.search(QUESTION, top_k=4, retrievers=choice)
+    search = app.settings.search
+    expected: list[str] = []
+    for prefix, lexical_fields, vectors in (
+        ("", LEXICAL_FIELDS, True),
+        ("expanded-", search.expansion_lexical_fields, True),
+        ("glossary-", search.glossary_lexical_fields, search.glossary_vector),
+    ):
+        if choice.lexical:
+            expected += [f"{prefix}lexical:{field}" for field in lexical_fields]
+        if choice.vector and vectors:
+            expected += [f"{prefix}vector:{field}" for field in VECTOR_FIELDS]
+    assert fused == [expected]

@@ -21,6 +21,10 @@ def record(path: str, title: str, kind: UnitKind, language: str = "python") -> R
     [
         ("toolz/itertoolz.py", "toolz.itertoolz"),
         ("src/app/io.py", "app.io"),  # src/ layout: not a package
+        ("backend/src/app/io.py", "app.io"),
+        ("pkg/class.py", None),  # a keyword: `from pkg.class import ...` does not parse
+        ("secrets.py", None),  # would import the standard library's module
+        ("json/__init__.py", None),
         ("app/__init__.py", "app"),
         ("lib/secrets.py", "lib.secrets"),
         ("tool.py", "tool"),
@@ -47,6 +51,10 @@ def test_functions_classes_and_methods_import_their_top_level_name() -> None:
 
 def test_nothing_is_offered_where_nothing_can_be_imported() -> None:
     assert import_line(record("toolz/functoolz.py", "memoize.memof", UnitKind.FUNCTION)) is None
+    # A class inside a function, its methods, a method of a nested class.
+    assert import_line(record("app/mod.py", "factory.Local", UnitKind.CLASS)) is None
+    assert import_line(record("app/mod.py", "factory.Local.run", UnitKind.METHOD)) is None
+    assert import_line(record("app/mod.py", "Outer.Inner.run", UnitKind.METHOD)) is None
     assert import_line(record("src/app.js", "load", UnitKind.FUNCTION, "javascript")) is None
     assert import_line(record("faq.csv", "카드 분실?", UnitKind.FAQ, "csv")) is None
 

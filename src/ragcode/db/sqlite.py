@@ -21,10 +21,14 @@ def open_database(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseOpenError(f"데이터베이스를 열 수 없습니다 ({path}): {exc}") from exc
+    try:
         conn.execute("PRAGMA busy_timeout=30000")  # first: the WAL switch may have to wait
         switch_to_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
     except sqlite3.DatabaseError as exc:
+        conn.close()
         raise DatabaseOpenError(f"데이터베이스를 열 수 없습니다 ({path}): {exc}") from exc
     return conn
 
@@ -35,7 +39,8 @@ def switch_to_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:
 
     The switch takes a shared lock and then an exclusive one; when another connection is
     writing, SQLite answers "database is locked" at once instead of calling the busy handler
-    (waiting could deadlock), so the busy timeout alone does not make it wait.
+    (waiting could deadlock), so the busy timeout alone does not make it wait. An attempt
+    may itself wait out the connection's busy timeout: the whole may last that much longer.
     """
     deadline = time.monotonic() + timeout
     while True:
@@ -43,7 +48,8 @@ def switch_to_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:
             conn.execute("PRAGMA journal_mode=WAL")
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() >= deadline:
+            busy = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+            if not busy or time.monotonic() >= deadline:
                 raise
             # Jitter: two openers that collided should not retry in lockstep.
             time.sleep(random.uniform(0.02, 0.1))

@@ -122,8 +122,8 @@ class HybridSearcher:
                 rerank_vector = _blend(rerank_vector, terms_vector, blend)
         vector_lists = self._vector_lists(vector_queries, scopes, languages)
         lists: RankedLists = {}
-        for prefix, found in lexical_lists.items():  # each text's lexical lists, then vectors
-            lists.update(found)
+        for prefix in dict.fromkeys([*lexical_lists, *vector_lists]):  # lexical, then vectors
+            lists.update(lexical_lists.get(prefix, {}))
             lists.update(vector_lists.get(prefix, {}))
         hits = self._fuse_and_rerank(lists, rerank_vector, top_k, retrievers.rerank, cutoff_vectors)
         log.debug(

@@ -2,42 +2,57 @@
 
 A small model given a team function that does what was asked tends to write it again from
 scratch (`random.randint` next to the team's `randbelow`); the import line shows how to call
-the real one instead. The module is read from the unit's path: a leading `src/` is a layout
-directory, not a package, and a package's `__init__.py` stands for the package.
+the real one instead. The module is read from the unit's path, relative to the indexed root:
+a `src/` directory is a layout directory, not a package, and a package's `__init__.py` stands
+for the package. (When the indexed root is itself a package, its own name is not in the path
+and the line names the module without it.)
 """
 
 from __future__ import annotations
 
+import keyword
+import sys
+
 from ragcode.domain import Record, UnitKind
 
-_LAYOUT_DIRS = {"src"}
+_LAYOUT_DIR = "src"
+
+
+def _name(part: str) -> bool:
+    return part.isidentifier() and not keyword.iskeyword(part)
 
 
 def python_module(path: str) -> str | None:
-    """`pkg/sub/mod.py` -> `pkg.sub.mod`; None when a part is not an identifier."""
+    """`pkg/sub/mod.py` -> `pkg.sub.mod`; None when a part is not a name an import can use,
+    or when the module would be one of the standard library's (`secrets.py` uploaded alone:
+    `from secrets import ...` would import Python's own)."""
     if not path.endswith(".py"):
         return None
     parts = path[: -len(".py")].split("/")
     if parts[-1] == "__init__":
         parts.pop()
-    if len(parts) > 1 and parts[0] in _LAYOUT_DIRS:
-        parts.pop(0)
-    if not parts or not all(part.isidentifier() for part in parts):
+    if _LAYOUT_DIR in parts[:-1]:  # `backend/src/app/io.py`: the packages start after it
+        parts = parts[len(parts) - 1 - parts[::-1].index(_LAYOUT_DIR) + 1 :]
+    if not parts or not all(_name(part) for part in parts):
+        return None
+    if parts[0] in sys.stdlib_module_names:
         return None
     return ".".join(parts)
 
 
 def import_line(record: Record) -> str | None:
-    """`from module import name` for a Python function, class or a method's class; None for
-    other languages and for nested functions (nothing can import them)."""
+    """`from module import name` for a module-level function or class, or a method's class;
+    None for other languages and for what nothing can import (a function or class inside a
+    function, a method of a nested class)."""
     if record.language != "python" or not record.title:
         return None
-    top, _, rest = record.title.partition(".")
-    if rest and record.kind == UnitKind.FUNCTION:
-        return None  # `outer.inner`: a function inside a function
-    if record.kind not in (UnitKind.FUNCTION, UnitKind.METHOD, UnitKind.CLASS):
+    parts = record.title.split(".")
+    if record.kind in (UnitKind.FUNCTION, UnitKind.CLASS):
+        if len(parts) != 1:
+            return None
+    elif record.kind != UnitKind.METHOD or len(parts) != 2:
         return None
     module = python_module(record.path)
-    if module is None or not top.isidentifier():
+    if module is None or not _name(parts[0]):
         return None
-    return f"from {module} import {top}"
+    return f"from {module} import {parts[0]}"

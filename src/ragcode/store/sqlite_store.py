@@ -121,6 +121,8 @@ class SqliteStore(symbols.SymbolLookupByRows):
             self._conn.execute("PRAGMA recursive_triggers=ON")
             create_schema(self._conn)
         except sqlite3.DatabaseError as exc:
+            if hasattr(self, "_conn"):  # opened, then failed: no connection left behind
+                self._conn.close()
             reason = sqlite_errors.describe(exc, path)
             raise StoreError(
                 reason or f"색인 데이터베이스를 열 수 없습니다 ({path}): {exc}"
