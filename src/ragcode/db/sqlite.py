@@ -7,7 +7,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,16 +20,27 @@ def open_database(path: Path) -> sqlite3.Connection:
     """A connection shared by threads (callers hold a lock); WAL for concurrent readers."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        return connect_shared(path)
     except sqlite3.DatabaseError as exc:
         raise DatabaseOpenError(f"데이터베이스를 열 수 없습니다 ({path}): {exc}") from exc
+
+
+def connect_shared(
+    path: Path, set_up: Callable[[sqlite3.Connection], None] | None = None
+) -> sqlite3.Connection:
+    """A connection in autocommit mode that threads may share, waiting for other processes'
+    locks (30 s), in WAL mode, then `set_up` (a schema); a connection that fails any of it is
+    closed and the SQLite error raised."""
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     try:
         conn.execute("PRAGMA busy_timeout=30000")  # first: the WAL switch may have to wait
         switch_to_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
-    except sqlite3.DatabaseError as exc:
+        if set_up is not None:
+            set_up(conn)
+    except BaseException:
         conn.close()
-        raise DatabaseOpenError(f"데이터베이스를 열 수 없습니다 ({path}): {exc}") from exc
+        raise
     return conn
 
 

@@ -31,8 +31,9 @@ def python_module(path: str) -> str | None:
     parts = path[: -len(".py")].split("/")
     if parts[-1] == "__init__":
         parts.pop()
-    if _LAYOUT_DIR in parts[:-1]:  # `backend/src/app/io.py`: the packages start after it
-        parts = parts[len(parts) - 1 - parts[::-1].index(_LAYOUT_DIR) + 1 :]
+    layout = [i for i, part in enumerate(parts[:-1]) if part == _LAYOUT_DIR]
+    if layout:  # `backend/src/app/io.py`: the packages start after the last `src/`
+        parts = parts[layout[-1] + 1 :]
     if not parts or not all(_name(part) for part in parts):
         return None
     if parts[0] in sys.stdlib_module_names:

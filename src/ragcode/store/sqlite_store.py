@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-from ragcode.db.sqlite import switch_to_wal
+from ragcode.db.sqlite import connect_shared
 from ragcode.domain import (
     TEAM_ONLY,
     IndexStatus,
@@ -91,6 +91,12 @@ LexicalEngine = Literal["fts5", "tantivy"]
 RESCORE_MARGIN = 20
 
 
+def _set_up(conn: sqlite3.Connection) -> None:
+    # A REPLACE that deletes a units row must fire its delete trigger (vector log).
+    conn.execute("PRAGMA recursive_triggers=ON")
+    create_schema(conn)
+
+
 def lexicon_dir(path: Path) -> Path:
     """Beside the database, named like SQLite's own -wal and -shm files."""
     return path.with_name(f"{path.name}-tantivy")
@@ -111,18 +117,10 @@ class SqliteStore(symbols.SymbolLookupByRows):
         self._path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            # The busy timeout first: switching a fresh file to WAL needs it to itself, and
-            # another process (start.sh runs the server and an index together) may be reading.
-            self._conn.execute("PRAGMA busy_timeout=30000")
-            switch_to_wal(self._conn)
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            # A REPLACE that deletes a units row must fire its delete trigger (vector log).
-            self._conn.execute("PRAGMA recursive_triggers=ON")
-            create_schema(self._conn)
+            # Another process (start.sh runs the server and an index together) may hold the
+            # file: connect_shared waits for it, switching to WAL included.
+            self._conn = connect_shared(path, _set_up)
         except sqlite3.DatabaseError as exc:
-            if hasattr(self, "_conn"):  # opened, then failed: no connection left behind
-                self._conn.close()
             reason = sqlite_errors.describe(exc, path)
             raise StoreError(
                 reason or f"색인 데이터베이스를 열 수 없습니다 ({path}): {exc}"
