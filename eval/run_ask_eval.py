@@ -72,12 +72,20 @@ CONFIGS = {
 }
 
 
-def settings_for(data_dir: Path, model: str, config: Config, max_tokens: int) -> Settings:
+def settings_for(
+    data_dir: Path, model: str, config: Config, max_tokens: int, context_tokens: int | None
+) -> Settings:
+    generation: dict[str, object] = {
+        "max_answer_tokens": max_tokens,
+        "check_symbols": config.check_symbols,
+    }
+    if context_tokens is not None:
+        generation["context_tokens"] = context_tokens
     return load_settings(
         data_dir=data_dir,
         llm={"model": model, "n_threads": 2, "suppress_han": config.suppress_han},
         search={"expand_query": False},
-        generation={"max_answer_tokens": max_tokens, "check_symbols": config.check_symbols},
+        generation=generation,
     )
 
 
@@ -176,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="only the first N questions")
     parser.add_argument("--configs", default="before,after", help=f"of {', '.join(CONFIGS)}")
     parser.add_argument("--max-tokens", type=int, default=400, help="answer token limit")
+    parser.add_argument(
+        "--context-tokens", type=int, help="retrieved code budget (default: the product's)"
+    )
     parser.add_argument("--save", type=Path, help="per-question results, written as they come")
     parser.add_argument("--summarize", type=Path, help="only print the figures of a --save file")
     parser.add_argument("--json", action="store_true")
@@ -198,13 +209,12 @@ def main(argv: list[str] | None = None) -> int:
                 saved.write(json.dumps(row, ensure_ascii=False) + "\n")
                 saved.flush()
 
-        build_index(settings_for(data_dir, args.model, configs[0], args.max_tokens), source)
+        def settings(config: Config) -> Settings:
+            return settings_for(data_dir, args.model, config, args.max_tokens, args.context_tokens)
+
+        build_index(settings(configs[0]), source)
         for han_guard in dict.fromkeys(c.suppress_han for c in configs):
-            group = {
-                c.name: settings_for(data_dir, args.model, c, args.max_tokens)
-                for c in configs
-                if c.suppress_han == han_guard
-            }
+            group = {c.name: settings(c) for c in configs if c.suppress_han == han_guard}
             run_group(group, cases, record)
     report(results, args.model, args.json)
     return 0

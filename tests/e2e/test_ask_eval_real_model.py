@@ -31,7 +31,9 @@ def test_one_question_is_answered_and_scored_in_both_configurations(tmp_path: Pa
     saved = tmp_path / "ask.jsonl"
     script = REPO / "eval" / "run_ask_eval.py"
     args = [sys.executable, str(script), "--model", TEST_MODEL, "--limit", "1"]
-    args += ["--max-tokens", "200", "--json", "--save", str(saved)]
+    # A small context budget: the runner is under test here, not the answers (the full
+    # prompt's prefill took most of this test's minutes on 2 cores).
+    args += ["--max-tokens", "200", "--context-tokens", "600", "--json", "--save", str(saved)]
     done = subprocess.run(args, capture_output=True, text=True, timeout=900, check=False, cwd=REPO)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)

@@ -38,6 +38,7 @@ pytestmark = pytest.mark.e2e
 # Real, unrelated modules: shell-style name patterns and secure random numbers and tokens.
 MODULES: tuple[ModuleType, ...] = (fnmatch, secrets)
 PATHS = {f"lib/{Path(inspect.getfile(module)).name}" for module in MODULES}
+CONTEXT_TOKENS = 1000
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +84,9 @@ def real_app(make_app: Callable[..., App], settings: Settings, indexed: Path) ->
     settings.generation.temperature = 0.0  # greedy: the same answer every run
     app = make_app()  # the configured real embedded model
     app.settings.generation.max_answer_tokens = 160
+    # Half the default budget of retrieved code: the prompt's prefill is most of an answer's
+    # time on 2 cores, and these questions are answered by the first few (short) units.
+    app.settings.generation.context_tokens = CONTEXT_TOKENS
     return app
 
 
@@ -203,7 +207,10 @@ def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
 
 def test_cli_ask_json(indexed: Path, cli_env: dict[str, str]) -> None:
     env = dict(
-        cli_env, RAGCODE_GENERATION__MAX_ANSWER_TOKENS="96", RAGCODE_GENERATION__TEMPERATURE="0"
+        cli_env,
+        RAGCODE_GENERATION__MAX_ANSWER_TOKENS="96",
+        RAGCODE_GENERATION__TEMPERATURE="0",
+        RAGCODE_GENERATION__CONTEXT_TOKENS=str(CONTEXT_TOKENS),
     )
     payload = json.loads(cli(env, "ask", "웹 주소에 그대로 넣어도 되는 무작위 토큰 생성", "--json"))
     assert set(payload) >= {"answer", "code_blocks", "references", "rewritten_question"}
@@ -214,7 +221,10 @@ def test_cli_ask_json(indexed: Path, cli_env: dict[str, str]) -> None:
 
 def test_cli_chat_keeps_memory_for_follow_ups(indexed: Path, cli_env: dict[str, str]) -> None:
     env = dict(
-        cli_env, RAGCODE_GENERATION__MAX_ANSWER_TOKENS="64", RAGCODE_GENERATION__TEMPERATURE="0"
+        cli_env,
+        RAGCODE_GENERATION__MAX_ANSWER_TOKENS="64",
+        RAGCODE_GENERATION__TEMPERATURE="0",
+        RAGCODE_GENERATION__CONTEXT_TOKENS=str(CONTEXT_TOKENS),
     )
     stdout = cli(
         env,

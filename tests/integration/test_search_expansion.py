@@ -56,7 +56,12 @@ def expanding(
     apps: list[App] = []
 
     def factory(llm: LLM | None = None) -> App:
-        search = settings.search.model_copy(update={"expand_query": True})
+        # The product gives up on an expansion after 30 s (the search goes on without it);
+        # these tests are about what an expansion adds, and under a loaded CI the first call
+        # (the model's load included) once took longer.
+        search = settings.search.model_copy(
+            update={"expand_query": True, "expansion_timeout_s": 300.0}
+        )
         app = build_app(settings.model_copy(update={"search": search}), llm, embedder)
         source = tmp_path / "src"
         source.mkdir(exist_ok=True)
