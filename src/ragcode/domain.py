@@ -56,6 +56,9 @@ CATEGORY = "category"
 # file was indexed (the file is unchanged from it up to the repository's indexed commit).
 REPO = "repo"
 COMMIT = "commit"
+# A Python unit indexed from a root that is itself a package (`toolz/` holding `__init__.py`):
+# the dotted package of that root ("toolz"), which the unit's root-relative path lacks.
+PYTHON_PACKAGE = "python_package"
 
 
 class Metadata(Mapping[str, str]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ragcode.domain import Hit, Record, Scores, UnitKind
+from ragcode.domain import PYTHON_PACKAGE, Hit, Record, Scores, UnitKind
 from ragcode.retrieve.context import render_unit
 from ragcode.retrieve.imports import import_line, python_module
 
@@ -65,3 +65,26 @@ def test_the_context_block_carries_the_import_line() -> None:
     block = render_unit(1, hit)
     assert block.splitlines()[1] == "import: from lib.secrets import randbelow"
     assert block.index("import:") < block.index("```python")
+
+
+@pytest.mark.parametrize(
+    ("path", "package", "module"),
+    [
+        ("itertoolz.py", "toolz", "toolz.itertoolz"),  # `ragcode index toolz/`
+        ("__init__.py", "toolz", "toolz"),
+        ("sandbox/parallel.py", "toolz", "toolz.sandbox.parallel"),
+        ("io.py", "app.core", "app.core.io"),
+        ("src/app/io.py", "tools", "app.io"),  # a src/ layout below: its packages only
+        ("io.py", None, None),  # the standard library's name, no package to qualify it
+    ],
+)
+def test_the_indexed_roots_package_comes_first(
+    path: str, package: str | None, module: str | None
+) -> None:
+    assert python_module(path, package) == module
+
+
+def test_a_unit_carries_its_roots_package_to_the_import_line() -> None:
+    unit = Record("itertoolz.py", "unique", UnitKind.FUNCTION, "python", 1, 2, "def f(): pass",
+                  metadata={PYTHON_PACKAGE: "toolz"})  # fmt: skip
+    assert import_line(unit) == "from toolz.itertoolz import unique"

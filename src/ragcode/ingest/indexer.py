@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from ragcode.domain import TEAM_SCOPE, Record, SkippedFile, SummaryState
+from ragcode.domain import PYTHON_PACKAGE, TEAM_SCOPE, Record, SkippedFile, SummaryState
 from ragcode.ingest.entries import EntryBuilder
 from ragcode.ingest.files import (
     OUTSIDE_ROOT,
@@ -119,6 +119,20 @@ def _listed_file(root: Path, path: str) -> Path | SkippedFile | None:
 
 def _is_within(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
+
+
+def root_package(root: Path) -> str | None:
+    """The dotted package an indexed root is (`.../toolz` holding `__init__.py`: "toolz";
+    `.../a/b` with `__init__.py` in both: "a.b"), or None when it is not a package. Paths
+    are relative to the root, so without it a unit's import line would lack the package."""
+    names: list[str] = []
+    folder = root
+    while (folder / "__init__.py").is_file() and folder.name.isidentifier():
+        names.append(folder.name)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    return ".".join(reversed(names)) or None
 
 
 class _CacheReader:
@@ -230,9 +244,12 @@ class Indexer:
         root = str(scope.root)
         hidden = self._private_prefix(target) if not own_root else None
         # PostgreSQL: a first index builds each HNSW graph once.
+        # An upload's root is a directory of ours: its name is no package of the user's.
+        package = None if own_root else root_package(scope.root)
+        metadata = {PYTHON_PACKAGE: package} if package else None
         with self._store.bulk_writes(self._wait_for_lexicon):
             scan = self._scan(target, self._limits)
-            report = self._index_files(scan, root, scope, owner, progress, hidden)
+            report = self._index_files(scan, root, scope, owner, progress, hidden, metadata)
             report.files_removed = self._remove_missing(root, scope, report.seen)
             return report
 
