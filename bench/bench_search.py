@@ -6,7 +6,8 @@ store in one run, side by side with ratios (``store.lexical_engine``); ``--engin
 measures one. An engine may name a variant: ``tantivy:scan-per-query`` reads a field's
 vectors once per query vector (question, glossary words, expansion), as the search did before
 one pass served all of them, so ``--engines tantivy:scan-per-query,tantivy`` compares the two
-in one run.
+in one run; ``tantivy:exact-vectors`` scans every vector exactly, as before the projected
+candidates of large matrices (``store.projected_vectors_from``).
 
 The tantivy engine starts each size from a fresh index directory: its first search is
 answered by FTS5 while the store's thread builds the index, and the run reports how long
@@ -518,8 +519,9 @@ def main() -> None:
     engines = [engine.strip() for engine in args.engines.split(",") if engine.strip()]
     for engine in engines:
         lexical_engine, _, variant = engine.partition(":")
-        if lexical_engine not in ("fts5", "tantivy") or variant not in ("", SCAN_PER_QUERY):
-            parser.error(f"unknown engine {engine!r} (fts5, tantivy, tantivy:{SCAN_PER_QUERY})")
+        if lexical_engine not in ("fts5", "tantivy") or variant not in ("", *VARIANTS):
+            known = ", ".join(f"tantivy:{name}" for name in VARIANTS)
+            parser.error(f"unknown engine {engine!r} (fts5, tantivy, {known})")
     out(f"start: {load_note()}")
     embedder = build_embedder(load_settings())  # one encoder for the vocabulary and every app
     vocab = build_vocabulary(TextAnalyzer(), embedder, np.random.default_rng(args.seed))
@@ -534,7 +536,7 @@ def main() -> None:
                 lexical_engine, _, variant = engine.partition(":")
                 if lexical_engine == "tantivy":  # a first index: no tantivy directory yet
                     shutil.rmtree(lexicon_dir(data_dir / INDEX_FILE), ignore_errors=True)
-                app = open_app(data_dir, lexical_engine, embedder)
+                app = open_app(data_dir, lexical_engine, embedder, exact=variant == EXACT_VECTORS)
                 if variant == SCAN_PER_QUERY:
                     scan_per_query(app)
                 try:
@@ -561,6 +563,9 @@ def main() -> None:
 
 
 SCAN_PER_QUERY = "scan-per-query"
+# Every vector list from the exact scan, as before the projected candidates (2026-12-02).
+EXACT_VECTORS = "exact-vectors"
+VARIANTS = (SCAN_PER_QUERY, EXACT_VECTORS)
 
 
 def scan_per_query(app: App) -> None:
@@ -575,12 +580,13 @@ def scan_per_query(app: App) -> None:
     store.vector_search_many = one_pass_each  # type: ignore[method-assign]
 
 
-def open_app(data_dir: Path, engine: str, embedder: Embedder) -> App:
+def open_app(data_dir: Path, engine: str, embedder: Embedder, exact: bool = False) -> App:
     # The store's and the search pipeline's latency: query expansion (an LLM call) is
     # measured by bench_expand.py. Every other search setting is the product's.
-    settings = load_settings(
-        data_dir=data_dir, search={"expand_query": False}, store={"lexical_engine": engine}
-    )
+    store: dict[str, object] = {"lexical_engine": engine}
+    if exact:
+        store["projected_vectors_from"] = 0
+    settings = load_settings(data_dir=data_dir, search={"expand_query": False}, store=store)
     app = build_app(settings, embedder=embedder)
     app.embedder.embed(["load the model"])
     return app

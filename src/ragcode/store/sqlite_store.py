@@ -53,6 +53,7 @@ from ragcode.store.protocol import (
 from ragcode.store.schema import create_schema
 from ragcode.store.tantivy_background import BackgroundLexicon
 from ragcode.store.tantivy_lexicon import Pause
+from ragcode.store.vector_projection import PROJECTION_MIN_ROWS
 from ragcode.store.vectors import VectorMatrix, stored_vectors, to_blob, trim_log
 
 # A record in the columns of a `units` row (named as they were when units were code only).
@@ -111,8 +112,12 @@ class SqliteStore(symbols.SymbolLookupByRows):
         collection: str = DEFAULT_COLLECTION,
         lexical_engine: LexicalEngine = "fts5",
         lexicon_pause: Pause | None = None,
+        projected_vectors_from: int | None = PROJECTION_MIN_ROWS,
     ) -> None:
-        """`lexicon_pause`: called by the tantivy build thread between batches (tests)."""
+        """`lexicon_pause`: called by the tantivy build thread between batches (tests).
+        `projected_vectors_from`: rows of a vector field from which a search picks its
+        candidates through the projected copy (store/vector_projection.py; None: exact)."""
+        self._projected_vectors_from = projected_vectors_from
         self._collection = collection
         self._path = path
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -646,7 +651,9 @@ class SqliteStore(symbols.SymbolLookupByRows):
         connection. A matrix that failed to catch up is dropped and read whole next time."""
         current = self._matrices.pop(fld, None)
         if current is None:
-            current = VectorMatrix.load(self._conn, fld, self._collection)
+            current = VectorMatrix.load(
+                self._conn, fld, self._collection, self._projected_vectors_from
+            )
         self._matrices[fld] = current = current.refreshed(self._conn)
         return current
 

@@ -1,7 +1,9 @@
-"""In-memory exact vector search over the vectors held in SQLite.
+"""In-memory vector search over the vectors held in SQLite.
 
 Exact inner product with numpy is a few milliseconds at 10k units and tens at 100k on this
-class of machine; it needs no separate index file that could drift from the database.
+class of machine; it needs no separate index file that could drift from the database. From
+`projection_from` rows on, a narrow projected copy of the rows picks the candidates that are
+then scored exactly (vector_projection.py).
 The matrix follows the database through `vector_changes` (schema.py), a log that triggers on
 `units` fill for every commit of any process: a search after a write re-reads only the rows
 that changed, instead of the whole matrix (1.4 s at 100k units).
@@ -18,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ragcode.store.protocol import ScoredId, Vector, VectorField
+from ragcode.store.vector_projection import PROJECTION_MIN_ROWS, Projection, candidate_count
 
 # Above this share of changed rows one full read is cheaper than row-by-row updates.
 FULL_RELOAD_SHARE = 0.3
@@ -83,10 +86,20 @@ class VectorMatrix:
     # languages). Built once per filter and matrix state instead of per query (np.isin over
     # every slot cost 2-3 ms at 100k units); emptied whenever a row comes or goes.
     excluded: OrderedDict[FilterKey, _Excluded] = field(default_factory=OrderedDict)
+    # From this many slots on (None: never), the rows' narrow copy picks the candidates of an
+    # exact score (vector_projection.py); fitted at the first search that needs it.
+    projection_from: int | None = PROJECTION_MIN_ROWS
+    projection: Projection | None = None
 
     @classmethod
-    def load(cls, conn: sqlite3.Connection, fld: VectorField, collection: str) -> VectorMatrix:
-        return cls(fld, collection).refreshed(conn)
+    def load(
+        cls,
+        conn: sqlite3.Connection,
+        fld: VectorField,
+        collection: str,
+        projection_from: int | None = PROJECTION_MIN_ROWS,
+    ) -> VectorMatrix:
+        return cls(fld, collection, projection_from=projection_from).refreshed(conn)
 
     @property
     def rows(self) -> int:
@@ -124,7 +137,9 @@ class VectorMatrix:
 
     def _reloaded(self, conn: sqlite3.Connection, position: int) -> VectorMatrix:
         """The whole collection read into a new matrix without holes, in one piece."""
-        fresh = VectorMatrix(self.fld, self.collection, seq=position)
+        fresh = VectorMatrix(
+            self.fld, self.collection, seq=position, projection_from=self.projection_from
+        )
         rows = self._read(conn, None)
         if not rows:
             return fresh
@@ -177,6 +192,7 @@ class VectorMatrix:
         self._reserve(len(rows), vectors.shape[1])
         codes = {name: i for i, name in enumerate(self.scope_names)}
         langs = {name: i for i, name in enumerate(self.language_names)}
+        slots: list[int] = []
         for (unit_id, uid, _blob, scope, language), vector in zip(rows, vectors, strict=True):
             if scope not in codes:
                 codes[scope] = len(self.scope_names)
@@ -190,6 +206,9 @@ class VectorMatrix:
             self.languages[slot] = langs[language]
             self.uids[slot] = uid
             self.slot_of[unit_id] = slot
+            slots.append(slot)
+        if self.projection is not None:
+            self.projection.put(slots, vectors)
 
     def _next_slot(self) -> int:
         self.used += 1
@@ -211,6 +230,8 @@ class VectorMatrix:
             languages[: self.used] = self.languages[: self.used]
         self.matrix, self.scopes, self.languages = grown, scopes, languages
         self.uids += [None] * (grown.shape[0] - len(self.uids))
+        if self.projection is not None:
+            self.projection.grow(grown.shape[0])
 
     def search(
         self,
@@ -234,10 +255,16 @@ class VectorMatrix:
         if not queries or not self.slot_of or limit <= 0 or not self.scope_names or not key[0]:
             return [[] for _ in queries]
         excluded, excluded_count = self._excluded(key)
-        count = min(limit, self.used - excluded_count)
+        visible = self.used - excluded_count
+        count = min(limit, visible)
         if count <= 0:
             return [[] for _ in queries]
-        all_scores = self._scores([np.ascontiguousarray(q, dtype=np.float32) for q in queries])
+        vectors = [np.ascontiguousarray(q, dtype=np.float32) for q in queries]
+        wanted = candidate_count(count)
+        large = self.projection_from is not None and self.used >= self.projection_from
+        if large and visible > wanted:
+            return self._search_candidates(vectors, excluded, count, wanted)
+        all_scores = self._scores(vectors)
         found: list[list[ScoredId]] = []
         for scores in all_scores:
             # Holes and others' rows never compete for the top, nor rows of other languages.
@@ -245,6 +272,26 @@ class VectorMatrix:
             top = np.argpartition(-scores, count - 1)[:count]
             ordered = top[np.argsort(-scores[top], kind="stable")]
             found.append([ScoredId(str(self.uids[i]), float(scores[i])) for i in ordered])
+        return found
+
+    def _search_candidates(
+        self,
+        queries: Sequence[npt.NDArray[np.float32]],
+        excluded: npt.NDArray[np.bool_],
+        count: int,
+        wanted: int,
+    ) -> list[list[ScoredId]]:
+        """`search_many` of a large matrix: the `wanted` best visible rows by their projected
+        scores, then the best `count` of them by their exact scores."""
+        if self.projection is None:
+            self.projection = Projection.fit(self.matrix, self.used)
+        picked = self.projection.candidates(queries, self.used, excluded, wanted)
+        found: list[list[ScoredId]] = []
+        for query, slots in zip(queries, picked, strict=True):
+            scores = self.matrix[slots] @ query
+            top = np.argpartition(-scores, count - 1)[:count]
+            ordered = top[np.argsort(-scores[top], kind="stable")]
+            found.append([ScoredId(str(self.uids[slots[i]]), float(scores[i])) for i in ordered])
         return found
 
     def _scores(self, queries: Sequence[Vector]) -> npt.NDArray[np.float32]:
