@@ -6,7 +6,7 @@ then its site-packages: numpy, pandas, pip, ...; the stdlib's own `test/` left o
 path order into a project until their `def`/`class` lines reach ``--units``, indexed
 by ``ragcode``'s own indexer with the real encoder and no summaries (the data dir can be kept
 with ``--data-dir`` and is then reused). Then one field's matrix (``code``) is read twice, as
-the store reads it: exact (``store.projected_vectors_from = null``) and projected (from 1
+the store reads it: exact (``store.projected_vectors_from = 0``) and projected (from 1
 row). Each of the Korean and English questions below (written for this bench, none from an
 eval set) asks with 1, 2 and 3 query vectors (its own, then the next questions': a search
 asks with the question's, the glossary words' and the expansion's), 50 results per list as
@@ -154,7 +154,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--candidates", type=ints, default=[vector_projection.MIN_CANDIDATES],
-        help="floors of the candidates per list, e.g. 512,1024",
+        help="floors of the candidates per list, e.g. 1024,2048 (at least 20 x 50 = 1,000)",
     )  # fmt: skip
     args = parser.parse_args()
     out(f"start: {load_note()}")
@@ -174,6 +174,8 @@ def main() -> None:
             finally:
                 app.close()
             seconds = time.perf_counter() - started
+            if lines < args.units:
+                out(f"only {lines:,} def/class lines found of {args.units:,} asked for")
             out(f"indexed {report.units_written:,} units of {report.files_seen:,} files "
                 f"({lines:,} def/class lines) in {seconds:.0f} s")  # fmt: skip
         vectors = [np.asarray(v, dtype=np.float32) for v in embedder.embed(QUESTIONS)]

@@ -169,10 +169,26 @@ def read_saved(path: Path, dataset: Path) -> dict[str, list[AskOutcome]]:
     return results
 
 
-def report(results: dict[str, list[AskOutcome]], model: str, as_json: bool) -> None:
+def positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {value}")
+    return value
+
+
+def report(
+    results: dict[str, list[AskOutcome]],
+    model: str,
+    as_json: bool,
+    context_tokens: int | None = None,
+) -> None:
+    """`context_tokens`: a budget other than the product's, named in the report."""
     if as_json:
         summary = {name: summarize(o).as_dict() for name, o in results.items()}
-        print(json.dumps({"model": model, "configs": summary}, ensure_ascii=False, indent=2))
+        head: dict[str, object] = {"model": model}
+        if context_tokens is not None:
+            head["context_tokens"] = context_tokens
+        print(json.dumps({**head, "configs": summary}, ensure_ascii=False, indent=2))
     else:
         print_table(results)
 
@@ -185,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--configs", default="before,after", help=f"of {', '.join(CONFIGS)}")
     parser.add_argument("--max-tokens", type=int, default=400, help="answer token limit")
     parser.add_argument(
-        "--context-tokens", type=int, help="retrieved code budget (default: the product's)"
+        "--context-tokens", type=positive, help="retrieved code budget (default: the product's)"
     )
     parser.add_argument("--save", type=Path, help="per-question results, written as they come")
     parser.add_argument("--summarize", type=Path, help="only print the figures of a --save file")
@@ -206,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
             results[name].append(outcome)
             if saved is not None:
                 row = {"config": name, "model": args.model, **outcome.as_dict()}
+                if args.context_tokens is not None:
+                    row["context_tokens"] = args.context_tokens
                 saved.write(json.dumps(row, ensure_ascii=False) + "\n")
                 saved.flush()
 
@@ -216,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         for han_guard in dict.fromkeys(c.suppress_han for c in configs):
             group = {c.name: settings(c) for c in configs if c.suppress_han == han_guard}
             run_group(group, cases, record)
-    report(results, args.model, args.json)
+    report(results, args.model, args.json, args.context_tokens)
     return 0
 
 

@@ -95,7 +95,7 @@ def build_store(settings: Settings, collection: str = DEFAULT_COLLECTION) -> Cod
         settings.data_dir / INDEX_FILE,
         collection=collection,
         lexical_engine=settings.store.lexical_engine,
-        projected_vectors_from=settings.store.projected_vectors_from or None,
+        projected_vectors_from=settings.store.projected_vectors_from,
     )
 
 

@@ -277,8 +277,9 @@ class StoreSettings(BaseModel):
     # From this many vectors in a field, the embedded store scores a narrow projected copy
     # first and only the best candidates exactly (97k units of real code: a scan 2.2x faster,
     # the exact top 50 kept for all 30 bench questions; at 26k only 1.5x and 0.98 of the top
-    # 50: bench/README.md); 0: always the exact scan. Ignored with `url` (pgvector's HNSW
-    # index is approximate already).
+    # 50: bench/README.md); 0: always the exact scan. Measured on the local encoder's 512
+    # dimensions only: other sizes stay exact. Ignored with `url` (pgvector's HNSW index is
+    # approximate already).
     projected_vectors_from: int = Field(default=50_000, ge=0)
 
 

@@ -38,6 +38,7 @@ def test_one_question_is_answered_and_scored_in_both_configurations(tmp_path: Pa
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     assert report["model"] == TEST_MODEL
+    assert report["context_tokens"] == 600  # a budget other than the product's is named
     assert set(report["configs"]) == {"before", "after"}
     for figures in report["configs"].values():
         assert set(figures) == FIELDS
@@ -45,6 +46,7 @@ def test_one_question_is_answered_and_scored_in_both_configurations(tmp_path: Pa
         assert figures["mean_seconds"] > 0.5  # the model really generated
     rows = [json.loads(line) for line in saved.read_text(encoding="utf-8").splitlines()]
     assert [row["config"] for row in rows] == ["before", "after"]
+    assert {row["context_tokens"] for row in rows} == {600}
     first = json.loads((REPO / "eval" / "toolz_ask_ko.jsonl").read_text().splitlines()[0])
     assert all(row["question"] == first["q"] and row["answer"].strip() for row in rows)
     # The saved figures are the ones reported (a row per answer, summarised the same way).

@@ -77,7 +77,8 @@ def run_kill_rounds(
 
     # Kills must land mid-run to test anything: the first run's rate (model warm-up
     # included) can overstate a later run's, so a kill that came after the run ended
-    # halves the delay range, and rounds go on (to twice `kills`) until half landed.
+    # halves the delay range (one that landed widens it again, up to the whole run), and
+    # rounds go on (to twice `kills`) until half landed.
     mid_run, scale, round_number = 0, 1.0, 0
     while round_number < kills or (mid_run < kills // 2 and round_number < 2 * kills):
         round_number += 1
@@ -87,7 +88,7 @@ def run_kill_rounds(
         committed, running = run.kill_after(delay)
         landed = running and committed < to_write
         mid_run += landed
-        scale = scale if landed else scale / 2
+        scale = min(1.0, scale * 1.5) if landed else scale / 2
         indexed = check_consistent(run.db, run.collection, corpus)
         status = ragcode(*status_args, env=run.env)
         assert status.returncode == 0, status.stderr

@@ -96,6 +96,28 @@ def test_nested_packages_give_the_dotted_name(tmp_path: Path) -> None:
     (inner / "__init__.py").write_text("")
     assert root_package(inner) == "app.core"
     assert root_package(tmp_path) is None
-    (tmp_path / "my-pkg").mkdir()
+    (tmp_path / "my-pkg" / "core").mkdir(parents=True)
     (tmp_path / "my-pkg" / "__init__.py").write_text("")
+    (tmp_path / "my-pkg" / "core" / "__init__.py").write_text("")
     assert root_package(tmp_path / "my-pkg") is None  # not importable by that name
+    assert root_package(tmp_path / "my-pkg" / "core") is None  # nor what is inside it
+
+
+def test_a_projects_root_with_a_stray_init_is_no_package(tmp_path: Path) -> None:
+    project = tmp_path / "service"
+    project.mkdir()
+    (project / "__init__.py").write_text("")
+    assert root_package(project) == "service"
+    (project / "pyproject.toml").write_text("[project]\nname = 'service'\n")
+    assert root_package(project) is None
+
+
+def test_only_python_units_carry_the_package(make_app: Callable[..., App], tmp_path: Path) -> None:
+    package = write_package(tmp_path / "repo" / "toolz")
+    (package / "helpers.js").write_text("export function uniqueEverseen(xs) { return xs; }\n")
+    app = make_app()
+    app.indexer.index(package)
+    choice = RetrieverChoice(expand=False)
+    hits = {h.record.title: h for h in app.searcher.search("unique everseen", 5, choice)}
+    assert hits["unique_everseen"].record.metadata[PYTHON_PACKAGE] == "toolz"
+    assert PYTHON_PACKAGE not in hits["uniqueEverseen"].record.metadata

@@ -37,7 +37,11 @@ def test_projected_candidates_answer_as_the_exact_scan(
     for package in (json, email):
         shutil.copytree(Path(package.__file__).parent, project / package.__name__)
     settings = {
-        name: Settings(data_dir=tmp_path / "data", store={"projected_vectors_from": start})
+        # FTS5: no tantivy build thread, which a test of vectors does not need.
+        name: Settings(
+            data_dir=tmp_path / "data",
+            store={"projected_vectors_from": start, "lexical_engine": "fts5"},
+        )
         for name, start in (("projected", 200), ("exact", 0))
     }
     projected = build_app(settings["projected"], embedder=embedder)

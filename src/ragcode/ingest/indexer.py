@@ -121,16 +121,31 @@ def _is_within(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
 
 
+def _metadata_for(record: Record, added: Mapping[str, str]) -> dict[str, str]:
+    """The record's metadata with `added` (a root's Python package: Python units only)."""
+    if record.language != "python":
+        added = {key: value for key, value in added.items() if key != PYTHON_PACKAGE}
+    return {**record.metadata, **added}
+
+
+# A directory holding one of these is a project's root (its packages are below it), even
+# with a stray `__init__.py` beside them.
+_PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
+
+
 def root_package(root: Path) -> str | None:
     """The dotted package an indexed root is (`.../toolz` holding `__init__.py`: "toolz";
-    `.../a/b` with `__init__.py` in both: "a.b"), or None when it is not a package. Paths
-    are relative to the root, so without it a unit's import line would lack the package."""
+    `.../a/b` with `__init__.py` in both: "a.b"), or None when it is not a package, is a
+    project's root, or sits in a package that no import can name (`my-lib/core`). Paths are
+    relative to the root, so without it a unit's import line would lack the package."""
+    if any((root / name).is_file() for name in _PROJECT_FILES):
+        return None
     names: list[str] = []
     folder = root
-    while (folder / "__init__.py").is_file() and folder.name.isidentifier():
+    while (folder / "__init__.py").is_file():
+        if not folder.name.isidentifier():
+            return None  # the chain goes on through a name no import can use
         names.append(folder.name)
-        if folder.parent == folder:
-            break
         folder = folder.parent
     return ".".join(reversed(names)) or None
 
@@ -340,7 +355,7 @@ class Indexer:
         try:
             records = self._parse(path, source)
             if metadata:
-                records = [replace(r, metadata={**r.metadata, **metadata}) for r in records]
+                records = [replace(r, metadata=_metadata_for(r, metadata)) for r in records]
         except Exception as exc:  # one file (or a parser bug) must never stop the whole run
             skipped = SkippedFile(path=path, reason=parse_failure(path, exc))
             self._store.set_skipped(root, skipped)

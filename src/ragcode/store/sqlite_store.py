@@ -116,7 +116,7 @@ class SqliteStore(symbols.SymbolLookupByRows):
     ) -> None:
         """`lexicon_pause`: called by the tantivy build thread between batches (tests).
         `projected_vectors_from`: rows of a vector field from which a search picks its
-        candidates through the projected copy (store/vector_projection.py; None: exact)."""
+        candidates through the projected copy (store/vector_projection.py; None or 0: exact)."""
         self._projected_vectors_from = projected_vectors_from
         self._collection = collection
         self._path = path

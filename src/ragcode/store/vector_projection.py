@@ -9,6 +9,9 @@ least squares): a quarter of the bytes. A search scores the projected rows, keep
 exact cosines and only the choice of candidates is approximate (the agreement with the exact
 scan is measured in bench/bench_vector_candidates.py). Below that size, every eval set and
 most teams, the scan stays exact.
+
+Measured with the local 512-dimension encoder only: vectors of other sizes (remote embedding
+models: 256-3,072) stay on the exact scan until their agreement is measured.
 """
 
 from __future__ import annotations
@@ -20,15 +23,25 @@ import numpy as np
 import numpy.typing as npt
 
 PROJECTION_MIN_ROWS = 50_000
-PROJECTED_DIMS = 128
-# Rows sampled (evenly spaced) to fit the directions: the 512 x 512 Gram matrix of 8k rows
-# takes ~0.1 s, and more rows did not change the directions measurably.
+PROJECTED_DIMS = 128  # of 512: the sweep kept every exact top-50 list from 96 dims on
+MEASURED_DIMS = (512,)  # vector sizes the projection was measured on (see the docstring)
+# Rows sampled (evenly spaced; holes included: their stale vectors are harmless here) to fit
+# the directions: the 512 x 512 Gram matrix of 8k rows takes ~0.1 s.
 FIT_SAMPLE = 8_192
-# Exact scores for this many candidates per result asked for, and never fewer than the floor.
+# Fitted on this many times fewer rows than the matrix now has: fitted again (a matrix that
+# grew in small steps keeps the directions of its first rows otherwise).
+REFIT_GROWTH = 2
+# At 97k rows of real code, 1,024 candidates kept every exact top-50 list of the bench's 30
+# questions and 2,048 were slower for nothing (bench/README.md, "Projected candidates");
+# 20 per result keeps the share for deeper lists.
 CANDIDATES_PER_RESULT = 20
 MIN_CANDIDATES = 1_024
 # Projected rows scored per block when several queries share a pass (~2 MB, as vectors.py).
 _BLOCK_ROWS = 4_096
+
+
+def projectable(dim: int) -> bool:
+    return dim in MEASURED_DIMS
 
 
 def candidate_count(limit: int) -> int:
@@ -42,6 +55,7 @@ class Projection:
 
     basis: npt.NDArray[np.float32]
     rows: npt.NDArray[np.float32]
+    fitted_on: int  # slots in use when the directions were fitted
 
     @classmethod
     def fit(cls, matrix: npt.NDArray[np.float32], used: int) -> Projection:
@@ -53,7 +67,10 @@ class Projection:
         basis = np.ascontiguousarray(vectors[:, ::-1][:, :dims], dtype=np.float32)
         rows = np.zeros((matrix.shape[0], dims), dtype=np.float32)
         np.dot(matrix[:used], basis, out=rows[:used])
-        return cls(basis=basis, rows=rows)
+        return cls(basis=basis, rows=rows, fitted_on=used)
+
+    def outgrown(self, used: int) -> bool:
+        return used >= REFIT_GROWTH * self.fitted_on
 
     def grow(self, capacity: int) -> None:
         if capacity > self.rows.shape[0]:
@@ -69,10 +86,11 @@ class Projection:
         queries: Sequence[npt.NDArray[np.float32]],
         used: int,
         excluded: npt.NDArray[np.bool_],
-        count: int,
+        keep: int,
     ) -> list[npt.NDArray[np.intp]]:
-        """Per query, the `count` visible slots of [0, used) with the best projected scores
-        (unordered); the caller makes sure fewer than that are not all there is."""
+        """Per query, the `keep` slots of [0, used) with the best projected scores among those
+        not `excluded` (unordered). The caller asks only when more than `keep` slots are
+        visible, so no excluded slot can fill the count."""
         projected = [np.ascontiguousarray(self.basis.T @ q) for q in queries]
         rows = self.rows[:used]
         scores = np.empty((len(queries), used), dtype=np.float32)
@@ -83,5 +101,5 @@ class Projection:
         found = []
         for row in scores:
             row[excluded] = -np.inf
-            found.append(np.argpartition(-row, count - 1)[:count])
+            found.append(np.argpartition(-row, keep - 1)[:keep])
         return found

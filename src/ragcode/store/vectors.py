@@ -20,7 +20,12 @@ import numpy as np
 import numpy.typing as npt
 
 from ragcode.store.protocol import ScoredId, Vector, VectorField
-from ragcode.store.vector_projection import PROJECTION_MIN_ROWS, Projection, candidate_count
+from ragcode.store.vector_projection import (
+    PROJECTION_MIN_ROWS,
+    Projection,
+    candidate_count,
+    projectable,
+)
 
 # Above this share of changed rows one full read is cheaper than row-by-row updates.
 FULL_RELOAD_SHARE = 0.3
@@ -86,8 +91,8 @@ class VectorMatrix:
     # languages). Built once per filter and matrix state instead of per query (np.isin over
     # every slot cost 2-3 ms at 100k units); emptied whenever a row comes or goes.
     excluded: OrderedDict[FilterKey, _Excluded] = field(default_factory=OrderedDict)
-    # From this many slots on (None: never), the rows' narrow copy picks the candidates of an
-    # exact score (vector_projection.py); fitted at the first search that needs it.
+    # From this many slots on (None or 0: never), the rows' narrow copy picks the candidates
+    # of an exact score (vector_projection.py); fitted at the first search that needs it.
     projection_from: int | None = PROJECTION_MIN_ROWS
     projection: Projection | None = None
 
@@ -260,10 +265,9 @@ class VectorMatrix:
         if count <= 0:
             return [[] for _ in queries]
         vectors = [np.ascontiguousarray(q, dtype=np.float32) for q in queries]
-        wanted = candidate_count(count)
-        large = self.projection_from is not None and self.used >= self.projection_from
-        if large and visible > wanted:
-            return self._search_candidates(vectors, excluded, count, wanted)
+        keep = candidate_count(count)
+        if self._projects() and visible > keep:
+            return self._search_candidates(vectors, excluded, count, keep)
         all_scores = self._scores(vectors)
         found: list[list[ScoredId]] = []
         for scores in all_scores:
@@ -274,18 +278,24 @@ class VectorMatrix:
             found.append([ScoredId(str(self.uids[i]), float(scores[i])) for i in ordered])
         return found
 
+    def _projects(self) -> bool:
+        start = self.projection_from
+        if not start or self.used < start:
+            return False
+        return projectable(self.matrix.shape[1])
+
     def _search_candidates(
         self,
         queries: Sequence[npt.NDArray[np.float32]],
         excluded: npt.NDArray[np.bool_],
         count: int,
-        wanted: int,
+        keep: int,
     ) -> list[list[ScoredId]]:
-        """`search_many` of a large matrix: the `wanted` best visible rows by their projected
+        """`search_many` of a large matrix: the `keep` best visible rows by their projected
         scores, then the best `count` of them by their exact scores."""
-        if self.projection is None:
+        if self.projection is None or self.projection.outgrown(self.used):
             self.projection = Projection.fit(self.matrix, self.used)
-        picked = self.projection.candidates(queries, self.used, excluded, wanted)
+        picked = self.projection.candidates(queries, self.used, excluded, keep)
         found: list[list[ScoredId]] = []
         for query, slots in zip(queries, picked, strict=True):
             scores = self.matrix[slots] @ query
