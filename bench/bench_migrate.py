@@ -40,7 +40,7 @@ from ragcode.accounts.sqlite import SqliteAccounts  # noqa: E402
 from ragcode.app import INDEX_FILE, WEB_DB  # noqa: E402
 from ragcode.config import Settings  # noqa: E402
 from ragcode.domain import user_scope  # noqa: E402
-from ragcode.embeddings.local import MODEL_NAME  # noqa: E402
+from ragcode.embeddings.local import MODEL_NAME, LocalEmbedder  # noqa: E402
 from ragcode.history.protocol import NewTurn  # noqa: E402
 from ragcode.history.sqlite import SqliteHistory  # noqa: E402
 from ragcode.migrate import command  # noqa: E402
@@ -58,7 +58,11 @@ Files = list[tuple[FileRecord, list[IndexEntry]]]
 
 def fill_index(path: Path, units: int, batch: int, seed: int) -> Files:
     """The synthetic index; returns its files (for the replace_file comparison)."""
-    factory = EntryFactory(build_vocabulary(TextAnalyzer(), np.random.default_rng(seed)), seed)
+    # The vocabulary's word vectors come from the real encoder (bench_search.py).
+    encoder = LocalEmbedder(threads=2)
+    factory = EntryFactory(
+        build_vocabulary(TextAnalyzer(), encoder, np.random.default_rng(seed)), seed
+    )
     store = SqliteStore(path)
     files: Files = []
     try:

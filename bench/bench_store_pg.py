@@ -3,10 +3,11 @@
 Run: ``python bench/bench_store_pg.py`` (``--sizes 10000,100000`` by default);
 ``python bench/bench_store_pg.py --sizes 1000000 --bulk`` for a million units;
 ``--real-vectors`` embeds each unit's code and summary text with the real encoder instead of
-drawing random vectors (slow: ~150 texts/s here), for HNSW recall on vectors that cluster.
+the generator's word-sum vectors (slow: ~150 texts/s here), for HNSW recall on real vectors.
 
 Both stores get the same synthetic units as ``bench_search.py`` (its generator: Zipf-distributed
-Korean/English tokens, random unit vectors of dim 512, ~200 units per file), with every second
+Korean/English tokens, unit vectors of dim 512 summed from the real encoder's word vectors
+plus noise (random vectors until 2026-12-02), ~200 units per file), with every second
 file private to another user. The ~50 queries of ``bench_search.py`` (analysed like the
 searcher does, 3 warm-up queries first) then run as a user who sees the team's half only:
 4 lexical lists and 2 vector lists of 50 (``candidates_per_list``) per query, each list timed.
@@ -300,8 +301,12 @@ def main() -> None:
     sizes = sorted(int(size) for size in args.sizes.split(","))
     out(f"start: {load_note()}")
     analyzer = TextAnalyzer()
-    factory = EntryFactory(build_vocabulary(analyzer, np.random.default_rng(args.seed)), args.seed)
-    embedder = LocalEmbedder(threads=2) if args.real_vectors else None
+    # The vocabulary's word vectors come from the real encoder (bench_search.py); without
+    # --real-vectors the units' vectors are the word sums (not the encoder's of their text).
+    encoder = LocalEmbedder(threads=2)
+    vocabulary = build_vocabulary(analyzer, encoder, np.random.default_rng(args.seed))
+    factory = EntryFactory(vocabulary, args.seed)
+    embedder = encoder if args.real_vectors else None
     queries = make_queries(analyzer, args.seed, embedder)
     settings = BULK_SETTINGS if args.bulk else PG_SETTINGS
     with running_server(settings) as server, tempfile.TemporaryDirectory() as tmp:
