@@ -31,8 +31,10 @@ ANSWER = "예시 답변입니다. 천천히 이어서 씁니다."
 
 
 class SlowLLM:
-    """Summaries a second apart (the card is seen mid-way); answers wait before their first
-    token (the search phase is seen) and then stream slowly (the generation phase)."""
+    """Summaries 2.5 s apart (the card and the sidebar row are seen mid-way: the row comes
+    with the document list the page fetches after the upload, which under a loaded CI came
+    after the card's first progress); answers wait before their first token (the search
+    phase is seen) and then stream slowly (the generation phase)."""
 
     name = "slow"
 
@@ -41,7 +43,7 @@ class SlowLLM:
         stop: Sequence[str] = (),
     ) -> Iterator[str]:  # fmt: skip
         if messages[0].content == SUMMARY_SYSTEM:
-            time.sleep(1.0)
+            time.sleep(2.5)
             yield "설명: 계좌의 돈을 다루는 일을 한다.\n검색어: 계좌, 입금"
             return
         time.sleep(2.5)
@@ -137,9 +139,12 @@ def test_the_upload_card_is_compact_and_the_answer_shows_its_phase(browser: Any,
         files=[{"name": "bank.py", "mimeType": "text/x-python", "buffer": BANK_PY}],
     )
     # Mid-way: the card and the sidebar count the same units, the card adds the time left.
+    # (The row appears once the page's document list is back: wait for both.)
     page.wait_for_function(
         """() => /요약 중 · \\d+\\/5 · 남은 시간/.test(
-            document.querySelector('.upload-card .upload-status')?.textContent ?? '')""",
+            document.querySelector('.upload-card .upload-status')?.textContent ?? '')
+            && /요약 중/.test(
+                document.querySelector('.document .document-state')?.textContent ?? '')""",
         timeout=30000,
     )
     seen = card_and_row(page)
