@@ -40,6 +40,19 @@ MIN_CANDIDATES = 1_024
 _BLOCK_ROWS = 4_096
 
 
+def blocked_scores(
+    rows: npt.NDArray[np.float32], queries: Sequence[npt.NDArray[np.float32]], block_rows: int
+) -> npt.NDArray[np.float32]:
+    """(queries, rows) inner products, `block_rows` rows at a time: each block is read from
+    memory once and stays in cache for every query's matrix-vector product."""
+    scores = np.empty((len(queries), rows.shape[0]), dtype=np.float32)
+    for start in range(0, rows.shape[0], block_rows):
+        part = rows[start : start + block_rows]
+        for number, query in enumerate(queries):
+            np.dot(part, query, out=scores[number, start : start + part.shape[0]])
+    return scores
+
+
 def projectable(dim: int) -> bool:
     return dim in MEASURED_DIMS
 
@@ -92,12 +105,7 @@ class Projection:
         not `excluded` (unordered). The caller asks only when more than `keep` slots are
         visible, so no excluded slot can fill the count."""
         projected = [np.ascontiguousarray(self.basis.T @ q) for q in queries]
-        rows = self.rows[:used]
-        scores = np.empty((len(queries), used), dtype=np.float32)
-        for start in range(0, used, _BLOCK_ROWS):
-            part = rows[start : start + _BLOCK_ROWS]
-            for number, query in enumerate(projected):
-                np.dot(part, query, out=scores[number, start : start + part.shape[0]])
+        scores = blocked_scores(self.rows[:used], projected, _BLOCK_ROWS)
         found = []
         for row in scores:
             row[excluded] = -np.inf

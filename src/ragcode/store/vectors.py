@@ -23,6 +23,7 @@ from ragcode.store.protocol import ScoredId, Vector, VectorField
 from ragcode.store.vector_projection import (
     PROJECTION_MIN_ROWS,
     Projection,
+    blocked_scores,
     candidate_count,
     projectable,
 )
@@ -312,16 +313,10 @@ class VectorMatrix:
         matrix-vector product per query and block, not a matrix product: OpenBLAS's product
         with 2-4 columns took 40-47 ms here; the scores are `search`'s up to float rounding."""
         rows = self.matrix[: self.used]
-        scores = np.empty((len(queries), self.used), dtype=np.float32)
         if len(queries) == 1:
-            np.dot(rows, queries[0], out=scores[0])
-            return scores
+            return blocked_scores(rows, queries, max(1, self.used))
         block = max(256, _BLOCK_BYTES // max(1, rows.shape[1] * rows.itemsize))
-        for start in range(0, self.used, block):
-            part = rows[start : start + block]
-            for number, query in enumerate(queries):
-                np.dot(part, query, out=scores[number, start : start + part.shape[0]])
-        return scores
+        return blocked_scores(rows, queries, block)
 
     def _excluded(self, key: FilterKey) -> _Excluded:
         """A mask of the slots outside `key`'s scopes and languages, holes included, and how
