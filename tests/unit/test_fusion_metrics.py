@@ -3,12 +3,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ragcode.domain import Record, UnitKind
 from ragcode.evaluation.dataset import DatasetError, EvalCase, load_dataset
 from ragcode.evaluation.metrics import compute_metrics
-from ragcode.retrieve.fusion import best_scores, ranks_by_id, reciprocal_rank_fusion
+from ragcode.retrieve.fusion import (
+    best_cosines,
+    best_scores,
+    ranks_by_id,
+    reciprocal_rank_fusion,
+)
 from ragcode.store.protocol import ScoredId
 
 pytestmark = pytest.mark.unit
@@ -89,3 +95,30 @@ def test_figures_per_language_of_the_gold_file() -> None:
     assert (per["python"].questions, per["python"].recall_at_1) == (2, 0.5)
     assert per["go"].recall_at_1 == 0.0 and per["go"].recall_at_5 == 1.0
     assert per["javascript"].recall_at_10 == 0.0 and per["csv"].mrr_at_10 == 0.5
+
+
+def unit(*values: float) -> np.ndarray:
+    vector = np.array(values, dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def test_best_cosines_take_each_units_best_stored_vector_per_query() -> None:
+    """The rerank's one product for every candidate: per unit the best of its code and
+    summary vectors, for the question and each cut-off vector; a unit without vectors 0.0,
+    and a unit whose vectors all point away keeps its negative best (not 0.0)."""
+    vectors = {
+        "both": [unit(1, 0, 0), unit(0, 1, 0)],
+        "away": [unit(-1, -1, 0), unit(-1, -1, -1)],
+        "one": [unit(0, 0, 1)],
+    }
+    question, cutoff = unit(1, 0, 0), unit(0, 1, 0)
+    best = best_cosines(["away", "none", "both", "one"], vectors, [question, cutoff])
+    assert best.shape == (4, 2)
+    assert best[0] == pytest.approx([-1 / np.sqrt(3), -1 / np.sqrt(3)], abs=1e-6)
+    assert list(best[1]) == [0.0, 0.0]
+    assert best[2] == pytest.approx([1.0, 1.0], abs=1e-6)
+    assert best[3] == pytest.approx([0.0, 0.0], abs=1e-6)
+    for row, uid in enumerate(["away", "both", "one"]):
+        expected = [max(float(v @ q) for v in vectors[uid]) for q in (question, cutoff)]
+        assert best[[0, 2, 3][row]] == pytest.approx(expected, abs=1e-6)
+    assert best_cosines([], vectors, [question]).shape == (0, 1)

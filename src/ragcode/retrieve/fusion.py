@@ -1,11 +1,15 @@
-"""Fusion strategies: small named functions over ranked lists of ids."""
+"""Fusion strategies: small named functions over ranked lists of ids (and the rerank's
+cosines of the fused candidates)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+import numpy.typing as npt
+
 from ragcode.domain import Hit
-from ragcode.store.protocol import ScoredId
+from ragcode.store.protocol import ScoredId, Vector
 
 
 def reciprocal_rank_fusion(
@@ -60,3 +64,19 @@ def merge_hit_lists(
         raise ValueError("one weight per hit list")
     fused = reciprocal_rank_fusion(ranked, k=k, weights=list_weights)
     return [by_key[key] for key in sorted(fused, key=lambda key: -fused[key])]
+
+
+def best_cosines(
+    uids: Sequence[str], vectors: dict[str, list[Vector]], queries: Sequence[Vector]
+) -> npt.NDArray[np.float32]:
+    """Row i, column j: the best cosine between a stored vector of `uids[i]` (code or
+    summary) and `queries[j]`; 0.0 for a unit with no stored vector."""
+    best = np.zeros((len(uids), len(queries)), dtype=np.float32)
+    stored = [(row, vector) for row, uid in enumerate(uids) for vector in vectors.get(uid, [])]
+    if not stored or not queries:
+        return best
+    owners = np.array([row for row, _vector in stored])
+    cosines = np.stack([vector for _row, vector in stored]) @ np.stack(queries).T
+    best[np.unique(owners)] = -np.inf
+    np.maximum.at(best, owners, cosines)
+    return best
