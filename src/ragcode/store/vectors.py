@@ -30,6 +30,10 @@ from ragcode.store.vector_projection import (
 
 # Above this share of changed rows one full read is cheaper than row-by-row updates.
 FULL_RELOAD_SHARE = 0.3
+# Free slots a matrix read whole keeps for the writes that follow: a 16th of its rows, at
+# least 1,024 (a large upload); 12.8 MB per 512-dim field at 100k units.
+RELOAD_HEADROOM_DIVISOR = 16
+RELOAD_HEADROOM_MIN = 1024
 FREE = -1  # scope index of a slot that holds no row
 # Filters kept per matrix (one per distinct scopes + languages asked): a web app's users each
 # ask with their own scope; past this many the least recently used one goes. One byte per slot
@@ -149,15 +153,23 @@ class VectorMatrix:
         rows = self._read(conn, None)
         if not rows:
             return fresh
-        joined = bytearray(b"".join(row[2] for row in rows))  # writable: later rows land in place
-        fresh.matrix = np.frombuffer(joined, dtype=np.float32).reshape(len(rows), -1)
+        count = len(rows)
+        # Free slots after the rows: without them the first write after a reload grew the
+        # matrix by a copy of the whole (~280 ms per field at 100k units, in the first search
+        # after a server start and an upload; bench/README.md).
+        capacity = count + max(RELOAD_HEADROOM_MIN, count // RELOAD_HEADROOM_DIVISOR)
+        vectors = np.frombuffer(b"".join(row[2] for row in rows), dtype=np.float32)
+        fresh.matrix = np.zeros((capacity, vectors.size // count), dtype=np.float32)
+        fresh.matrix[:count] = vectors.reshape(count, -1)
         fresh.scope_names = sorted({row[3] for row in rows})
         codes = {name: i for i, name in enumerate(fresh.scope_names)}
-        fresh.scopes = np.fromiter((codes[row[3]] for row in rows), np.int32, len(rows))
+        fresh.scopes = np.full(capacity, FREE, dtype=np.int32)
+        fresh.scopes[:count] = np.fromiter((codes[row[3]] for row in rows), np.int32, count)
         fresh.language_names = sorted({row[4] for row in rows})
         langs = {name: i for i, name in enumerate(fresh.language_names)}
-        fresh.languages = np.fromiter((langs[row[4]] for row in rows), np.int32, len(rows))
-        fresh.uids = [row[1] for row in rows]
+        fresh.languages = np.full(capacity, FREE, dtype=np.int32)
+        fresh.languages[:count] = np.fromiter((langs[row[4]] for row in rows), np.int32, count)
+        fresh.uids = [row[1] for row in rows] + [None] * (capacity - count)
         fresh.slot_of = {int(row[0]): slot for slot, row in enumerate(rows)}
         fresh.used = len(rows)
         return fresh
