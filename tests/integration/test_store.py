@@ -6,6 +6,7 @@ tests/integration/test_store_contract.py."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,30 @@ def test_two_processes_opening_a_version_4_index_at_once_both_succeed(
         assert store.get_units(["u1"])["u1"].record.metadata == {DOCSTRING: "Loads the file."}
     finally:
         store.close()
+
+
+class _Abort(Exception):
+    pass
+
+
+def test_reads_of_the_search_wait_for_another_threads_write(store: SqliteStore) -> None:
+    """The search's last reads (the fused candidates' records and stored vectors) share the
+    store's one connection with writers: they wait for a write transaction another thread
+    holds open instead of reading its rows half done (here a unit that is rolled back)."""
+    store.replace_file(record("a.py"), [entry("a.py", "f", "x", 1)])
+    seen: dict[str, object] = {}
+
+    def read() -> None:
+        seen["units"] = store.get_units(["b.py:g"])
+        seen["vectors"] = store.stored_vectors(["b.py:g"])
+
+    reader = threading.Thread(target=read)
+    with pytest.raises(_Abort), store._transaction() as conn:
+        conn.execute("UPDATE units SET uid = 'b.py:g' WHERE uid = 'a.py:f'")  # not committed
+        reader.start()
+        reader.join(0.5)
+        assert reader.is_alive()  # waiting for the lock
+        raise _Abort
+    reader.join(10)
+    assert seen == {"units": {}, "vectors": {}}
+    assert list(store.get_units(["a.py:f"])) == ["a.py:f"]

@@ -8,6 +8,7 @@ let the index be built first (`serve`) and check that tantivy answered."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import shutil
@@ -72,10 +73,11 @@ def test_lists_and_scores_equal_fts5(tmp_path: Path, lengths: tuple[int, int]) -
     try:
         fts5.replace_file(record("a.py"), random_entries(400, lengths, 9))
         serve(tantivy)
-        for query in QUERIES:
-            expected = fts5.lexical_search("code", query, 10)
-            found = tantivy.lexical_search("code", query, 10)
-            assert uids(found) == uids(expected), query
+        # 10 and 50 (the searcher's lists) take 20 candidates more, 200 (MCP's hints) 80.
+        for query, limit in itertools.product(QUERIES, (10, 50, 200)):
+            expected = fts5.lexical_search("code", query, limit)
+            found = tantivy.lexical_search("code", query, limit)
+            assert uids(found) == uids(expected), (query, limit)
             assert [h.score for h in found] == pytest.approx([h.score for h in expected], rel=1e-9)
         assert tantivy.lexical_engine_serving() == "tantivy"
     finally:

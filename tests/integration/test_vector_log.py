@@ -158,10 +158,13 @@ def test_a_write_after_a_whole_read_lands_in_place(store: SqliteStore) -> None:
     store.replace_file(record("new.py"), [entry("new.py", f"h{i}", "x", 70 + i) for i in range(50)])
     assert top(store, 77) == "new.py:h7"
     assert store._matrices["code"].matrix is before  # the same array: nothing copied
-    big = [entry("big.py", f"b{i}", "x", 5000 + i) for i in range(vectors.RELOAD_HEADROOM_MIN)]
+    # More than the 974 slots left, fewer than the 1,000 changes that read the matrix whole.
+    big = [entry("big.py", f"b{i}", "x", 5000 + i) for i in range(990)]
     store.replace_file(record("big.py"), big)
-    assert top(store, 5000 + 999) == "big.py:b999"
-    assert store._matrices["code"].matrix is not before
+    assert top(store, 5000 + 989) == "big.py:b989"
+    grown = store._matrices["code"]
+    assert grown.matrix is not before and grown.matrix.shape[0] > 200 + vectors.RELOAD_HEADROOM_MIN
+    assert grown.used == 250 + 990
     assert top(store, 1003) == "f1.py:g3" and top(store, 77) == "new.py:h7"
 
 

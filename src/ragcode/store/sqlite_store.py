@@ -88,9 +88,12 @@ LexicalEngine = Literal["fts5", "tantivy"]
 
 
 # Candidates beyond `limit` that tantivy hands over for the exact rescoring: its scores are
-# within ~5% of FTS5's, so the true top `limit` lies well inside. (Until 2026-12-02 a list of
-# 50 took 100; with 20 every figure of the three eval sets stayed the same, as with 10.)
+# within ~5% of FTS5's, so the true top `limit` lies inside: half the list more, at least 20
+# (a list of 50 takes 75, MCP's 200 identifier hints 300). Until 2026-12-02 a list of 50 took
+# 100; 70 kept every figure of the three eval sets, but not every list of a worst case (random
+# tokens, 30-400 per unit: tests/integration/test_store_tantivy.py), which 75 keeps.
 RESCORE_MARGIN = 20
+RESCORE_SHARE = 0.5
 
 
 def _set_up(conn: sqlite3.Connection) -> None:
@@ -570,7 +573,7 @@ class SqliteStore(symbols.SymbolLookupByRows):
         background, or cannot be written or read here (a read-only data directory, a full
         disk)."""
         assert self._lexicon is not None
-        wanted = limit + RESCORE_MARGIN
+        wanted = limit + max(RESCORE_MARGIN, int(RESCORE_SHARE * limit))
         with self._lock:  # catching up opens a read transaction on the shared connection
             try:
                 hits = self._lexicon.search(
@@ -661,18 +664,24 @@ class SqliteStore(symbols.SymbolLookupByRows):
         return current
 
     def stored_vectors(self, uids: Sequence[str]) -> dict[str, list[Vector]]:
-        return stored_vectors(self._conn, uids)
+        # Under the lock, as every read of the shared connection: another thread's write
+        # transaction on it is never read half done.
+        with self._lock:
+            return stored_vectors(self._conn, uids)
 
     def get_units(self, uids: Sequence[str]) -> dict[str, StoredRecord]:
         found: dict[str, StoredRecord] = {}
-        for start in range(0, len(uids), 500):
-            chunk = list(uids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT {_UNIT_COLUMNS} FROM units WHERE uid IN ({marks})"
-            for row in self._conn.execute(query, chunk):
-                found[row[0]] = StoredRecord(
-                    record=_row_to_record(row), summary=row[9], summary_state=SummaryState(row[10])
-                )
+        with self._lock:
+            for start in range(0, len(uids), 500):
+                chunk = list(uids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                query = f"SELECT {_UNIT_COLUMNS} FROM units WHERE uid IN ({marks})"
+                for row in self._conn.execute(query, chunk):
+                    found[row[0]] = StoredRecord(
+                        record=_row_to_record(row),
+                        summary=row[9],
+                        summary_state=SummaryState(row[10]),
+                    )
         return found
 
     def _symbol_rows(self, scopes: Sequence[str]) -> sqlite_symbols.SqliteSymbolRows:
