@@ -469,6 +469,19 @@ def test_private_units_reach_only_their_owner(store: CodeStore) -> None:
     assert uids(store.lexical_search("code", ["secret"], 10)) == []
 
 
+def test_records_read_back_with_scopes_are_those_the_scopes_may_see(store: CodeStore) -> None:
+    """`get_units(uids, scopes)`: the search reads its fused candidates' records with the
+    asker's scopes, so a unit made private after its lists were read is left out for
+    another user; without scopes (an upload's own units) every id is read."""
+    put(store, "/team", "t.py", "team_fn", "payment key", 1, "team")
+    put(store, "/up/1", "alice.py", "alice_fn", "payment key secret", 2, user_scope(ALICE))
+    both = ["t.py:team_fn", "alice.py:alice_fn"]
+    assert set(store.get_units(both, visible_scopes(BOB))) == {"t.py:team_fn"}
+    assert set(store.get_units(both, visible_scopes(ALICE))) == set(both)
+    assert set(store.get_units(both)) == set(both)
+    assert store.get_units(both, ()) == {}
+
+
 def test_units_in_file_is_exact_and_scoped(store: CodeStore) -> None:
     """More units sharing a name than any search keeps as candidates: the look-up by
     location still finds the one asked for, and never another user's."""

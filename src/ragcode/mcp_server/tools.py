@@ -99,7 +99,7 @@ class KnowledgeTools:
         # not there: the files holding that name, found by its identifier tokens, as a hint
         tokens = app.analyzer.analyze_identifiers([name])
         scored = app.store.lexical_search("identifiers", tokens, HINT_CANDIDATES, scopes)
-        others = app.store.get_units([hit.uid for hit in scored]).values()
+        others = app.store.get_units([hit.uid for hit in scored], scopes).values()
         elsewhere = sorted({s.record.path for s in others if _same_name(s.record.title, name)})
         hint = f" 같은 이름이 있는 파일: {', '.join(elsewhere[:5])}." if elsewhere else ""
         raise UnitNotFoundError(

@@ -125,7 +125,9 @@ class HybridSearcher:
         for prefix in dict.fromkeys([*lexical_lists, *vector_lists]):  # lexical, then vectors
             lists.update(lexical_lists.get(prefix, {}))
             lists.update(vector_lists.get(prefix, {}))
-        hits = self._fuse_and_rerank(lists, rerank_vector, top_k, retrievers.rerank, cutoff_vectors)
+        hits = self._fuse_and_rerank(
+            lists, rerank_vector, top_k, retrievers.rerank, scopes, cutoff_vectors
+        )
         log.debug(
             "search %r + %r + %r: %d hits, %.1f ms",
             query,
@@ -195,13 +197,16 @@ class HybridSearcher:
         query_vector: Vector,
         top_k: int,
         rerank_on: bool,
+        scopes: Sequence[str],
         cutoff_vectors: Sequence[Vector] = (),
     ) -> list[Hit]:
         settings = self._settings
         weights = settings.list_weights
         fused = reciprocal_rank_fusion(lists, k=settings.rrf_k, weights=weights)
         ordered = sorted(fused, key=lambda uid: -fused[uid])[: settings.rerank_depth]
-        records = self._store.get_units(ordered)
+        # Scoped again: a unit whose root was made private after the lists were read is not
+        # read back for another user.
+        records = self._store.get_units(ordered, scopes)
         vectors = self._store.stored_vectors(ordered)
         ranks = ranks_by_id(lists)
         lexical = best_scores(lists, "lexical:")

@@ -434,9 +434,15 @@ class PostgresStore(symbols.SymbolLookupByRows):
             for uid, code, summary in self._pool.read("벡터 읽기", work)
         }
 
-    def get_units(self, uids: Sequence[str]) -> dict[str, StoredRecord]:
+    def get_units(
+        self, uids: Sequence[str], scopes: Sequence[str] | None = None
+    ) -> dict[str, StoredRecord]:
         query = f"SELECT {UNIT_COLUMNS} FROM store_units WHERE uid = ANY(%s)"
-        rows = self._pool.fetch("색인 읽기", query, (list(uids),))
+        params: tuple[object, ...] = (list(uids),)
+        if scopes is not None:
+            query += " AND scope = ANY(%s)"
+            params += (list(scopes),)
+        rows = self._pool.fetch("색인 읽기", query, params)
         return {row[0]: row_to_stored(row) for row in rows}
 
     def _symbol_rows(self, scopes: Sequence[str]) -> pg_symbols.PgSymbolRows:

@@ -301,8 +301,13 @@ class SearchIndex(EmbedderClaim, Protocol):
 
     def stored_vectors(self, uids: Sequence[str]) -> dict[str, list[Vector]]: ...
 
-    def get_units(self, uids: Sequence[str]) -> dict[str, StoredRecord]:
-        """The records stored under these ids, with their descriptions (missing ones left out)."""
+    def get_units(
+        self, uids: Sequence[str], scopes: Sequence[str] | None = None
+    ) -> dict[str, StoredRecord]:
+        """The records stored under these ids, with their descriptions (missing ones left out);
+        with `scopes`, only those the owner scopes may see (the search's own ids came from
+        scoped lists, but a root made private since must not be read back for another user).
+        None: any scope (the caller's ids are its own, e.g. an upload's units)."""
         ...
 
     def units_in_file(self, path: str, scopes: Sequence[str] = TEAM_ONLY) -> list[StoredRecord]:

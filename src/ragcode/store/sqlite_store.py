@@ -669,14 +669,17 @@ class SqliteStore(symbols.SymbolLookupByRows):
         with self._lock:
             return stored_vectors(self._conn, uids)
 
-    def get_units(self, uids: Sequence[str]) -> dict[str, StoredRecord]:
+    def get_units(
+        self, uids: Sequence[str], scopes: Sequence[str] | None = None
+    ) -> dict[str, StoredRecord]:
         found: dict[str, StoredRecord] = {}
+        scoped = "" if scopes is None else f" AND scope IN ({','.join('?' * len(scopes))})"
         with self._lock:
             for start in range(0, len(uids), 500):
                 chunk = list(uids[start : start + 500])
                 marks = ",".join("?" * len(chunk))
-                query = f"SELECT {_UNIT_COLUMNS} FROM units WHERE uid IN ({marks})"
-                for row in self._conn.execute(query, chunk):
+                query = f"SELECT {_UNIT_COLUMNS} FROM units WHERE uid IN ({marks}){scoped}"
+                for row in self._conn.execute(query, (*chunk, *(scopes or ()))):
                     found[row[0]] = StoredRecord(
                         record=_row_to_record(row),
                         summary=row[9],
