@@ -159,17 +159,16 @@ class VectorMatrix:
         # after a server start and an upload; bench/README.md).
         capacity = count + max(RELOAD_HEADROOM_MIN, count // RELOAD_HEADROOM_DIVISOR)
         vectors = np.frombuffer(b"".join(row[2] for row in rows), dtype=np.float32)
-        fresh.matrix = np.zeros((capacity, vectors.size // count), dtype=np.float32)
-        fresh.matrix[:count] = vectors.reshape(count, -1)
+        vectors = vectors.reshape(count, -1)
+        fresh._reserve(capacity, vectors.shape[1])  # every slot free, as a grown matrix's
+        fresh.matrix[:count] = vectors
         fresh.scope_names = sorted({row[3] for row in rows})
         codes = {name: i for i, name in enumerate(fresh.scope_names)}
-        fresh.scopes = np.full(capacity, FREE, dtype=np.int32)
         fresh.scopes[:count] = np.fromiter((codes[row[3]] for row in rows), np.int32, count)
         fresh.language_names = sorted({row[4] for row in rows})
         langs = {name: i for i, name in enumerate(fresh.language_names)}
-        fresh.languages = np.full(capacity, FREE, dtype=np.int32)
         fresh.languages[:count] = np.fromiter((langs[row[4]] for row in rows), np.int32, count)
-        fresh.uids = [row[1] for row in rows] + [None] * (capacity - count)
+        fresh.uids[:count] = [row[1] for row in rows]
         fresh.slot_of = {int(row[0]): slot for slot, row in enumerate(rows)}
         fresh.used = len(rows)
         return fresh
