@@ -276,6 +276,8 @@ def instrument(app: App) -> Stopwatch:
     watch.wrap(app.store, "lexical_search", lambda args: f"lexical {args[0]}")
     watch.wrap(app.store, "vector_search", lambda _: "vector scans")
     watch.wrap(app.store, "vector_search_many", lambda _: "vector scans")
+    if hasattr(app.store, "code_hashes"):  # since 2026-12-03: records for the top_k only
+        watch.wrap(app.store, "code_hashes", lambda _: "code_hashes")
     watch.wrap(app.store, "get_units", lambda _: "get_units")
     watch.wrap(app.store, "stored_vectors", lambda _: "stored_vectors")
     return watch

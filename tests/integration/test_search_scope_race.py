@@ -23,9 +23,12 @@ def compute_shipping_fee(weight_kg, distance_km):
 '''
 
 
+@pytest.mark.parametrize("read", ["code_hashes", "get_units"])
 def test_a_root_made_private_during_a_search_is_not_returned_to_another_user(
-    make_app: Callable[..., App], tmp_path: Path
+    make_app: Callable[..., App], tmp_path: Path, read: str
 ) -> None:
+    """`read`: the candidates' read the change lands in (their code hashes, then the records
+    of those returned)."""
     project = tmp_path / "shipping"
     project.mkdir()
     (project / "fees.py").write_text(CODE, encoding="utf-8")
@@ -36,16 +39,16 @@ def test_a_root_made_private_during_a_search_is_not_returned_to_another_user(
         "compute_shipping_fee"
     ]
     (root,) = app.store.roots()
-    read_records = app.store.get_units
+    original = getattr(app.store, read)
 
     def made_private_meanwhile(
         uids: Sequence[str], scopes: Sequence[str] | None = None
-    ) -> dict[str, StoredRecord]:
+    ) -> dict[str, StoredRecord] | dict[str, str]:
         assert app.store.set_scope(root, user_scope(ALICE)) == 1
-        return read_records(uids, scopes)
+        return original(uids, scopes)  # type: ignore[no-any-return]
 
-    app.store.get_units = made_private_meanwhile  # type: ignore[method-assign]
+    setattr(app.store, read, made_private_meanwhile)
     assert app.searcher.search(query, scopes=visible_scopes(BOB)) == []
-    app.store.get_units = read_records  # type: ignore[method-assign]
+    setattr(app.store, read, original)
     mine = app.searcher.search(query, scopes=visible_scopes(ALICE))
     assert [h.record.title for h in mine] == ["compute_shipping_fee"]

@@ -482,6 +482,22 @@ def test_records_read_back_with_scopes_are_those_the_scopes_may_see(store: CodeS
     assert store.get_units(both, ()) == {}
 
 
+def test_code_hashes_are_the_records_and_only_those_the_scopes_may_see(store: CodeStore) -> None:
+    """`code_hashes(uids, scopes)`: the search drops copies of one code among its candidates
+    from these before it reads any record, so they are the records' own hashes and scoped."""
+    put(store, "/team", "t.py", "team_fn", "payment key", 1, "team")
+    put(store, "/up/1", "alice.py", "alice_fn", "payment key secret", 2, user_scope(ALICE))
+    both = ["t.py:team_fn", "alice.py:alice_fn", "missing"]
+    records = store.get_units(both)
+    assert store.code_hashes(both, visible_scopes(ALICE)) == {
+        uid: stored.record.code_hash for uid, stored in records.items()
+    }
+    assert store.code_hashes(both, visible_scopes(BOB)) == {
+        "t.py:team_fn": records["t.py:team_fn"].record.code_hash
+    }
+    assert store.code_hashes(both, ()) == {}
+
+
 def test_units_in_file_is_exact_and_scoped(store: CodeStore) -> None:
     """More units sharing a name than any search keeps as candidates: the look-up by
     location still finds the one asked for, and never another user's."""

@@ -205,8 +205,10 @@ class HybridSearcher:
         fused = reciprocal_rank_fusion(lists, k=settings.rrf_k, weights=weights)
         ordered = sorted(fused, key=lambda uid: -fused[uid])[: settings.rerank_depth]
         # Scoped again: a unit whose root was made private after the lists were read is not
-        # read back for another user.
-        records = self._store.get_units(ordered, scopes)
+        # read back for another user. Only code hashes for every candidate (copies of one
+        # code are dropped in fused order), whole records for the `top_k` returned: the
+        # records of ~50 candidates cost ~2.5 ms of a search (bench/bench_search.py).
+        code_hashes = self._store.code_hashes(ordered, scopes)
         vectors = self._store.stored_vectors(ordered)
         ranks = ranks_by_id(lists)
         lexical = best_scores(lists, "lexical:")
@@ -216,15 +218,13 @@ class HybridSearcher:
         # Every candidate's cosines in one product (one per stored vector and query vector):
         # a product per candidate cost ~2.8 ms of a search (bench/bench_search.py).
         best = best_cosines(ordered, vectors, [query_vector, *cutoff_vectors])
-        hits: list[Hit] = []
+        kept: list[tuple[str, Scores]] = []
         seen_code: set[str] = set()
         for position, uid in enumerate(ordered):
-            stored = records.get(uid)
-            if stored is None:
+            code_hash = code_hashes.get(uid)
+            if code_hash is None or code_hash in seen_code:  # gone, or the same code copied
                 continue
-            if stored.record.code_hash in seen_code:  # the same code copied to another place
-                continue
-            seen_code.add(stored.record.code_hash)
+            seen_code.add(code_hash)
             rerank = float(best[position, 0])
             passes = rerank >= settings.min_relevance  # or one of the cutoff vectors passes it
             if rerank_on and not (passes or np.any(best[position, 1:] >= settings.min_relevance)):
@@ -243,9 +243,15 @@ class HybridSearcher:
                 final=final,
                 ranks=ranks.get(uid, {}),
             )
-            hits.append(Hit(record=stored.record, summary=stored.summary, scores=scores))
-        hits.sort(key=lambda hit: -hit.scores.final)
-        return hits[:top_k]
+            kept.append((uid, scores))
+        kept.sort(key=lambda item: -item[1].final)  # stable: ties stay in fused order
+        chosen = kept[:top_k]
+        records = self._store.get_units([uid for uid, _scores in chosen], scopes)
+        return [
+            Hit(record=stored.record, summary=stored.summary, scores=scores)
+            for uid, scores in chosen
+            if (stored := records.get(uid)) is not None  # deleted since: left out
+        ]
 
 
 def _blend(query_vector: Vector, expansion_vector: Vector, weight: float) -> Vector:

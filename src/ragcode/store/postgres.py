@@ -434,6 +434,13 @@ class PostgresStore(symbols.SymbolLookupByRows):
             for uid, code, summary in self._pool.read("벡터 읽기", work)
         }
 
+    def code_hashes(self, uids: Sequence[str], scopes: Sequence[str]) -> dict[str, str]:
+        if not uids or not scopes:
+            return {}
+        query = "SELECT uid, code_hash FROM store_units WHERE uid = ANY(%s) AND scope = ANY(%s)"
+        rows = self._pool.fetch("색인 읽기", query, (list(uids), list(scopes)))
+        return {str(uid): str(code_hash) for uid, code_hash in rows}
+
     def get_units(
         self, uids: Sequence[str], scopes: Sequence[str] | None = None
     ) -> dict[str, StoredRecord]:

@@ -301,6 +301,12 @@ class SearchIndex(EmbedderClaim, Protocol):
 
     def stored_vectors(self, uids: Sequence[str]) -> dict[str, list[Vector]]: ...
 
+    def code_hashes(self, uids: Sequence[str], scopes: Sequence[str]) -> dict[str, str]:
+        """`Record.code_hash` of each of these ids that `scopes` may see (missing ones left
+        out): the search drops copies of the same code among its ~50 candidates from this
+        before it reads the records of the few it returns (`get_units`)."""
+        ...
+
     def get_units(
         self, uids: Sequence[str], scopes: Sequence[str] | None = None
     ) -> dict[str, StoredRecord]:

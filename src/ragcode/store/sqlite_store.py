@@ -669,6 +669,22 @@ class SqliteStore(symbols.SymbolLookupByRows):
         with self._lock:
             return stored_vectors(self._conn, uids)
 
+    def code_hashes(self, uids: Sequence[str], scopes: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        if not scopes:
+            return found
+        scope_marks = ",".join("?" * len(scopes))
+        with self._lock:
+            for start in range(0, len(uids), 500):
+                chunk = list(uids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                query = (
+                    f"SELECT uid, code_hash FROM units WHERE uid IN ({marks})"
+                    f" AND scope IN ({scope_marks})"
+                )
+                found.update(self._conn.execute(query, (*chunk, *scopes)).fetchall())
+        return found
+
     def get_units(
         self, uids: Sequence[str], scopes: Sequence[str] | None = None
     ) -> dict[str, StoredRecord]:
