@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ragcode.db.sqlite import connect_shared
 from ragcode.domain import (
@@ -670,38 +670,39 @@ class SqliteStore(symbols.SymbolLookupByRows):
             return stored_vectors(self._conn, uids)
 
     def code_hashes(self, uids: Sequence[str], scopes: Sequence[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
         if not scopes:
-            return found
-        scope_marks = ",".join("?" * len(scopes))
-        with self._lock:
-            for start in range(0, len(uids), 500):
-                chunk = list(uids[start : start + 500])
-                marks = ",".join("?" * len(chunk))
-                query = (
-                    f"SELECT uid, code_hash FROM units WHERE uid IN ({marks})"
-                    f" AND scope IN ({scope_marks})"
-                )
-                found.update(self._conn.execute(query, (*chunk, *scopes)).fetchall())
-        return found
+            return {}
+        return {
+            str(uid): str(code_hash)
+            for uid, code_hash in self._rows_of("uid, code_hash", uids, scopes)
+        }
 
     def get_units(
         self, uids: Sequence[str], scopes: Sequence[str] | None = None
     ) -> dict[str, StoredRecord]:
-        found: dict[str, StoredRecord] = {}
+        return {
+            str(row[0]): StoredRecord(
+                record=_row_to_record(row),
+                summary=row[9],
+                summary_state=SummaryState(row[10]),
+            )
+            for row in self._rows_of(_UNIT_COLUMNS, uids, scopes)
+        }
+
+    def _rows_of(
+        self, columns: str, uids: Sequence[str], scopes: Sequence[str] | None
+    ) -> list[Any]:
+        """`columns` of the units stored under these ids (of `scopes` when given), read 500
+        ids per statement (SQLite's bound on a statement's variables)."""
         scoped = "" if scopes is None else f" AND scope IN ({','.join('?' * len(scopes))})"
+        rows: list[Any] = []  # sqlite3 rows: tuples of the columns' values
         with self._lock:
             for start in range(0, len(uids), 500):
                 chunk = list(uids[start : start + 500])
                 marks = ",".join("?" * len(chunk))
-                query = f"SELECT {_UNIT_COLUMNS} FROM units WHERE uid IN ({marks}){scoped}"
-                for row in self._conn.execute(query, (*chunk, *(scopes or ()))):
-                    found[row[0]] = StoredRecord(
-                        record=_row_to_record(row),
-                        summary=row[9],
-                        summary_state=SummaryState(row[10]),
-                    )
-        return found
+                query = f"SELECT {columns} FROM units WHERE uid IN ({marks}){scoped}"
+                rows += self._conn.execute(query, (*chunk, *(scopes or ()))).fetchall()
+        return rows
 
     def _symbol_rows(self, scopes: Sequence[str]) -> sqlite_symbols.SqliteSymbolRows:
         # The lock (one connection for every thread) is held per query, not per check.
