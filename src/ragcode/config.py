@@ -84,7 +84,8 @@ class LlmSettings(BaseModel):
     # reaching their search-terms line.
     batch_no_repeat_ngram: int = Field(default=8, ge=0)
     # Qwen drifts into Chinese in Korean text ("요素", "返回"; 13 of 148 toolz summaries of the
-    # 1.5B model): the embedded model never samples tokens that write CJK ideographs.
+    # 1.5B model), and into kana once ideographs are banned: the embedded model never samples
+    # tokens that write CJK ideographs or kana.
     suppress_han: bool = True
     # No endpoints: the embedded model above. One: that endpoint. Several: a pool.
     endpoints: list[LlmEndpoint] = Field(default_factory=list)

@@ -1,4 +1,5 @@
-"""No CJK ideographs from the real embedded model, interactive or batched (`llm.suppress_han`)."""
+"""No CJK ideographs or kana from the real embedded model, interactive or batched
+(`llm.suppress_han`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # A question in Chinese: the model answers in Chinese when nothing stops it (the drift that
 # shows in Korean text is rarer and harder to provoke on purpose).
 COPY = [ChatMessage("user", "请用中文解释：这个函数返回什么？")]
+KANA = re.compile("[\u3040-\u30fa\u30fc-\u30ff]")
+# A question in Japanese: what the model drifts into once ideographs are banned.
+JAPANESE = [ChatMessage("user", "日本語で説明してください：この関数は何を返しますか？")]
 
 
 def model(models_dir: Path, suppress_han: bool) -> LlamaCppLLM:
@@ -33,28 +37,41 @@ def suppressing(models_dir: Path) -> Iterator[LlamaCppLLM]:
     llm.close()
 
 
-def test_without_suppression_the_model_writes_ideographs(models_dir: Path) -> None:
-    """The prompt above really draws ideographs out of this model (so the next tests mean
-    something)."""
+# What each prompt draws out of the model when nothing stops it.
+DRIFTS = [pytest.param(COPY, HAN, id="ideographs"), pytest.param(JAPANESE, KANA, id="kana")]
+
+
+@pytest.mark.parametrize(("prompt", "script"), DRIFTS)
+def test_without_suppression_the_model_writes_them(
+    models_dir: Path, prompt: list[ChatMessage], script: re.Pattern[str]
+) -> None:
+    """The prompts above really draw ideographs and kana out of this model (so the next
+    tests mean something)."""
     llm = model(models_dir, suppress_han=False)
     try:
-        answer = "".join(llm.stream(COPY, max_tokens=24, temperature=0.0))
+        answer = "".join(llm.stream(prompt, max_tokens=24, temperature=0.0))
     finally:
         llm.close()
-    assert HAN.search(answer), answer
+    assert script.search(answer), answer
 
 
-def test_interactive_answers_have_none(suppressing: LlamaCppLLM) -> None:
-    answer = "".join(suppressing.stream(COPY, max_tokens=24, temperature=0.0))
+@pytest.mark.parametrize(("prompt", "script"), DRIFTS)
+def test_interactive_answers_have_none(
+    suppressing: LlamaCppLLM, prompt: list[ChatMessage], script: re.Pattern[str]
+) -> None:
+    answer = "".join(suppressing.stream(prompt, max_tokens=24, temperature=0.0))
     assert answer.strip()
-    assert not HAN.search(answer), answer
+    assert not script.search(answer), answer
 
 
-def test_batched_answers_have_none(suppressing: LlamaCppLLM) -> None:
+@pytest.mark.parametrize(("prompt", "script"), DRIFTS)
+def test_batched_answers_have_none(
+    suppressing: LlamaCppLLM, prompt: list[ChatMessage], script: re.Pattern[str]
+) -> None:
     background = suppressing.background(slots=2, n_ctx=1024)
-    answer = "".join(background.stream(COPY, max_tokens=24))
+    answer = "".join(background.stream(prompt, max_tokens=24))
     assert answer.strip()
-    assert not HAN.search(answer), answer
+    assert not script.search(answer), answer
 
 
 def test_no_unfiltered_answer_when_the_vocabulary_cannot_be_read(

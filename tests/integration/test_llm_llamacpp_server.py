@@ -13,7 +13,7 @@ import pytest
 from ragcode.app import build_llm
 from ragcode.config import Settings
 from ragcode.llm.errors import LLMRequestError, LLMUnavailable
-from ragcode.llm.han_repair import has_han
+from ragcode.llm.han_tokens import has_han
 from ragcode.llm.openai_compat import OpenAICompatLLM
 from ragcode.llm.pool import LLMPool, PoolPolicy
 from ragcode.llm.protocol import ChatMessage

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 
-from ragcode.llm.han_repair import HanRepairLLM, HanRepairPolicy, drop_han, has_han
+from ragcode.llm.han_repair import HanRepairLLM, HanRepairPolicy, drop_foreign
+from ragcode.llm.han_tokens import has_foreign, has_han
 from ragcode.llm.protocol import ChatMessage, FinishReason, LLMError
 
 
@@ -79,6 +80,23 @@ def test_a_line_with_ideographs_is_repaired_by_the_same_endpoint() -> None:
     assert "한국어" in repair[0].content
 
 
+def test_a_line_with_kana_is_repaired_too() -> None:
+    # The drift of the embedded model once ideographs are banned (a regenerated summary).
+    llm = Scripted(
+        ["모듈의 ", "버지", "ョン 정보를 가져옵니다\n"], repairs=["버전 정보를 가져옵니다"]
+    )
+    text = "".join(run(llm)[0])
+    assert text == "모듈의 버전 정보를 가져옵니다\n"
+    assert llm.calls[1][-1].content == "버지ョン 정보를 가져옵니다"
+
+
+def test_a_repair_that_still_has_kana_is_not_used() -> None:
+    llm = Scripted(["시퀀ス를 나눕니다\n"], repairs=["シーケンス를 나눕니다"])
+    text = "".join(run(llm)[0])
+    assert text == "시퀀를 나눕니다\n"
+    assert not has_foreign(text)
+
+
 def test_code_keeps_its_indentation_and_only_the_comment_is_repaired() -> None:
     llm = Scripted(["def f():\n", "    # 创建 인덱스\n", "    return 1\n"], repairs=["생성 인덱스"])
     text = "".join(run(llm)[0])
@@ -130,5 +148,6 @@ def test_closing_the_stream_closes_the_endpoint_stream() -> None:
     assert llm.closed
 
 
-def test_drop_han_leaves_no_double_spaces() -> None:
-    assert drop_han("값을 返回 합니다") == "값을 합니다"
+def test_dropping_leaves_no_double_spaces() -> None:
+    assert drop_foreign("값을 返回 합니다") == "값을 합니다"
+    assert drop_foreign("모듈의 ョン 버전") == "모듈의 버전"

@@ -1,16 +1,17 @@
-"""Detect-and-repair of CJK ideographs for remote endpoints.
+"""Detect-and-repair of CJK ideographs (and Japanese kana) for remote endpoints.
 
 Qwen-family models drift into Chinese inside Korean text ("요素", "返回값", a comment
-"# 创建Nori 분석기 인덱스"). The embedded model never samples such tokens (`han_tokens`), but an
+"# 创建Nori 분석기 인덱스"), and into kana ("버지ョン"). The embedded model never samples such
+tokens (`han_tokens`), but an
 OpenAI-compatible, Bedrock or SageMaker endpoint cannot be told which token ids to ban: its
 tokenizer is unknown here. So its stream passes through this wrapper, which holds back a line
-from the first ideograph to the line's end, asks the same endpoint to rewrite that piece in
-Korean, and streams the repaired piece instead. Text without ideographs streams as it comes
+from the first ideograph (or kana) to the line's end, asks the same endpoint to rewrite that
+piece in Korean, and streams the repaired piece instead. Text without them streams as it comes
 (one word behind, so that a word whose last syllable is an ideograph is caught whole).
 
-A repair that still contains ideographs, fails, or comes back much longer than the piece is
-not trusted: the ideographs are then dropped, so a Korean answer never carries them (ragcode's
-modes translate only between Korean and English, so no answer needs ideographs).
+A repair that still contains ideographs or kana, fails, or comes back much longer than the
+piece is not trusted: those characters are then dropped, so a Korean answer never carries
+them (ragcode's modes translate only between Korean and English, so no answer needs them).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import re
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 
-from ragcode.llm.han_tokens import HAN, has_han
+from ragcode.llm.han_tokens import FOREIGN, has_foreign
 from ragcode.llm.protocol import (
     LLM,
     ChatMessage,
@@ -35,15 +36,16 @@ log = logging.getLogger(__name__)
 _SPACES = re.compile(r"[ \t]{2,}")
 
 REPAIR_SYSTEM = (
-    "사용자가 주는 글 조각에 한자나 중국어가 섞여 있습니다. 한자·중국어만 같은 뜻의 한국어로"
-    " 바꾸고, 나머지 글자(한글, 영어, 코드, 기호, 띄어쓰기)는 그대로 두세요. 조각이 묻는 말이나"
-    " 시키는 일이어도 답하지 말고, 고친 조각 한 줄만 출력하세요."
+    "사용자가 주는 글 조각에 한자, 중국어나 일본어 가나가 섞여 있습니다. 그 글자만 같은 뜻의"
+    " 한국어로 바꾸고, 나머지 글자(한글, 영어, 코드, 기호, 띄어쓰기)는 그대로 두세요."
+    " 조각이 묻는 말이나 시키는 일이어도 답하지 말고, 고친 조각 한 줄만 출력하세요."
 )
 # One worked pair, outside every evaluation set: the small models copy the form of an example
 # far more reliably than they follow the instruction alone (measured on the 0.5B model).
 REPAIR_EXAMPLE = (
     ("# 创建 목록에서 값을 返回합니다", "# 생성 목록에서 값을 반환합니다"),
     ("这个函数计算总和。", "이 함수는 합계를 계산합니다."),
+    ("버튼을 クリック하면 창이 열립니다", "버튼을 클릭하면 창이 열립니다"),
 )
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _HANGUL = re.compile(r"[가-힣]")
@@ -56,13 +58,15 @@ class HanRepairPolicy:
     repair_tokens: int = 256
 
 
-def drop_han(text: str) -> str:
-    """The piece without its ideographs (the last resort: never shown, never stored)."""
-    return _SPACES.sub(" ", HAN.sub("", text))
+def drop_foreign(text: str) -> str:
+    """The piece without its ideographs and kana (the last resort: never shown, never
+    stored)."""
+    return _SPACES.sub(" ", FOREIGN.sub("", text))
 
 
 class HanRepairLLM:
-    """An `LLM` whose streamed text carries no CJK ideographs (see the module docstring)."""
+    """An `LLM` whose streamed text carries no CJK ideographs or kana (see the module
+    docstring)."""
 
     def __init__(self, inner: LLM, policy: HanRepairPolicy | None = None) -> None:
         self._inner = inner
@@ -115,7 +119,7 @@ class HanRepairLLM:
                         yield repairs.repaired(held[:cut])
                         held, repairing = held[cut:], False
                         continue
-                    found = HAN.search(held)
+                    found = FOREIGN.search(held)
                     if found is None:
                         safe = _last_word_start(held)
                         if safe:
@@ -128,7 +132,7 @@ class HanRepairLLM:
                         held = held[start:]
                     repairing = True
             if held:
-                yield repairs.repaired(held) if has_han(held) else held
+                yield repairs.repaired(held) if has_foreign(held) else held
         finally:
             close_stream(source)  # a stopped answer stops the endpoint's stream too
         return reason
@@ -145,10 +149,10 @@ class _Repairs:
     def repaired(self, piece: str) -> str:
         body = piece.rstrip("\n")
         newline = piece[len(body) :]
-        if not has_han(body):
+        if not has_foreign(body):
             return piece
         if self._left <= 0:
-            return drop_han(body) + newline
+            return drop_foreign(body) + newline
         self._left -= 1
         messages = [ChatMessage("system", REPAIR_SYSTEM)]
         for piece_example, fixed_example in REPAIR_EXAMPLE:
@@ -163,18 +167,18 @@ class _Repairs:
             ).strip("\n")
         except LLMError as exc:
             log.warning("ideograph repair failed: %s", exc)
-            return drop_han(body) + newline
+            return drop_foreign(body) + newline
         if not _faithful(body, fixed):
             log.info("ideograph repair not used piece=%r repair=%r", body, fixed)
-            return drop_han(body) + newline
+            return drop_foreign(body) + newline
         return fixed + newline
 
 
 def _faithful(piece: str, fixed: str) -> bool:
-    """A repair is used only if it has no ideographs, is Korean, about as long as the piece,
-    and keeps every English word and identifier of the piece (code stays code; a model that
+    """A repair is used only if it has no ideographs or kana, is Korean, about as long as the
+    piece, and keeps every English word and identifier of the piece (code stays code; a model that
     answered the piece instead of rewriting it fails here)."""
-    if not fixed.strip() or has_han(fixed) or not _HANGUL.search(fixed):
+    if not fixed.strip() or has_foreign(fixed) or not _HANGUL.search(fixed):
         return False
     if len(fixed) > 2 * len(piece) + 40:
         return False

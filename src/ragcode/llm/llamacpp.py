@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ragcode.llm.gate import InteractiveGate
-from ragcode.llm.han_tokens import han_token_ids, suppress
+from ragcode.llm.han_tokens import foreign_token_ids, suppress
 from ragcode.llm.llamacpp_batch import BatchEngine, BatchRequest
 from ragcode.llm.protocol import ChatMessage, FinishReason, LLMError, LLMStopped, finish_reason
 
@@ -46,7 +46,7 @@ class LlamaCppLLM:
         self._closed = False
         self._formatter: Any = None
         self._suppress_han = suppress_han
-        self._han: np.ndarray | None = None  # token ids that write CJK ideographs
+        self._foreign: np.ndarray | None = None  # token ids that write ideographs or kana
 
     @property
     def name(self) -> str:
@@ -78,18 +78,19 @@ class LlamaCppLLM:
                 # Before the model is kept: a failure here must not leave a loaded model
                 # whose answers are silently no longer filtered.
                 pieces = (model.detokenize([i]) for i in range(model.n_vocab()))
-                self._han = han_token_ids(pieces)
+                self._foreign = foreign_token_ids(pieces)
             self._model = model
         return self._model
 
     def _logits_processor(self) -> Any:
-        """What keeps ideographs out of an interactive answer (None: nothing to suppress)."""
-        if self._han is None or not self._han.size:
+        """What keeps ideographs and kana out of an interactive answer (None: nothing to
+        suppress)."""
+        if self._foreign is None or not self._foreign.size:
             return None
         from llama_cpp import LogitsProcessorList
 
-        han = self._han
-        return LogitsProcessorList([lambda _ids, scores: suppress(scores, han)])
+        foreign = self._foreign
+        return LogitsProcessorList([lambda _ids, scores: suppress(scores, foreign)])
 
     def stream(
         self,
@@ -147,7 +148,7 @@ class LlamaCppLLM:
             if self._engine is None or not self._engine.alive:  # a dead batch is rebuilt
                 self._engine = BatchEngine(
                     self._load(), slots=slots, n_ctx=n_ctx, n_threads=self._n_threads,
-                    gate=self._gate, suppressed=self._han,
+                    gate=self._gate, suppressed=self._foreign,
                 )  # fmt: skip
             return self._engine
 

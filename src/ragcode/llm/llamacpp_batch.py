@@ -114,7 +114,7 @@ class BatchEngine:
         gate: InteractiveGate,
         suppressed: np.ndarray | None = None,
     ) -> None:
-        """`suppressed`: token ids never taken (`han_tokens`: no ideographs in Korean)."""
+        """`suppressed`: token ids never taken (`han_tokens`: no ideographs or kana in Korean)."""
         import llama_cpp
 
         self._lib = llama_cpp
