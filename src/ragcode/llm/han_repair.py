@@ -2,12 +2,12 @@
 
 Qwen-family models drift into Chinese inside Korean text ("요素", "返回값", a comment
 "# 创建Nori 분석기 인덱스"), and into kana ("버지ョン"). The embedded model never samples such
-tokens (`han_tokens`), but an
-OpenAI-compatible, Bedrock or SageMaker endpoint cannot be told which token ids to ban: its
-tokenizer is unknown here. So its stream passes through this wrapper, which holds back a line
-from the first ideograph (or kana) to the line's end, asks the same endpoint to rewrite that
-piece in Korean, and streams the repaired piece instead. Text without them streams as it comes
-(one word behind, so that a word whose last syllable is an ideograph is caught whole).
+tokens (`han_tokens`), but an OpenAI-compatible, Bedrock or SageMaker endpoint cannot be told
+which token ids to ban: its tokenizer is unknown here. So its stream passes through this
+wrapper, which holds back a line from the first ideograph (or kana) to the line's end, asks the
+same endpoint to rewrite that piece in Korean, and streams the repaired piece instead. Text
+without them streams as it comes (one word behind, so that a word whose last syllable is an
+ideograph is caught whole).
 
 A repair that still contains ideographs or kana, fails, or comes back much longer than the
 piece is not trusted: those characters are then dropped, so a Korean answer never carries

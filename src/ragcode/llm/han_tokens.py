@@ -59,7 +59,8 @@ def _unfinished_foreign(piece: bytes) -> bool:
         if 0xE4 <= lead <= 0xE9:
             return True  # U+4000-U+9FFF
         if lead == 0xE3:  # U+3000-U+3FFF: punctuation, kana, jamo; U+3400 on: Extension A
-            # U+3040-U+30FF (second byte 81-83): hiragana and katakana
+            # U+3040-U+30FF (second byte 81-83): hiragana and katakana. A token holding only
+            # the first bytes of U+30FB is suppressed too; the whole middle dot is not.
             return second is not None and (0x81 <= second <= 0x83 or second >= 0x90)
         if lead == 0xEF:  # U+F000-U+FFFF: U+F900-U+FAFF are compatibility ideographs
             return second is not None and 0xA4 <= second <= 0xAB
