@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from ragcode.llm.llamacpp import LlamaCppBackground, LlamaCppLLM
+from ragcode.llm.llamacpp_batch import BatchRequest
 from ragcode.llm.protocol import ChatMessage, LLMError, LLMStopped
 
 pytestmark = pytest.mark.integration
@@ -138,3 +139,36 @@ def test_closing_the_model_stops_the_batch_without_failing_the_work(models_dir: 
         list(stream)
     with pytest.raises(LLMStopped):
         list(background.stream(ask(16), max_tokens=10))
+
+
+def test_a_request_that_continues_a_finished_answer_prefills_only_its_own_tokens(
+    models_dir: Path, background: LlamaCppBackground
+) -> None:
+    """A finished sequence's cells are kept: a prompt that is that prompt + its answer + a
+    few tokens (the summarizer asking for the questions line the answer left out) starts from
+    them, and the model goes on from the right positions."""
+    import llama_cpp
+
+    vocab = llama_cpp.Llama(str(next(models_dir.glob("*.gguf"))), vocab_only=True, verbose=False)
+
+    def tokens(text: str) -> list[int]:
+        return list(vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def answer(request: BatchRequest) -> str:
+        engine.submit(request)
+        return "".join(request.pieces())
+
+    engine = background.engine()
+    counting = [
+        ChatMessage("system", "숫자만 쉼표로 이어 쓰세요."),
+        ChatMessage("user", "1부터 12까지 숫자를 쉼표로 이어 세어 주세요."),
+    ]
+    prompt = [*background.prompt_tokens(counting), *tokens("1, 2, 3,")]
+    first = answer(BatchRequest(prompt, max_tokens=20, stop=(" 6",)))
+    assert first.strip() == "4, 5,", first
+    follow_up = [*prompt, *tokens(first), *tokens(" 6,")]
+    before = engine.computed_prompt_tokens
+    more = answer(BatchRequest(follow_up, max_tokens=6, stop=("\n",)))
+    computed = engine.computed_prompt_tokens - before
+    assert computed <= 6, (computed, len(follow_up))  # without the kept cells: 64
+    assert more.lstrip().startswith("7"), more

@@ -4,7 +4,10 @@ On this CPU one decode step costs about the same for one sequence as for several
 are read once per step), so summaries decoded eight at a time come out ~1.7x faster than one
 after the other. Every prompt of the summary prompt shares its system text and worked example;
 that prefix is computed once and kept in the KV cache (sequence 0), and each new sequence
-starts from a copy of it, so only the unit's own code is prefilled.
+starts from a copy of it, so only the unit's own code is prefilled. A finished sequence's
+cells (its prompt and answer) are kept until their sequence id or cells are needed: a request
+that continues that answer (the summarizer asking for a line the answer left out) starts from
+them and prefills only its own last tokens.
 
 One thread runs the batch. Requests join and leave it between steps (continuous batching), and
 the thread waits whenever an interactive call (chat, query expansion) runs on the model's other
@@ -92,6 +95,18 @@ class _Sequence:
         return self.pos - self.shared + len(self.todo) + self.request.max_tokens - self.generated
 
 
+@dataclass(slots=True)
+class _Kept:
+    """A finished sequence's cells, kept for a request that continues its answer."""
+
+    tokens: list[int]  # what its cells hold, position by position
+    shared: int  # leading cells copied from the cached prefix (counted as the prefix's)
+
+    @property
+    def own(self) -> int:
+        return len(self.tokens) - self.shared
+
+
 def _held_back(text: str, stops: tuple[str, ...]) -> int:
     """Characters at the end of `text` that may be the start of a stop string."""
     longest = 0
@@ -149,6 +164,7 @@ class BatchEngine:
         self._closed = False
         self._waiting: list[BatchRequest] = []
         self._active: dict[int, _Sequence] = {}
+        self._kept: dict[int, _Kept] = {}  # sequence id -> cells; oldest first
         self._thread = threading.Thread(target=self._loop, name="llm-batch", daemon=True)
         self._thread.start()
 
@@ -233,28 +249,75 @@ class BatchEngine:
             self._fail_all(LLMError(f"로컬 LLM 생성 실패: {exc}"))
 
     def _used_cells(self) -> int:
-        return len(self._prefix) + sum(s.reserved for s in self._active.values())
+        return (
+            len(self._prefix)
+            + sum(s.reserved for s in self._active.values())
+            + sum(k.own for k in self._kept.values())
+        )
 
     def _admit(self) -> None:
-        free = [i for i in range(1, self._slots + 1) if i not in self._active]
-        while self._waiting and free:
+        while self._waiting:
             request = self._waiting[0]
-            self._share_prefix(request.prompt)
-            shared = self._shared_prefix(request.prompt)
-            need = len(request.prompt) - shared + request.max_tokens
-            if self._used_cells() + need > self._n_ctx:
-                if self._active:
-                    return  # waits until finished sequences give their cells back
-                self._forget_prefix()  # alone it fits (submit checked), without the prefix
-                shared, need = 0, len(request.prompt) + request.max_tokens
+            seq = self._continued(request)
+            if seq is None:
+                self._share_prefix(request.prompt)
+                seq = self._started(request)
+            if seq is None:
+                return  # waits until finished sequences give their ids or cells back
             self._waiting.pop(0)
             self._last_prompt = request.prompt
-            seq_id = free.pop(0)
-            if shared:
-                self._lib.llama_memory_seq_cp(self._memory, PREFIX_SEQ, seq_id, 0, shared)
-            self._active[seq_id] = _Sequence(
-                seq_id, request, shared, request.prompt[shared:], pos=shared
-            )
+            self._active[seq.seq_id] = seq
+
+    def _continued(self, request: BatchRequest) -> _Sequence | None:
+        """A sequence on the kept cells whose tokens share the longest prefix with this prompt,
+        when that is longer than the cached prefix: it prefills only the rest."""
+        prompt = request.prompt
+        best, size = None, max(self._shared_prefix(prompt), MIN_SHARED_PREFIX - 1)
+        for seq_id, kept in self._kept.items():
+            common = min(_common_length(kept.tokens, prompt), len(prompt) - 1)
+            if common > size:
+                best, size = seq_id, common
+        if best is None:
+            return None
+        kept = self._kept.pop(best)
+        shared = min(kept.shared, size)
+        self._lib.llama_memory_seq_rm(self._memory, best, size, -1)  # the answer's tail
+        seq = _Sequence(best, request, shared, prompt[size:], pos=size)
+        while self._used_cells() + seq.reserved > self._n_ctx and self._kept:
+            self._evict()
+        if self._used_cells() + seq.reserved > self._n_ctx:
+            self._lib.llama_memory_seq_rm(self._memory, best, -1, -1)
+            return None  # started afresh instead, when there is room for that
+        return seq
+
+    def _started(self, request: BatchRequest) -> _Sequence | None:
+        """A sequence on a free id, from a copy of the cached prefix when it shares it."""
+        free = [i for i in range(1, self._slots + 1) if i not in self._active]
+        while self._kept and not [i for i in free if i not in self._kept]:
+            self._evict()
+        free = [i for i in free if i not in self._kept]
+        if not free:
+            return None
+        prompt = request.prompt
+        shared = self._shared_prefix(prompt)
+        need = len(prompt) - shared + request.max_tokens
+        while self._used_cells() + need > self._n_ctx and self._kept:
+            self._evict()
+        if self._used_cells() + need > self._n_ctx:
+            if self._active:
+                return None
+            self._forget_prefix()  # alone it fits (submit checked), without the prefix
+            shared = 0
+        seq_id = free[0]
+        if shared:
+            self._lib.llama_memory_seq_cp(self._memory, PREFIX_SEQ, seq_id, 0, shared)
+        return _Sequence(seq_id, request, shared, prompt[shared:], pos=shared)
+
+    def _evict(self) -> None:
+        """Give the oldest kept cells back."""
+        seq_id = next(iter(self._kept))
+        del self._kept[seq_id]
+        self._lib.llama_memory_seq_rm(self._memory, seq_id, -1, -1)
 
     def _shared_prefix(self, prompt: list[int]) -> int:
         size = _common_length(self._prefix, prompt)
@@ -277,6 +340,8 @@ class BatchEngine:
             return
         if self._used_cells() - len(self._prefix) + common > self._n_ctx:
             return
+        while self._kept:  # cells copied from the old prefix would be counted by nobody
+            self._evict()
         self._forget_prefix()
         for start in range(0, common, PREFILL_CHUNK):
             self._gate.wait_idle()
@@ -376,14 +441,21 @@ class BatchEngine:
             seq.emitted = len(text)
 
     def _finish(self, seq: _Sequence, error: BaseException | None) -> None:
-        self._lib.llama_memory_seq_rm(self._memory, seq.seq_id, -1, -1)
         self._active.pop(seq.seq_id, None)
+        if error is None and not seq.request.cancelled.is_set():
+            # Its cells hold the prompt, then the answer up to `pos` (the token that ended
+            # it was never decoded).
+            tokens = [*seq.request.prompt, *seq.answer][: seq.pos]
+            self._kept[seq.seq_id] = _Kept(tokens, min(seq.shared, len(tokens)))
+        else:
+            self._lib.llama_memory_seq_rm(self._memory, seq.seq_id, -1, -1)
         seq.request.out.put(error if error is not None else _DONE)
 
     def _fail_all(self, error: BaseException) -> None:
         for seq in list(self._active.values()):
             self._finish(seq, error)
         self._lib.llama_memory_clear(self._memory, True)
+        self._kept = {}
         self._prefix = []
         self._last_prompt = []
 
