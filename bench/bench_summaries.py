@@ -13,9 +13,10 @@ LLM, as in the product). Every unit is summarized three ways on the same loaded 
 - **baseline**: one call per function, as the original design did: a Korean system prompt
   asking what the function does, the code, the same ``max_tokens`` as the summary call;
 - **now**: ``Summarizer`` as ``ragcode index`` builds it (``app.background_llm``): one call
-  writes description, detail, search terms and questions; on the embedded model the calls of
-  the runner's threads are decoded together in one batch (``llm/llamacpp_batch.py``) and the
-  shared prompt prefix is computed once.
+  writes description, detail, search terms and questions (an answer that ends before its
+  questions line is continued once for it, from the finished sequence's kept KV cells); on
+  the embedded model the calls of the runner's threads are decoded together in one batch
+  (``llm/llamacpp_batch.py``) and the shared prompt prefix is computed once.
 
 before and baseline alternate unit by unit so that both see the same load; now runs right
 after them on the same units, as the runner runs it (``llm.batch_slots`` threads). Each call
@@ -43,7 +44,7 @@ from ragcode.app import background_llm, build_app
 from ragcode.config import load_settings
 from ragcode.domain import Record
 from ragcode.ingest.summarize import Summarizer
-from ragcode.llm.protocol import LLM, ChatMessage
+from ragcode.llm.protocol import LLM, ChatMessage, continues_answers
 from summary_before import summarize_before
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,6 +79,11 @@ class TimedLLM:
     @property
     def max_concurrency(self) -> object:
         return getattr(self.llm, "max_concurrency", None)
+
+    @property
+    def continues_answers(self) -> bool:
+        """As the LLM it times (a summary without its questions line is continued then)."""
+        return continues_answers(self.llm)
 
     def stream(self, messages: Sequence[ChatMessage], **options: object) -> Iterator[str]:
         start = time.perf_counter()

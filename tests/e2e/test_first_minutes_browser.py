@@ -44,7 +44,7 @@ class SlowLLM:
     ) -> Iterator[str]:  # fmt: skip
         if messages[0].content == SUMMARY_SYSTEM:
             time.sleep(2.5)
-            yield "설명: 계좌의 돈을 다루는 일을 한다.\n검색어: 계좌, 입금"
+            yield "설명: 계좌의 돈을 다루는 일을 한다.\n검색어: 계좌, 입금\n질문: 입금하려면?"
             return
         time.sleep(2.5)
         for start in range(0, len(ANSWER), 3):

@@ -56,7 +56,8 @@ class PacedLLM:
         if system == SUMMARY_SYSTEM:  # a unit summary during ingestion
             match = re.search(r"이름: (\S+)", messages[-1].content)
             name = match.group(1) if match else ""
-            yield f"설명: {SUMMARIES.get(name, '어떤 일을 하는 함수이다.')}\n검색어: 인사, 이름"
+            description = SUMMARIES.get(name, "어떤 일을 하는 함수이다.")
+            yield f"설명: {description}\n검색어: 인사, 이름\n질문: 인사는 어떻게 하나요?"
             return
         text = (
             CODE_ANSWER if "```" in system else "안녕하세요! ragcode 입니다. 무엇을 도와드릴까요?"
@@ -265,7 +266,7 @@ class HeldSummaries:
             time.sleep(0.5)
             if self.calls > 2:
                 self.release.wait(60)
-            yield "설명: 카드 결제와 관련된 일을 처리한다.\n검색어: 카드, 결제"
+            yield "설명: 카드 결제와 관련된 일을 처리한다.\n검색어: 카드, 결제\n질문: 카드 결제는?"
             return
         yield "월 500만원입니다 [1]"
 

@@ -3,6 +3,7 @@ shared prompt prefix computed once, stop strings, cancellation, and interactive 
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Generator, Iterator
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from ragcode.domain import Record, UnitKind
+from ragcode.ingest.summarize import Summarizer
 from ragcode.llm.llamacpp import LlamaCppBackground, LlamaCppLLM
 from ragcode.llm.llamacpp_batch import BatchRequest
 from ragcode.llm.protocol import ChatMessage, LLMError, LLMStopped
@@ -172,3 +175,61 @@ def test_a_request_that_continues_a_finished_answer_prefills_only_its_own_tokens
     computed = engine.computed_prompt_tokens - before
     assert computed <= 6, (computed, len(follow_up))  # without the kept cells: 64
     assert more.lstrip().startswith("7"), more
+
+
+def test_a_last_assistant_message_is_continued_where_it_ends(
+    background: LlamaCppBackground,
+) -> None:
+    """The summarizer continues an answer that ended before its questions line: the batch
+    goes on from the last `assistant` message's end (no end-of-turn, no new answer)."""
+    counting = [
+        ChatMessage("system", "숫자만 쉼표로 이어 쓰세요."),
+        ChatMessage("user", "1부터 12까지 세어 주세요."),
+    ]
+    started = ChatMessage("assistant", "1, 2, 3, 4, 5, 6,")
+    prompt = background.prompt_tokens([*counting, started])
+    answer_start = background.prompt_tokens(counting)  # the template up to the answer's start
+    assert prompt[: len(answer_start)] == answer_start and len(prompt) > len(answer_start)
+    more = "".join(background.stream([*counting, started], max_tokens=12, stop=("\n",)))
+    assert more.lstrip().startswith("7"), more
+
+
+class EndsBeforeQuestions:
+    """The real background model, except that a first answer ends where its questions line
+    would start, as the 1.5B model's did for 43 of toolz's 148 units (it wrote the search
+    terms, then its end-of-turn token). Continuations go to the model untouched."""
+
+    def __init__(self, background: LlamaCppBackground) -> None:
+        self.background = background
+        self.calls: list[list[ChatMessage]] = []
+        self.name = background.name
+        self.continues_answers = True
+
+    def stream(
+        self, messages: list[ChatMessage], *, max_tokens: int, temperature: float = 0.2,
+        stop: tuple[str, ...] = (),
+    ) -> Iterator[str]:  # fmt: skip
+        self.calls.append(list(messages))
+        first = messages[-1].role != "assistant"
+        stops = (*stop, "\n질문", "\n예상") if first else stop
+        return self.background.stream(messages, max_tokens=max_tokens, stop=stops)
+
+
+def test_a_summary_that_ends_before_its_questions_gets_them_from_the_model(
+    background: LlamaCppBackground,
+) -> None:
+    llm = EndsBeforeQuestions(background)
+    summarizer = Summarizer(llm, max_tokens=192, max_chars=400, max_code_chars=3000)  # type: ignore[arg-type]
+    code = (
+        "def load_settings(path):\n"
+        "    with open(path, encoding='utf-8') as handle:\n"
+        "        return json.load(handle)"
+    )
+    summary = summarizer.summarize(Record("a.py", "load_settings", UnitKind.FUNCTION,
+                                          "python", 1, 3, code))  # fmt: skip
+    assert len(llm.calls) == 2
+    asked = llm.calls[1][-1]
+    assert asked.role == "assistant" and asked.content.endswith("\n질문:")
+    description, _, questions = summary.partition("\n예상 질문: ")
+    assert description and "질문" not in description
+    assert questions and re.search("[가-힣]", questions), summary

@@ -213,3 +213,59 @@ def test_cancel_stops_between_pieces_and_closes_the_stream() -> None:
         "설정을 읽어 딕셔너리로 돌려준다."
     )
     assert whole.pieces_sent == 3 and whole.closed
+
+
+THREE_LINES = "설명: 설정을 읽는다.\n특징: UTF-8로 연다.\n검색어: 설정, 읽기"
+
+
+def test_an_answer_without_its_questions_line_is_continued_for_it() -> None:
+    """An answer that ends after its search terms: a backend that continues answers gets it
+    back, open at "질문:"; the line it writes joins the summary. Others are asked in words;
+    a reply that writes the other lines again adds nothing; an answer with its questions,
+    or without its search terms, is not asked again."""
+    from ragcode.ingest.summary_prompt import QUESTIONS_ASK
+
+    def continuing(messages: Sequence[ChatMessage]) -> str:
+        return THREE_LINES if messages[-1].role == "user" else " 설정 파일 읽기? / JSON 불러오기"
+
+    llm = ScriptedLLM(continuing)
+    llm.continues_answers = True  # type: ignore[attr-defined]
+    summary = summarizer_on(llm).summarize(unit("load", LOAD_CODE))
+    assert summary == (
+        "설정을 읽는다. UTF-8로 연다.\n검색어: 설정, 읽기\n"
+        "예상 질문: 설정 파일 읽기? / JSON 불러오기"
+    )
+    assert len(llm.calls) == 2
+    assert llm.calls[1][:-1] == llm.calls[0]
+    assert llm.calls[1][-1] == ChatMessage("assistant", f"{THREE_LINES}\n질문:")
+
+    def asked(messages: Sequence[ChatMessage]) -> str:
+        return THREE_LINES if len(messages) == 4 else "질문: 설정 파일 읽기? / JSON 불러오기"
+
+    words = ScriptedLLM(asked)
+    summary = summarizer_on(words).summarize(unit("load", LOAD_CODE))
+    assert summary.endswith("\n예상 질문: 설정 파일 읽기? / JSON 불러오기")
+    assert [m.role for m in words.calls[1][-2:]] == ["assistant", "user"]
+    assert words.calls[1][-1].content == QUESTIONS_ASK
+
+    again = ScriptedLLM(lambda _m: THREE_LINES)  # writes the same lines once more
+    summary = summarizer_on(again).summarize(unit("load", LOAD_CODE))
+    assert summary == "설정을 읽는다. UTF-8로 연다.\n검색어: 설정, 읽기"
+    assert len(again.calls) == 2
+
+    nothing = ScriptedLLM(lambda _m: "")  # no answer at all: nothing to continue
+    assert summarizer_on(nothing).summarize(unit("load", LOAD_CODE)) == ""
+    assert len(nothing.calls) == 1
+    # Only an answer that got through its search terms and ended there is asked again.
+    short = ScriptedLLM(lambda _m: "설명: 설정을 읽는다.")
+    assert summarizer_on(short).summarize(unit("load", LOAD_CODE)) == "설정을 읽는다."
+    assert len(short.calls) == 1
+
+
+def test_the_questions_follow_up_is_part_of_the_cached_prompt_version() -> None:
+    from ragcode.ingest.summarize import summary_prompt_version
+
+    settings = {"max_tokens": 192, "max_chars": 400, "max_code_chars": 6000}
+    with_questions = summary_prompt_version(questions=True, **settings)
+    assert with_questions != summary_prompt_version(questions=False, **settings)
+    assert with_questions != "summary-791ea9671047"  # before the follow-up (eval caches)

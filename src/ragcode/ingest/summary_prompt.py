@@ -21,6 +21,13 @@ _QUESTIONS_LINE = (
     "\n질문: 이 코드를 찾으려는 한국 개발자가 검색창에 입력할 만한 한국어 질문 3개, "
     "함수 이름 없이 동작을 자기 말로, ' / '로 구분"
 )
+# When an answer ends before its questions line (Summarizer): the line's start, which a
+# backend that continues answers goes on from, or the request in words for the others.
+QUESTIONS_START = "질문:"
+QUESTIONS_ASK = (
+    "질문 줄이 빠졌습니다. 이 코드를 찾으려는 한국 개발자가 검색창에 입력할 만한 한국어 질문 "
+    "3개를 함수 이름 없이 ' / '로 구분해 한 줄로만 쓰세요."
+)
 _INTRO = "당신은 숙련된 소프트웨어 엔지니어입니다. 주어진 코드를 한국어로 설명합니다."
 SUMMARY_SYSTEM = f"{_INTRO} 다음 네 줄 형식으로만 답하세요.\n{_LINES}{_QUESTIONS_LINE}"
 # `index.summary_questions = false`: the three lines without the questions.

@@ -109,11 +109,11 @@ class LlamaCppLLM:
                     "logits_processor": self._logits_processor(),
                 }
                 if messages and messages[-1].role == "assistant":  # continue that answer
-                    answer = messages[-1].content.encode("utf-8")
-                    prompt = self._prompt(model, messages[:-1])
-                    prompt += model.tokenize(answer, add_bos=False, special=False)
                     chunks = model.create_completion(
-                        prompt=prompt, stop=list(stop) or None, stream=True, **options
+                        prompt=self._prompt(model, messages),
+                        stop=list(stop) or None,
+                        stream=True,
+                        **options,
                     )
                 else:
                     chunks = model.create_chat_completion(
@@ -153,12 +153,21 @@ class LlamaCppLLM:
             return self._engine
 
     def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
-        """The prompt as `stream` gives it to the model: the GGUF's own chat template."""
+        """The prompt as `stream` gives it to the model: the GGUF's own chat template; a last
+        `assistant` message is continued (the template up to its start, then its tokens)."""
         with self._lock:
             return self._prompt(self._load(), messages)
 
     def _prompt(self, model: Any, messages: Sequence[ChatMessage]) -> list[int]:
         """`prompt_tokens`, under the lock already."""
+        if messages and messages[-1].role == "assistant":
+            answer = messages[-1].content.encode("utf-8")
+            started = self._templated(model, messages[:-1])
+            return started + list(model.tokenize(answer, add_bos=False, special=False))
+        return self._templated(model, messages)
+
+    def _templated(self, model: Any, messages: Sequence[ChatMessage]) -> list[int]:
+        """The chat template's prompt, ready for the assistant's answer."""
         if self._formatter is None:
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
@@ -205,6 +214,12 @@ class LlamaCppBackground:
     @property
     def max_concurrency(self) -> int:
         return self._slots
+
+    @property
+    def continues_answers(self) -> bool:
+        """As the interactive model: a last `assistant` message is continued where it ends
+        (a summary whose questions line is missing goes on from "질문:")."""
+        return True
 
     def engine(self) -> BatchEngine:
         """The batch (started on first use)."""
