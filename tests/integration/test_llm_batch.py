@@ -162,18 +162,26 @@ def test_a_request_that_continues_a_finished_answer_prefills_only_its_own_tokens
         return "".join(request.pieces())
 
     engine = background.engine()
-    counting = [
-        ChatMessage("system", "숫자만 쉼표로 이어 쓰세요."),
-        ChatMessage("user", "1부터 12까지 숫자를 쉼표로 이어 세어 주세요."),
-    ]
-    prompt = [*background.prompt_tokens(counting), *tokens("1, 2, 3,")]
+
+    def counting(last: int) -> list[int]:
+        # The system text of the other tests: its cached prefix is shared by every prompt here.
+        asked = [
+            ChatMessage("system", SYSTEM),
+            ChatMessage("user", f"1부터 {last}까지 숫자를 쉼표로 이어 세어 주세요."),
+        ]
+        return [*background.prompt_tokens(asked), *tokens("1, 2, 3,")]
+
+    prompt = counting(12)
     first = answer(BatchRequest(prompt, max_tokens=20, stop=(" 6",)))
     assert first.strip() == "4, 5,", first
+    # Another prompt that shares more with the kept one than with the cached prefix, but
+    # does not continue its answer, must not take its cells.
+    answer(BatchRequest(counting(20), max_tokens=4, stop=()))
     follow_up = [*prompt, *tokens(first), *tokens(" 6,")]
     before = engine.computed_prompt_tokens
     more = answer(BatchRequest(follow_up, max_tokens=6, stop=("\n",)))
     computed = engine.computed_prompt_tokens - before
-    assert computed <= 6, (computed, len(follow_up))  # without the kept cells: 64
+    assert computed <= 6, (computed, len(follow_up))  # without the kept cells: ~40
     assert more.lstrip().startswith("7"), more
 
 

@@ -38,6 +38,13 @@ PREFILL_CHUNK = 128
 _DONE = object()
 
 
+class _Wait:
+    """`_continued`: the request waits (its kept cells stay) until cells are given back."""
+
+
+_WAIT = _Wait()
+
+
 @dataclass(slots=True)
 class BatchRequest:
     prompt: list[int]
@@ -101,6 +108,7 @@ class _Kept:
 
     tokens: list[int]  # what its cells hold, position by position
     shared: int  # leading cells copied from the cached prefix (counted as the prefix's)
+    prompt: int  # how many of the tokens were its prompt (the rest: its answer)
 
     @property
     def own(self) -> int:
@@ -258,7 +266,10 @@ class BatchEngine:
     def _admit(self) -> None:
         while self._waiting:
             request = self._waiting[0]
-            seq = self._continued(request)
+            continued = self._continued(request)
+            if continued is _WAIT:
+                return
+            seq = continued if isinstance(continued, _Sequence) else None
             if seq is None:
                 self._share_prefix(request.prompt)
                 seq = self._started(request)
@@ -268,27 +279,33 @@ class BatchEngine:
             self._last_prompt = request.prompt
             self._active[seq.seq_id] = seq
 
-    def _continued(self, request: BatchRequest) -> _Sequence | None:
-        """A sequence on the kept cells whose tokens share the longest prefix with this prompt,
-        when that is longer than the cached prefix: it prefills only the rest."""
+    def _continued(self, request: BatchRequest) -> _Sequence | _Wait | None:
+        """A sequence on kept cells whose request this one continues: the prompt holds that
+        whole prompt and reaches into its answer (a new unit that merely shares a few more
+        tokens with a kept prompt than with the cached prefix must not take cells that the
+        kept answer's own continuation is about to ask for). It prefills only the rest."""
         prompt = request.prompt
         best, size = None, max(self._shared_prefix(prompt), MIN_SHARED_PREFIX - 1)
         for seq_id, kept in self._kept.items():
             common = min(_common_length(kept.tokens, prompt), len(prompt) - 1)
-            if common > size:
+            if common >= kept.prompt and common > size:
                 best, size = seq_id, common
         if best is None:
             return None
-        kept = self._kept.pop(best)
+        kept = self._kept[best]
         shared = min(kept.shared, size)
+        need = len(prompt) - shared + request.max_tokens  # as the new sequence reserves
+        for other in [i for i in self._kept if i != best]:
+            if self._used_cells() - kept.own + need <= self._n_ctx:
+                break
+            self._evict(other)
+        if self._used_cells() - kept.own + need > self._n_ctx:
+            # Waits for running sequences to give cells back, keeping these; alone it would
+            # fit once the prefix is given up, which starting afresh does.
+            return _WAIT if self._active else None
+        del self._kept[best]
         self._lib.llama_memory_seq_rm(self._memory, best, size, -1)  # the answer's tail
-        seq = _Sequence(best, request, shared, prompt[size:], pos=size)
-        while self._used_cells() + seq.reserved > self._n_ctx and self._kept:
-            self._evict()
-        if self._used_cells() + seq.reserved > self._n_ctx:
-            self._lib.llama_memory_seq_rm(self._memory, best, -1, -1)
-            return None  # started afresh instead, when there is room for that
-        return seq
+        return _Sequence(best, request, shared, prompt[size:], pos=size)
 
     def _started(self, request: BatchRequest) -> _Sequence | None:
         """A sequence on a free id, from a copy of the cached prefix when it shares it."""
@@ -313,9 +330,9 @@ class BatchEngine:
             self._lib.llama_memory_seq_cp(self._memory, PREFIX_SEQ, seq_id, 0, shared)
         return _Sequence(seq_id, request, shared, prompt[shared:], pos=shared)
 
-    def _evict(self) -> None:
-        """Give the oldest kept cells back."""
-        seq_id = next(iter(self._kept))
+    def _evict(self, seq_id: int | None = None) -> None:
+        """Give kept cells back: these, or the oldest."""
+        seq_id = next(iter(self._kept)) if seq_id is None else seq_id
         del self._kept[seq_id]
         self._lib.llama_memory_seq_rm(self._memory, seq_id, -1, -1)
 
@@ -338,7 +355,8 @@ class BatchEngine:
         common = min(_common_length(prompt, other), len(prompt) - 1)
         if common < MIN_SHARED_PREFIX:
             return
-        if self._used_cells() - len(self._prefix) + common > self._n_ctx:
+        kept = sum(k.own for k in self._kept.values())  # given back below
+        if self._used_cells() - kept - len(self._prefix) + common > self._n_ctx:
             return
         while self._kept:  # cells copied from the old prefix would be counted by nobody
             self._evict()
@@ -446,7 +464,8 @@ class BatchEngine:
             # Its cells hold the prompt, then the answer up to `pos` (the token that ended
             # it was never decoded).
             tokens = [*seq.request.prompt, *seq.answer][: seq.pos]
-            self._kept[seq.seq_id] = _Kept(tokens, min(seq.shared, len(tokens)))
+            kept = _Kept(tokens, min(seq.shared, len(tokens)), len(seq.request.prompt))
+            self._kept[seq.seq_id] = kept
         else:
             self._lib.llama_memory_seq_rm(self._memory, seq.seq_id, -1, -1)
         seq.request.out.put(error if error is not None else _DONE)
