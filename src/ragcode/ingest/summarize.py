@@ -48,7 +48,6 @@ _TERMS = re.compile(r"(?:검색어|키워드)\s*[:：]\s*(.*)", re.DOTALL)
 _QUESTIONS = re.compile(r"^\s*(?:예상\s*)?질문\s*[:：]\s*(.*)", re.DOTALL | re.MULTILINE)
 # A questions line asked for again may come back with the other lines' labels: cut there.
 _OTHER_LABEL = re.compile(r"^\s*(?:요약|설명|특징|검색어|키워드)\s*[:：]", re.MULTILINE)
-_QUESTIONS_LABEL = re.compile(r"^\s*(?:예상\s*)?질문\s*[:：]\s*")
 MAX_SEARCH_TERMS = 8
 # How a summary is asked for besides the prompt's texts: they change the output too.
 _TEMPERATURE = 0.1
@@ -244,7 +243,9 @@ class Summarizer:
                 ChatMessage("assistant", written),
                 ChatMessage("user", QUESTIONS_ASK),
             ]
-        more = _QUESTIONS_LABEL.sub("", self._generate(asked, QUESTIONS_MAX_TOKENS, cancel))
+        more = self._generate(asked, QUESTIONS_MAX_TOKENS, cancel)
+        labelled = _QUESTIONS.match(more)  # "질문: ..." written again: its text only
+        more = labelled.group(1) if labelled else more
         label = _OTHER_LABEL.search(more)  # the lines above written again: not questions
         more = (more[: label.start()] if label else more).strip()
         return f"{written}\n{QUESTIONS_START} {more}" if more else raw

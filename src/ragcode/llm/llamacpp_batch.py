@@ -16,6 +16,7 @@ context: background work never slows an answer someone is waiting for by more th
 
 from __future__ import annotations
 
+import enum
 import logging
 import queue
 import threading
@@ -38,11 +39,10 @@ PREFILL_CHUNK = 128
 _DONE = object()
 
 
-class _Wait:
+class _Wait(enum.Enum):
     """`_continued`: the request waits (its kept cells stay) until cells are given back."""
 
-
-_WAIT = _Wait()
+    WAIT = enum.auto()
 
 
 @dataclass(slots=True)
@@ -266,10 +266,9 @@ class BatchEngine:
     def _admit(self) -> None:
         while self._waiting:
             request = self._waiting[0]
-            continued = self._continued(request)
-            if continued is _WAIT:
+            seq = self._continued(request)
+            if seq is _Wait.WAIT:
                 return
-            seq = continued if isinstance(continued, _Sequence) else None
             if seq is None:
                 self._share_prefix(request.prompt)
                 seq = self._started(request)
@@ -293,19 +292,18 @@ class BatchEngine:
         if best is None:
             return None
         kept = self._kept[best]
-        shared = min(kept.shared, size)
-        need = len(prompt) - shared + request.max_tokens  # as the new sequence reserves
+        seq = _Sequence(best, request, min(kept.shared, size), prompt[size:], pos=size)
         for other in [i for i in self._kept if i != best]:
-            if self._used_cells() - kept.own + need <= self._n_ctx:
+            if self._used_cells() - kept.own + seq.reserved <= self._n_ctx:
                 break
             self._evict(other)
-        if self._used_cells() - kept.own + need > self._n_ctx:
+        if self._used_cells() - kept.own + seq.reserved > self._n_ctx:
             # Waits for running sequences to give cells back, keeping these; alone it would
             # fit once the prefix is given up, which starting afresh does.
-            return _WAIT if self._active else None
+            return _Wait.WAIT if self._active else None
         del self._kept[best]
         self._lib.llama_memory_seq_rm(self._memory, best, size, -1)  # the answer's tail
-        return _Sequence(best, request, shared, prompt[size:], pos=size)
+        return seq
 
     def _started(self, request: BatchRequest) -> _Sequence | None:
         """A sequence on a free id, from a copy of the cached prefix when it shares it."""
@@ -464,8 +462,7 @@ class BatchEngine:
             # Its cells hold the prompt, then the answer up to `pos` (the token that ended
             # it was never decoded).
             tokens = [*seq.request.prompt, *seq.answer][: seq.pos]
-            kept = _Kept(tokens, min(seq.shared, len(tokens)), len(seq.request.prompt))
-            self._kept[seq.seq_id] = kept
+            self._kept[seq.seq_id] = _Kept(tokens, seq.shared, len(seq.request.prompt))
         else:
             self._lib.llama_memory_seq_rm(self._memory, seq.seq_id, -1, -1)
         seq.request.out.put(error if error is not None else _DONE)
