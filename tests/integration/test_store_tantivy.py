@@ -26,6 +26,7 @@ from ragcode.cli import main
 from ragcode.config import Settings
 from ragcode.domain import SummaryState, user_scope, visible_scopes
 from ragcode.store.protocol import IndexEntry
+from ragcode.store.schema import VISIBLE_UNITS_INDEX
 from ragcode.store.sqlite_store import SqliteStore, lexicon_dir
 from ragcode.store.tantivy_background import BackgroundLexicon
 from ragcode.store.tantivy_lexicon import STATE_FILE, TantivyLexicon
@@ -383,3 +384,31 @@ def test_a_summary_write_commits_only_the_summary_index(tmp_path: Path) -> None:
         assert uids(store.lexical_search("code", ["alpha"], 5)) == ["a.py:f"]
     finally:
         store.close()
+
+
+def test_a_file_written_before_the_visible_units_index_gets_it(tmp_path: Path) -> None:
+    """The rescoring reads candidates through `units_visible` (INDEXED BY: SQLite fails the
+    statement when the index is missing). A file of the previous version, at the same schema
+    version but without the index, gets it when opened, and its search is tantivy's."""
+    path = tmp_path / "index.sqlite3"
+    store = SqliteStore(path)
+    put(store, "/r", "a.py", "f", "alpha", 1, "team")
+    put(store, "/r", "b.py", "g", "alpha beta", 2, user_scope(ALICE))
+    store.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"DROP INDEX {VISIBLE_UNITS_INDEX}")
+    store = SqliteStore(path, lexical_engine="tantivy")
+    try:
+        serve(store)
+        assert uids(store.lexical_search("code", ["alpha"], 5)) == ["a.py:f"]
+        found = store.lexical_search("code", ["alpha"], 5, visible_scopes(ALICE))
+        assert sorted(uids(found)) == ["a.py:f", "b.py:g"]
+        assert store.lexical_engine_serving() == "tantivy"
+    finally:
+        store.close()
+    with sqlite3.connect(path) as conn:
+        plan = conn.execute(
+            f"EXPLAIN QUERY PLAN SELECT uid FROM units INDEXED BY {VISIBLE_UNITS_INDEX}"
+            " WHERE id IN (1, 2) AND collection = 'code' AND scope IN ('team')"
+        ).fetchall()
+    assert any(f"COVERING INDEX {VISIBLE_UNITS_INDEX}" in str(row) for row in plan)

@@ -287,3 +287,17 @@ def create_schema(conn: sqlite3.Connection) -> None:
         _migrate_5_to_6(conn)
     if _version(conn) == 6:
         _migrate_6_to_7(conn)
+    # Not a version step: an older ragcode opening the file keeps working (SQLite maintains
+    # an index it does not know of), and a file without it gets it on the next open.
+    conn.execute(_VISIBLE_UNITS_INDEX)
+
+
+# What a lexical search reads of each candidate (tantivy's rescoring, by units.id): a row of
+# `units` spans several pages (its code, then two 2 KB vectors, then `scope`), so reading its
+# scope walked the overflow chain; this index holds the few columns densely
+# (bench/README.md, "The candidates' rows through a covering index").
+VISIBLE_UNITS_INDEX = "units_visible"
+_VISIBLE_UNITS_INDEX = (
+    f"CREATE INDEX IF NOT EXISTS {VISIBLE_UNITS_INDEX}"
+    " ON units (id, collection, scope, uid, language)"
+)
