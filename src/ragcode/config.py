@@ -85,7 +85,7 @@ class LlmSettings(BaseModel):
     batch_no_repeat_ngram: int = Field(default=8, ge=0)
     # Qwen drifts into Chinese in Korean text ("요素", "返回"; 13 of 148 toolz summaries of the
     # 1.5B model), and into kana once ideographs are banned: the embedded model never samples
-    # tokens that write CJK ideographs or kana.
+    # tokens that write CJK ideographs, kana or Cyrillic (llm/han_tokens.py).
     suppress_han: bool = True
     # No endpoints: the embedded model above. One: that endpoint. Several: a pool.
     endpoints: list[LlmEndpoint] = Field(default_factory=list)

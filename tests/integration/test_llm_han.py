@@ -1,4 +1,4 @@
-"""No CJK ideographs or kana from the real embedded model, interactive or batched
+"""No CJK ideographs, kana or Cyrillic from the real embedded model, interactive or batched
 (`llm.suppress_han`)."""
 
 from __future__ import annotations
@@ -22,6 +22,10 @@ KANA = re.compile("[\u3040-\u30fa\u30fc-\u30ff]")
 # A question in Japanese: what the model drifts into once ideographs are banned.
 JAPANESE = [ChatMessage("user", "日本語で説明してください：この関数は何を返しますか？")]
 
+CYRILLIC = re.compile("[\u0400-\u04ff]")
+# A question in Russian: Cyrillic letters drifted into 2 of 148 real Korean summaries.
+RUSSIAN = [ChatMessage("user", "Объясните по-русски: что возвращает эта функция?")]
+
 
 def model(models_dir: Path, suppress_han: bool) -> LlamaCppLLM:
     return LlamaCppLLM(
@@ -38,7 +42,11 @@ def suppressing(models_dir: Path) -> Iterator[LlamaCppLLM]:
 
 
 # What each prompt draws out of the model when nothing stops it.
-DRIFTS = [pytest.param(COPY, HAN, id="ideographs"), pytest.param(JAPANESE, KANA, id="kana")]
+DRIFTS = [
+    pytest.param(COPY, HAN, id="ideographs"),
+    pytest.param(JAPANESE, KANA, id="kana"),
+    pytest.param(RUSSIAN, CYRILLIC, id="cyrillic"),
+]
 
 
 @pytest.mark.parametrize(("prompt", "script"), DRIFTS)

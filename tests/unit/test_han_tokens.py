@@ -31,6 +31,11 @@ pytestmark = pytest.mark.unit
         "ｶ".encode(),  # half-width katakana
         b"\xe3\x81",  # U+3040-U+307F: hiragana, the rest in the next token
         b"\xe3\x83",  # U+30C0-U+30FF: katakana
+        "프로퍼ти".encode(),  # Cyrillic, seen in two real summaries
+        "ни".encode(),
+        "Ӿ".encode(),  # U+04FE, the end of the block
+        b"\xd0",  # the lead byte of U+0400-U+043F, the rest in the next token
+        b"ab\xd3",  # U+04C0-U+04FF
     ],
 )
 def test_ideographs_kana_and_their_first_bytes_are_suppressed(piece: bytes) -> None:
@@ -54,6 +59,10 @@ def test_ideographs_kana_and_their_first_bytes_are_suppressed(piece: bytes) -> N
         b"\xef\xbc",  # full-width forms
         b"\xf0\x9f",  # emoji
         b"\x80\x80",  # continuation bytes only
+        "α λ π".encode(),  # Greek (formulas) stays
+        b"\xce",  # the lead byte of Greek letters
+        "é ü".encode(),
+        b"\xd4",  # U+0500-U+053F: Cyrillic Supplement and Armenian, left alone
     ],
 )
 def test_korean_punctuation_emoji_and_ascii_are_not(piece: bytes) -> None:
@@ -73,3 +82,4 @@ def test_the_ask_eval_counts_ideographs_and_the_filters_also_kana() -> None:
     assert has_han("返回") and has_foreign("返回")
     assert not has_han("버지ョン") and has_foreign("버지ョン")
     assert not has_foreign("가・나 버전 version")
+    assert not has_han("시그ни처") and has_foreign("시그ни처")

@@ -1,4 +1,5 @@
-"""The tokens of a vocabulary that write CJK ideographs (Hanja, Hanzi, Kanji) or Japanese kana.
+"""The tokens of a vocabulary that write CJK ideographs (Hanja, Hanzi, Kanji), Japanese kana or
+Cyrillic letters.
 
 Qwen models drift into Chinese in Korean text ("요素", "기본값을返回", "字符열"): 13 of the 148
 toolz summaries and 21 of the 152 govalidator summaries the 1.5B model wrote carried such
@@ -7,6 +8,8 @@ contain none, so the embedded model never samples these tokens (`llm.suppress_ha
 ideographs banned the drift goes to kana instead ("버지ョン", "시퀀ス", "사이に": 10 of the 148
 toolz summaries regenerated that way), so kana are banned too: ragcode's modes write Korean
 or English only, and the Korean middle dot U+30FB (in the Katakana block) stays allowed.
+Cyrillic letters are banned as well: 2 of the 148 toolz summaries written with ideographs and
+kana banned carried them ("프로퍼ти", "시그ни처"). Greek stays (α, λ, π in formulas).
 
 A byte-level BPE vocabulary also has tokens holding only the first bytes of a character; the
 lead byte of a three- or four-byte UTF-8 sequence (and its second byte where the lead byte is
@@ -26,8 +29,10 @@ HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]
 # Hiragana and Katakana (but U+30FB, the middle dot Korean text uses), Katakana Phonetic
 # Extensions, half-width Katakana.
 KANA = re.compile("[\u3040-\u30fa\u30fc-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
+# Cyrillic (U+0400-U+04FF: two UTF-8 bytes, lead bytes D0-D3).
+CYRILLIC = re.compile("[\u0400-\u04ff]")
 # What a Korean (or English) answer never needs.
-FOREIGN = re.compile(f"{HAN.pattern}|{KANA.pattern}")
+FOREIGN = re.compile(f"{HAN.pattern}|{KANA.pattern}|{CYRILLIC.pattern}")
 
 
 def has_han(text: str) -> bool:
@@ -36,7 +41,8 @@ def has_han(text: str) -> bool:
 
 
 def has_foreign(text: str) -> bool:
-    """Ideographs or kana: what the embedded model never writes and a repair removes."""
+    """Ideographs, kana or Cyrillic: what the embedded model never writes and a repair
+    removes."""
     return FOREIGN.search(text) is not None
 
 
@@ -45,8 +51,8 @@ def _is_continuation(byte: int) -> bool:
 
 
 def _unfinished_foreign(piece: bytes) -> bool:
-    """Whether the piece ends inside a multi-byte character that can only be an ideograph
-    or kana."""
+    """Whether the piece ends inside a multi-byte character that can only be an ideograph,
+    kana or Cyrillic."""
     for start in range(len(piece) - 1, max(-1, len(piece) - 4), -1):
         lead = piece[start]
         if _is_continuation(lead):
@@ -56,6 +62,8 @@ def _unfinished_foreign(piece: bytes) -> bool:
         if lead < 0xC0 or len(tail) + 1 >= needed:
             return False  # ASCII, or a finished character (the regex judged it)
         second = tail[0] if tail else None
+        if 0xD0 <= lead <= 0xD3:
+            return True  # U+0400-U+04FF
         if 0xE4 <= lead <= 0xE9:
             return True  # U+4000-U+9FFF
         if lead == 0xE3:  # U+3000-U+3FFF: punctuation, kana, jamo; U+3400 on: Extension A
@@ -71,7 +79,7 @@ def _unfinished_foreign(piece: bytes) -> bool:
 
 
 def writes_foreign(piece: bytes) -> bool:
-    """Whether a token's bytes write (or begin) a CJK ideograph or kana."""
+    """Whether a token's bytes write (or begin) a CJK ideograph, kana or Cyrillic letter."""
     text = piece.decode("utf-8", errors="ignore")
     return bool(FOREIGN.search(text)) or _unfinished_foreign(piece)
 
