@@ -412,3 +412,39 @@ def test_a_file_written_before_the_visible_units_index_gets_it(tmp_path: Path) -
             " WHERE id IN (1, 2) AND collection = 'code' AND scope IN ('team')"
         ).fetchall()
     assert any(f"COVERING INDEX {VISIBLE_UNITS_INDEX}" in str(row) for row in plan)
+
+
+def test_without_the_index_the_rows_are_read_by_rowid_and_a_dropped_one_leaves_it_to_fts5(
+    tmp_path: Path,
+) -> None:
+    """The index is best effort (a full disk, a locked file): a file where it cannot be made
+    opens, and tantivy's search reads the rows without it. One dropped under a running store
+    (a restored old file) gives FTS5's list, not an error."""
+    path = tmp_path / "index.sqlite3"
+    store = SqliteStore(path)
+    put(store, "/r", "a.py", "f", "alpha", 1, "team")
+    put(store, "/r", "b.py", "g", "alpha beta", 2, user_scope(ALICE))
+    store.close()
+    with sqlite3.connect(path) as conn:  # the name taken: CREATE INDEX fails as on a full disk
+        conn.execute(f"DROP INDEX {VISIBLE_UNITS_INDEX}")
+        conn.execute(f"CREATE TABLE {VISIBLE_UNITS_INDEX} (x)")
+    store = SqliteStore(path, lexical_engine="tantivy")
+    try:
+        serve(store)
+        assert uids(store.lexical_search("code", ["alpha"], 5)) == ["a.py:f"]
+        found = store.lexical_search("code", ["alpha"], 5, visible_scopes(ALICE))
+        assert sorted(uids(found)) == ["a.py:f", "b.py:g"]
+    finally:
+        store.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"DROP TABLE {VISIBLE_UNITS_INDEX}")
+    store = SqliteStore(path, lexical_engine="tantivy")
+    try:
+        serve(store)
+        with sqlite3.connect(path) as conn:
+            conn.execute(f"DROP INDEX {VISIBLE_UNITS_INDEX}")
+        assert uids(store.lexical_search("code", ["alpha"], 5)) == ["a.py:f"]
+        found = store.lexical_search("code", ["alpha"], 5, visible_scopes(ALICE))
+        assert sorted(uids(found)) == ["a.py:f", "b.py:g"]
+    finally:
+        store.close()

@@ -9,9 +9,10 @@ same endpoint to rewrite that piece in Korean, and streams the repaired piece in
 without them streams as it comes (one word behind, so that a word whose last syllable is an
 ideograph is caught whole).
 
-A repair that still contains ideographs or kana, fails, or comes back much longer than the
-piece is not trusted: those characters are then dropped, so a Korean answer never carries
-them (ragcode's modes translate only between Korean and English, so no answer needs them).
+A repair that still contains ideographs, kana or Cyrillic, fails, or comes back much longer
+than the piece is not trusted: those characters are then dropped, so a Korean answer never
+carries them (ragcode's modes translate only between Korean and English, so no answer needs
+them; text a mode copies, such as the PII mode's input, loses them too).
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ contain none, so the embedded model never samples these tokens (`llm.suppress_ha
 ideographs banned the drift goes to kana instead ("버지ョン", "시퀀ス", "사이に": 10 of the 148
 toolz summaries regenerated that way), so kana are banned too: ragcode's modes write Korean
 or English only, and the Korean middle dot U+30FB (in the Katakana block) stays allowed.
-Cyrillic letters are banned as well: 2 of the 148 toolz summaries written with ideographs and
-kana banned carried them ("프로퍼ти", "시그ни처"). Greek stays (α, λ, π in formulas).
+Cyrillic letters are banned as well: 2 of the 148 toolz summaries in the eval cache (written
+with ideographs banned, before kana were) carried them ("프로퍼ти", "시그ни처"). Greek stays
+(α, λ, π in formulas). Text a mode copies (PII masking, a quoted code line) loses them too.
 
 A byte-level BPE vocabulary also has tokens holding only the first bytes of a character; the
 lead byte of a three- or four-byte UTF-8 sequence (and its second byte where the lead byte is

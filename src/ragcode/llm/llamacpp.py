@@ -46,7 +46,7 @@ class LlamaCppLLM:
         self._closed = False
         self._formatter: Any = None
         self._suppress_han = suppress_han
-        self._foreign: np.ndarray | None = None  # token ids that write ideographs or kana
+        self._foreign: np.ndarray | None = None  # ideographs, kana, Cyrillic
 
     @property
     def name(self) -> str:

@@ -9,6 +9,7 @@ the old or the new version of each file, never a mix, and never an orphan postin
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 
@@ -16,6 +17,8 @@ from ragcode.store import metadata
 from ragcode.store.claims import QUEUED_STATES_SQL
 from ragcode.store.fts import TOKENIZER, fts_table
 from ragcode.store.protocol import LEGACY_PROMPT, LEXICAL_FIELDS
+
+log = logging.getLogger(__name__)
 
 # 3: owner scope per unit and posting; 4: summary leases and workers; 5: record metadata;
 # 6: the summary cache keyed by (code hash, prompt version, model); 7: the vector change log
@@ -288,8 +291,20 @@ def create_schema(conn: sqlite3.Connection) -> None:
     if _version(conn) == 6:
         _migrate_6_to_7(conn)
     # Not a version step: an older ragcode opening the file keeps working (SQLite maintains
-    # an index it does not know of), and a file without it gets it on the next open.
-    conn.execute(_VISIBLE_UNITS_INDEX)
+    # an index it does not know of), and a file without it gets it on the next open (about
+    # 0.3 s at 100k units, once). Best effort: on a full disk or a file another process keeps
+    # locked the store opens without it and reads the rows by rowid, as before.
+    try:
+        conn.execute(_VISIBLE_UNITS_INDEX)
+    except sqlite3.OperationalError as exc:
+        log.warning("색인 %s 을(를) 만들지 못했습니다: %s", VISIBLE_UNITS_INDEX, exc)
+
+
+def has_visible_units_index(conn: sqlite3.Connection) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (VISIBLE_UNITS_INDEX,)
+    ).fetchone()
+    return row is not None
 
 
 # What a lexical search reads of each candidate (tantivy's rescoring, by units.id): a row of

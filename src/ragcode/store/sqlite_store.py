@@ -50,7 +50,7 @@ from ragcode.store.protocol import (
     VectorField,
     WorkerBeat,
 )
-from ragcode.store.schema import VISIBLE_UNITS_INDEX, create_schema
+from ragcode.store.schema import VISIBLE_UNITS_INDEX, create_schema, has_visible_units_index
 from ragcode.store.tantivy_background import BackgroundLexicon
 from ragcode.store.tantivy_lexicon import Pause
 from ragcode.store.vector_projection import PROJECTION_MIN_ROWS
@@ -135,6 +135,10 @@ class SqliteStore(symbols.SymbolLookupByRows):
                 reason or f"색인 데이터베이스를 열 수 없습니다 ({path}): {exc}"
             ) from exc
         self._lock = threading.RLock()
+        # The rescoring reads through it when it is there (schema.py: best effort).
+        self._rows_through = (
+            f" INDEXED BY {VISIBLE_UNITS_INDEX}" if has_visible_units_index(self._conn) else ""
+        )
         self._matrices: dict[VectorField, VectorMatrix] = {}
         self._embedder_claimed: str | None = None  # checked once per store and model
         # The FTS5 tables are written either way: they keep the tokens the tantivy indexes
@@ -592,22 +596,28 @@ class SqliteStore(symbols.SymbolLookupByRows):
             scope_marks = ",".join("?" * len(scopes))
             # The engine filtered already; the scope is checked again against the rows of
             # now, in case a unit id was reused by a write committed since the catch-up.
-            # By id through the index that holds these columns: SQLite would look the rows up
-            # by rowid, and a row's scope lies past its code and vectors (0.34 against 0.22
-            # ms for 75 rows at 10k units; with 50 ids and no hint it once scanned an index
-            # on collection, 40 ms at 100k). One statement for the rows and their tokens: two
-            # cost ~1 ms per list at 10k units (bench/bench_search.py). The tokens come from
-            # the FTS5 table's content table (column c0): a join through the virtual table
-            # opens an FTS5 cursor per row (0.42 against 0.26 ms for 60 rows).
+            # By id through the index that holds these columns: by rowid SQLite reads a
+            # row's scope past its code and vectors (one statement of 75 ids at 10k units:
+            # 0.34 against 0.22 ms alone, 0.58-0.67 against 0.29 amid searches). "+": with 50
+            # ids and no hint SQLite once scanned an index on collection (40 ms at 100k). One
+            # statement for the rows and their tokens: two cost ~1 ms per list at 10k units
+            # (bench/bench_search.py). The tokens come from the FTS5 table's content table
+            # (column c0): a join through the virtual table opens an FTS5 cursor per row
+            # (0.42 against 0.26 ms for 60 rows).
             uid_of: dict[int, str] = {}
             texts: dict[int, str] = {}
-            for unit_id, uid, language, text in self._conn.execute(
-                f"SELECT units.id, units.uid, units.language, f.c0 FROM units INDEXED BY"
-                f" {VISIBLE_UNITS_INDEX} JOIN {fts_table(fld)}_content AS f ON f.id = units.id"
-                f" WHERE units.id IN ({marks})"
-                f" AND units.collection = ? AND units.scope IN ({scope_marks})",
-                (*ids, self._collection, *scopes),
-            ).fetchall():
+            try:
+                candidates = self._conn.execute(
+                    f"SELECT units.id, units.uid, units.language, f.c0 FROM units"
+                    f"{self._rows_through} JOIN {fts_table(fld)}_content AS f"
+                    f" ON f.id = units.id WHERE units.id IN ({marks})"
+                    f" AND +units.collection = ? AND +units.scope IN ({scope_marks})",
+                    (*ids, self._collection, *scopes),
+                ).fetchall()
+            except sqlite3.OperationalError as exc:  # the index dropped since the open
+                log.warning("어휘 후보를 읽지 못해 FTS5로 찾습니다: %s", exc)
+                return None
+            for unit_id, uid, language, text in candidates:
                 if languages is None or language in languages:
                     uid_of[unit_id], texts[unit_id] = uid, text
             rows, total = fts.totals(self._conn, fld)
