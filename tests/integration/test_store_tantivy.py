@@ -386,23 +386,33 @@ def test_a_summary_write_commits_only_the_summary_index(tmp_path: Path) -> None:
         store.close()
 
 
-def test_a_file_written_before_the_visible_units_index_gets_it(tmp_path: Path) -> None:
-    """The rescoring reads candidates through `units_visible` (INDEXED BY: SQLite fails the
-    statement when the index is missing). A file of the previous version, at the same schema
-    version but without the index, gets it when opened, and its search is tantivy's."""
-    path = tmp_path / "index.sqlite3"
+def two_scoped_units(path: Path) -> None:
+    """A team unit and one of Alice's, both holding "alpha", in a closed file without the
+    `units_visible` index (as a file of the previous version)."""
     store = SqliteStore(path)
     put(store, "/r", "a.py", "f", "alpha", 1, "team")
     put(store, "/r", "b.py", "g", "alpha beta", 2, user_scope(ALICE))
     store.close()
     with sqlite3.connect(path) as conn:
         conn.execute(f"DROP INDEX {VISIBLE_UNITS_INDEX}")
+
+
+def assert_scoped_lists(store: SqliteStore) -> None:
+    assert uids(store.lexical_search("code", ["alpha"], 5)) == ["a.py:f"]
+    found = store.lexical_search("code", ["alpha"], 5, visible_scopes(ALICE))
+    assert sorted(uids(found)) == ["a.py:f", "b.py:g"]
+
+
+def test_a_file_written_before_the_visible_units_index_gets_it(tmp_path: Path) -> None:
+    """The rescoring reads candidates through `units_visible`. A file of the previous version,
+    at the same schema version but without the index, gets it when opened, and its search is
+    tantivy's, with the scopes kept."""
+    path = tmp_path / "index.sqlite3"
+    two_scoped_units(path)
     store = SqliteStore(path, lexical_engine="tantivy")
     try:
         serve(store)
-        assert uids(store.lexical_search("code", ["alpha"], 5)) == ["a.py:f"]
-        found = store.lexical_search("code", ["alpha"], 5, visible_scopes(ALICE))
-        assert sorted(uids(found)) == ["a.py:f", "b.py:g"]
+        assert_scoped_lists(store)
         assert store.lexical_engine_serving() == "tantivy"
     finally:
         store.close()
@@ -421,19 +431,13 @@ def test_without_the_index_the_rows_are_read_by_rowid_and_a_dropped_one_leaves_i
     opens, and tantivy's search reads the rows without it. One dropped under a running store
     (a restored old file) gives FTS5's list, not an error."""
     path = tmp_path / "index.sqlite3"
-    store = SqliteStore(path)
-    put(store, "/r", "a.py", "f", "alpha", 1, "team")
-    put(store, "/r", "b.py", "g", "alpha beta", 2, user_scope(ALICE))
-    store.close()
+    two_scoped_units(path)
     with sqlite3.connect(path) as conn:  # the name taken: CREATE INDEX fails as on a full disk
-        conn.execute(f"DROP INDEX {VISIBLE_UNITS_INDEX}")
         conn.execute(f"CREATE TABLE {VISIBLE_UNITS_INDEX} (x)")
     store = SqliteStore(path, lexical_engine="tantivy")
     try:
         serve(store)
-        assert uids(store.lexical_search("code", ["alpha"], 5)) == ["a.py:f"]
-        found = store.lexical_search("code", ["alpha"], 5, visible_scopes(ALICE))
-        assert sorted(uids(found)) == ["a.py:f", "b.py:g"]
+        assert_scoped_lists(store)
     finally:
         store.close()
     with sqlite3.connect(path) as conn:
@@ -443,8 +447,6 @@ def test_without_the_index_the_rows_are_read_by_rowid_and_a_dropped_one_leaves_i
         serve(store)
         with sqlite3.connect(path) as conn:
             conn.execute(f"DROP INDEX {VISIBLE_UNITS_INDEX}")
-        assert uids(store.lexical_search("code", ["alpha"], 5)) == ["a.py:f"]
-        found = store.lexical_search("code", ["alpha"], 5, visible_scopes(ALICE))
-        assert sorted(uids(found)) == ["a.py:f", "b.py:g"]
+        assert_scoped_lists(store)
     finally:
         store.close()
