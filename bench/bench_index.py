@@ -249,12 +249,13 @@ def indexing_app(data_dir: Path, *, fast: bool) -> App:
     settings = load_settings(data_dir=data_dir)
     if fast:
         return build_app(settings)
-    product = app_module.LocalEmbedder
-    app_module.LocalEmbedder = functools.partial(LocalEmbedder, fast=False)  # type: ignore[misc]
+    # build_app makes the embedder from the name it imported: swapped for this one app.
+    product = app_module.LocalEmbedder  # type: ignore[attr-defined]
+    app_module.LocalEmbedder = functools.partial(LocalEmbedder, fast=False)  # type: ignore[attr-defined,assignment]
     try:
         return build_app(settings)
     finally:
-        app_module.LocalEmbedder = product  # type: ignore[misc]
+        app_module.LocalEmbedder = product  # type: ignore[attr-defined]
 
 
 def index_figures(data_dir: Path, project: Path, *, fast: bool) -> dict[str, float]:

@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from ragcode.app import build_app
-from ragcode.config import Settings
+from ragcode.config import load_settings
 from ragcode.embeddings.local import LocalEmbedder
 from synthetic_units import write_units
 
@@ -104,7 +104,7 @@ def run_once(urls: list[str], per_endpoint: int, units: int, embedder: LocalEmbe
         for url in urls
     ]
     with tempfile.TemporaryDirectory(prefix="bench-pool-") as tmp:
-        settings = Settings(data_dir=Path(tmp) / "data", llm={"endpoints": endpoints})
+        settings = load_settings(data_dir=Path(tmp) / "data", llm={"endpoints": endpoints})
         app = build_app(settings, embedder=embedder)
         try:
             write_units(Path(tmp) / "project", units)

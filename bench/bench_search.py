@@ -196,7 +196,8 @@ class EntryFactory:
         words = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-9)
         vectors = (1 - NOISE) * words + NOISE * noise
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors.astype(np.float32)
+        unit_vectors: npt.NDArray[np.float32] = vectors.astype(np.float32)
+        return unit_vectors
 
     def file(
         self, file_index: int, first_uid: int, count: int
@@ -427,6 +428,11 @@ def measure(
     )  # fmt: skip
 
 
+def stage_ms(label: str) -> Callable[[SizeResult], float]:
+    """A result's mean time in one stage (0.0 when the stage did not run)."""
+    return lambda result: result.stages_ms.get(label, 0.0)
+
+
 def compare(results: dict[str, list[SizeResult]]) -> None:
     """The first engine against the last, size by size: absolute times and their ratio."""
     names = list(results)
@@ -442,10 +448,8 @@ def compare(results: dict[str, list[SizeResult]]) -> None:
         ("p95 ms", lambda r: r.percentile(95)),
         ("mean ms", lambda r: float(np.mean(r.latencies_ms))),
     ]
-    for field in LEXICAL_FIELDS:
-        label = f"lexical {field}"
-        metrics.append((f"{label} ms", lambda r, label=label: r.stages_ms.get(label, 0.0)))
-    metrics.append(("vector scans ms", lambda r: r.stages_ms.get("vector scans", 0.0)))
+    for label in [f"lexical {field}" for field in LEXICAL_FIELDS] + ["vector scans"]:
+        metrics.append((f"{label} ms", stage_ms(label)))
     header = []
     for r in results[base]:
         header += [f"{r.units:,} {base}", f"{r.units:,} {new}", f"{base}/{new}"]

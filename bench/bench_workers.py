@@ -36,6 +36,7 @@ import tempfile
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -167,7 +168,7 @@ def run_workers(server_url: str, endpoint: str, workers: int, args: argparse.Nam
             if conn.execute(parked).rowcount != args.units:
                 raise SystemExit("indexing did not leave every unit pending")
         command = [sys.executable, "-m", "ragcode.cli", "worker"]
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        quiet: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         processes = [subprocess.Popen(command, env=env, **quiet) for _ in range(workers)]
         try:
             live = "SELECT count(*) FROM store_workers WHERE NOT stopped"

@@ -48,11 +48,11 @@ def serve(data_dir: str, port: int) -> None:
     import uvicorn
 
     from ragcode.app import build_app
-    from ragcode.config import Settings
+    from ragcode.config import load_settings
     from ragcode.server.factory import create_app
 
     logging.disable(logging.WARNING)
-    settings = Settings(data_dir=Path(data_dir), server={"max_requests_in_flight": 8})
+    settings = load_settings(data_dir=Path(data_dir), server={"max_requests_in_flight": 8})
     core = build_app(settings, llm=InstantLLM())
     uvicorn.run(create_app(core), host="127.0.0.1", port=port, log_level="error")
 

@@ -31,7 +31,7 @@ from ragcode.chat.code_answer import CodeAssistant
 from ragcode.chat.modes import ChatModes, ModeRequest, ModeResult
 from ragcode.chat.pii import KINDS, PLACEHOLDERS, mask_patterns
 from ragcode.chat.pii.rewrite import faithful_rewrite
-from ragcode.config import Settings
+from ragcode.config import load_settings
 
 HERE = Path(__file__).resolve().parent
 DATASET = HERE / "pii_ko_spans.jsonl"
@@ -167,7 +167,7 @@ def masker_outputs(rows: list[Row]) -> list[str]:
 
 def model_outputs(rows: list[Row], max_tokens: int) -> Iterator[str]:
     with tempfile.TemporaryDirectory() as data_dir:
-        settings = Settings(data_dir=Path(data_dir), llm={"model": MODEL, "n_threads": 2})
+        settings = load_settings(data_dir=Path(data_dir), llm={"model": MODEL, "n_threads": 2})
         llm = build_llm(settings)
         modes = ChatModes(
             lambda: llm, _no_code, None, max_tokens=max_tokens, temperature=0.0

@@ -27,6 +27,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,7 +77,7 @@ class PgServer:
             raise
 
     # --- lifecycle -------------------------------------------------------------
-    def _as_user(self) -> dict[str, object]:
+    def _as_user(self) -> dict[str, Any]:  # subprocess keyword arguments
         if self.user is None:
             return {}
         return {"user": self.user.pw_uid, "group": self.user.pw_gid, "extra_groups": []}
@@ -88,7 +89,7 @@ class PgServer:
         subprocess.run(
             [str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres",
              "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
-            check=True, capture_output=True, **self._as_user(),  # type: ignore[arg-type]
+            check=True, capture_output=True, **self._as_user(),
         )  # fmt: skip
 
     @property
@@ -112,7 +113,7 @@ class PgServer:
                 [str(self.bindir / "postgres"), "-D", str(self.data), "-h", "127.0.0.1",
                  "-p", str(self.port), "-c", "unix_socket_directories=", *options],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent, **self._as_user(),  # type: ignore[call-overload]
+                preexec_fn=_die_with_parent, **self._as_user(),
             )  # fmt: skip
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
