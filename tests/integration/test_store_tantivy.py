@@ -74,7 +74,8 @@ def test_lists_and_scores_equal_fts5(tmp_path: Path, lengths: tuple[int, int]) -
     try:
         fts5.replace_file(record("a.py"), random_entries(400, lengths, 9))
         serve(tantivy)
-        # 10 and 50 (the searcher's lists) take 20 candidates more, 200 (MCP's hints) 80.
+        # 10 takes 20 candidates more (RESCORE_MARGIN), 50 (the searcher's lists) 25 and 200
+        # (MCP's hints) 100 (RESCORE_SHARE).
         for query, limit in itertools.product(QUERIES, (10, 50, 200)):
             expected = fts5.lexical_search("code", query, limit)
             found = tantivy.lexical_search("code", query, limit)
