@@ -162,10 +162,20 @@ class VectorMatrix:
         cursor = conn.execute(
             f"SELECT id, uid, {column}, scope, language {where}", (self.collection,)
         )
+        try:  # an error mid-read must not leave the statement (and its snapshot) open
+            return self._filled(fresh, cursor, count)
+        finally:
+            cursor.close()
+
+    @staticmethod
+    def _filled(fresh: VectorMatrix, cursor: sqlite3.Cursor, count: int) -> VectorMatrix:
+        """`fresh` with the `count` rows of `cursor` (id, uid, vector, scope, language)."""
         batch = cursor.fetchmany(_RELOAD_BATCH)
         if not count or not batch:
             return fresh
         width = len(batch[0][2])
+        if width % 4:
+            raise ValueError(f"a stored vector of {width} bytes is not float32")
         # Free slots after the rows: without them the first write after a reload grew the
         # matrix by a copy of the whole (~280 ms per field at 100k units, in the first search
         # after a server start and an upload; bench/README.md).
