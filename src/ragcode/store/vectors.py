@@ -60,6 +60,11 @@ def vector_column(fld: VectorField) -> str:
     return "vec_code" if fld == "code" else "vec_summary"
 
 
+def _rows_select(fld: VectorField) -> str:
+    """What a matrix reads of a unit row: id, uid, the field's vector, scope, language."""
+    return f"SELECT id, uid, {vector_column(fld)}, scope, language FROM units"
+
+
 def log_position(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM vector_changes").fetchone()[0])
 
@@ -156,12 +161,11 @@ class VectorMatrix:
         fresh = VectorMatrix(
             self.fld, self.collection, seq=position, projection_from=self.projection_from
         )
-        column = vector_column(self.fld)
-        where = f"FROM units WHERE collection = ? AND {column} IS NOT NULL"
-        count = int(conn.execute(f"SELECT count(*) {where}", (self.collection,)).fetchone()[0])
-        cursor = conn.execute(
-            f"SELECT id, uid, {column}, scope, language {where}", (self.collection,)
+        where = f"WHERE collection = ? AND {vector_column(self.fld)} IS NOT NULL"
+        count = int(
+            conn.execute(f"SELECT count(*) FROM units {where}", (self.collection,)).fetchone()[0]
         )
+        cursor = conn.execute(f"{_rows_select(self.fld)} {where}", (self.collection,))
         try:  # an error mid-read must not leave the statement (and its snapshot) open
             return self._filled(fresh, cursor, count)
         finally:
@@ -209,13 +213,11 @@ class VectorMatrix:
         return fresh
 
     def _read(
-        self, conn: sqlite3.Connection, ids: Sequence[int] | None
+        self, conn: sqlite3.Connection, ids: Sequence[int]
     ) -> list[tuple[int, str, bytes, str, str]]:
+        """The rows of these units that hold a vector of this field (a catch-up's changes)."""
         column = vector_column(self.fld)
-        select = f"SELECT id, uid, {column}, scope, language FROM units"
-        if ids is None:
-            query = f"{select} WHERE collection = ? AND {column} IS NOT NULL"
-            return conn.execute(query, (self.collection,)).fetchall()
+        select = _rows_select(self.fld)
         rows: list[tuple[int, str, bytes, str, str]] = []
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
