@@ -221,8 +221,15 @@ def test_cli_ask_json(indexed: Path, cli_env: dict[str, str]) -> None:
     )
     payload = json.loads(cli(env, "ask", "웹 주소에 그대로 넣어도 되는 무작위 토큰 생성", "--json"))
     assert set(payload) >= {"answer", "code_blocks", "references", "rewritten_question"}
-    assert payload["references"][0]["name"] == "token_urlsafe", payload["references"]
-    assert payload["references"][0]["path"] == "lib/secrets.py"
+    # The answer near the top, not necessarily first: secrets.py's three token_* functions
+    # (one calls the next) score within a few hundredths of each other (1.680 / 1.654 in one
+    # run), and the summaries behind them differ from run to run (continuous batching joins
+    # sequences as they come, so the arithmetic, and a near-tie of the greedy choice, moves:
+    # 1 of the 9 summaries was the same in two runs of this fixture); a CI run put
+    # `token_bytes` first.
+    names = [reference["name"] for reference in payload["references"]]
+    assert "token_urlsafe" in names[:2], payload["references"]
+    assert {reference["path"] for reference in payload["references"][:2]} == {"lib/secrets.py"}
     assert payload["rewritten_question"] is None
 
 
