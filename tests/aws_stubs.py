@@ -20,7 +20,7 @@ class FakeEventStream(dict[str, Any]):
         self.armed = False
         self.closed = False
 
-    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Any]:
         if not self.armed:
             return super().__iter__()
         return self._play()

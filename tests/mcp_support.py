@@ -99,7 +99,8 @@ def payload(result: CallToolResult) -> dict[str, Any]:
     assert result.structured_content is not None
     text = error_text(result)
     assert json.loads(text) == result.structured_content
-    return result.structured_content
+    content: dict[str, Any] = result.structured_content
+    return content
 
 
 def error_text(result: CallToolResult) -> str:

@@ -76,7 +76,7 @@ def indexed(data_dir: Path, embedder: LocalEmbedder) -> Path:
         assert status.units >= 9, status
         assert status.summaries_pending == status.summaries_failed == 0, status
         assert status.summaries_done >= 8, status  # written by the model, not skipped
-        rows = app.store._conn.execute(
+        rows = app.store._conn.execute(  # type: ignore[attr-defined]  # the SQLite store's connection
             "SELECT summary FROM units WHERE summary_state = ?", (SummaryState.DONE.value,)
         ).fetchall()
         assert all(any("가" <= ch <= "힣" for ch in row[0]) for row in rows)  # Korean
@@ -163,7 +163,7 @@ class RecordingLLM:
 def test_answer_context_holds_descriptions_only(real_app: App) -> None:
     """Issue 15 item 14: the model's summaries carry search-only lines ("검색어:", "예상 질문:");
     the prompt gets the descriptions without them, and the answer starts with no label."""
-    rows = real_app.store._conn.execute(
+    rows = real_app.store._conn.execute(  # type: ignore[attr-defined]  # the SQLite store's connection
         "SELECT summary FROM units WHERE summary_state = ?", (SummaryState.DONE.value,)
     ).fetchall()
     assert any("예상 질문:" in row[0] or "검색어:" in row[0] for row in rows)  # to leave out

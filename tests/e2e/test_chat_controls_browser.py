@@ -193,7 +193,7 @@ def test_a_document_summary_takes_the_last_turns_actions(
     wait_answers(page, 1)
     assert page.locator(".regenerate").count() == 1
     (user_id,) = [r.user.id for r in state.accounts.list_users() if r.user.username == "carol"]
-    summary = {"document_id": "d1", "file": "a.md", "title": "a.md 요약"}
+    summary: dict[str, Any] = {"document_id": "d1", "file": "a.md", "title": "a.md 요약"}
     state.history.add(NewTurn(user_id, "doc-summary:d1:a.md", "qa", "a.md 요약", "요약입니다"))
     state.hub.publish_threadsafe(user_id, DocumentSummaryMessage(**summary, phase="start"))
     state.hub.publish_threadsafe(

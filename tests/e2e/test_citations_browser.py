@@ -34,7 +34,7 @@ def unmarked(messages: Sequence[ChatMessage]) -> str:
 def test_a_doc_answer_links_each_sentence_to_its_source(
     browser: Any, tmp_path: Path, embedder: LocalEmbedder
 ) -> None:
-    core, api = make_server(tmp_path / "data", ScriptedLLM(unmarked), embedder)  # type: ignore[arg-type]
+    core, api = make_server(tmp_path / "data", ScriptedLLM(unmarked), embedder)
     shutil.copy(SAMPLE_FAQ, tmp_path / "bank_faq_ko.csv")
     core.docs.indexer.index(tmp_path / "bank_faq_ko.csv")
     with running_server(api) as url:

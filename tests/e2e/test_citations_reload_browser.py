@@ -69,7 +69,7 @@ def check_links(page: Any) -> None:
 def test_sentence_links_come_back_after_a_reload(
     browser: Any, tmp_path: Path, embedder: LocalEmbedder
 ) -> None:
-    core, api = make_server(tmp_path / "data", ScriptedLLM(answer), embedder)  # type: ignore[arg-type]
+    core, api = make_server(tmp_path / "data", ScriptedLLM(answer), embedder)
     shutil.copy(SAMPLE_FAQ, tmp_path / "bank_faq_ko.csv")
     core.docs.indexer.index(tmp_path / "bank_faq_ko.csv")
     with running_server(api) as url:

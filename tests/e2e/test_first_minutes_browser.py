@@ -54,7 +54,7 @@ class SlowLLM:
 
 @pytest.fixture
 def url(tmp_path: Path, embedder: LocalEmbedder) -> Iterator[str]:
-    core, api = make_server(tmp_path / "data", SlowLLM(), embedder)  # type: ignore[arg-type]
+    core, api = make_server(tmp_path / "data", SlowLLM(), embedder)
     with running_server(api) as base:
         yield base
     core.close()

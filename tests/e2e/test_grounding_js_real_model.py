@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ragcode.app import App, build_app
-from ragcode.chat.code_answer import AnswerDelta, AnswerRestart, CodeAnswer
+from ragcode.chat.code_answer import AnswerDelta, AnswerEvent, AnswerRestart, CodeAnswer
 from ragcode.chat.grounding import check_blocks
 from ragcode.chat.js_globals import JS_GLOBALS
 from ragcode.config import Settings
@@ -76,11 +76,13 @@ def real_app(make_app: Callable[..., App], settings: Settings, indexed: Path) ->
     return make_app()
 
 
-def run(app: App, first: str | None) -> tuple[list[object], CodeAnswer, FirstAnswer]:
+def run(app: App, first: str | None) -> tuple[list[AnswerEvent], CodeAnswer, FirstAnswer]:
     return ask_with_first_answer(app, first, QUESTION)
 
 
-def assert_guarantees(app: App, events: list[object], final: CodeAnswer, llm: FirstAnswer) -> None:
+def assert_guarantees(
+    app: App, events: list[AnswerEvent], final: CodeAnswer, llm: FirstAnswer
+) -> None:
     restarts = [e for e in events if isinstance(e, AnswerRestart) and e.kind == "symbols"]
     assert len(restarts) <= 1
     # Every unknown name is really absent: not in the index, not a global, not the answer's.

@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from ragcode.app import App, build_app
-from ragcode.chat.code_answer import AnswerRestart, CodeAnswer, CodeAssistant
+from ragcode.chat.code_answer import AnswerEvent, AnswerRestart, CodeAnswer, CodeAssistant
 from ragcode.chat.grounding import check_blocks
 from ragcode.config import Settings
 from ragcode.embeddings.local import LocalEmbedder
@@ -92,10 +92,10 @@ class FirstAnswer:
 
 def run(
     app: App, first: str | None, question: str = QUESTION
-) -> tuple[list[object], CodeAnswer, FirstAnswer]:
+) -> tuple[list[AnswerEvent], CodeAnswer, FirstAnswer]:
     """`question` asked through the real assistant, with `first` as its first answer."""
     llm = FirstAnswer(app.llm.get(), first)
-    assistant = CodeAssistant(llm, app.searcher, app.settings.generation, symbols=app.store)  # type: ignore[arg-type]
+    assistant = CodeAssistant(llm, app.searcher, app.settings.generation, symbols=app.store)
     events = list(assistant.ask(question))
     final = events[-1]
     assert isinstance(final, CodeAnswer)
@@ -117,7 +117,9 @@ def answer_definitions(final: CodeAnswer) -> set[str]:
     return names
 
 
-def assert_guarantees(app: App, events: list[object], final: CodeAnswer, llm: FirstAnswer) -> None:
+def assert_guarantees(
+    app: App, events: list[AnswerEvent], final: CodeAnswer, llm: FirstAnswer
+) -> None:
     restarts = [e for e in events if isinstance(e, AnswerRestart) and e.kind == "symbols"]
     assert len(restarts) <= 1
     # Every unknown name is really absent: not in the index, not a builtin, not the answer's.

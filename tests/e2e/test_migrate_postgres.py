@@ -27,6 +27,7 @@ from ragcode.domain import (
     DOCSTRING,
     TEAM_ONLY,
     TEAM_SCOPE,
+    StoredRecord,
     user_scope,
     visible_scopes,
 )
@@ -40,7 +41,7 @@ from ragcode.llm.protocol import ChatMessage
 from ragcode.migrate import store_copy, web_copy
 from ragcode.retrieve.hybrid import HybridSearcher
 from ragcode.store.postgres import PostgresStore
-from ragcode.store.protocol import LEXICAL_FIELDS, VECTOR_FIELDS
+from ragcode.store.protocol import LEXICAL_FIELDS, VECTOR_FIELDS, CodeStore
 from ragcode.store.sqlite_store import SqliteStore
 from ragcode.text.analyzer import TextAnalyzer
 from ragcode.uploads.postgres import PostgresRegistry
@@ -306,10 +307,13 @@ def test_migrate_copies_everything_and_postgres_answers_the_same(
             )
             assert all("앨리스" not in h.record.body for h in documents)
         # Status: the same counts, states, skipped files (with reasons) and embedding models.
+        mine: CodeStore | tuple[int, int, int, int]  # a store, then its queue's counts
+        theirs: CodeStore | tuple[int, int, int, int]
+        copied: dict[str, StoredRecord] | list[Document]  # records, then registry documents
         for mine, theirs in ((source.store, target.store), (source.docs.store, target.docs.store)):
             assert theirs.status() == mine.status()
         # Records: every one the same, metadata included (docstrings; the FAQ's categories).
-        stores = [(DOCSTRING, source.store, target.store)]
+        stores: list[tuple[str, CodeStore, CodeStore]] = [(DOCSTRING, source.store, target.store)]
         stores.append((CATEGORY, source.docs.store, target.docs.store))
         for key, mine, theirs in stores:
             assert isinstance(mine, SqliteStore)

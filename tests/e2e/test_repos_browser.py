@@ -52,7 +52,7 @@ def project(tmp_path: Path) -> GitRepo:
 
 @pytest.fixture
 def url(tmp_path: Path, project: GitRepo, embedder: LocalEmbedder) -> Iterator[str]:
-    core, api = make_server(tmp_path / "data", AnswerLLM(), embedder, summarize=False)  # type: ignore[arg-type]
+    core, api = make_server(tmp_path / "data", AnswerLLM(), embedder, summarize=False)
     registry = build_repo_registry(core.settings)
     build_repo_sources(core, registry).add(str(project.path))
     registry.close()

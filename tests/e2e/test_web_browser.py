@@ -69,7 +69,7 @@ class PacedLLM:
 
 @pytest.fixture
 def scripted_url(tmp_path: Path, embedder: LocalEmbedder) -> Iterator[str]:
-    core, api = make_server(tmp_path / "data", PacedLLM(), embedder)  # type: ignore[arg-type]
+    core, api = make_server(tmp_path / "data", PacedLLM(), embedder)
     with running_server(api) as url:
         yield url
     core.close()
@@ -153,7 +153,7 @@ def test_model_text_is_never_markup(browser: object, scripted_url: str) -> None:
 def test_reconnect_resends_unsent_message(
     browser: object, tmp_path: Path, embedder: LocalEmbedder
 ) -> None:
-    core, api = make_server(tmp_path / "data", PacedLLM(), embedder)  # type: ignore[arg-type]
+    core, api = make_server(tmp_path / "data", PacedLLM(), embedder)
     port = free_port()
     page = browser.new_page()  # type: ignore[attr-defined]
     with running_server(api, port) as url:
@@ -210,7 +210,7 @@ def test_a_socket_refused_with_4401_shows_the_login_form(
 ) -> None:
     """The server restarts without the session (expired, logged out on another replica): the
     reconnect is answered with 4401, and the page stops retrying and asks for a login."""
-    core, api = make_server(tmp_path / "data", PacedLLM(), embedder)  # type: ignore[arg-type]
+    core, api = make_server(tmp_path / "data", PacedLLM(), embedder)
     port = free_port()
     page = browser.new_page()  # type: ignore[attr-defined]
     sockets: list[object] = []
@@ -233,7 +233,7 @@ def test_a_socket_refused_with_4401_shows_the_login_form(
 def test_too_many_sockets_shows_the_reason(
     browser: object, tmp_path: Path, embedder: LocalEmbedder
 ) -> None:
-    core, api = make_server(tmp_path / "data", PacedLLM(), embedder, max_sockets_per_user=1)  # type: ignore[arg-type]
+    core, api = make_server(tmp_path / "data", PacedLLM(), embedder, max_sockets_per_user=1)
     with running_server(api) as url:
         context = browser.new_context()  # type: ignore[attr-defined]
         first = context.new_page()
@@ -293,7 +293,7 @@ def test_a_document_is_ready_while_code_is_summarized_with_an_estimate(
     browser: object, tmp_path: Path, embedder: LocalEmbedder
 ) -> None:
     llm = HeldSummaries()
-    core, api = make_server(tmp_path / "data", llm, embedder)  # type: ignore[arg-type]
+    core, api = make_server(tmp_path / "data", llm, embedder)
     page = browser.new_page()  # type: ignore[attr-defined]
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))

@@ -89,7 +89,7 @@ def served(tmp_path: Path, embedder: LocalEmbedder) -> Iterator[tuple[str, Words
         tmp_path / "data",
         llm,
         embedder,
-        mode_max_tokens={"translation": 12},  # type: ignore[arg-type]
+        mode_max_tokens={"translation": 12},
     )
     with running_server(api) as url:
         yield url, llm

@@ -89,7 +89,7 @@ class MarkdownLLM:
 
 @pytest.fixture
 def url(tmp_path: Path, embedder: LocalEmbedder) -> Iterator[str]:
-    core, api = make_server(tmp_path / "data", MarkdownLLM(), embedder)  # type: ignore[arg-type]
+    core, api = make_server(tmp_path / "data", MarkdownLLM(), embedder)
     with running_server(api) as base:
         yield base
     core.close()

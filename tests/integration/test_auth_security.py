@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 import numpy as np
 import pytest
 from fastapi import FastAPI
@@ -63,8 +64,8 @@ def state_of(api: FastAPI) -> ServerState:
     return state
 
 
-def login(client: TestClient, username: str, password: str) -> httpx.Response:
-    response: httpx.Response = client.post(
+def login(client: TestClient, username: str, password: str) -> httpx2.Response:
+    response: httpx2.Response = client.post(
         "/api/login", json={"username": username, "password": password}
     )
     return response

@@ -28,7 +28,8 @@ def test_real_model_answer_cites_the_record_that_answers_it(
     shutil.copy(SAMPLE_FAQ, tmp_path / "bank_faq_ko.csv")
     app.docs.indexer.index(tmp_path / "bank_faq_ko.csv")
     final = list(app.document_assistant().ask("OTP 기기는 어디에서 발급받을 수 있나요?"))[-1]
-    assert isinstance(final, DocAnswer) and final.answered, final.answer
+    assert isinstance(final, DocAnswer)
+    assert final.answered, final.answer
     titles = [hit.record.title for hit in final.references]
     right = titles.index(OTP_RECORD) + 1
     assert right in final.cited, (final.answer, titles)

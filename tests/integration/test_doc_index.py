@@ -23,7 +23,7 @@ DOC_FORMATS = {"csv", "tsv", "json", "jsonl", "markdown", "text", "pdf", "docx"}
 
 
 def units_of(app: App, path: str) -> list[tuple[str, str]]:
-    rows = app.docs.store._conn.execute(
+    rows = app.docs.store._conn.execute(  # type: ignore[attr-defined]  # the SQLite store's connection
         "SELECT name, summary_state FROM units WHERE collection = ? AND path = ?",
         (app.docs.collection, path),
     )

@@ -28,7 +28,7 @@ def open_app(settings: Settings, embedder: LocalEmbedder, local_embedder: str) -
 
 
 def recorded_models(app: App) -> dict[str, str]:
-    rows = app.store._conn.execute("SELECT key, value FROM meta WHERE key LIKE 'embedder:%'")
+    rows = app.store._conn.execute("SELECT key, value FROM meta WHERE key LIKE 'embedder:%'")  # type: ignore[attr-defined]  # the SQLite store's connection
     return {str(key): str(value) for key, value in rows}
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
+import httpx2
 import numpy as np
 import pytest
 from fastapi import FastAPI
@@ -101,7 +101,7 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
         core.close()
 
 
-def assert_handled(response: httpx.Response) -> int:
+def assert_handled(response: httpx2.Response) -> int:
     assert response.status_code < 500, f"{response.status_code}: {response.text[:300]}"
     assert "Traceback" not in response.text and 'File "' not in response.text, response.text
     return response.status_code
@@ -246,7 +246,7 @@ def test_history_page_survives_any_parameters(web: Web) -> None:
             st.tuples(st.sampled_from(["limit", "before", "other"]), NUMBERISH), max_size=4
         )
     )
-    def run(params: list[tuple[str, str]]) -> None:
+    def run(params: list[tuple[str, str | int | float | bool | None]]) -> None:  # httpx2's type
         response = web.alice.get("/api/history", params=params)
         seen.add(assert_handled(response))
         if response.status_code == 200:

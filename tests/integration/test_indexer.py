@@ -54,7 +54,7 @@ def names(app: App, query: str) -> list[str]:
 
 
 def all_units(app: App) -> list[tuple[str, str]]:
-    rows = app.store._conn.execute("SELECT path, name FROM units ORDER BY path, name")
+    rows = app.store._conn.execute("SELECT path, name FROM units ORDER BY path, name")  # type: ignore[attr-defined]  # the SQLite store's connection
     return [(str(path), str(name)) for path, name in rows]
 
 
@@ -117,7 +117,7 @@ def test_changed_and_deleted_files_leave_nothing_stale(
     assert ("app/config.py", "load_settings") in units
     assert not any(name in {"read_config", "write_config", "checksum"} for _, name in units)
     assert "checksum" not in names(app, "sha256 checksum of a buffer")
-    fts_rows = app.store._conn.execute("SELECT COUNT(*) FROM fts_code").fetchone()[0]
+    fts_rows = app.store._conn.execute("SELECT COUNT(*) FROM fts_code").fetchone()[0]  # type: ignore[attr-defined]  # the SQLite store's connection
     assert fts_rows == len(units)  # no orphan postings
 
 
@@ -181,7 +181,7 @@ def test_states_are_consistent(make_app: Callable[..., App], project: Path) -> N
     app.summaries.run()
     states = {
         str(name): SummaryState(state)
-        for name, state in app.store._conn.execute("SELECT name, summary_state FROM units")
+        for name, state in app.store._conn.execute("SELECT name, summary_state FROM units")  # type: ignore[attr-defined]  # the SQLite store's connection
     }
     assert states["Mailer.__repr__"] == SummaryState.TRIVIAL
     assert states["Mailer.send_email"] == SummaryState.DONE

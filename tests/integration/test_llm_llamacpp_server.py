@@ -67,7 +67,7 @@ def test_closing_early_stops_generation_on_the_server(server_url: str) -> None:
     stream = llm.stream(LONG_ANSWER, max_tokens=900, temperature=0.0)
     assert next(stream)
     started = time.monotonic()
-    stream.close()  # type: ignore[attr-defined]
+    stream.close()
     assert time.monotonic() - started < 1.0
     # The server runs one generation at a time: had the long answer (900 tokens, 50 s or more
     # here) gone on after the close, this short request would wait for it.

@@ -87,7 +87,7 @@ def test_each_key_sees_what_its_user_sees(live: LiveServer, keys: dict[str, str]
     async def alice(session: ClientSession) -> dict[str, Any]:
         assert len((await session.list_tools()).tools) == 5
         found = payload(await call(session, "search_code", query="settle a ledger payment"))
-        first = found["hits"][0]
+        first: dict[str, Any] = found["hits"][0]
         assert first["name"] == "settle_ledger_payment" and first["path"].endswith("ledger.py")
         unit = payload(await call(session, "get_unit", path=first["path"], name=first["name"]))
         assert "amount * 7" in unit["code"]

@@ -78,7 +78,9 @@ def test_the_route_builds_no_llm(tmp_path: Path, embedder: LocalEmbedder) -> Non
     """A pool with a llama.cpp endpoint would load its model on the event loop."""
     endpoints = [{"kind": "llamacpp", "model": TEST_MODEL}, *ENDPOINTS[1:]]
     settings = Settings(
-        data_dir=tmp_path, server={"allowed_hosts": TEST_HOSTS}, llm={"endpoints": endpoints}
+        data_dir=tmp_path,
+        server={"allowed_hosts": TEST_HOSTS},
+        llm={"endpoints": endpoints},
     )
     built: list[int] = []
 
@@ -111,7 +113,9 @@ def test_members_see_no_sagemaker_endpoint_or_region(
         {"kind": "bedrock", "region": "eu-west-1", "model_id": "arn:aws:bedrock:eu-west-1:1:x"},
     ]
     settings = Settings(
-        data_dir=tmp_path, server={"allowed_hosts": TEST_HOSTS}, llm={"endpoints": endpoints}
+        data_dir=tmp_path,
+        server={"allowed_hosts": TEST_HOSTS},
+        llm={"endpoints": endpoints},
     )
     core = build_app(settings, embedder=embedder)
     try:
@@ -154,7 +158,7 @@ def test_health_follows_failed_requests(pool_client: Any) -> None:
 
 def test_the_embedded_model_is_named_without_loading_it(make_app: Any) -> None:
     loads: list[int] = []
-    core = make_app(ScriptedLLM(lambda m: loads.append(1) or "답"))
+    core = make_app(ScriptedLLM(lambda m: loads.append(1) or "답"))  # type: ignore[func-returns-value]  # counts the call, then answers
     with TestClient(create_app(core)) as client:
         assert client.get("/api/models").status_code == 401  # logged-in users only
         signup(client, "member")

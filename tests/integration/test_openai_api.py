@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from ragcode.embeddings.local import LocalEmbedder
 from ragcode.llm.protocol import ChatMessage
@@ -115,7 +116,7 @@ def test_code_answer_whole_with_references(client: openai.OpenAI, llm: Recording
 
 
 def test_code_answer_streams_with_references_last(client: openai.OpenAI) -> None:
-    messages = [{"role": "user", "content": CODE_QUESTION}]
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": CODE_QUESTION}]
     whole = client.chat.completions.create(model="ragcode-code", messages=messages)
     chunks = list(
         client.chat.completions.create(model="ragcode-code", messages=messages, stream=True)
@@ -195,7 +196,7 @@ def test_earlier_turns_are_memory_and_system_messages_stay_out(
 def test_max_tokens_and_temperature_reach_the_model(
     live: LiveServer, client: openai.OpenAI, llm: RecordingLLM
 ) -> None:
-    question = [{"role": "user", "content": "안녕하세요"}]
+    question: list[ChatCompletionMessageParam] = [{"role": "user", "content": "안녕하세요"}]
     client.chat.completions.create(model="ragcode-chat", messages=question)
     default = llm.calls[-1]
     assert (default.max_tokens, default.temperature) == (
@@ -224,7 +225,7 @@ def test_max_tokens_and_temperature_reach_the_model(
 
 def test_a_failed_answer_is_an_openai_error(client: openai.OpenAI, llm: RecordingLLM) -> None:
     llm.fail = True
-    question = [{"role": "user", "content": "안녕하세요"}]
+    question: list[ChatCompletionMessageParam] = [{"role": "user", "content": "안녕하세요"}]
     with pytest.raises(openai.InternalServerError) as failed:
         client.chat.completions.create(model="ragcode-chat", messages=question)
     assert failed.value.status_code == 500
@@ -239,7 +240,7 @@ def test_a_failed_answer_is_an_openai_error(client: openai.OpenAI, llm: Recordin
 
 
 def test_usage_comes_with_whole_answers_and_with_streams_that_ask(client: openai.OpenAI) -> None:
-    question = [{"role": "user", "content": CODE_QUESTION}]
+    question: list[ChatCompletionMessageParam] = [{"role": "user", "content": CODE_QUESTION}]
     whole = client.chat.completions.create(model="ragcode-code", messages=question)
     usage = whole.usage
     assert usage is not None and usage.completion_tokens > 0
@@ -284,7 +285,7 @@ def test_earlier_turns_are_held_to_the_web_memory_bounds(
         settings.generation.max_answer_tokens, settings.documents.max_answer_tokens,
         settings.server.chat_max_tokens,
     )  # fmt: skip
-    history: list[dict[str, str]] = []  # ASCII bulk: ~0.8 MB, under the 1 MB body cap
+    history: list[ChatCompletionMessageParam] = []  # ASCII bulk: ~0.8 MB, under the 1 MB body cap
     for n in range(40):
         history += [
             {"role": "user", "content": f"질문 {n}: " + "q" * 2000},
@@ -345,7 +346,7 @@ def test_a_code_language_in_the_body_filters_the_references(
     """`ragcode_code_language` (an extra body field) reaches the store's filter: only that
     language's references; an unknown one is a 400 before the model runs."""
     client = two_languages.openai(two_languages.user_key("apiuser"))
-    question = [{"role": "user", "content": CODE_QUESTION}]
+    question: list[ChatCompletionMessageParam] = [{"role": "user", "content": CODE_QUESTION}]
 
     def references(**extra: Any) -> list[dict[str, Any]]:
         completion = client.chat.completions.create(

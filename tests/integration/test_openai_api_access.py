@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionUserMessageParam
 
 from ragcode.accounts.apikeys import ApiKeyStoreError
 from ragcode.embeddings.local import LocalEmbedder
@@ -42,7 +43,10 @@ TEAM_CODE = '''def refund_payment(payment_id):
     """Refund a card payment by its id."""
     return gateway.refund(payment_id)
 '''
-ASK = {"role": "user", "content": "카드 결제를 처리하는 함수를 만들어 줘"}
+ASK: ChatCompletionUserMessageParam = {
+    "role": "user",
+    "content": "카드 결제를 처리하는 함수를 만들어 줘",
+}
 
 
 def echo(messages: Sequence[ChatMessage]) -> str:
@@ -164,11 +168,11 @@ def test_a_key_sees_what_its_user_sees(live: LiveServer) -> None:
     alice_things = (SECRET, "charge_card", "payments.py", "ALICEDOC77", "policy.csv")
     for model in ("ragcode-code", "ragcode-docs", "ragcode-chat"):
         for question in (ASK["content"], "법인카드 한도는 얼마인가요?"):
-            messages = [{"role": "user", "content": question}]
-            whole = bob_client.chat.completions.create(model=model, messages=messages)  # type: ignore[arg-type]
+            messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": question}]
+            whole = bob_client.chat.completions.create(model=model, messages=messages)
             streamed = list(
                 bob_client.chat.completions.create(model=model, messages=messages, stream=True)
-            )  # type: ignore[arg-type]
+            )
             received = whole.model_dump_json() + "".join(c.model_dump_json() for c in streamed)
             leaked = [thing for thing in alice_things if thing in received]
             assert not leaked, (model, question, leaked)
@@ -267,7 +271,7 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 15) -> None:
 
 def test_a_client_that_leaves_stops_the_generation(tmp_path: Path, embedder: LocalEmbedder) -> None:
     llm = SlowLLM(tokens=3000, pause_s=0.02)
-    with live_server(tmp_path / "data", llm, embedder, max_requests_in_flight=1) as live:  # type: ignore[arg-type]
+    with live_server(tmp_path / "data", llm, embedder, max_requests_in_flight=1) as live:
         user = live.session("alice")
         key = str(live.new_key(user)["key"])
         client = live.openai(key)
@@ -545,7 +549,7 @@ def test_a_stream_left_before_its_first_token_gives_its_slot_back(
         documents={"local_embedder": "use"},
         server={"allowed_hosts": TEST_HOSTS, "summarize": False, "max_requests_in_flight": 2},
     )  # fmt: skip
-    core = build_app(settings, llm=llm, embedder=embedder)  # type: ignore[arg-type]
+    core = build_app(settings, llm=llm, embedder=embedder)
     app = create_app(core)
     state = app.state.server
     try:

@@ -49,7 +49,7 @@ def pool_of(servers: list[FakeOpenAIServer], per_endpoint: int = 2) -> LLMPool:
 
 
 def states(app: App) -> dict[str, str]:
-    rows = app.store._conn.execute("SELECT name, summary_state FROM units")
+    rows = app.store._conn.execute("SELECT name, summary_state FROM units")  # type: ignore[attr-defined]  # the SQLite store's connection
     return {str(name): str(state) for name, state in rows}
 
 

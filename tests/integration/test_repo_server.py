@@ -75,7 +75,7 @@ def listed(client: TestClient) -> dict[str, Any]:
 def wait_commit(client: TestClient, commit: str, timeout_s: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        shop = listed(client)["shop"]
+        shop: dict[str, Any] = listed(client)["shop"]
         if shop["commit"] == commit and shop["sync"]["state"] == "idle":
             return shop
         time.sleep(0.1)

@@ -125,7 +125,7 @@ def test_the_fused_lists_keep_their_names_and_order(
     lists, as before the vector lists of one field were asked for together (the RRF sums in
     this order; a vector list named after the wrong text would take another weight)."""
     fused: list[list[str]] = []
-    real_fusion = hybrid.reciprocal_rank_fusion
+    real_fusion = hybrid.reciprocal_rank_fusion  # type: ignore[attr-defined]  # the name hybrid imports; spied on below
 
     def spy(lists: dict[str, object], **kwargs: object) -> object:
         fused.append(list(lists))

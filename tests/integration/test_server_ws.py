@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from ragcode.app import App
 from ragcode.embeddings.local import LocalEmbedder
 from ragcode.llm.protocol import LLM
 from tests.scripted_llm import ScriptedLLM
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def serve(tmp_path: Path, embedder: LocalEmbedder) -> Iterator[object]:
-    cores = []
+    cores: list[App] = []
 
     def start(llm: LLM, **server: object) -> TestClient:
         core, api = make_server(tmp_path / f"data{len(cores)}", llm, embedder, **server)
@@ -199,7 +200,7 @@ def test_code_and_qa_modes_answer_with_references(serve) -> None:  # type: ignor
     source = b'def greet(name):\n    """Greet someone by name."""\n    text = "hi " + name\n'
     files = {"file": ("greet.py", source + b"    return text\n")}
     doc = client.post("/api/documents", files=files).json()
-    client.app.state.server.ingest.wait_idle()  # type: ignore[attr-defined]
+    client.app.state.server.ingest.wait_idle()
     with client.websocket_connect("/ws") as ws:
         send(ws, "c1", "이름으로 인사하는 함수 greet", mode="code")
         final = reply(ws, "c1")[-1]
@@ -216,8 +217,8 @@ def test_a_collection_of_another_embedding_model_is_explained(serve) -> None:  #
     client = serve(ScriptedLLM(lambda m: "답 [1]"))
     faq = "질문,답변\n카드를 잃어버렸어요.,분실 신고를 하세요.\n".encode()
     client.post("/api/documents", files={"file": ("faq.csv", faq)})
-    client.app.state.server.ingest.wait_idle()  # type: ignore[attr-defined]
-    docs_store = client.app.state.server.core.docs.store  # type: ignore[attr-defined]
+    client.app.state.server.ingest.wait_idle()
+    docs_store = client.app.state.server.core.docs.store
     # As if the collection had been indexed before the embedding model was changed.
     docs_store._conn.execute("UPDATE meta SET value = 'old-model' WHERE key = 'embedder:docs'")
     docs_store._embedder_claimed = None

@@ -41,7 +41,7 @@ from ragcode.store.protocol import (
     SummaryOrigin,
     WorkerBeat,
 )
-from ragcode.store.sqlite_store import SqliteStore
+from ragcode.store.sqlite_store import LexicalEngine, SqliteStore
 from tests.old_stores import (
     OLD_UNITS,
     postgres_schema,
@@ -99,7 +99,7 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opene
     """Opens stores (collections) of one fresh database of the backend; closes them after."""
     opened: list[CodeStore] = []
     if request.param.startswith("sqlite"):
-        engine = "tantivy" if request.param == "sqlite-tantivy" else "fts5"
+        engine: LexicalEngine = "tantivy" if request.param == "sqlite-tantivy" else "fts5"
 
         def opener(collection: str = "code") -> CodeStore:
             return SqliteStore(tmp_path / "index.sqlite3", collection, lexical_engine=engine)
@@ -735,7 +735,7 @@ def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OldSto
     if request.param.startswith("sqlite"):
         path = tmp_path / "index.sqlite3"
         write_sqlite_v4(path, vectors)
-        engine = "tantivy" if request.param == "sqlite-tantivy" else "fts5"
+        engine: LexicalEngine = "tantivy" if request.param == "sqlite-tantivy" else "fts5"
 
         def opener(collection: str = "code") -> CodeStore:
             return SqliteStore(path, collection, lexical_engine=engine)

@@ -13,13 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 import tantivy
 
 from ragcode.domain import Record, SummaryState, UnitKind, user_scope, visible_scopes
 from ragcode.store.fts import fts_table
 from ragcode.store.protocol import LEXICAL_FIELDS, CodeStore, FileRecord, IndexEntry
-from ragcode.store.sqlite_store import SqliteStore, lexicon_dir
+from ragcode.store.sqlite_store import LexicalEngine, SqliteStore, lexicon_dir
 from ragcode.store.tantivy_lexicon import TantivyLexicon
 from tests.integration.test_store_contract import BACKENDS, uids, vector
 
@@ -50,7 +51,7 @@ def put(
 def nearby(seed: int, noise: float, salt: int) -> np.ndarray:
     """A unit vector close to vector(seed): its cosine falls as `noise` grows."""
     jitter = np.random.default_rng(salt).normal(size=16).astype(np.float32)
-    values = vector(seed) + noise * jitter / np.linalg.norm(jitter)
+    values: npt.NDArray[np.float32] = vector(seed) + noise * jitter / np.linalg.norm(jitter)
     return (values / np.linalg.norm(values)).astype(np.float32)
 
 
@@ -58,7 +59,7 @@ def nearby(seed: int, noise: float, salt: int) -> np.ndarray:
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CodeStore]:
     opened: CodeStore
     if request.param.startswith("sqlite"):
-        engine = "tantivy" if request.param == "sqlite-tantivy" else "fts5"
+        engine: LexicalEngine = "tantivy" if request.param == "sqlite-tantivy" else "fts5"
         opened = SqliteStore(tmp_path / "index.sqlite3", lexical_engine=engine)
     else:
         from ragcode.store.postgres import PostgresStore

@@ -272,7 +272,7 @@ def test_indexing_without_summaries_never_names_nor_builds_the_model(
     counter = BuildCounter()
     named: list[Settings] = []
     monkeypatch.setattr(app_module, "build_llm", counter)
-    monkeypatch.setattr(app_module, "llm_model_name", lambda s: named.append(s) or "x")
+    monkeypatch.setattr(app_module, "llm_model_name", lambda s: named.append(s) or "x")  # type: ignore[func-returns-value]  # records the call, then names
     monkeypatch.setattr(app_module, "build_embedder", lambda _settings: embedder)
     absent = tmp_path / "absent" / "model.gguf"
     monkeypatch.setenv("RAGCODE_LLM__MODEL_PATH", str(absent))

@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg
 import pytest
@@ -34,6 +35,8 @@ from tests.scripted_llm import ScriptedLLM
 pytestmark = pytest.mark.integration
 
 BACKENDS = ["sqlite", "postgres"]
+
+Done = TypeVar("Done")  # what a worker thread returns
 
 
 # --- fixtures -------------------------------------------------------------------------------
@@ -115,8 +118,8 @@ def answer_slowly(delay_s: float) -> Callable[[Sequence[ChatMessage]], str]:
     return answer
 
 
-def in_thread(work: Callable[[], object]) -> tuple[threading.Thread, list[object]]:
-    out: list[object] = []
+def in_thread(work: Callable[[], Done]) -> tuple[threading.Thread, list[Done | BaseException]]:
+    out: list[Done | BaseException] = []
 
     def target() -> None:
         try:

@@ -181,7 +181,7 @@ def test_an_upload_left_summarizing_is_continued_after_a_restart_without_reindex
         indexed.append(Path(path))
         return real_index(path, **kwargs)
 
-    core.indexer.index = spy  # type: ignore[method-assign]
+    core.indexer.index = spy  # type: ignore[method-assign,assignment]  # a spy in its place
     try:
         with TestClient(api) as client:
             client.post("/api/login", json={"username": "alice", "password": PASSWORD})

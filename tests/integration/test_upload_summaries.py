@@ -73,7 +73,7 @@ def test_units_summarized_elsewhere_are_reported_and_the_upload_waits_for_them(
         summaries.run(doc)
         writer.join()
         assert time.monotonic() - started >= 1.4  # it waited for the unit held elsewhere
-        by_unit = {m.unit["name"]: m.summary for m in sent if m.unit}  # type: ignore[index]
+        by_unit = {m.unit["name"]: m.summary for m in sent if m.unit}
         assert by_unit[other.record.title] == "다른 곳에서 쓴 요약"
         assert any(s and s.startswith("여기서 쓴 요약") for s in by_unit.values())
         total = len([u for u, s in core.store.summary_states(root).items()

@@ -35,6 +35,7 @@ def test_projected_candidates_answer_as_the_exact_scan(
     monkeypatch.setattr(vector_projection, "MIN_CANDIDATES", 60)
     project = tmp_path / "project"
     for package in (json, email):
+        assert package.__file__ is not None
         shutil.copytree(Path(package.__file__).parent, project / package.__name__)
     settings = {
         # FTS5: no tantivy build thread, which a test of vectors does not need.

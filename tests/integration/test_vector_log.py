@@ -7,6 +7,7 @@ import dataclasses
 import sqlite3
 import threading
 import tracemalloc
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +28,9 @@ def path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(path: Path) -> SqliteStore:
+def store(path: Path) -> Iterator[SqliteStore]:
     opened = SqliteStore(path)
-    yield opened  # type: ignore[misc]
+    yield opened
     opened.close()
 
 
@@ -40,8 +41,10 @@ class RowReads:
         self.rows = 0
         original = vectors.VectorMatrix._read
 
-        def counted(matrix: vectors.VectorMatrix, conn: sqlite3.Connection, ids: object) -> list:
-            found = original(matrix, conn, ids)  # type: ignore[arg-type]
+        def counted(
+            matrix: vectors.VectorMatrix, conn: sqlite3.Connection, ids: Sequence[int]
+        ) -> list[tuple[int, str, bytes, str, str]]:
+            found = original(matrix, conn, ids)
             self.rows += len(found)
             return found
 

@@ -172,7 +172,7 @@ def test_a_turn_added_before_the_regenerate_is_saved_makes_it_a_conflict(serve: 
     to the conversation since: nothing is overwritten, the request ends in `conflict`."""
     answers = Numbered()
     client = serve(ScriptedLLM(answers))
-    state = client.app.state.server  # type: ignore[attr-defined]
+    state = client.app.state.server
     with client.websocket_connect("/ws") as ws:
         ask(ws, "q1", "첫 질문")
         second = ask(ws, "q2", "둘째 질문")
@@ -216,7 +216,7 @@ def test_a_failed_session_check_on_a_stop_frame_sends_no_error(
     """The answer keeps running (nothing stopped it): an error for its id would mark it
     failed on the page while it still streams."""
     client = serve(SlowLLM(tokens=40, pause_s=0.01))
-    accounts = client.app.state.server.accounts  # type: ignore[attr-defined]
+    accounts = client.app.state.server.accounts
     with client.websocket_connect("/ws") as ws:
         send(ws, "mine", "답해 줘")
         while ws.receive_json()["status"] != "proceeding":

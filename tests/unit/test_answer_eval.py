@@ -28,7 +28,12 @@ class TopicSearcher:
     """Finds the certificate record for 인증서 questions, the OTP one for OTP questions."""
 
     def search(
-        self, query: str, top_k: int | None = None, *, scopes: Sequence[str] = TEAM_ONLY
+        self,
+        query: str,
+        top_k: int | None = None,
+        *,
+        scopes: Sequence[str] = TEAM_ONLY,
+        languages: Sequence[str] | None = None,
     ) -> list[Hit]:
         if "인증서" in query:
             return [CERT, OTP]

@@ -51,7 +51,7 @@ def test_a_unit_without_a_description_gets_no_label() -> None:
 def ask(answer: str) -> tuple[str, CodeAnswer, ScriptedLLM]:
     llm = ScriptedLLM(lambda _m: answer)
     searcher = StubSearcher({"메일 보내기": [summarized()]})
-    events = list(CodeAssistant(llm, searcher, GenerationSettings()).ask("메일 보내기"))  # type: ignore[arg-type]
+    events = list(CodeAssistant(llm, searcher, GenerationSettings()).ask("메일 보내기"))
     final = events[-1]
     assert isinstance(final, CodeAnswer)
     streamed = "".join(e.text for e in events if isinstance(e, AnswerDelta))

@@ -3,6 +3,8 @@ real analyzer and the real e5 embedder, and an assistant whose model omits marke
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from ragcode.chat.doc_answer import DocumentAssistant
@@ -121,8 +123,8 @@ def test_assistant_attaches_citations_the_model_left_out(
     assert "".join(d.text for d in deltas) == said  # the stream had no markers
     assert final.answered and final.cited == [1]
     assert final.answer.count("[1]") == 2
-    payload = final.as_dict()
-    assert [s["sources"] for s in payload["sentences"]] == [[1], [1]]  # type: ignore[index]
+    payload: dict[str, Any] = final.as_dict()
+    assert [s["sources"] for s in payload["sentences"]] == [[1], [1]]
 
 
 def test_refusal_gets_no_citation(attributor: SentenceAttributor) -> None:

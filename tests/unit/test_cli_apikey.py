@@ -57,7 +57,7 @@ def test_a_key_store_that_fails_to_open_closes_the_accounts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     opened: list[SqliteAccounts] = []
-    build_accounts = cli_apikey.build_accounts
+    build_accounts = cli_apikey.build_accounts  # type: ignore[attr-defined]  # the name cli_apikey imports; patched below
 
     def tracked(settings: Settings) -> SqliteAccounts:
         accounts = build_accounts(settings)

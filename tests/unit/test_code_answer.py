@@ -6,7 +6,13 @@ from collections.abc import Sequence
 
 import pytest
 
-from ragcode.chat.code_answer import AnswerDelta, AnswerRestart, CodeAnswer, CodeAssistant
+from ragcode.chat.code_answer import (
+    AnswerDelta,
+    AnswerEvent,
+    AnswerRestart,
+    CodeAnswer,
+    CodeAssistant,
+)
 from ragcode.chat.code_blocks import extract_code_blocks, python_syntax_error
 from ragcode.chat.language import question_language, requested_code_language
 from ragcode.config import GenerationSettings
@@ -45,7 +51,7 @@ class StubSearcher:
 
 def collect(
     assistant: CodeAssistant, question: str, history: Sequence[ChatTurn] = ()
-) -> tuple[list[object], CodeAnswer]:
+) -> tuple[list[AnswerEvent], CodeAnswer]:
     events = list(assistant.ask(question, history))
     final = events[-1]
     assert isinstance(final, CodeAnswer)
@@ -59,7 +65,7 @@ def is_rewrite(messages: Sequence[ChatMessage]) -> bool:
 def test_answer_streams_deltas_and_lists_context_units() -> None:
     searcher = StubSearcher({"메일 보내기": [hit("send_mail"), hit("render_body")]})
     llm = ScriptedLLM(lambda m: "```python\ndef send():\n    send_mail()\n```\n[1]을 참고했습니다.")
-    assistant = CodeAssistant(llm, searcher, GenerationSettings())  # type: ignore[arg-type]
+    assistant = CodeAssistant(llm, searcher, GenerationSettings())
     events, final = collect(assistant, "메일 보내기")
     deltas = [e for e in events if isinstance(e, AnswerDelta)]
     assert len(deltas) > 1 and "".join(d.text for d in deltas) == final.answer
@@ -73,7 +79,7 @@ def test_answer_streams_deltas_and_lists_context_units() -> None:
 
 def test_nothing_relevant_is_said_and_not_forced() -> None:
     llm = ScriptedLLM(lambda m: "맑을 것 같아요.")
-    assistant = CodeAssistant(llm, StubSearcher({}), GenerationSettings())  # type: ignore[arg-type]
+    assistant = CodeAssistant(llm, StubSearcher({}), GenerationSettings())
     _, final = collect(assistant, "오늘 날씨 어때?")
     assert final.references == []
     assert final.answer.startswith("지식 베이스에서 관련된 코드를 찾지 못했습니다")
@@ -85,7 +91,7 @@ def test_syntax_error_triggers_one_repair_round() -> None:
         ["```python\ndef broken(:\n    pass\n```", "```python\ndef fixed():\n    pass\n```"]
     )
     llm = ScriptedLLM(lambda m: next(answers))
-    assistant = CodeAssistant(llm, StubSearcher({"q": [hit("f")]}), GenerationSettings())  # type: ignore[arg-type]
+    assistant = CodeAssistant(llm, StubSearcher({"q": [hit("f")]}), GenerationSettings())
     events, final = collect(assistant, "q")
     restarts = [e for e in events if isinstance(e, AnswerRestart)]
     assert len(restarts) == 1 and "line 1" in restarts[0].reason
@@ -99,7 +105,7 @@ def test_syntax_error_triggers_one_repair_round() -> None:
 def test_repair_is_off_when_disabled_or_not_python() -> None:
     llm = ScriptedLLM(lambda m: "```python\ndef broken(:\n```")
     settings = GenerationSettings(check_python=False)
-    assistant = CodeAssistant(llm, StubSearcher({"q": [hit("f")]}), settings)  # type: ignore[arg-type]
+    assistant = CodeAssistant(llm, StubSearcher({"q": [hit("f")]}), settings)
     _, final = collect(assistant, "q")
     assert not final.repaired and len(llm.calls) == 1
 
@@ -118,7 +124,7 @@ def test_follow_up_is_rewritten_and_keeps_previous_code() -> None:
             else "```python\nasync def f():\n    pass\n```"
         )
     )
-    assistant = CodeAssistant(llm, searcher, GenerationSettings())  # type: ignore[arg-type]
+    assistant = CodeAssistant(llm, searcher, GenerationSettings())
     history = [ChatTurn("이메일 보내는 코드", "send_email 을 쓰세요", "이메일 보내는 코드")]
     _, final = collect(assistant, "그럼 그걸 비동기로 바꿔줘", history)
     assert final.rewritten_question == "send_email 함수를 비동기로 바꾸기"
@@ -169,7 +175,7 @@ def test_context_packing_respects_budget_and_file_share() -> None:
 def test_retrieval_is_limited_to_the_callers_scopes() -> None:
     searcher = StubSearcher({"메일 보내기": [hit("send_mail")]})
     llm = ScriptedLLM(lambda m: "```python\nsend_mail()\n```")
-    assistant = CodeAssistant(llm, searcher, GenerationSettings())  # type: ignore[arg-type]
+    assistant = CodeAssistant(llm, searcher, GenerationSettings())
     list(assistant.ask("메일 보내기", scopes=("team", "user:7")))
     assert searcher.scopes_seen == [("team", "user:7")]
     list(assistant.ask("메일 보내기"))  # no scopes given: the team's code only

@@ -7,7 +7,13 @@ from collections.abc import Sequence
 
 import pytest
 
-from ragcode.chat.code_answer import AnswerDelta, AnswerRestart, CodeAnswer, CodeAssistant
+from ragcode.chat.code_answer import (
+    AnswerDelta,
+    AnswerEvent,
+    AnswerRestart,
+    CodeAnswer,
+    CodeAssistant,
+)
 from ragcode.config import GenerationSettings
 from ragcode.domain import TEAM_ONLY, Hit, user_scope
 from ragcode.store.protocol import StoreError, Symbol
@@ -47,12 +53,12 @@ def run(
     answers: list[str],
     settings: GenerationSettings | None = None,
     scopes: Sequence[str] = TEAM_ONLY,
-) -> tuple[list[object], CodeAnswer, ScriptedLLM, FakeSymbols]:
+) -> tuple[list[AnswerEvent], CodeAnswer, ScriptedLLM, FakeSymbols]:
     replies = iter(answers)
     llm = ScriptedLLM(lambda m: next(replies))
     symbols = FakeSymbols()
     searcher = StubSearcher({QUESTION: [hit("mount", "requests/sessions.py")]})
-    assistant = CodeAssistant(llm, searcher, settings or GenerationSettings(), symbols=symbols)  # type: ignore[arg-type]
+    assistant = CodeAssistant(llm, searcher, settings or GenerationSettings(), symbols=symbols)
     events = list(assistant.ask(QUESTION, scopes=scopes))
     final = events[-1]
     assert isinstance(final, CodeAnswer)
@@ -146,7 +152,7 @@ def test_english_questions_get_an_english_request_and_note() -> None:
     replies = iter([INVENTED, STILL])
     llm = ScriptedLLM(lambda m: next(replies))
     searcher = StubSearcher({"retries": [Hit(hit("mount").record, None, hit("mount").scores)]})
-    assistant = CodeAssistant(llm, searcher, GenerationSettings(), symbols=FakeSymbols())  # type: ignore[arg-type]
+    assistant = CodeAssistant(llm, searcher, GenerationSettings(), symbols=FakeSymbols())
     final = list(assistant.ask("retries"))[-1]
     assert isinstance(final, CodeAnswer)
     assert "exist nowhere" in llm.calls[1][-1].content
@@ -161,7 +167,7 @@ class DownSymbols(FakeSymbols):
 def test_a_failing_store_skips_the_check_and_keeps_the_answer() -> None:
     llm = ScriptedLLM(lambda m: INVENTED)
     searcher = StubSearcher({QUESTION: [hit("mount", "requests/sessions.py")]})
-    assistant = CodeAssistant(llm, searcher, GenerationSettings(), symbols=DownSymbols())  # type: ignore[arg-type]
+    assistant = CodeAssistant(llm, searcher, GenerationSettings(), symbols=DownSymbols())
     events = list(assistant.ask(QUESTION))
     final = events[-1]
     assert isinstance(final, CodeAnswer) and final.answer == INVENTED

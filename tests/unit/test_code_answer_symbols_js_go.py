@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from ragcode.chat.code_answer import AnswerRestart, CodeAnswer, CodeAssistant
+from ragcode.chat.code_answer import AnswerEvent, AnswerRestart, CodeAnswer, CodeAssistant
 from ragcode.config import GenerationSettings
 from ragcode.domain import TEAM_ONLY
 from ragcode.store.protocol import Symbol
@@ -47,11 +47,11 @@ class FakeSymbols:
 
 def run(
     question: str, language: str, answers: list[str]
-) -> tuple[list[object], CodeAnswer, ScriptedLLM]:
+) -> tuple[list[AnswerEvent], CodeAnswer, ScriptedLLM]:
     replies = iter(answers)
     llm = ScriptedLLM(lambda m: next(replies))
     searcher = StubSearcher({question: [hit("withRetry", "web/http.js", language=language)]})
-    assistant = CodeAssistant(llm, searcher, GenerationSettings(), symbols=FakeSymbols())  # type: ignore[arg-type]
+    assistant = CodeAssistant(llm, searcher, GenerationSettings(), symbols=FakeSymbols())
     events = list(assistant.ask(question))
     final = events[-1]
     assert isinstance(final, CodeAnswer)

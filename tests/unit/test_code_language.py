@@ -76,7 +76,7 @@ def ask(assistant: CodeAssistant, question: str, **kwargs: object) -> CodeAnswer
 def test_the_assistant_searches_and_answers_in_the_chosen_language() -> None:
     searcher = LanguageSearcher()
     llm = ScriptedLLM(lambda m: "```javascript\nreadConfig();\n```")
-    assistant = CodeAssistant(llm, searcher, GenerationSettings())  # type: ignore[arg-type]
+    assistant = CodeAssistant(llm, searcher, GenerationSettings())
     turn = ChatTurn("설정 읽기", "답", "설정 파일 읽기")
     answer = ask(assistant, "설정 읽기", history=[turn], code_language="javascript")
     # Both searches (the question and the previous turn's) are filtered.
@@ -93,7 +93,7 @@ def test_the_assistant_searches_and_answers_in_the_chosen_language() -> None:
 def test_an_unknown_language_fails_before_any_work() -> None:
     searcher = LanguageSearcher()
     llm = ScriptedLLM(lambda m: "x")
-    assistant = CodeAssistant(llm, searcher, GenerationSettings())  # type: ignore[arg-type]
+    assistant = CodeAssistant(llm, searcher, GenerationSettings())
     with pytest.raises(UnknownCodeLanguageError):
         ask(assistant, "설정 읽기", code_language="cobol")
     assert searcher.asked == [] and llm.calls == []

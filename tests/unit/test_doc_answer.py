@@ -34,7 +34,12 @@ class StubSearcher:
         self.scopes_seen: list[tuple[str, ...]] = []
 
     def search(
-        self, query: str, top_k: int | None = None, *, scopes: Sequence[str] = TEAM_ONLY
+        self,
+        query: str,
+        top_k: int | None = None,
+        *,
+        scopes: Sequence[str] = TEAM_ONLY,
+        languages: Sequence[str] | None = None,
     ) -> list[Hit]:
         self.scopes_seen.append(tuple(scopes))
         self.queries.append((query, top_k))

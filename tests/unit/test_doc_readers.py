@@ -36,7 +36,7 @@ def parse(tmp_path: Path, name: str, content: str | bytes, **settings: object) -
     scan = scan_documents(path, FileLimits(max_bytes=10_000_000))
     source = next(scan.items)
     assert isinstance(source, SourceFile), source
-    return DocumentParser(DocumentSettings(**settings))(name, source)  # type: ignore[arg-type]
+    return DocumentParser(DocumentSettings(**settings))(name, source)
 
 
 def test_csv_faq_one_record_per_chunk_with_lines(tmp_path: Path) -> None:

@@ -58,7 +58,8 @@ def test_batches_both_response_shapes_and_normalised_rows() -> None:
         {"inputs": ["메일 보내기"], "truncate": True},
     ]
     assert vectors.dtype == np.float32 and vectors.shape == (3, 4)
-    assert np.allclose(vectors, [[0.6, 0.8, 0, 0], [0, 0, 0, 1], [0, 1, 0, 0]])
+    expected: list[list[float]] = [[0.6, 0.8, 0, 0], [0, 0, 0, 1], [0, 1, 0, 0]]
+    assert np.allclose(vectors, expected)
     assert embedder.dim == 4 and embedder.name == f"sagemaker:ap-northeast-2:{ENDPOINT}:4"
 
 

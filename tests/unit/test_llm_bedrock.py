@@ -124,7 +124,7 @@ def test_closing_the_generator_closes_the_event_stream() -> None:
         stream = stub_stream(stubber, [delta("하나"), delta("둘"), delta("셋")], None)
         generator = BedrockLLM(MODEL, "eu-central-1", client=client).stream(MESSAGES, max_tokens=8)
         assert next(generator) == "하나"
-        generator.close()  # type: ignore[attr-defined]
+        generator.close()
     assert stream.closed
 
 

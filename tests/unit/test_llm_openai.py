@@ -117,7 +117,7 @@ def test_closing_the_generator_closes_the_http_stream(server: FakeOpenAIServer) 
     stream = OpenAICompatLLM(server.url, "m").stream(MESSAGES, max_tokens=8)
     assert next(stream) == "0 "
     started = time.monotonic()
-    stream.close()  # type: ignore[attr-defined]
+    stream.close()
     assert time.monotonic() - started < 0.5  # no draining of the remaining 2 s of chunks
     assert wait_for(lambda: server.stats.disconnected == 1)
     assert server.stats.completed == 0

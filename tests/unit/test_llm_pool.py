@@ -207,7 +207,7 @@ def test_closing_the_pool_stream_cancels_the_endpoint_request(
     stream = pool.stream(MESSAGES, max_tokens=8)
     assert next(stream) == "0 "
     assert pool.status()[0].in_flight == 1
-    stream.close()  # type: ignore[attr-defined]
+    stream.close()
     assert pool.status()[0].in_flight == 0  # the slot is free again at once
     deadline = time.monotonic() + 3.0
     while server.stats.disconnected == 0 and time.monotonic() < deadline:

@@ -214,7 +214,7 @@ def test_closing_the_generator_closes_the_event_stream() -> None:
         )
         assert next(generator) == "하나"
         assert not stream.closed
-        generator.close()  # type: ignore[attr-defined]
+        generator.close()
     assert stream.closed
 
 

@@ -215,7 +215,9 @@ def drain(stream: Any) -> tuple[str, object]:
 
 
 def sse(reason: str | None) -> list[str]:
-    chunks = [{"choices": [{"delta": {"content": t}, "finish_reason": None}]} for t in "ab"]
+    chunks: list[dict[str, Any]] = [
+        {"choices": [{"delta": {"content": t}, "finish_reason": None}]} for t in "ab"
+    ]
     chunks.append({"choices": [{"delta": {}, "finish_reason": reason}]})
     return [f"data: {json.dumps(c)}" for c in chunks] + ["data: [DONE]"]
 

@@ -4,6 +4,8 @@ evaluation caches in eval/*.jsonl are keyed by them)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from ragcode.domain import (
@@ -72,7 +74,7 @@ def test_record_ids_and_hashes_are_the_code_units_of_before() -> None:
     assert unit_uid("code", "/r", record) == content_hash(f"code\n/r\n{record.unit_id}")[:32]
 
 
-def _fields(record: Record) -> dict[str, object]:
+def _fields(record: Record) -> dict[str, Any]:
     return {name: getattr(record, name) for name in Record.__dataclass_fields__}
 
 

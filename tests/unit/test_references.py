@@ -84,7 +84,7 @@ def test_code_mode_sends_references_for_people() -> None:
     question = "인사하는 함수"
     llm = ScriptedLLM(lambda messages: "```python\ndef hi():\n    return greet('a')\n```\n[1] 사용")
     searcher = StubSearcher({question: [greet_hit()]})
-    code = CodeAssistant(llm, searcher, GenerationSettings())  # type: ignore[arg-type]
+    code = CodeAssistant(llm, searcher, GenerationSettings())
     modes = ChatModes(lambda: llm, lambda: code, None, max_tokens=64)
     final = list(modes.run("code", ModeRequest(question, ())))[-1]
     assert isinstance(final, ModeResult)

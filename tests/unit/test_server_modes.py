@@ -32,7 +32,7 @@ def run(
 
 
 def make(llm: ScriptedLLM, searcher: StubSearcher | None = None) -> ChatModes:
-    code = CodeAssistant(llm, searcher or StubSearcher({}), GenerationSettings())  # type: ignore[arg-type]
+    code = CodeAssistant(llm, searcher or StubSearcher({}), GenerationSettings())
     return ChatModes(lambda: llm, lambda: code, None, max_tokens=64)
 
 

@@ -61,6 +61,7 @@ def test_every_screenshot_a_test_takes_goes_to_the_artifacts_folder() -> None:
 
 
 def test_screenshot_folders_of_the_tests_are_the_artifacts_folder() -> None:
+    node: ast.AST  # a statement of the module, then any node of it
     for path, tree in sources():
         for node in tree.body:
             if isinstance(node, ast.Assign) and any(
