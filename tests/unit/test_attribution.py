@@ -9,7 +9,12 @@ import pytest
 
 from ragcode.chat.doc_answer import DocumentAssistant
 from ragcode.config import DocumentSettings
-from ragcode.documents.attribution import SentenceAttributor, split_sentences
+from ragcode.documents.attribution import (
+    NUMBER_FLOOR,
+    SentenceAttributor,
+    numbers,
+    split_sentences,
+)
 from ragcode.embeddings.local_e5 import E5Embedder
 from ragcode.text.analyzer import TextAnalyzer
 from tests.scripted_llm import ScriptedLLM
@@ -80,6 +85,36 @@ def test_unsupported_sentence_gets_no_marker(attributor: SentenceAttributor) -> 
     assert [s.sources for s in result.sentences] == [[1], []]
     assert result.answer.endswith("오늘 점심은 김치찌개가 맛있겠네요.")
     assert result.cited == [1]
+
+
+def test_a_number_found_in_one_chunk_only_cites_it_below_the_threshold(
+    attributor: SentenceAttributor,
+) -> None:
+    # Scored 0.64-0.70 against the fee record, under the 0.75 threshold: cited for the 500 only
+    # it holds; the same sentences with a figure no chunk holds (0.53-0.63) are not.
+    for sentence in (
+        "현금인출기 이용 수수료는 500원입니다.",
+        "다른 곳으로 보내면 한 번에 500원입니다.",
+    ):
+        row = attributor.scores([sentence], CHUNKS)[0]
+        assert NUMBER_FLOOR <= row[1] < attributor.threshold, row
+        assert attributor.attribute(sentence, CHUNKS).cited == [2]
+        other_figure = sentence.replace("500", "700")
+        assert attributor.attribute(other_figure, CHUNKS).cited == []
+
+
+def test_a_number_in_two_chunks_or_of_one_digit_cites_nothing_below_the_threshold(
+    attributor: SentenceAttributor,
+) -> None:
+    sentence = "현금인출기 이용 수수료는 500원입니다."
+    both = [OTP + " 재발급 수수료는 500원입니다.", FEE, CERT]
+    assert attributor.attribute(sentence, both).cited == []
+    one_digit = [OTP, FEE.replace("500원", "5원"), CERT]
+    assert attributor.attribute(sentence.replace("500", "5"), one_digit).cited == []
+
+
+def test_numbers_are_read_without_markers_and_thousands_separators() -> None:
+    assert numbers("800원에서 1,300원까지 [2], 1회 5천만 원") == {"800", "1300"}
 
 
 def test_invalid_marker_removed_and_valid_one_kept(attributor: SentenceAttributor) -> None:
