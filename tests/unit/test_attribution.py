@@ -10,7 +10,6 @@ import pytest
 from ragcode.chat.doc_answer import DocumentAssistant
 from ragcode.config import DocumentSettings
 from ragcode.documents.attribution import (
-    NUMBER_FLOOR,
     SentenceAttributor,
     numbers,
     split_sentences,
@@ -90,17 +89,27 @@ def test_unsupported_sentence_gets_no_marker(attributor: SentenceAttributor) -> 
 def test_a_number_found_in_one_chunk_only_cites_it_below_the_threshold(
     attributor: SentenceAttributor,
 ) -> None:
-    # Scored 0.64-0.70 against the fee record, under the 0.75 threshold: cited for the 500 only
-    # it holds; the same sentences with a figure no chunk holds (0.53-0.63) are not.
-    for sentence in (
-        "현금인출기 이용 수수료는 500원입니다.",
-        "다른 곳으로 보내면 한 번에 500원입니다.",
-    ):
+    # Scored ~0.70 against the fee record, under the 0.75 threshold: cited for the 500 only it
+    # holds; the same sentences with a figure no chunk holds (0.56-0.63) are not.
+    floor = attributor.number_floor
+    assert floor is not None  # e5: the rule is on
+    for sentence in ("현금인출기 이용 수수료는 500원입니다.", "송금할 때마다 500원씩 내야 합니다."):
         row = attributor.scores([sentence], CHUNKS)[0]
-        assert NUMBER_FLOOR <= row[1] < attributor.threshold, row
+        assert floor <= row[1] < attributor.threshold, row
         assert attributor.attribute(sentence, CHUNKS).cited == [2]
         other_figure = sentence.replace("500", "700")
         assert attributor.attribute(other_figure, CHUNKS).cited == []
+
+
+def test_a_sentence_sharing_only_a_price_with_a_chunk_is_not_cited(
+    attributor: SentenceAttributor,
+) -> None:
+    # Only "500원" in common with the fee record (0.63): under the number rule's floor.
+    sentence = "오늘 점심 김밥은 500원이었어요."
+    floor = attributor.number_floor
+    assert floor is not None
+    assert attributor.scores([sentence], CHUNKS)[0][1] < floor
+    assert attributor.attribute(sentence, CHUNKS).cited == []
 
 
 def test_a_number_in_two_chunks_or_of_one_digit_cites_nothing_below_the_threshold(
@@ -113,8 +122,10 @@ def test_a_number_in_two_chunks_or_of_one_digit_cites_nothing_below_the_threshol
     assert attributor.attribute(sentence.replace("500", "5"), one_digit).cited == []
 
 
-def test_numbers_are_read_without_markers_and_thousands_separators() -> None:
+def test_numbers_are_whole_and_outside_markers_and_code() -> None:
     assert numbers("800원에서 1,300원까지 [2], 1회 5천만 원") == {"800", "1300"}
+    assert numbers("연 3.15% 금리, 100만 원") == {"3.15", "100만"}
+    assert numbers("`port = 8080` 으로 10,20,30") == {"10", "20", "30"}
 
 
 def test_invalid_marker_removed_and_valid_one_kept(attributor: SentenceAttributor) -> None:
