@@ -40,7 +40,8 @@ def test_baseline_uses_the_package_encoder_and_now_ours(bench: ModuleType, tmp_p
     assert isinstance(encoders[True], FastUseEncode)
     package_encode = encoders[False]
     assert getattr(package_encode, "__self__", None).__class__ is USE
-    assert app_module.LocalEmbedder is LocalEmbedder  # type: ignore[attr-defined]  # app.py's import: the bench put the product's class back
+    # app.py's own import of the class (not re-exported): the bench put the product's class back
+    assert app_module.LocalEmbedder is LocalEmbedder  # type: ignore[attr-defined]
 
     before = bench.index_figures(tmp_path / "before", project, fast=False)
     now = bench.index_figures(tmp_path / "now", project, fast=True)

@@ -47,7 +47,7 @@ def serve(tmp_path: Path, embedder: LocalEmbedder) -> Iterator[Serve]:
         settings = Settings(
             data_dir=tmp_path / f"data{len(opened)}",
             server={"allowed_hosts": TEST_HOSTS, "max_conversations": max_conversations},
-            search={"expand_query": False},
+            search={"expand_query": False},  # the scripted model answers the chat only
         )
         core = build_app(settings, llm=llm, embedder=embedder)
         client = TestClient(create_app(core))
