@@ -46,4 +46,5 @@ def test_answers_table_shows_the_citation_figures(tmp_path: Path, cli_env: dict[
     expected = [metrics[name] for name in TABLE_COLUMNS]
     assert row.split() == ["-" if v is None else f"{v:.3f}" for v in expected]
     assert metrics["no_answer_rate"] == 1.0  # the supper question gets "no answer"
+    assert metrics["unanswerable_cited"] == 0.0  # so no made-up answer cites a document
     assert metrics["cited_of_answered"] is not None  # the OTP question was answered

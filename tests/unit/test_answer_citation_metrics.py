@@ -34,6 +34,20 @@ def test_cited_of_answered_counts_only_answered_answerable_questions() -> None:
     assert metrics.citation_precision == pytest.approx(1 / 3)  # 1 right of 3 cited
 
 
+def test_unanswerable_cited_counts_made_up_answers_that_cite_a_document() -> None:
+    metrics = answer_metrics(
+        [
+            result(True, True, True, cited=1, other=0),  # answerable: not in this figure
+            result(False, True, False, cited=2, other=2),  # made up, and cites: counted
+            result(False, True, False, cited=0, other=0),  # made up, no citation
+            result(False, False, False, cited=0, other=0),  # "no answer"
+        ]
+    )
+    assert metrics.unanswerable_cited == pytest.approx(1 / 3)
+    assert metrics.no_answer_rate == pytest.approx(1 / 3)
+    assert answer_metrics([result(True, True, True, 1, 0)]).unanswerable_cited is None
+
+
 def test_no_answers_no_citation_figures() -> None:
     metrics = answer_metrics([result(True, False, False, 0, 0)])
     assert metrics.cited_of_answered is None and metrics.citation_precision is None

@@ -39,6 +39,9 @@ class AnswerMetrics:
     answerable_refused: float  # answerable questions that got "no answer" (cut-off or LLM)
     unanswerable: int
     no_answer_rate: float | None  # unanswerable questions answered "no answer"
+    # Unanswerable questions given an answer that cites a document: a made-up answer that
+    # looks sourced (the sentence citations of issue 14 could attach one), worse than a bare one.
+    unanswerable_cited: float | None
 
     def as_dict(self) -> dict[str, float | int | None]:
         return asdict(self)
@@ -62,6 +65,7 @@ def answer_metrics(results: Sequence[AnswerResult]) -> AnswerMetrics:
     if not answerable:
         raise ValueError("no answerable questions to score")
     refused = sum(1 for result in unanswerable if not result.answered)
+    sourced = sum(1 for result in unanswerable if result.answered and result.cited_records)
     answered = [result for result in answerable if result.answered]
     citations = sum(result.cited_records for result in answered)
     wrong = sum(result.cited_other for result in answered)
@@ -76,6 +80,7 @@ def answer_metrics(results: Sequence[AnswerResult]) -> AnswerMetrics:
         answerable_refused=sum(not result.answered for result in answerable) / len(answerable),
         unanswerable=len(unanswerable),
         no_answer_rate=refused / len(unanswerable) if unanswerable else None,
+        unanswerable_cited=sourced / len(unanswerable) if unanswerable else None,
     )
 
 
@@ -83,7 +88,7 @@ def answer_metrics(results: Sequence[AnswerResult]) -> AnswerMetrics:
 # eval/README.md's tables.
 TABLE_COLUMNS = (
     "answered_right", "cited_right", "cited_of_answered", "citation_precision",
-    "answerable_refused", "no_answer_rate",
+    "answerable_refused", "no_answer_rate", "unanswerable_cited",
 )  # fmt: skip
 
 
@@ -97,6 +102,7 @@ def answer_table(metrics: AnswerMetrics) -> str:
     values = (
         metrics.answered_right, metrics.cited_right, metrics.cited_of_answered,
         metrics.citation_precision, metrics.answerable_refused, metrics.no_answer_rate,
+        metrics.unanswerable_cited,
     )  # fmt: skip
     widths = [max(len(head), 5) for head in TABLE_COLUMNS]
     head = " ".join(f"{name:>{width}}" for name, width in zip(TABLE_COLUMNS, widths, strict=True))
@@ -105,7 +111,7 @@ def answer_table(metrics: AnswerMetrics) -> str:
         f"(질문 {metrics.questions}개: 맞는 문서를 보고 답한 비율, 그 문서를 [n]으로 인용한 "
         "비율, 답한 것 가운데 그 문서를 인용한 비율, 인용한 문서 가운데 맞는 문서의 비율, "
         f"답이 있는데 '답 없음'이라 한 비율; 답이 없는 질문 {metrics.unanswerable}개에 "
-        "'답 없음'이라 한 비율)"
+        "'답 없음'이라 한 비율, 그 질문에 지어낸 답이 문서를 인용한 비율)"
     )
     return f"{head}\n{row}\n{legend}"
 
