@@ -1,10 +1,11 @@
 """Issue 14's last lever, measured and not taken: RRF list weights learned per collection
 from each unit's own generated questions (self-supervised, no eval question read).
 
-The summaries of the eval caches end with a line of three questions the model expects a
-user to ask ("예상 질문: a / b / c"). Leave one out: an index is built whose summaries lack
+The summaries of the eval caches end with a line of two or three questions the model expects
+a user to ask ("예상 질문: a / b / c"). Leave one out: an index is built whose summaries lack
 each unit's last question, and that question is a pseudo-query whose answer is its unit
-(the other two stay, as they would in a real index). Every pseudo-query is searched once
+(the others stay, as they would in a real index; a unit whose question also stands elsewhere
+in its summary gives none). Every pseudo-query is searched once
 (no LLM expansion: that would need the model per question) and its ranked lists kept; the
 weights are then chosen by one round of coordinate ascent on the pseudo-queries' MRR@10,
 each list's weight tried at 0.5-2x its default (chosen on toolz: a free 0-3 grid over two
@@ -29,10 +30,10 @@ from pathlib import Path
 import run_eval
 
 from ragcode.domain import Hit
+from ragcode.ingest.questions import QUESTIONS_LABEL, clean_questions
 from ragcode.retrieve.hybrid import HybridSearcher, RankedLists, RetrieverChoice
 from ragcode.store.protocol import CachedSummary, Vector
 
-QUESTIONS = "예상 질문:"
 MULTIPLIERS = (0.5, 0.75, 1.0, 1.5, 2.0)
 REPORTED = ("recall_at_1", "recall_at_5", "recall_at_10", "mrr_at_10", "no_answer_rate")
 
@@ -48,16 +49,20 @@ class Captured:
 
 
 def hold_out_question(summary: str) -> tuple[str, str | None]:
-    """The summary without its last expected question, and that question (None: fewer than
-    two questions, the unit gives no pseudo-query)."""
+    """The summary without its last expected question, and that question. None: fewer than
+    two questions, or the question also stands elsewhere in the summary (the model copies a
+    short one into its search terms now and then), where the unit's own lists would find it
+    by its own words: no pseudo-query from that unit."""
+    label = QUESTIONS_LABEL.rstrip()
     lines = summary.split("\n")
     for number, line in enumerate(lines):
-        if line.startswith(QUESTIONS):
-            questions = [q.strip() for q in line[len(QUESTIONS) :].split(" / ") if q.strip()]
+        if line.startswith(label):
+            questions = clean_questions(line[len(label) :])  # as the summarizer split them
             if len(questions) < 2:
                 return summary, None
-            lines[number] = f"{QUESTIONS} {' / '.join(questions[:-1])}"
-            return "\n".join(lines), questions[-1]
+            lines[number] = f"{QUESTIONS_LABEL}{' / '.join(questions[:-1])}"
+            indexed = "\n".join(lines)
+            return indexed, (None if questions[-1] in indexed else questions[-1])
     return summary, None
 
 

@@ -41,10 +41,11 @@ def test_unanswerable_cited_counts_made_up_answers_that_cite_a_document() -> Non
             result(False, True, False, cited=2, other=2),  # made up, and cites: counted
             result(False, True, False, cited=0, other=0),  # made up, no citation
             result(False, False, False, cited=0, other=0),  # "no answer"
+            result(False, False, False, cited=1, other=1),  # "no answer" with a stray [n]
         ]
     )
-    assert metrics.unanswerable_cited == pytest.approx(1 / 3)
-    assert metrics.no_answer_rate == pytest.approx(1 / 3)
+    assert metrics.unanswerable_cited == pytest.approx(1 / 4)
+    assert metrics.no_answer_rate == pytest.approx(2 / 4)
     assert answer_metrics([result(True, True, True, 1, 0)]).unanswerable_cited is None
 
 

@@ -18,7 +18,7 @@ def test_the_printed_table_shows_the_citation_figures() -> None:
     ]  # fmt: skip
     assert row.split() == ["0.917", "0.750", "0.776", "0.500", "0.033", "0.600", "0.400"]
     assert "질문 60개" in legend and "답이 없는 질문 10개" in legend
-    assert "지어낸 답이 문서를 인용한 비율" in legend
+    assert "지어낸 답이 문서를 인용한 질문의 비율" in legend
     nothing = AnswerMetrics(5, 0.0, 0.0, None, None, 1.0, 0, None, None)
     assert answer_table(nothing).splitlines()[1].split() == [
         "0.000", "0.000", "-", "-", "1.000", "-", "-",

@@ -111,7 +111,7 @@ def answer_table(metrics: AnswerMetrics) -> str:
         f"(질문 {metrics.questions}개: 맞는 문서를 보고 답한 비율, 그 문서를 [n]으로 인용한 "
         "비율, 답한 것 가운데 그 문서를 인용한 비율, 인용한 문서 가운데 맞는 문서의 비율, "
         f"답이 있는데 '답 없음'이라 한 비율; 답이 없는 질문 {metrics.unanswerable}개에 "
-        "'답 없음'이라 한 비율, 그 질문에 지어낸 답이 문서를 인용한 비율)"
+        "'답 없음'이라 한 비율, 그 가운데 지어낸 답이 문서를 인용한 질문의 비율)"
     )
     return f"{head}\n{row}\n{legend}"
 
