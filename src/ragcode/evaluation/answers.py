@@ -96,14 +96,11 @@ def answer_table(metrics: AnswerMetrics) -> str:
     """The metrics as the terminal shows them: a head line, a value line ("-" where nothing
     was there to count) and a Korean line saying what each column counts."""
 
-    def shown(value: float | None) -> str:
+    def shown(value: float | int | None) -> str:
         return "-" if value is None else f"{value:.3f}"
 
-    values = (
-        metrics.answered_right, metrics.cited_right, metrics.cited_of_answered,
-        metrics.citation_precision, metrics.answerable_refused, metrics.no_answer_rate,
-        metrics.unanswerable_cited,
-    )  # fmt: skip
+    figures = metrics.as_dict()
+    values = [figures[name] for name in TABLE_COLUMNS]  # a column added there is shown here
     widths = [max(len(head), 5) for head in TABLE_COLUMNS]
     head = " ".join(f"{name:>{width}}" for name, width in zip(TABLE_COLUMNS, widths, strict=True))
     row = " ".join(f"{shown(v):>{width}}" for v, width in zip(values, widths, strict=True))
